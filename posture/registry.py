@@ -1,0 +1,203 @@
+"""Checks: a decorator that annotates a function with its spec, and a loader that collects them.
+
+Nothing registers itself at import time: :func:`check` only attaches a :class:`CheckSpec` to the
+function, and :func:`load_catalogue` walks the ``posture.checks`` package to find annotated
+functions. Control mappings come from the framework data files (``checks/frameworks/*.toml``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from posture.errors import CatalogueError, CheckSelectionError
+from posture.model import Principle, Provider, Severity
+
+if TYPE_CHECKING:
+    from posture.engine import CheckContext, Result
+
+CheckFunc = Callable[["CheckContext"], Iterable["Result"]]
+
+CHECK_ID = re.compile(r"^(aws|azure|gcp)\.[a-z0-9_]+\.[a-z0-9_]+$")
+_ATTR = "__posture_check__"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSpec:
+    id: str
+    title: str
+    severity: Severity
+    principles: tuple[Principle, ...]
+    reads: frozenset[str]
+    remediation: str
+    rationale: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def provider(self) -> Provider:
+        return Provider(self.id.split(".", 1)[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    spec: CheckSpec
+    func: CheckFunc
+    controls: Mapping[str, tuple[str, ...]]
+
+
+def check(
+    *,
+    id: str,
+    title: str,
+    severity: Severity,
+    principles: Iterable[Principle],
+    reads: Iterable[str],
+    remediation: str,
+    rationale: str = "",
+    params: Mapping[str, Any] | None = None,
+    aliases: Iterable[str] = (),
+) -> Callable[[CheckFunc], CheckFunc]:
+    """Annotate a check function with its metadata (no registration happens here)."""
+    spec = CheckSpec(
+        id=id,
+        title=title,
+        severity=severity,
+        principles=tuple(principles),
+        reads=frozenset(reads),
+        remediation=remediation,
+        rationale=rationale,
+        params=dict(params or {}),
+        aliases=tuple(aliases),
+    )
+
+    def annotate(func: CheckFunc) -> CheckFunc:
+        setattr(func, _ATTR, spec)
+        return func
+
+    return annotate
+
+
+@dataclass(frozen=True, slots=True)
+class Framework:
+    id: str
+    name: str
+    controls: Mapping[str, str]  # control id -> title
+    checks_by_control: Mapping[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    checks: tuple[Check, ...]
+    frameworks: tuple[Framework, ...]
+
+    def ids(self) -> tuple[str, ...]:
+        return tuple(c.spec.id for c in self.checks)
+
+    def get(self, check_id: str) -> Check:
+        for c in self.checks:
+            if check_id == c.spec.id or check_id in c.spec.aliases:
+                return c
+        raise CheckSelectionError(f"unknown check id {check_id!r} (see `posture checks list`)")
+
+    def select(
+        self,
+        ids: Iterable[str] = (),
+        provider: Provider | None = None,
+        principles: Iterable[Principle] = (),
+    ) -> tuple[Check, ...]:
+        chosen = [self.get(i) for i in ids] if ids else list(self.checks)
+        if provider is not None:
+            chosen = [c for c in chosen if c.spec.provider == provider]
+        wanted = set(principles)
+        if wanted:
+            chosen = [c for c in chosen if wanted & set(c.spec.principles)]
+        unique = {c.spec.id: c for c in chosen}
+        return tuple(unique[k] for k in sorted(unique))
+
+    def framework(self, framework_id: str) -> Framework:
+        for f in self.frameworks:
+            if f.id.lower() == framework_id.lower():
+                return f
+        known = ", ".join(f.id for f in self.frameworks)
+        raise CheckSelectionError(f"unknown framework {framework_id!r} (known: {known})")
+
+
+def _iter_specs(package: str) -> Iterator[tuple[CheckSpec, CheckFunc]]:
+    pkg = importlib.import_module(package)
+    for info in sorted(
+        pkgutil.walk_packages(pkg.__path__, prefix=f"{package}."), key=lambda i: i.name
+    ):
+        module = importlib.import_module(info.name)
+        for name in sorted(vars(module)):
+            obj = getattr(module, name)
+            spec = getattr(obj, _ATTR, None)
+            if isinstance(spec, CheckSpec) and getattr(obj, "__module__", None) == module.__name__:
+                yield spec, obj
+
+
+def load_frameworks(package: str = "posture.checks") -> tuple[Framework, ...]:
+    frameworks = []
+    folder = resources.files(package).joinpath("frameworks")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        try:
+            data = tomllib.loads(entry.read_text(encoding="utf-8"))
+            meta = data["framework"]
+            controls = data.get("controls", {})
+            frameworks.append(
+                Framework(
+                    id=str(meta["id"]),
+                    name=str(meta["name"]),
+                    controls={k: str(v.get("title", "")) for k, v in controls.items()},
+                    checks_by_control={k: tuple(v.get("checks", ())) for k, v in controls.items()},
+                )
+            )
+        except (tomllib.TOMLDecodeError, KeyError, AttributeError, TypeError) as exc:
+            raise CatalogueError(f"framework file {entry.name}: {exc}") from None
+    return tuple(frameworks)
+
+
+def load_catalogue(package: str = "posture.checks") -> Catalogue:
+    """Collect every annotated check below ``package`` and attach its control mappings."""
+    found: dict[str, tuple[CheckSpec, CheckFunc]] = {}
+    for spec, func in _iter_specs(package):
+        if not CHECK_ID.match(spec.id):
+            raise CatalogueError(
+                f"check id {spec.id!r} is not of the form <provider>.<area>.<name>"
+            )
+        if spec.id in found:
+            raise CatalogueError(f"duplicate check id {spec.id!r}")
+        found[spec.id] = (spec, func)
+    frameworks = load_frameworks(package)
+    controls: dict[str, dict[str, list[str]]] = {k: {} for k in found}
+    for fw in frameworks:
+        for control, check_ids in fw.checks_by_control.items():
+            for cid in check_ids:
+                if cid not in found:
+                    raise CatalogueError(
+                        f"framework {fw.id}: control {control} maps unknown check {cid!r}"
+                    )
+                controls[cid].setdefault(fw.id, []).append(control)
+    checks = tuple(
+        Check(
+            spec=spec,
+            func=func,
+            controls={
+                fw: tuple(sorted(c, key=_control_key)) for fw, c in sorted(controls[cid].items())
+            },
+        )
+        for cid, (spec, func) in sorted(found.items())
+    )
+    return Catalogue(checks=checks, frameworks=frameworks)
+
+
+def _control_key(control: str) -> tuple[Any, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", control))

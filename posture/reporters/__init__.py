@@ -1,0 +1,108 @@
+"""Reporters: CSV, JSON and self-contained HTML, interchangeable behind :class:`Reporter`.
+
+The CLI calls::
+
+    formats = parse_formats("csv,json,html")          # ReportError on an unknown name
+    report = Report(findings, inventory.meta, inventory.errors, snapshot_sha256, frameworks)
+    written = write_reports(report, Path("out"), formats)   # {OutputFormat: Path}
+
+Each format writes one file with a fixed name (:data:`FILENAMES`) into the output directory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from posture.errors import ReportError
+from posture.reporters.base import OutputFormat, Report, Reporter
+from posture.reporters.csv_reporter import CsvReporter
+from posture.reporters.html_reporter import HtmlReporter
+from posture.reporters.json_reporter import JsonReporter
+
+_REPORTERS: dict[OutputFormat, type[Reporter]] = {
+    OutputFormat.CSV: CsvReporter,
+    OutputFormat.JSON: JsonReporter,
+    OutputFormat.HTML: HtmlReporter,
+}
+
+FILENAMES: dict[OutputFormat, str] = {fmt: cls().filename for fmt, cls in _REPORTERS.items()}
+
+
+def reporter_for(fmt: OutputFormat | str) -> Reporter:
+    """The reporter of a format (a name such as ``"csv"`` is parsed; unknown → ReportError)."""
+    chosen = fmt if isinstance(fmt, OutputFormat) else OutputFormat.parse(fmt)
+    return _REPORTERS[chosen]()
+
+
+def parse_formats(text: str) -> tuple[OutputFormat, ...]:
+    """``"csv, JSON,html"`` → the formats, in the order given, without duplicates.
+
+    Raises :class:`ReportError` naming the valid formats for an unknown or empty list.
+    """
+    chosen: list[OutputFormat] = []
+    for name in text.split(","):
+        if not name.strip():
+            continue
+        fmt = OutputFormat.parse(name)
+        if fmt not in chosen:
+            chosen.append(fmt)
+    if not chosen:
+        valid = ", ".join(f.value for f in OutputFormat)
+        raise ReportError(f"no report format given (valid formats: {valid})")
+    return tuple(chosen)
+
+
+def _prepare_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ReportError(f"{out_dir}: output path exists and is not a directory")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"{out_dir}: cannot create output directory: "
+                          f"{exc.strerror or exc}") from None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``, so a
+    reader never sees half a report (permissions follow the umask, as for any new file)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ReportError(f"{path}: cannot write report: {exc.strerror or exc}") from None
+
+
+def write_reports(
+    report: Report, out_dir: Path, formats: Iterable[OutputFormat | str]
+) -> dict[OutputFormat, Path]:
+    """Render each format and write it into ``out_dir`` (created if missing).
+
+    Returns the path written per format. Raises :class:`ReportError` for an unknown format or
+    an output directory that cannot be created or written (all formats are rendered before
+    the first file is written, so a rendering bug leaves no partial set of reports).
+    """
+    reporters = [reporter_for(f) for f in formats]
+    rendered = {r.format: (r.filename, r.render(report)) for r in reporters}
+    _prepare_dir(out_dir)
+    written: dict[OutputFormat, Path] = {}
+    for fmt, (filename, data) in rendered.items():
+        path = out_dir / filename
+        _write_atomic(path, data)
+        written[fmt] = path
+    return written
+
+
+__all__ = [
+    "FILENAMES",
+    "OutputFormat",
+    "Report",
+    "ReportError",
+    "Reporter",
+    "parse_formats",
+    "reporter_for",
+    "write_reports",
+]
