@@ -1,0 +1,164 @@
+"""Segregation: no network path between production and non-production VPCs through peering."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from posture.engine import CheckContext, Result
+from posture.model import Asset, Principle, Severity
+from posture.registry import check
+
+VPC = "AWS::EC2::VPC"
+PEERING = "AWS::EC2::VPCPeeringConnection"
+ROUTE_TABLE = "AWS::EC2::RouteTable"
+
+PROD, NONPROD = "production", "non-production"
+_GONE = {"deleted", "deleting", "rejected", "failed", "expired"}
+
+
+@dataclass(frozen=True, slots=True)
+class Env:
+    vpc_id: str | None
+    kind: str | None  # PROD, NONPROD, or None when unknown
+    tag: str | None  # "Key=Value" that decided it
+
+    def evidence(self) -> dict[str, Any]:
+        return {"vpc_id": self.vpc_id, "environment": self.kind or "unknown", "tag": self.tag}
+
+
+def classify(vpc: Asset | None, vpc_id: str | None, keys: Sequence[str],
+             prod_values: Sequence[str]) -> Env:
+    """The environment of a VPC from the first environment tag found (values case-insensitive)."""
+    if vpc is None:
+        return Env(vpc_id, None, None)
+    prod = {v.lower() for v in prod_values}
+    for key in keys:
+        value = vpc.tags.get(key)
+        if value is not None and value.strip():
+            kind = PROD if value.strip().lower() in prod else NONPROD
+            return Env(vpc_id, kind, f"{key}={value}")
+    return Env(vpc_id, None, None)
+
+
+def _crosses(a: Env, b: Env) -> bool:
+    return {a.kind, b.kind} == {PROD, NONPROD}
+
+
+@check(
+    id="aws.segregation.no_prod_nonprod_peering",
+    title="No VPC peering connects production and non-production networks",
+    severity=Severity.HIGH,
+    principles=(Principle.SEGREGATION,),
+    reads={VPC, PEERING, ROUTE_TABLE},
+    remediation=(
+        "Delete the peering connection (and its routes); share what non-production needs through "
+        "narrowly scoped endpoints (PrivateLink) or a controlled data copy instead."
+    ),
+    rationale=(
+        "A peering between production and non-production lets a compromise of the weaker "
+        "environment reach production. Environments come from VPC tags; a VPC without one (or "
+        "outside the scanned accounts) cannot be classified and makes the verdict inconclusive."
+    ),
+    params={
+        "environment_tag_keys": ("Environment", "env", "Env", "Stage"),
+        "production_values": ("prod", "production", "prd"),
+    },
+)
+def no_prod_nonprod_peering(ctx: CheckContext) -> Iterator[Result]:
+    keys, prod = ctx.param("environment_tag_keys"), ctx.param("production_values")
+    vpcs = {v.attr("vpc_id"): v for v in ctx.inventory.of(VPC)}
+
+    def env(vpc_id: str | None) -> Env:
+        return classify(vpcs.get(vpc_id), vpc_id, keys, prod)
+
+    routes = _peering_routes(ctx.inventory.of(ROUTE_TABLE))
+    peerings: dict[str, Asset] = {}
+    for pcx in ctx.inventory.of(PEERING):
+        peerings.setdefault(pcx.attr("peering_id"), pcx)
+    for pcx_id, pcx in sorted(peerings.items()):
+        status = pcx.attr("status")
+        if status in _GONE:
+            continue
+        a, b = env(pcx.attr("requester_vpc_id")), env(pcx.attr("accepter_vpc_id"))
+        evidence = {"requester": a.evidence(), "accepter": b.evidence(), "status": status,
+                    "routes": routes.get(pcx_id, [])}
+        if status != "active":
+            yield ctx.passed(pcx, f"peering is not active ({status})", **evidence)
+        elif _crosses(a, b):
+            yield ctx.fail(pcx, f"active peering connects {a.kind} {a.vpc_id} ({a.tag}) with "
+                           f"{b.kind} {b.vpc_id} ({b.tag})", **evidence)
+        elif a.kind is None or b.kind is None:
+            unclassified = ", ".join(str(e.vpc_id) for e in (a, b) if e.kind is None)
+            yield ctx.unknown(pcx, f"environment of {unclassified} unknown (no environment tag, "
+                              "or VPC not in the scanned accounts)", **evidence)
+        else:
+            yield ctx.passed(pcx, f"peering connects two {a.kind} VPCs", **evidence)
+    yield from _uncollected_peering_routes(ctx, routes, set(peerings), vpcs, env)
+
+
+def _peering_routes(tables: Sequence[Asset]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rt in tables:
+        for r in rt.attr("routes") or ():
+            if r.get("target_kind") == "pcx" and r.get("target_id"):
+                out.setdefault(r["target_id"], []).append({
+                    "route_table": rt.attr("route_table_id"), "route_table_uid": rt.uid,
+                    "vpc_id": rt.attr("vpc_id"), "destination": r.get("destination"),
+                    "state": r.get("state")})
+    return out
+
+
+def _uncollected_peering_routes(ctx: CheckContext, routes: Mapping[str, list[dict[str, Any]]],
+                                known: set[str], vpcs: Mapping[str, Asset],
+                                env: Callable[[str | None], Env]) -> Iterator[Result]:
+    """Active routes through peerings that were not collected: resolve the peer by CIDR."""
+    per_table: dict[str, list[dict[str, Any]]] = {}
+    for pcx_id, hops in routes.items():
+        if pcx_id in known:
+            continue
+        for hop in hops:
+            if hop["state"] == "active":
+                per_table.setdefault(hop["route_table_uid"], []).append({**hop, "peering": pcx_id})
+    for uid, hops in sorted(per_table.items()):
+        table = ctx.inventory.get(uid)
+        if table is None:
+            continue
+        crossing, unresolved = [], []
+        for hop in hops:
+            own = env(hop["vpc_id"])
+            peers = [env(v) for v in _vpcs_in(hop["destination"], vpcs) if v != hop["vpc_id"]]
+            if any(_crosses(own, p) for p in peers):
+                crossing.append({**hop, "own": own.evidence(),
+                                 "peers": [p.evidence() for p in peers]})
+            elif own.kind is None or not peers or any(p.kind is None for p in peers):
+                unresolved.append(hop)
+        if crossing:
+            yield ctx.fail(table, "routes through a VPC peering connect production and "
+                           "non-production VPCs", routes=crossing)
+        elif unresolved:
+            yield ctx.unknown(table, "routes through VPC peering to a VPC whose environment is "
+                              "unknown", routes=unresolved)
+        else:
+            yield ctx.passed(table, "peering routes stay within one environment", routes=hops)
+
+
+def _vpcs_in(destination: Any, vpcs: Mapping[str, Asset]) -> list[str]:
+    """VPCs whose CIDR blocks overlap a route destination."""
+    try:
+        dest = ipaddress.ip_network(str(destination), strict=False)
+    except ValueError:
+        return []
+    found = []
+    for vpc_id, vpc in sorted(vpcs.items()):
+        for cidr in [*(vpc.attr("cidr_blocks") or ()), *(vpc.attr("ipv6_cidr_blocks") or ())]:
+            try:
+                net = ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                continue
+            if net.version == dest.version and net.overlaps(dest):
+                found.append(vpc_id)
+                break
+    return found

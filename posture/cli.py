@@ -1,0 +1,384 @@
+"""The ``posture`` command line (typer)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+from rich.text import Text
+
+from posture import __version__
+from posture.errors import (
+    CatalogueError,
+    CheckSelectionError,
+    CollectorError,
+    PostureError,
+    ReportError,
+    SnapshotError,
+)
+from posture.model import Finding, Severity, Status
+from posture.pipeline import ExitCode, Prepared, audit, exit_code, failures_by_severity
+from posture.registry import load_catalogue
+
+HELP = """posture audits cloud infrastructure against security principles (defense in depth,
+encryption at rest and in transit, least privilege, MFA, just-in-time access, auditability,
+secrets handling, segregation) and writes SOC 2 evidence (CSV, JSON, HTML).
+
+Exit codes: 0 clean · 1 a FAIL at or above --fail-on · 2 usage error · 3 cannot scan or read
+the input (credentials, endpoint, region, snapshot) · 70 internal error.
+"""
+
+app = typer.Typer(
+    help=HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+scan_app = typer.Typer(
+    help="Collect a cloud account, audit it and write reports.", no_args_is_help=True
+)
+checks_app = typer.Typer(help="Inspect the check catalogue.", no_args_is_help=True)
+permissions_app = typer.Typer(
+    help="Print the read-only permissions posture needs.", no_args_is_help=True
+)
+app.add_typer(scan_app, name="scan")
+app.add_typer(checks_app, name="checks")
+app.add_typer(permissions_app, name="permissions")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_USAGE_ERRORS = (ReportError, CheckSelectionError, ValueError)
+_INPUT_ERRORS = (SnapshotError, CollectorError, CatalogueError, PostureError)
+
+
+def handled(func: F) -> F:
+    """Turn posture's errors into one line on stderr and a documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except _USAGE_ERRORS as exc:
+            _die(str(exc), ExitCode.USAGE)
+        except _INPUT_ERRORS as exc:
+            _die(str(exc), ExitCode.INPUT)
+        except KeyboardInterrupt:
+            _die("interrupted", ExitCode.INPUT)
+        except Exception as exc:
+            if os.environ.get("POSTURE_DEBUG"):
+                raise
+            _die(
+                f"internal error: {type(exc).__name__}: {exc} (set POSTURE_DEBUG=1 for details)",
+                ExitCode.INTERNAL,
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _die(message: str, code: ExitCode) -> None:
+    err.print(f"posture: error: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(int(code))
+
+
+OutputDir = Annotated[Path, typer.Option("--output-dir", "-o", help="Directory for the reports.")]
+Formats = Annotated[
+    str, typer.Option("--format", "-f", help="Comma-separated report formats: csv,json,html.")
+]
+FailOn = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-on",
+        help="Exit 1 when a FAIL at or above this severity exists "
+        "(info, low, medium, high, critical).",
+    ),
+]
+CheckIds = Annotated[
+    list[str] | None, typer.Option("--check", "-c", help="Run only this check id (repeatable).")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary table.")]
+
+
+def _parse_fail_on(value: str | None) -> Severity | None:
+    if value is None or value.strip().lower() == "none":
+        return None
+    return Severity.parse(value)
+
+
+@contextmanager
+def _progress(label: str, total: int | None, quiet: bool) -> Iterator[Callable[[str], None]]:
+    if quiet or not err.is_terminal:
+        yield lambda _step: None
+        return
+    columns = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[dim]{task.fields[step]}"),
+    ]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total, step="")
+
+        def advance(step: str) -> None:
+            bar.update(task, advance=1, step=step)
+
+        yield advance
+
+
+def _audit_and_report(
+    prepared: Prepared,
+    output_dir: Path,
+    formats: str,
+    fail_on: str | None,
+    check_ids: list[str] | None,
+    quiet: bool,
+) -> ExitCode:
+    from posture.reporters import Report, parse_formats, write_reports
+
+    chosen = parse_formats(formats)
+    threshold = _parse_fail_on(fail_on)
+    catalogue = load_catalogue()
+    ids = tuple(check_ids or ())
+    selected = catalogue.select(ids=ids, provider=prepared.inventory.meta.provider)
+    with _progress("Running checks", len(selected), quiet) as step:
+        findings = audit(prepared, catalogue, ids, progress=step)
+    report = Report(
+        findings=findings,
+        inventory_meta=prepared.inventory.meta,
+        collection_errors=prepared.inventory.errors,
+        snapshot_sha256=prepared.snapshot_sha256,
+        frameworks=catalogue.frameworks,
+    )
+    written = write_reports(report, output_dir, chosen)
+    if not quiet:
+        _print_summary(findings, prepared)
+    for fmt, path in sorted(written.items()):
+        out.print(f"{fmt.value:>5}: {path}", markup=False)
+    return exit_code(findings, threshold)
+
+
+def _print_summary(findings: tuple[Finding, ...], prepared: Prepared) -> None:
+    fails = [f for f in findings if f.status == Status.FAIL]
+    fails.sort(key=lambda f: (-f.severity, f.check_id, f.resource_uid))
+    table = Table(title=f"Failed checks ({len(fails)})", show_lines=False)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("resource", overflow="fold", max_width=40)
+    table.add_column("region", no_wrap=True)
+    table.add_column("message", overflow="fold")
+    for f in fails[:25]:
+        # resource names are attacker-controlled: Text() cells are never parsed as markup
+        cells = (
+            f.severity.label,
+            f.check_id,
+            f.resource_name or f.resource_uid,
+            f.region,
+            f.message,
+        )
+        table.add_row(*(Text(c) for c in cells))
+    if fails:
+        out.print(table, width=out.width if out.is_terminal else 180)
+    if len(fails) > 25:
+        out.print(f"... and {len(fails) - 25} more in the reports", markup=False)
+    by_sev = failures_by_severity(findings)
+    statuses = {s: sum(1 for f in findings if f.status == s) for s in Status}
+    out.print(
+        " · ".join(f"{s.value} {n}" for s, n in statuses.items())
+        + "   FAIL by severity: "
+        + ", ".join(f"{s.label} {n}" for s, n in by_sev.items() if n),
+        markup=False,
+    )
+    errors = prepared.inventory.errors
+    if errors:
+        out.print(
+            f"warning: {len(errors)} API call(s) failed during collection; the checks that "
+            "needed their data are INCONCLUSIVE (see the report).",
+            markup=False,
+        )
+
+
+@scan_app.command("aws")
+@handled
+def scan_aws(
+    profile: Annotated[str | None, typer.Option(help="AWS profile from the shared config.")] = None,
+    region: Annotated[
+        list[str] | None,
+        typer.Option("--region", "-r", help="Region to scan (repeatable; default: all enabled)."),
+    ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="Send every AWS API call to this endpoint (emulators).")
+    ] = None,
+    snapshot_out: Annotated[
+        Path | None, typer.Option(help="Also save the collected inventory to this file.")
+    ] = None,
+    output_dir: OutputDir = Path("posture-report"),
+    formats: Formats = "csv,json,html",
+    fail_on: FailOn = None,
+    check: CheckIds = None,
+    quiet: Quiet = False,
+) -> None:
+    """Collect an AWS account (read-only), audit it and write the reports."""
+    from posture.collectors.aws.collector import AwsTarget, collect
+    from posture.pipeline import prepare
+    from posture.reporters import parse_formats
+
+    parse_formats(formats)  # fail on a bad --format before a long scan
+    _parse_fail_on(fail_on)
+    target = AwsTarget(profile=profile, regions=tuple(region or ()), endpoint_url=endpoint_url)
+    with _progress("Collecting AWS", None, quiet) as step:
+        inventory = collect(target, progress=step)
+    prepared = prepare(inventory)
+    if snapshot_out is not None:
+        _write_snapshot(prepared, snapshot_out)
+    raise typer.Exit(int(_audit_and_report(prepared, output_dir, formats, fail_on, check, quiet)))
+
+
+def _write_snapshot(prepared: Prepared, path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(prepared.snapshot_text, encoding="utf-8")
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot write snapshot: {exc.strerror or exc}") from None
+    out.print(f"snapshot: {path} (sha256 {prepared.snapshot_sha256})", markup=False)
+
+
+@app.command("audit")
+@handled
+def audit_cmd(
+    snapshot_file: Annotated[
+        Path, typer.Argument(metavar="SNAPSHOT", help="A snapshot saved by `scan`.")
+    ],
+    output_dir: OutputDir = Path("posture-report"),
+    formats: Formats = "csv,json,html",
+    fail_on: FailOn = None,
+    check: CheckIds = None,
+    quiet: Quiet = False,
+) -> None:
+    """Audit a saved inventory snapshot offline (no cloud access)."""
+    from posture.pipeline import load_prepared
+    from posture.reporters import parse_formats
+
+    parse_formats(formats)
+    _parse_fail_on(fail_on)
+    prepared = load_prepared(snapshot_file)
+    raise typer.Exit(int(_audit_and_report(prepared, output_dir, formats, fail_on, check, quiet)))
+
+
+@checks_app.command("list")
+@handled
+def checks_list(
+    provider: Annotated[str | None, typer.Option(help="aws, azure or gcp.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List every check with its severity, principles and control mappings."""
+    from posture.model import Provider
+
+    catalogue = load_catalogue()
+    chosen = catalogue.select(provider=Provider(provider) if provider else None)
+    if as_json:
+        rows = [
+            {
+                "id": c.spec.id,
+                "title": c.spec.title,
+                "severity": c.spec.severity.label,
+                "principles": [p.value for p in c.spec.principles],
+                "controls": {k: list(v) for k, v in c.controls.items()},
+            }
+            for c in chosen
+        ]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    table = Table(title=f"{len(chosen)} checks")
+    for col in ("id", "severity", "principles", "controls", "title"):
+        table.add_column(col, overflow="fold")
+    for c in chosen:
+        controls = "; ".join(f"{fw} {', '.join(ids)}" for fw, ids in c.controls.items())
+        table.add_row(
+            c.spec.id,
+            c.spec.severity.label,
+            ", ".join(p.value for p in c.spec.principles),
+            controls,
+            c.spec.title,
+        )
+    out.print(table)
+
+
+@permissions_app.command("aws")
+@handled
+def permissions_aws() -> None:
+    """Print the scanner's own least-privilege, read-only IAM policy (JSON)."""
+    from posture.collectors.aws.collector import policy_document
+
+    sys.stdout.write(json.dumps(policy_document(), indent=2) + "\n")
+
+
+@app.command("demo")
+@handled
+def demo_cmd(
+    output_dir: OutputDir = Path("posture-demo"),
+    formats: Formats = "csv,json,html",
+    snapshot_out: Annotated[
+        Path | None, typer.Option(help="Also save the demo inventory to this file.")
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Build a demo AWS account in an embedded emulator (moto), scan it and report."""
+    try:
+        from posture import demo
+    except ImportError as exc:
+        raise CollectorError(
+            f"the demo needs the emulator: pip install 'posture[demo]' ({exc.name} missing)"
+        ) from None
+    from posture.pipeline import prepare
+    from posture.reporters import parse_formats
+
+    parse_formats(formats)
+    with demo.running_emulator() as endpoint:
+        out.print(f"emulator: moto on {endpoint}; building the demo account ...", markup=False)
+        demo.build_account(endpoint)
+        with _progress("Collecting AWS (demo)", None, quiet) as step:
+            inventory = demo.scan(endpoint, progress=step)
+    prepared = prepare(inventory)
+    if snapshot_out is not None:
+        _write_snapshot(prepared, snapshot_out)
+    _audit_and_report(prepared, output_dir, formats, None, None, quiet)
+    out.print(f"Open the HTML report: {(output_dir / 'report.html').resolve()}", markup=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"posture {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    pass
+
+
+def main() -> None:
+    app(prog_name="posture")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+"""Shared plumbing of the AWS collector: clients, paginated calls, error capture.
+
+Service modules (``ec2.py``, ``iam.py``, ...) follow the fetch → normalize split: a
+``collect_<service>(scope: RegionScope) -> list[Asset]`` function does the I/O through
+:meth:`RegionScope.call` / :meth:`RegionScope.paginate`, which record every failed call as a
+:class:`CollectionError` and return ``None`` instead of raising, and pure ``normalize_*``
+functions turn payloads into assets. Each service module declares the read-only IAM actions it
+uses in a module constant ``PERMISSIONS``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+import boto3
+from botocore import xform_name
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+
+from posture.model import GLOBAL, Asset, CollectionError, Provider
+from posture.snapshot import jsonable
+
+RETRY_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 8},
+    connect_timeout=10,
+    read_timeout=60,
+    max_pool_connections=32,
+    user_agent_extra="posture",
+)
+
+
+@dataclass
+class ClientFactory:
+    """Creates boto3 clients from one session; session.client() is not thread-safe, so lock it."""
+
+    session: boto3.session.Session
+    endpoint_url: str | None = None
+    config: Config = RETRY_CONFIG
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        with self._lock:
+            if key not in self._cache:
+                client = self.session.client(
+                    service, region_name=region, endpoint_url=self.endpoint_url, config=self.config
+                )
+                if self.endpoint_url and service == "s3control":
+                    client.meta.events.register("before-sign.s3-control", self._drop_host_prefix)
+                self._cache[key] = client
+            return self._cache[key]
+
+    def _drop_host_prefix(self, request: Any, **_: Any) -> None:
+        """S3 Control prefixes the host with the account id (``<acct>.<endpoint>``); a custom
+        endpoint (moto, LocalStack) cannot resolve that name, so send it to the endpoint itself."""
+        want = urlsplit(str(self.endpoint_url)).netloc
+        parts = urlsplit(request.url)
+        if parts.netloc != want and parts.netloc.endswith("." + want):
+            request.url = urlunsplit(parts._replace(netloc=want))
+
+
+@dataclass
+class RegionScope:
+    """One (account, region) being collected; records failures instead of raising."""
+
+    account: str
+    region: str  # GLOBAL for global services; the API region is then ``api_region``
+    clients: ClientFactory
+    api_region: str = "us-east-1"
+    partition: str = "aws"
+    errors: list[CollectionError] = field(default_factory=list)
+
+    def client(self, service: str) -> Any:
+        region = self.api_region if self.region == GLOBAL else self.region
+        return self.clients.client(service, region)
+
+    def record(
+        self,
+        service: str,
+        operation: str,
+        code: str,
+        message: str,
+        asset_types: tuple[str, ...],
+        resource_uid: str | None = None,
+    ) -> None:
+        self.errors.append(
+            CollectionError(
+                provider=Provider.AWS,
+                account=self.account,
+                region=self.region,
+                service=service,
+                operation=operation,
+                code=code,
+                message=message[:500],
+                asset_types=asset_types,
+                resource_uid=resource_uid,
+            )
+        )
+
+    def call(
+        self,
+        service: str,
+        operation: str,
+        asset_types: tuple[str, ...],
+        resource_uid: str | None = None,
+        ok_codes: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> dict[str, Any] | None:
+        """Call ``operation`` (PascalCase API name). Returns the response, or ``None`` on failure.
+
+        Error codes in ``ok_codes`` (e.g. ``NoSuchBucketPolicy``) are an answer, not a failure:
+        the call returns ``{"__error_code__": code}`` without recording anything.
+        """
+        client = self.client(service)
+        method = getattr(client, _snake(operation))
+        try:
+            response: dict[str, Any] = method(**kwargs)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+            if code in ok_codes:
+                return {"__error_code__": code}
+            msg = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+            self.record(service, operation, code, msg, asset_types, resource_uid)
+            return None
+        except (BotoCoreError, ResponseParserError) as exc:
+            self.record(service, operation, type(exc).__name__, _first_line(exc), asset_types,
+                        resource_uid)
+            return None
+        response.pop("ResponseMetadata", None)
+        return response
+
+    def paginate(
+        self,
+        service: str,
+        operation: str,
+        result_key: str,
+        asset_types: tuple[str, ...],
+        resource_uid: str | None = None,
+        **kwargs: Any,
+    ) -> list[dict[str, Any]] | None:
+        """All items of a paginated listing, or ``None`` if any page failed (partial = unknown)."""
+        client = self.client(service)
+        name = _snake(operation)
+        items: list[dict[str, Any]] = []
+        try:
+            if client.can_paginate(name):
+                for page in client.get_paginator(name).paginate(**kwargs):
+                    items.extend(page.get(result_key, []))
+            else:
+                items.extend(getattr(client, name)(**kwargs).get(result_key, []))
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
+            msg = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
+            self.record(service, operation, code, msg, asset_types, resource_uid)
+            return None
+        except (BotoCoreError, ResponseParserError) as exc:
+            self.record(service, operation, type(exc).__name__, _first_line(exc), asset_types,
+                        resource_uid)
+            return None
+        return items
+
+    def arn(self, service: str, resource: str, region: str | None = None) -> str:
+        reg = self.region if region is None else region
+        reg = "" if reg == GLOBAL else reg
+        return f"arn:{self.partition}:{service}:{reg}:{self.account}:{resource}"
+
+    def asset(
+        self,
+        uid: str,
+        type_: str,
+        name: str,
+        attrs: dict[str, Any],
+        raw: Any = None,
+        tags: dict[str, str] | None = None,
+        region: str | None = None,
+    ) -> Asset:
+        return Asset(
+            uid=uid,
+            provider=Provider.AWS,
+            type=type_,
+            account=self.account,
+            region=self.region if region is None else region,
+            name=name,
+            tags=dict(sorted((tags or {}).items())),
+            attrs=jsonable(attrs),
+            raw=jsonable(raw or {}),
+        )
+
+
+def tag_map(tags: list[dict[str, Any]] | None) -> dict[str, str]:
+    """AWS ``[{"Key": k, "Value": v}]`` (any key case) to a dict."""
+    out: dict[str, str] = {}
+    for t in tags or []:
+        key = t.get("Key", t.get("key", t.get("TagKey")))
+        value = t.get("Value", t.get("value", t.get("TagValue", "")))
+        if key is not None:
+            out[str(key)] = "" if value is None else str(value)
+    return out
+
+
+def parse_policy(document: Any) -> dict[str, Any] | None:
+    """A policy document as a dict: botocore already decodes IAM's URL-encoded documents; S3, KMS
+    and Secrets Manager return JSON text. ``None`` stays ``None`` (no policy). Text that is not
+    JSON (AWS validates policies, so this should not happen) is kept as ``{"Unparsed": text}``."""
+    if document is None or isinstance(document, dict):
+        return document
+    text = str(document)
+    for candidate in (text, unquote(text)):
+        try:
+            parsed = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict):
+            return parsed
+    return {"Unparsed": text}
+
+
+def name_from_tags(tags: dict[str, str], default: str) -> str:
+    return tags.get("Name") or default
+
+
+def _snake(operation: str) -> str:
+    return str(xform_name(operation))
+
+
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DETAIL_WORKERS = 8
+"""Threads per service module for per-resource detail calls (buckets, keys, principals)."""
+
+
+def parallel_map(
+    fn: Callable[[T], R], items: Iterable[T], workers: int = DETAIL_WORKERS
+) -> list[R]:
+    """``[fn(x) for x in items]`` on a small thread pool, results in input order."""
+    todo = list(items)
+    if len(todo) <= 1:
+        return [fn(x) for x in todo]
+    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        return list(pool.map(fn, todo))
+
+
+def _first_line(exc: Exception) -> str:
+    """An error's message without the multi-line payload some botocore errors carry."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

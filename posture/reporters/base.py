@@ -1,0 +1,92 @@
+"""The reporter seam: what a report holds, the output formats, the interface a reporter meets.
+
+A reporter is a pure function of a :class:`Report` to bytes; writing files (and turning
+file-system failures into :class:`~posture.errors.ReportError`) is done once, in
+:func:`posture.reporters.write_reports`. Rendering the same report twice gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from posture.errors import ReportError
+from posture.model import CollectionError, Finding, ScanMeta
+from posture.registry import Framework
+
+
+class OutputFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+    HTML = "html"
+
+    @classmethod
+    def parse(cls, name: str) -> OutputFormat:
+        try:
+            return cls(name.strip().lower())
+        except ValueError:
+            valid = ", ".join(f.value for f in cls)
+            raise ReportError(
+                f"unknown report format {name.strip()!r} (valid formats: {valid})"
+            ) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything a report shows: the findings (in the engine's order), the scan manifest,
+    the collection errors, the snapshot's hash and the frameworks' control titles."""
+
+    findings: tuple[Finding, ...]
+    inventory_meta: ScanMeta
+    collection_errors: tuple[CollectionError, ...] = ()
+    snapshot_sha256: str | None = None
+    frameworks: tuple[Framework, ...] = ()
+
+
+class Reporter(Protocol):
+    """Renders a :class:`Report` into one file's bytes."""
+
+    @property
+    def format(self) -> OutputFormat: ...
+
+    @property
+    def filename(self) -> str: ...
+
+    def render(self, report: Report) -> bytes: ...
+
+
+def scan_document(report: Report) -> dict[str, Any]:
+    """The scan manifest as plain JSON values (the ``scan`` block of ``findings.json``)."""
+    meta = report.inventory_meta
+    return {
+        "scan_id": meta.scan_id,
+        "provider": meta.provider.value,
+        "tool_version": meta.tool_version,
+        "started_at": meta.started_at,
+        "finished_at": meta.finished_at,
+        "accounts": list(meta.accounts),
+        "regions": list(meta.regions),
+        "endpoint_url": meta.endpoint_url,
+        "notes": list(meta.notes),
+        "snapshot_sha256": report.snapshot_sha256,
+    }
+
+
+def error_document(error: CollectionError) -> dict[str, Any]:
+    return {
+        "provider": error.provider.value,
+        "account": error.account,
+        "region": error.region,
+        "service": error.service,
+        "operation": error.operation,
+        "code": error.code,
+        "message": error.message,
+        "asset_types": list(error.asset_types),
+        "resource_uid": error.resource_uid,
+    }
+
+
+def utf8(text: str) -> bytes:
+    """UTF-8, with any lone surrogate (possible in decoded API payloads) replaced by ``?``."""
+    return text.encode("utf-8", errors="replace")

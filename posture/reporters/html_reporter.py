@@ -1,0 +1,199 @@
+"""``report.html``: one self-contained page for people (engineers, auditors).
+
+Safety, since resource names, tags and messages come from the audited cloud and are
+attacker-controlled:
+
+* jinja2 renders with autoescape on; nothing from a finding is marked safe.
+* The findings the filter script needs are embedded once, in a
+  ``<script type="application/json">`` block whose JSON has ``<``, ``>`` and ``&`` (and the
+  JavaScript line separators) as ``\\uXXXX`` escapes, so no value can close the block.
+* The script only shows, hides and reorders server-rendered rows; it never uses innerHTML.
+* A Content-Security-Policy allows exactly the page's own inline style and script (by
+  SHA-256 hash) and no network access at all: no fonts, images, scripts or fetches load.
+
+The same report renders to the same bytes (no clock, no randomness).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from posture import __version__
+from posture.model import CollectionError, Finding, Status
+from posture.reporters.base import OutputFormat, Report, error_document, scan_document, utf8
+from posture.results import (
+    PRINCIPLES,
+    SEVERITIES,
+    STATUSES,
+    affected_checks,
+    control_verdict,
+    qualified_controls,
+    summarize,
+)
+
+TEMPLATE = "report.html.j2"
+_STATUS_RANK = {Status.FAIL: 0, Status.ERROR: 1, Status.INCONCLUSIVE: 2, Status.PASS: 3}
+_FRAMEWORK_HEADINGS = {"SOC2": "SOC 2 controls"}
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("posture.reporters", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+    )
+
+
+def _asset(name: str) -> str:
+    return resources.files("posture.reporters").joinpath("templates", name).read_text("utf-8")
+
+
+def _hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "'sha256-" + base64.b64encode(digest).decode("ascii") + "'"
+
+
+def script_json(value: Any) -> str:
+    """JSON that is safe inside ``<script type="application/json">`` (and parses to ``value``).
+
+    ``<``, ``>`` and ``&`` become ``\\u003c``, ``\\u003e`` and ``\\u0026`` so neither
+    ``</script>`` nor ``<!--`` can occur; output is ASCII (lone surrogates stay escapes).
+    """
+    text = json.dumps(value, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _display_order(findings: tuple[Finding, ...]) -> list[int]:
+    """FAIL first, then ERROR, INCONCLUSIVE, PASS; most severe first; then the given order."""
+    return sorted(
+        range(len(findings)),
+        key=lambda i: (_STATUS_RANK[findings[i].status], -findings[i].severity, i),
+    )
+
+
+def _row(i: int, f: Finding) -> dict[str, Any]:
+    return {
+        "i": i,
+        "check_id": f.check_id,
+        "title": f.title,
+        "status": f.status.value,
+        "severity": f.severity.label,
+        "resource_uid": f.resource_uid,
+        "resource_type": f.resource_type,
+        "resource_name": f.resource_name,
+        "account": f.account,
+        "region": f.region,
+        "message": f.message,
+        "remediation": f.remediation,
+        "principles": [p.value for p in f.principles],
+        "controls": qualified_controls(f.controls),
+        "evidence": json.dumps(f.evidence, sort_keys=True, indent=2, ensure_ascii=False,
+                               default=str),
+    }
+
+
+def _record(i: int, pos: int, f: Finding) -> dict[str, Any]:
+    """What the filter script knows of a finding (plain strings and numbers)."""
+    return {
+        "i": i,
+        "pos": pos,
+        "status": f.status.value,
+        "status_rank": _STATUS_RANK[f.status],
+        "severity": f.severity.label,
+        "severity_rank": int(f.severity),
+        "principles": [p.value for p in f.principles],
+        "check_id": f.check_id,
+        "title": f.title,
+        "resource_name": f.resource_name,
+        "resource_uid": f.resource_uid,
+        "resource_type": f.resource_type,
+        "account": f.account,
+        "region": f.region,
+        "message": f.message,
+    }
+
+
+def _frameworks(report: Report, summary: dict[str, Any]) -> list[dict[str, Any]]:
+    names = {fw.id: fw.name for fw in report.frameworks}
+    sections = []
+    by_control = summary["by_control"]
+    # SOC 2 first: it is what the auditor reading this page asks about
+    for fw_id in sorted(by_control, key=lambda k: k != "SOC2"):
+        controls = by_control[fw_id]
+        sections.append(
+            {
+                "id": fw_id,
+                "name": names.get(fw_id, ""),
+                "heading": _FRAMEWORK_HEADINGS.get(fw_id, f"{fw_id} controls"),
+                "controls": [
+                    {
+                        "id": control,
+                        "title": entry["title"],
+                        "counts": entry["counts"],
+                        "verdict": control_verdict(entry["counts"]),
+                    }
+                    for control, entry in controls.items()
+                ],
+            }
+        )
+    return sections
+
+
+def _errors(errors: tuple[CollectionError, ...], findings: tuple[Finding, ...]) -> list[Any]:
+    return [
+        {**error_document(e), "checks": affected_checks(e, findings)} for e in errors
+    ]
+
+
+def context(report: Report) -> dict[str, Any]:
+    findings = report.findings
+    summary = summarize(findings, report.frameworks)
+    order = _display_order(findings)
+    css = _asset("report.css")
+    js = _asset("report.js")
+    csp = (
+        "default-src 'none'; "
+        f"style-src {_hash(css)}; script-src {_hash(js)}; img-src data:; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    data = {"findings": [_record(i, pos, findings[i]) for pos, i in enumerate(order)]}
+    present = {p.value for f in findings for p in f.principles}
+    return {
+        "csp": Markup(csp),  # ours: fixed text and base64 hashes
+        "css": Markup(css),
+        "js": Markup(js),
+        "data": Markup(script_json(data)),
+        "generator_version": __version__,
+        "scan": scan_document(report),
+        "summary": summary,
+        "frameworks": _frameworks(report, summary),
+        "errors": _errors(report.collection_errors, findings),
+        "rows": [_row(i, findings[i]) for i in order],
+        "statuses": STATUSES,
+        "severities": SEVERITIES,
+        "principles": [p for p in PRINCIPLES if p in present] or list(PRINCIPLES),
+    }
+
+
+def render_html(report: Report) -> str:
+    return _environment().get_template(TEMPLATE).render(context(report))
+
+
+class HtmlReporter:
+    format = OutputFormat.HTML
+    filename = "report.html"
+
+    def render(self, report: Report) -> bytes:
+        return utf8(render_html(report))
+

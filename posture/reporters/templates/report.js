@@ -1,0 +1,180 @@
+/* posture report: client-side filter and sort.
+   Reads the findings from the JSON data block and only shows, hides and reorders the table
+   rows that the server rendered (escaped). It never builds HTML from strings: text goes in
+   through textContent and option values; no markup is ever parsed from strings. */
+(function () {
+  "use strict";
+
+  function byId(id) { return document.getElementById(id); }
+
+  var table = byId("findings");
+  var dataEl = byId("posture-data");
+  if (!table || !dataEl) { return; }
+  var records = JSON.parse(dataEl.textContent).findings;
+  var tbody = table.tBodies[0];
+  var rowOf = {};
+  Array.prototype.forEach.call(tbody.rows, function (tr) {
+    rowOf[tr.getAttribute("data-i")] = tr;
+  });
+  records.forEach(function (r) {
+    r.hay = [r.check_id, r.title, r.resource_name, r.resource_uid, r.resource_type, r.account,
+      r.region, r.message, r.status, r.severity, r.principles.join(" ")].join("\n").toLowerCase();
+    r.where = r.account + "/" + r.region;
+    r.resource = (r.resource_name || "") + "\n" + r.resource_uid;
+  });
+
+  var inputs = {
+    status: byId("f-status"),
+    severity: byId("f-severity"),
+    principle: byId("f-principle"),
+    q: byId("f-q")
+  };
+  var countEl = byId("f-count");
+  var noneEl = byId("f-none");
+  var headers = table.querySelectorAll("button[data-sort]");
+
+  /* column -> [record field, direction of the first click] */
+  var SORTS = {
+    severity: ["severity_rank", -1],
+    status: ["status_rank", 1],
+    check: ["check_id", 1],
+    resource: ["resource", 1],
+    where: ["where", 1],
+    message: ["message", 1]
+  };
+  var sortKey = "";
+  var sortDir = 1;
+
+  function compare(a, b) {
+    if (sortKey) {
+      var field = SORTS[sortKey][0];
+      var x = a[field];
+      var y = b[field];
+      if (x < y) { return -sortDir; }
+      if (x > y) { return sortDir; }
+    }
+    return a.pos - b.pos;
+  }
+
+  function order() {
+    records.slice().sort(compare).forEach(function (r) { tbody.appendChild(rowOf[r.i]); });
+    Array.prototype.forEach.call(headers, function (button) {
+      var th = button.parentNode;
+      var state = "none";
+      if (button.getAttribute("data-sort") === sortKey) {
+        state = sortDir > 0 ? "ascending" : "descending";
+      }
+      th.setAttribute("aria-sort", state);
+    });
+  }
+
+  function filter() {
+    var status = inputs.status.value;
+    var severity = inputs.severity.value;
+    var principle = inputs.principle.value;
+    var q = inputs.q.value.trim().toLowerCase();
+    var shown = 0;
+    records.forEach(function (r) {
+      var ok = (!status || r.status === status) &&
+        (!severity || r.severity === severity) &&
+        (!principle || r.principles.indexOf(principle) >= 0) &&
+        (!q || r.hay.indexOf(q) >= 0);
+      rowOf[r.i].hidden = !ok;
+      if (ok) { shown += 1; }
+    });
+    countEl.textContent = "Showing " + shown + " of " + records.length + " findings";
+    countEl.setAttribute("data-shown", String(shown));
+    noneEl.hidden = shown !== 0;
+  }
+
+  function writeHash() {
+    var parts = [];
+    ["status", "severity", "principle", "q"].forEach(function (name) {
+      var value = name === "q" ? inputs.q.value.trim() : inputs[name].value;
+      if (value) { parts.push(name + "=" + encodeURIComponent(value)); }
+    });
+    if (sortKey) {
+      parts.push("sort=" + (sortDir < 0 ? "-" : "") + sortKey);
+    }
+    var url = location.pathname + location.search + (parts.length ? "#" + parts.join("&") : "");
+    try { history.replaceState(null, "", url); } catch (e) { /* file:// may refuse */ }
+  }
+
+  function readHash() {
+    var params = {};
+    location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
+      var at = pair.indexOf("=");
+      if (at > 0) {
+        try {
+          params[pair.slice(0, at)] = decodeURIComponent(pair.slice(at + 1).replace(/\+/g, " "));
+        } catch (e) { /* malformed escape: ignore that parameter */ }
+      }
+    });
+    ["status", "severity", "principle"].forEach(function (name) {
+      var select = inputs[name];
+      select.value = params[name] || "";
+      if (select.selectedIndex < 0) { select.value = ""; } /* unknown value: show all */
+    });
+    inputs.q.value = params.q || "";
+    var sort = params.sort || "";
+    var dir = sort.charAt(0) === "-" ? -1 : 1;
+    sort = sort.replace(/^-/, "");
+    if (Object.prototype.hasOwnProperty.call(SORTS, sort)) {
+      sortKey = sort;
+      sortDir = dir;
+    } else {
+      sortKey = "";
+      sortDir = 1;
+    }
+    return Object.keys(params).length > 0;
+  }
+
+  function update() { filter(); writeHash(); }
+
+  ["status", "severity", "principle"].forEach(function (name) {
+    inputs[name].addEventListener("change", update);
+  });
+  inputs.q.addEventListener("input", update);
+  byId("f-reset").addEventListener("click", function () {
+    ["status", "severity", "principle", "q"].forEach(function (name) { inputs[name].value = ""; });
+    sortKey = "";
+    sortDir = 1;
+    order();
+    update();
+  });
+  Array.prototype.forEach.call(headers, function (button) {
+    button.addEventListener("click", function () {
+      var key = button.getAttribute("data-sort");
+      if (key === sortKey) {
+        sortDir = -sortDir;
+      } else {
+        sortKey = key;
+        sortDir = SORTS[key][1];
+      }
+      order();
+      writeHash();
+    });
+  });
+  window.addEventListener("hashchange", function () {
+    readHash();
+    order();
+    filter();
+    byId("findings-section").scrollIntoView();
+  });
+
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    Array.prototype.forEach.call(tbody.querySelectorAll("tr:not([hidden]) details"), function (d) {
+      if (!d.open) { d.open = true; opened.push(d); }
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; });
+    opened = [];
+  });
+
+  if (readHash()) { order(); } /* the server already rendered the default order */
+  filter();
+  byId("filters").hidden = false;
+  document.body.setAttribute("data-posture-ready", "true");
+}());

@@ -1,0 +1,63 @@
+"""Fault injection for collector tests, through botocore's own event system.
+
+A ``before-call`` handler that returns ``(http_response, parsed)`` replaces the HTTP round trip;
+botocore then raises ``ClientError`` for a status >= 300 exactly as it would for a real reply, so
+the collector's error handling runs unchanged. Handlers are registered on the cached client of a
+:class:`ClientFactory`, so only the collector under test sees them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from posture.collectors.aws.base import ClientFactory
+
+
+@dataclass
+class FakeHttp:
+    status_code: int
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _event(factory: ClientFactory, service: str, operation: str, region: str) -> tuple[Any, str]:
+    client = factory.client(service, region)
+    service_id = client.meta.service_model.service_id.hyphenize()
+    return client, f"before-call.{service_id}.{operation}"
+
+
+def deny(
+    factory: ClientFactory,
+    service: str,
+    operation: str,
+    region: str = "us-east-1",
+    code: str = "AccessDenied",
+    when: dict[str, Any] | None = None,
+) -> None:
+    """Make ``operation`` fail with ``code`` (only for calls whose params include ``when``)."""
+    client, event = _event(factory, service, operation, region)
+
+    def handler(params: dict[str, Any], **_: Any) -> tuple[FakeHttp, dict[str, Any]] | None:
+        body = params.get("body") if isinstance(params.get("body"), dict) else {}
+        if when and any(body.get(k) != v for k, v in when.items()):
+            return None
+        error = {"Code": code, "Message": f"User is not authorized to perform {operation}"}
+        return FakeHttp(403), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 403}}
+
+    client.meta.events.register(event, handler)
+
+
+def respond(
+    factory: ClientFactory,
+    service: str,
+    operation: str,
+    parsed: dict[str, Any],
+    region: str = "us-east-1",
+) -> None:
+    """Answer ``operation`` with ``parsed`` (for operations the moto server does not implement)."""
+    client, event = _event(factory, service, operation, region)
+
+    def handler(**_: Any) -> tuple[FakeHttp, dict[str, Any]]:
+        return FakeHttp(200), {**parsed, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+    client.meta.events.register(event, handler)

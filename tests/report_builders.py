@@ -1,0 +1,133 @@
+"""Builders for reporter tests: findings, collection errors and reports from plain values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from posture.model import (
+    CollectionError,
+    Finding,
+    Principle,
+    Provider,
+    ScanMeta,
+    Severity,
+    Status,
+)
+from posture.registry import Framework
+from posture.reporters import Report
+
+ACCOUNT = "123456789012"
+
+XSS_SCRIPT = "<script>alert(1)</script>"
+XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_CLOSE = "</script><script>alert(2)</script><!--"
+
+META = ScanMeta(
+    scan_id="scan-2026-01-01",
+    provider=Provider.AWS,
+    tool_version="0.1.0",
+    started_at="2026-01-01T00:00:00+00:00",
+    finished_at="2026-01-01T00:02:30+00:00",
+    accounts=(ACCOUNT,),
+    regions=("eu-west-1", "us-east-1"),
+)
+
+SOC2 = Framework(
+    id="SOC2",
+    name="SOC 2 Trust Services Criteria",
+    controls={
+        "CC6.1": "Logical access security",
+        "CC6.6": "Threats from outside system boundaries",
+        "CC6.7": "Transmission of information is protected",
+        "CC7.2": "Monitoring for anomalies",
+    },
+    checks_by_control={},
+)
+
+SHA = "0" * 63 + "1"
+
+
+def finding(
+    n: int = 1,
+    *,
+    status: Status = Status.FAIL,
+    severity: Severity = Severity.HIGH,
+    name: str | None = None,
+    message: str = "port 22 reachable from 0.0.0.0/0",
+    evidence: dict[str, Any] | None = None,
+    principles: tuple[Principle, ...] = (Principle.DEFENSE_IN_DEPTH,),
+    controls: dict[str, tuple[str, ...]] | None = None,
+    check_id: str = "aws.network.admin_ports_not_internet_reachable",
+    title: str = "Administrative ports are not reachable from the internet",
+    remediation: str = "Remove internet ingress on admin ports; use a bastion.",
+    region: str = "us-east-1",
+) -> Finding:
+    uid = f"arn:aws:ec2:{region}:{ACCOUNT}:security-group/sg-{n:04d}"
+    return Finding(
+        check_id=check_id,
+        title=title,
+        status=status,
+        severity=severity,
+        provider=Provider.AWS,
+        resource_uid=uid,
+        resource_type="AWS::EC2::SecurityGroup",
+        resource_name=f"sg-{n:04d}" if name is None else name,
+        account=ACCOUNT,
+        region=region,
+        message=message,
+        evidence={"rule": {"port": 22, "cidr": "0.0.0.0/0"}} if evidence is None else evidence,
+        principles=principles,
+        controls={"SOC2": ("CC6.1", "CC6.6")} if controls is None else controls,
+        remediation=remediation,
+    )
+
+
+def collection_error(
+    operation: str = "DescribeVolumes", code: str = "AccessDenied", message: str = "not allowed"
+) -> CollectionError:
+    return CollectionError(
+        provider=Provider.AWS,
+        account=ACCOUNT,
+        region="us-east-1",
+        service="ec2",
+        operation=operation,
+        code=code,
+        message=message,
+        asset_types=("AWS::EC2::Volume",),
+    )
+
+
+def report(
+    *findings: Finding,
+    errors: tuple[CollectionError, ...] = (),
+    meta: ScanMeta = META,
+    sha: str | None = SHA,
+) -> Report:
+    return Report(
+        findings=tuple(findings),
+        inventory_meta=meta,
+        collection_errors=errors,
+        snapshot_sha256=sha,
+        frameworks=(SOC2,),
+    )
+
+
+def hostile_report() -> Report:
+    """Attacker-controlled strings in every field a cloud account can set."""
+    gap = {"collection_errors": [{"service": "ec2", "operation": "DescribeVolumes",
+                                  "region": "us-east-1", "code": "AccessDenied",
+                                  "message": "not allowed"}]}
+    return report(
+        finding(1, name=XSS_SCRIPT, evidence={"tags": {"Name": XSS_SCRIPT, "x": XSS_CLOSE}}),
+        finding(2, name=XSS_IMG, status=Status.PASS, severity=Severity.LOW,
+                message=f"tag owner={XSS_IMG}"),
+        finding(3, name=XSS_CLOSE, status=Status.INCONCLUSIVE, severity=Severity.CRITICAL,
+                message="not verified", evidence=gap),
+        finding(4, name='=HYPERLINK("http://evil","x")', status=Status.FAIL,
+                severity=Severity.MEDIUM, principles=(Principle.ENCRYPTION_AT_REST,),
+                controls={"SOC2": ("CC6.1",)}, check_id="aws.encryption.volume_encrypted",
+                title="Volumes are encrypted at rest"),
+        finding(5, name="db, \"prod\"\nprimary", status=Status.ERROR, severity=Severity.INFO,
+                message="check crashed: KeyError"),
+        errors=(collection_error(message=XSS_IMG),),
+    )

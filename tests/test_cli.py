@@ -1,0 +1,152 @@
+"""The command line: scan → snapshot → audit round trip, exit codes, clear one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import client
+from typer.testing import CliRunner
+
+from posture.cli import app
+
+runner = CliRunner()
+
+
+def _posture(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real console entry point in a subprocess (to see tracebacks if any leak)."""
+    return subprocess.run(
+        [sys.executable, "-c", "from posture.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, text: str) -> None:
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("posture: error: ")
+    assert text in lines[0]
+
+
+def _seed(endpoint: str) -> None:
+    ec2 = client("ec2", endpoint)
+    ec2.create_volume(AvailabilityZone="us-east-1a", Size=8, Encrypted=False)
+    iam = client("iam", endpoint)
+    iam.create_user(UserName="carol")
+    iam.create_login_profile(UserName="carol", Password="Some-Passw0rd!")
+
+
+def test_scan_then_audit_gives_byte_identical_findings(moto_endpoint: str, tmp_path: Path) -> None:
+    _seed(moto_endpoint)
+    snap = tmp_path / "inv.json"
+    scan = runner.invoke(app, ["scan", "aws", "--endpoint-url", moto_endpoint, "--region",
+                               "us-east-1", "--snapshot-out", str(snap), "-o",
+                               str(tmp_path / "scan"), "-q"])
+    assert scan.exit_code == 0, scan.output
+    audit = runner.invoke(app, ["audit", str(snap), "-o", str(tmp_path / "audit"), "-q"])
+    assert audit.exit_code == 0, audit.output
+    first = (tmp_path / "scan" / "findings.json").read_bytes()
+    assert first == (tmp_path / "audit" / "findings.json").read_bytes()
+    assert (tmp_path / "scan" / "findings.csv").read_bytes() == (
+        tmp_path / "audit" / "findings.csv"
+    ).read_bytes()
+    doc = json.loads(first)
+    statuses = {(f["check_id"], f["status"]) for f in doc["findings"]}
+    assert ("aws.encryption.ebs_volume_encrypted", "FAIL") in statuses
+    assert ("aws.iam.console_users_have_mfa", "FAIL") in statuses
+
+
+def test_fail_on_sets_the_exit_code(moto_endpoint: str, tmp_path: Path) -> None:
+    _seed(moto_endpoint)
+    snap = tmp_path / "inv.json"
+    runner.invoke(app, ["scan", "aws", "--endpoint-url", moto_endpoint, "-r", "us-east-1",
+                        "--snapshot-out", str(snap), "-o", str(tmp_path / "r"), "-q"])
+    strict = runner.invoke(app, ["audit", str(snap), "-o", str(tmp_path / "a"), "-q",
+                                 "--fail-on", "medium"])
+    assert strict.exit_code == 1
+    only_info = runner.invoke(app, ["audit", str(snap), "-o", str(tmp_path / "b"), "-q",
+                                    "--fail-on", "critical", "-c",
+                                    "aws.encryption.ebs_volume_encrypted"])
+    assert only_info.exit_code == 0  # the volume finding is below critical
+
+
+def test_missing_snapshot(tmp_path: Path) -> None:
+    _assert_one_line_error(_posture("audit", str(tmp_path / "nope.json")), 3, "not found")
+
+
+def test_malformed_snapshot(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema": "posture.inventory", "schema_version": 1, "meta": [')
+    _assert_one_line_error(_posture("audit", str(bad)), 3, "malformed JSON")
+
+
+def test_unknown_format(tmp_path: Path) -> None:
+    _assert_one_line_error(
+        _posture("audit", str(tmp_path / "x.json"), "--format", "csv,pdf"), 2, "pdf"
+    )
+
+
+def test_unknown_check_id(tmp_path: Path) -> None:
+    snap = Path(__file__).parent.parent / "fixtures" / "demo" / "snapshot.json"
+    _assert_one_line_error(
+        _posture("audit", str(snap), "-c", "aws.nope.nothing", "-o", str(tmp_path)),
+        2, "unknown check id",
+    )
+
+
+def test_unknown_region(moto_server: str) -> None:
+    _assert_one_line_error(
+        _posture("scan", "aws", "--endpoint-url", moto_server, "--region", "mars-north-1"),
+        3, "unknown AWS region",
+    )
+
+
+def test_unreachable_endpoint() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = _posture("scan", "aws", "--endpoint-url", f"http://127.0.0.1:{port}", "-r", "us-east-1",
+                    env={"AWS_MAX_ATTEMPTS": "1"})
+    _assert_one_line_error(proc, 3, "cannot reach")
+
+
+def test_no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(
+        tmp_path / "none"), AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1")
+    proc = subprocess.run(
+        [sys.executable, "-c", "from posture.cli import main; main()", "scan", "aws",
+         "--endpoint-url", "http://127.0.0.1:9", "-r", "us-east-1"],
+        capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL,
+    )
+    _assert_one_line_error(proc, 3, "no AWS credentials")
+
+
+def test_checks_list_and_permissions() -> None:
+    listed = runner.invoke(app, ["checks", "list", "--json"])
+    assert listed.exit_code == 0
+    rows = json.loads(listed.stdout)
+    assert all(r["controls"].get("SOC2") for r in rows)
+    perms = runner.invoke(app, ["permissions", "aws"])
+    doc = json.loads(perms.stdout)
+    actions = doc["Statement"][0]["Action"]
+    assert "ec2:DescribeSecurityGroups" in actions and "iam:ListUsers" in actions
+    assert not [a for a in actions if a.split(":")[1].startswith(("Put", "Create", "Delete"))]
+
+
+def test_help_reads_well() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for word in ("scan", "audit", "checks", "permissions", "demo", "Exit codes"):
+        assert word in result.stdout

@@ -1,0 +1,50 @@
+"""The demo account: the golden snapshot audits to the golden findings, byte for byte, and a
+live demo run (moto on loopback, the real collector over HTTP) reaches the same verdicts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from posture.cli import app
+from posture.pipeline import audit, load_prepared
+from posture.reporters import OutputFormat, Report, write_reports
+
+DEMO = Path(__file__).parent.parent / "fixtures" / "demo"
+
+
+def test_golden_snapshot_audits_to_golden_findings(tmp_path: Path) -> None:
+    prepared = load_prepared(DEMO / "snapshot.json")
+    findings = audit(prepared)
+    from posture.registry import load_catalogue
+
+    report = Report(
+        findings=findings,
+        inventory_meta=prepared.inventory.meta,
+        collection_errors=prepared.inventory.errors,
+        snapshot_sha256=prepared.snapshot_sha256,
+        frameworks=load_catalogue().frameworks,
+    )
+    written = write_reports(report, tmp_path, [OutputFormat.JSON])
+    assert written[OutputFormat.JSON].read_bytes() == (DEMO / "findings.json").read_bytes()
+
+
+def _verdicts(doc: dict) -> Counter[tuple[str, str]]:
+    return Counter((f["check_id"], f["status"]) for f in doc["findings"])
+
+
+def test_live_demo_writes_reports_and_matches_golden_verdicts(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["demo", "-o", str(tmp_path), "-q"])
+    assert result.exit_code == 0, result.output
+    for name in ("findings.csv", "findings.json", "report.html"):
+        assert (tmp_path / name).stat().st_size > 0
+    live = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
+    golden = json.loads((DEMO / "findings.json").read_text(encoding="utf-8"))
+    assert _verdicts(live) == _verdicts(golden)
+    failing_principles = {p for f in live["findings"] if f["status"] == "FAIL"
+                          for p in f["principles"]}
+    assert len(failing_principles) >= 6, failing_principles
+    assert live["collection_errors"] == []
