@@ -150,3 +150,69 @@ def test_help_reads_well() -> None:
     assert result.exit_code == 0
     for word in ("scan", "audit", "checks", "permissions", "demo", "Exit codes"):
         assert word in result.stdout
+
+
+HOSTILE_NAME = "<script>alert(1)</script>"
+HOSTILE_TAG = '=HYPERLINK("http://evil.example/x","click")'
+
+
+def test_hostile_tags_are_inert_in_html_and_csv(moto_endpoint: str, tmp_path: Path) -> None:
+    """Resource names and tags are attacker-controlled: scanned for real, then reported."""
+    import csv
+    import io
+
+    ec2 = client("ec2", moto_endpoint)
+    ec2.create_volume(
+        AvailabilityZone="us-east-1a", Size=8, Encrypted=False,
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [
+            {"Key": "Name", "Value": HOSTILE_NAME}, {"Key": "owner", "Value": HOSTILE_TAG}]}],
+    )
+    ec2.create_volume(
+        AvailabilityZone="us-east-1a", Size=8, Encrypted=False,
+        TagSpecifications=[{"ResourceType": "volume", "Tags": [
+            {"Key": "Name", "Value": HOSTILE_TAG}]}],
+    )
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["scan", "aws", "--endpoint-url", moto_endpoint, "-r",
+                                 "us-east-1", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert HOSTILE_NAME not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    rows = list(csv.DictReader(io.StringIO((out / "findings.csv").read_text(encoding="utf-8-sig"))))
+    names = {r["resource_name"] for r in rows if r["check_id"].endswith("ebs_volume_encrypted")}
+    assert "'" + HOSTILE_TAG in names  # defused: Excel shows text, never evaluates it
+    assert HOSTILE_TAG not in names
+    assert HOSTILE_NAME in names  # text that is not a formula is kept as is
+    for row in rows:
+        for cell in row.values():
+            assert not cell.startswith(("=", "+", "@")), cell
+
+
+def test_denied_call_makes_affected_checks_inconclusive_end_to_end(
+    moto_endpoint: str, tmp_path: Path
+) -> None:
+    """A real AccessDenied from the server → a collection error in the snapshot → the check
+    that needed the data is INCONCLUSIVE (never PASS), and the reports say so."""
+    from collect_helpers import denied_session
+
+    from posture.collectors.aws.collector import AwsTarget, collect
+    from posture.pipeline import audit, prepare
+
+    s3 = client("s3", moto_endpoint)
+    s3.create_bucket(Bucket="evidence-bucket")
+    s3.put_bucket_encryption(Bucket="evidence-bucket", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    target = AwsTarget(regions=("us-east-1",), endpoint_url=moto_endpoint)
+    # the real IAM action is s3:GetEncryptionConfiguration; moto authorizes ?encryption
+    # requests as s3:ListBucket (its default for bucket GETs it has no mapping for)
+    denied = ("s3:GetEncryptionConfiguration", "s3:ListBucket")
+    with denied_session(moto_endpoint, *denied) as session:
+        prepared = prepare(collect(target, session=session))
+    errors = [(e.service, e.operation, e.code) for e in prepared.inventory.errors]
+    assert ("s3", "GetBucketEncryption", "AccessDenied") in errors
+    findings = audit(prepared)
+    verdicts = {f.status.value for f in findings
+                if f.check_id == "aws.encryption.s3_bucket_encrypted"
+                and f.resource_uid == "arn:aws:s3:::evidence-bucket"}
+    assert verdicts == {"INCONCLUSIVE"}
