@@ -1,15 +1,21 @@
-"""Auditability: a multi-region CloudTrail records every management event, logs are validated."""
+"""Auditability: a multi-region CloudTrail records every management event, logs are validated
+and KMS-encrypted, every VPC has flow logs, log buckets log their own access, load balancers
+write access logs."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from posture.engine import CheckContext, Result
-from posture.model import Asset, Principle, Severity
+from posture.engine import CheckContext, Result, Subject
+from posture.model import Asset, Inventory, Principle, Severity
 from posture.registry import check
 
 TRAIL = "AWS::CloudTrail::Trail"
+VPC = "AWS::EC2::VPC"
+FLOW_LOG = "AWS::EC2::FlowLog"
+BUCKET = "AWS::S3::Bucket"
+LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 
 
 def _shortfalls(trail: Asset) -> tuple[list[str], list[str]]:
@@ -88,3 +94,149 @@ def trail_log_validation_enabled(ctx: CheckContext) -> Iterator[Result]:
         else:
             yield ctx.fail(trail, "log file validation is disabled",
                            s3_bucket_name=trail.attr("s3_bucket_name"))
+
+
+@check(
+    id="aws.audit.trail_kms_encrypted",
+    title="CloudTrail logs are encrypted with a KMS key",
+    severity=Severity.MEDIUM,
+    principles=(Principle.AUDITABLE, Principle.ENCRYPTION_AT_REST),
+    reads={f"{TRAIL}#listing"},
+    remediation=(
+        "Set a customer-managed KMS key on the trail (`aws cloudtrail update-trail --kms-key-id "
+        "<key>`) whose policy lets CloudTrail encrypt and only the security team decrypt."
+    ),
+    rationale=(
+        "With SSE-KMS, reading the logs needs both S3 read access and kms:Decrypt on the key, "
+        "so a bucket permission mistake alone does not expose the account's API history."
+    ),
+)
+def trail_kms_encrypted(ctx: CheckContext) -> Iterator[Result]:
+    for trail in ctx.inventory.of(TRAIL):
+        key = trail.attr("kms_key_id")
+        if key:
+            yield ctx.passed(trail, "log files are encrypted with a KMS key", kms_key_id=key)
+        else:
+            yield ctx.fail(trail, "log files are not encrypted with a KMS key (SSE-S3 only)",
+                           s3_bucket_name=trail.attr("s3_bucket_name"))
+
+
+@check(
+    id="aws.audit.vpc_flow_logs_enabled",
+    title="Every VPC has an active flow log",
+    severity=Severity.MEDIUM,
+    principles=(Principle.AUDITABLE,),
+    reads={f"{VPC}#listing", FLOW_LOG},
+    remediation=(
+        "Create a VPC flow log (at least REJECT traffic, ALL preferred) to CloudWatch Logs or "
+        "S3: `aws ec2 create-flow-logs --resource-type VPC --resource-ids <vpc> --traffic-type "
+        "ALL ...`."
+    ),
+    rationale=(
+        "Flow logs are the only record of which addresses talked to which hosts; without them "
+        "an intrusion or exfiltration path cannot be reconstructed. Only flow logs on the VPC "
+        "itself count (subnet or interface logs cover part of it)."
+    ),
+)
+def vpc_flow_logs_enabled(ctx: CheckContext) -> Iterator[Result]:
+    active: dict[tuple[str, str, str], list[Asset]] = {}
+    for flow in ctx.inventory.of(FLOW_LOG):
+        if flow.attr("status") == "ACTIVE":
+            key = (flow.account, flow.region, str(flow.attr("resource_id")))
+            active.setdefault(key, []).append(flow)
+    listing_gaps = [e for e in ctx.inventory.errors_affecting({FLOW_LOG})
+                    if e.resource_uid is None]
+    for vpc in ctx.inventory.of(VPC):
+        logs = active.get((vpc.account, vpc.region, str(vpc.attr("vpc_id"))), [])
+        if not logs and any(e.covers(vpc.account, vpc.region) for e in listing_gaps):
+            yield ctx.unknown(vpc, "flow logs of the region could not be listed")
+        elif logs:
+            yield ctx.passed(vpc, f"{len(logs)} active flow log(s)",
+                             flow_logs=[{"id": f.attr("flow_log_id"),
+                                         "traffic_type": f.attr("traffic_type"),
+                                         "destination": f.attr("destination")} for f in logs])
+        else:
+            yield ctx.fail(vpc, "no active flow log on the VPC")
+
+
+def _log_buckets(inventory: Inventory) -> dict[str, list[str]]:
+    """Bucket name -> the log sources writing to it (trails, flow logs, load balancers)."""
+    out: dict[str, set[str]] = {}
+    for trail in inventory.of(TRAIL):
+        if trail.attr("s3_bucket_name"):
+            out.setdefault(str(trail.attr("s3_bucket_name")), set()).add(trail.uid)
+    for flow in inventory.of(FLOW_LOG):
+        dest = str(flow.attr("destination") or "")
+        if flow.attr("destination_type") == "s3" and dest.startswith("arn:aws:s3:::"):
+            out.setdefault(dest.removeprefix("arn:aws:s3:::").split("/")[0], set()).add(flow.uid)
+    for lb in inventory.of(LOAD_BALANCER):
+        if lb.attr("access_logs_enabled") and lb.attr("access_logs_bucket"):
+            out.setdefault(str(lb.attr("access_logs_bucket")), set()).add(lb.uid)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+@check(
+    id="aws.audit.log_bucket_access_logging",
+    title="Buckets that hold logs record their own access (S3 server access logging)",
+    severity=Severity.MEDIUM,
+    principles=(Principle.AUDITABLE,),
+    reads={f"{TRAIL}#listing", FLOW_LOG, f"{LOAD_BALANCER}#attributes", f"{BUCKET}#logging"},
+    remediation=(
+        "Enable server access logging on the log bucket, to a separate access-log bucket "
+        "(`aws s3api put-bucket-logging`)."
+    ),
+    rationale=(
+        "Whoever reads or deletes audit logs should leave a trace too. Log buckets are the "
+        "targets of CloudTrail trails, S3 flow logs and load balancer access logs; a target "
+        "bucket outside the inventory (e.g. a central log-archive account) is INCONCLUSIVE."
+    ),
+)
+def log_bucket_access_logging(ctx: CheckContext) -> Iterator[Result]:
+    buckets = {str(b.attr("bucket_name") or b.name): b for b in ctx.inventory.of(BUCKET)}
+    for name, sources in sorted(_log_buckets(ctx.inventory).items()):
+        bucket = buckets.get(name)
+        if bucket is None:
+            acct = ctx.inventory.meta.accounts[0] if ctx.inventory.meta.accounts else "unknown"
+            subject = Subject(f"arn:aws:s3:::{name}", BUCKET, name, acct, "global")
+            yield ctx.unknown(subject, "log bucket is not in the inventory (another account?)",
+                              log_sources=sources)
+            continue
+        enabled = bucket.attr("logging_enabled")
+        if enabled is None:
+            yield ctx.unknown(bucket, "bucket logging configuration unknown", log_sources=sources)
+        elif enabled:
+            yield ctx.passed(bucket, f"access logging to {bucket.attr('logging_target')}",
+                             log_sources=sources)
+        else:
+            yield ctx.fail(bucket, f"holds logs of {len(sources)} source(s) but does not log "
+                           "its own access", log_sources=sources)
+
+
+@check(
+    id="aws.audit.lb_access_logs_enabled",
+    title="Load balancers write access logs",
+    severity=Severity.MEDIUM,
+    principles=(Principle.AUDITABLE,),
+    reads={f"{LOAD_BALANCER}#listing", f"{LOAD_BALANCER}#attributes"},
+    remediation=(
+        "Enable access logs (`aws elbv2 modify-load-balancer-attributes --attributes "
+        "Key=access_logs.s3.enabled,Value=true Key=access_logs.s3.bucket,Value=<bucket>`)."
+    ),
+    rationale=(
+        "Access logs record every request (client address, path, TLS protocol, response), the "
+        "evidence needed to investigate an attack on a public endpoint. Gateway load balancers "
+        "have no access logs. The `severity` parameter sets how much a missing log counts."
+    ),
+    params={"severity": "medium"},
+)
+def lb_access_logs_enabled(ctx: CheckContext) -> Iterator[Result]:
+    for lb in ctx.inventory.of(LOAD_BALANCER):
+        if lb.attr("lb_type") == "gateway":
+            continue
+        enabled = lb.attr("access_logs_enabled")
+        if enabled is None:
+            yield ctx.unknown(lb, "access log setting unknown")
+        elif enabled:
+            yield ctx.passed(lb, f"access logs go to {lb.attr('access_logs_bucket')}")
+        else:
+            yield ctx.fail(lb, "access logs are disabled", scheme=lb.attr("scheme"))

@@ -7,8 +7,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from posture.checks._aws import age_days, as_list, parse_time, scan_time, statements
+from posture.checks._aws_identity import identity
 
 from posture.engine import CheckContext, Result
+from posture.iam.evaluate import Evaluator, broad_grant
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
@@ -48,11 +50,6 @@ def admin_grant(stmt: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _admin_statements(document: Any) -> list[dict[str, Any]]:
-    return [{"grant": g, "statement": dict(s)} for s in statements(document)
-            if (g := admin_grant(s))]
-
-
 @check(
     id="aws.iam.no_full_admin_customer_policies",
     title="No customer-managed or inline policy grants full administrative access",
@@ -65,34 +62,62 @@ def _admin_statements(document: Any) -> list[dict[str, Any]]:
         "dedicated, monitored role."
     ),
     rationale=(
-        "A statement that allows every action (or everything but a few, via NotAction) on every "
-        "resource makes its holder an account administrator. Unattached managed policies grant "
-        "nothing and pass; they are reported once attached."
+        "A policy that allows (nearly) every action on every resource makes its holder an "
+        "account administrator. Coverage is measured against the IAM action catalogue; a grant "
+        "that every holder's explicit deny or permissions boundary neutralises passes, and so "
+        "does an unattached managed policy (it grants nothing until attached)."
     ),
+    params={"min_coverage_percent": 90},
 )
 def no_full_admin_customer_policies(ctx: CheckContext) -> Iterator[Result]:
+    graph = identity(ctx)
+    ev = graph.evaluator
+    threshold = int(ctx.param("min_coverage_percent"))
     for policy in ctx.inventory.of(POLICY):
         if policy.attr("aws_managed") is not False:
             continue
-        yield _judge_documents(ctx, policy, {"(default version)": policy.attr("document")},
-                               attached=(policy.attr("attachment_count") or 0) > 0)
+        doc = policy.attr("document")
+        docs = {policy.uid: ("(default version)", doc)}
+        yield _judge(ctx, ev, policy, docs, threshold,
+                     attached=(policy.attr("attachment_count") or 0) > 0)
     for principal in ctx.inventory.of(USER, ROLE, GROUP):
         if principal.attr("service_linked"):
             continue
         inline = principal.attr("inline_policies")
         if inline is None:
             yield ctx.unknown(principal, "inline policies unknown")
-        else:
-            yield _judge_documents(ctx, principal, inline, attached=True)
+            continue
+        docs = {f"{principal.uid}#inline/{n}": (n, d) for n, d in sorted(inline.items())}
+        yield _judge(ctx, ev, principal, docs, threshold, attached=True)
 
 
-def _judge_documents(ctx: CheckContext, subject: Asset, docs: Mapping[str, Any],
-                     attached: bool) -> Result:
-    if any(d is None for d in docs.values()):
+def _judge(ctx: CheckContext, ev: Evaluator, subject: Asset,
+           docs: Mapping[str, tuple[str, Any]], threshold: int, attached: bool) -> Result:
+    if any(d is None for _, d in docs.values()):
         return ctx.unknown(subject, "policy document unknown")
-    found = [{"policy": name, **hit} for name, doc in sorted(docs.items())
-             for hit in _admin_statements(doc)]
+    full = ev.catalogue.all
     kind = "policy" if subject.type == POLICY else "inline policy"
+    found, neutralised = [], []
+    for label, (name, doc) in sorted(docs.items()):
+        policy = ev.store.resource_policy(label, doc)
+        mask, grants = broad_grant(policy, full)
+        if mask.bit_count() * 100 < threshold * len(ev.catalogue):
+            continue
+        hits = [{"policy": name, "grant": admin_grant(s.raw) or "Action", "statement": dict(s.raw)}
+                for s in grants if s.action_mask & mask]
+        holders = ev.holders(label)
+        kept = []
+        for p in holders:
+            left, by = ev.remaining(p, mask)
+            if left.bit_count() * 100 >= threshold * len(ev.catalogue) or p.unknown:
+                kept.append(p.name)
+            else:
+                neutralised.append({"principal": p.arn, "policy": name, "neutralised_by": by})
+        if kept or not holders:
+            found += [{**h, "holders": kept} for h in hits]
+    if not found and neutralised:
+        return ctx.passed(subject, f"{kind} grants administrative access, but every holder's "
+                          "deny or permissions boundary neutralises it", neutralised=neutralised)
     if not found:
         return ctx.passed(subject, f"no {kind} grants full administrative access")
     if not attached:
@@ -102,7 +127,7 @@ def _judge_documents(ctx: CheckContext, subject: Asset, docs: Mapping[str, Any],
     how = "NotAction" if all(f["grant"] == "NotAction" for f in found) else "Action '*'"
     target = "" if subject.type == POLICY else f" ({names})"
     return ctx.fail(subject, f"{kind}{target} allows {how} on every resource",
-                    admin_statements=found)
+                    admin_statements=found, neutralised=neutralised)
 
 
 def public_trust(stmt: Mapping[str, Any]) -> bool:

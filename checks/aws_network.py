@@ -1,140 +1,310 @@
-"""Defense in depth: administrative and database ports are not reachable from the internet.
+"""Defense in depth: what the internet really reaches, on the reachability graph.
 
-These checks use the interim path test of :mod:`posture.checks._aws_reach` (public address,
-internet-gateway route, network ACL both ways, security group). A host is only reported as
-exposed when every layer of a real path lets an internet client through; a host whose security
-group is open but which no internet client can reach passes, and the message names the layer
-that blocks it.
+A host is reported exposed only when a complete path lets a wide range of internet clients in
+(directly, or through an internet-facing load balancer); the finding's evidence is that path,
+with the rule that admitted every hop. A security-group rule that would expose a sensitive port
+but has no path today is reported separately, at lower severity, naming the blocking layer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
-from posture.checks._aws_reach import NETWORK_READS, Iface, Network, PathState, Verdict
+from posture.checks._aws_exposure import (
+    READS,
+    TCP,
+    Exposure,
+    host_lb,
+    is_bastion,
+    judge,
+    latent_text,
+    ports_text,
+    reach_of,
+)
 
 from posture.engine import CheckContext, Result
+from posture.graph.aws import RDS_INSTANCE, AwsReach, Host
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
-RDS_INSTANCE = "AWS::RDS::DBInstance"
-FAMILIES = (4, 6)
-_LAYER_ORDER = ("address", "route", "nacl-inbound", "nacl-outbound", "security-group")
+ADMIN_PORTS = (22, 3389, 5985, 5986)
+DB_PORTS = (1433, 1521, 3306, 5432, 5439, 5984, 6379, 8086, 9042, 9200, 9300, 11211, 27017, 27018)
+BASTION_TAGS = ("Role=bastion",)
 
 
-def _net(ctx: CheckContext) -> Network:
-    return ctx.derived("aws.network.interim_paths", Network)
+def _reach(ctx: CheckContext) -> AwsReach:
+    return ctx.derived("aws.reach", reach_of)
 
 
-def _judge(ctx: CheckContext, subject: Asset, verdicts: Sequence[Verdict], what: str,
-           **extra: object) -> Result:
-    """One result for a host from its per-(interface, family, port) verdicts."""
-    exposed = [v for v in verdicts if v.state is PathState.EXPOSED]
-    if exposed:
-        ports = "/".join(str(p) for p in sorted({v.port for v in exposed}))
-        return ctx.fail(subject, f"{what} reachable from the internet on tcp/{ports}",
-                        paths=[v.evidence() for v in exposed], **extra)
-    undecided = [v for v in verdicts if v.state is PathState.UNKNOWN]
-    if undecided:
-        return ctx.unknown(subject, f"cannot decide whether {what} are reachable from the "
-                           f"internet: {undecided[0].detail}",
-                           undecided=[v.evidence() for v in undecided], **extra)
-    latent = [v for v in verdicts if v.sg_open]
-    if latent:
-        first = latent[0]
-        groups = sorted({str(r["security_group"]) for v in latent for r in v.sg_rules})
-        ports = "/".join(str(p) for p in sorted({v.port for v in latent}))
-        return ctx.passed(subject, f"{what} not reachable from the internet: "
-                          f"{', '.join(groups)} admit(s) tcp/{ports} from the internet, "
-                          f"but {first.detail}",
-                          blocked=[v.evidence() for v in latent], **extra)
-    return ctx.passed(subject, f"{what} not reachable from the internet: {_summary(verdicts)}",
-                      **extra)
+def _verdict(ctx: CheckContext, subject: Asset, exp: Exposure, what: str, **extra: Any) -> Result:
+    if exp.exposed:
+        return ctx.fail(
+            subject,
+            f"{what} reachable from the internet on {ports_text(exp.ports)}; path: {exp.summary}",
+            paths=exp.exposed,
+            **extra,
+        )
+    if exp.unknown:
+        return ctx.unknown(
+            subject,
+            f"cannot decide whether {what} are reachable from the internet: {exp.unknown[0]}",
+            undecided=sorted(set(exp.unknown)),
+            **extra,
+        )
+    evidence: dict[str, Any] = dict(extra)
+    if exp.narrow:
+        evidence["allow_listed"] = exp.narrow
+    if exp.latent:
+        evidence["latent"] = exp.latent
+        return ctx.passed(
+            subject,
+            f"{what} not reachable from the internet: {latent_text(exp.latent)}",
+            **evidence,
+        )
+    if exp.narrow:
+        return ctx.passed(
+            subject,
+            f"{what} reachable only from allow-listed internet ranges ({exp.narrow[0]['clients']})",
+            **evidence,
+        )
+    reasons = "; ".join(exp.reasons[:3]) + ("; ..." if len(exp.reasons) > 3 else "")
+    return ctx.passed(
+        subject,
+        f"{what} not reachable from the internet" + (f": {reasons}" if reasons else ""),
+        **evidence,
+    )
 
 
-def _summary(verdicts: Sequence[Verdict]) -> str:
-    details = sorted({(_LAYER_ORDER.index(v.layer), v.detail) for v in verdicts
-                      if v.layer in _LAYER_ORDER})
-    if all(v.layer == "address" for v in verdicts):
-        return "no public IPv4 or IPv6 address"
-    texts = list(dict.fromkeys(d for _, d in details if not d.startswith("no public IPv")))
-    return "; ".join(texts[:3]) + ("; ..." if len(texts) > 3 else "")
-
-
-def _host_results(ctx: CheckContext, ports: Sequence[int], what: str) -> Iterator[Result]:
-    net = _net(ctx)
-    for host, ifaces in net.hosts(ctx.inventory):
-        verdicts = [net.evaluate(i, fam, int(p)) for i in ifaces for fam in FAMILIES for p in ports]
-        yield _judge(ctx, host, verdicts, what, state=host.attr("state") or host.attr("status"))
+def _hosts(
+    ctx: CheckContext, ports: Sequence[int], what: str, skip_bastions: bool
+) -> Iterator[Result]:
+    reach = _reach(ctx)
+    bastion_tags = ctx.param("bastion_tags") if skip_bastions else ()
+    for host in reach.hosts():
+        state = host.asset.attr("state") or host.asset.attr("status")
+        if skip_bastions and is_bastion(host.asset, bastion_tags):
+            yield ctx.passed(
+                host.asset,
+                "designated bastion (judged by aws.network.bastion_not_open_to_internet)",
+                state=state,
+                bastion=True,
+            )
+            continue
+        exp = judge(reach, host.asset, ports, host_lb(reach, host.asset), host.interfaces)
+        yield _verdict(ctx, host.asset, exp, what, state=state)
 
 
 @check(
     id="aws.network.admin_ports_not_internet_reachable",
-    title="Administrative ports are not reachable from the internet",
+    title="Administrative ports are not reachable from the internet except on a bastion",
     severity=Severity.CRITICAL,
     principles=(Principle.DEFENSE_IN_DEPTH,),
-    reads=NETWORK_READS,
+    reads=READS,
     remediation=(
         "Remove internet ingress (0.0.0.0/0, ::/0) on administrative ports from the security "
-        "group; reach hosts through SSM Session Manager, EC2 Instance Connect Endpoint or a "
-        "bastion with a narrow source range, and keep them in private subnets."
+        "group and from load-balancer listeners; reach hosts through SSM Session Manager, EC2 "
+        "Instance Connect Endpoint or a designated bastion, and keep them in private subnets."
     ),
     rationale=(
-        "SSH, RDP and WinRM exposed to the internet are brute-forced within minutes and are a "
-        "common initial-access vector. Reported only when a complete path exists: public "
-        "address, internet-gateway route, network ACL in both directions and security group."
+        "SSH, RDP and WinRM exposed to the internet are brute-forced within minutes. Reported "
+        "only when a complete path exists (public address or internet-facing load balancer, "
+        "internet-gateway route, network ACLs both ways, security groups); the evidence is the "
+        "path with the rule of every hop. Hosts tagged as bastions are judged by the bastion "
+        "check instead."
     ),
-    params={"admin_ports": (22, 3389, 5985, 5986)},
+    params={"admin_ports": ADMIN_PORTS, "bastion_tags": BASTION_TAGS},
 )
 def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
-    yield from _host_results(ctx, ctx.param("admin_ports"), "administrative ports")
+    yield from _hosts(ctx, ctx.param("admin_ports"), "administrative ports", True)
 
 
 @check(
     id="aws.network.db_ports_not_internet_reachable",
-    title="Database ports are not reachable from the internet",
+    title="Database and cache ports are not reachable from the internet",
     severity=Severity.CRITICAL,
     principles=(Principle.DEFENSE_IN_DEPTH,),
-    reads=NETWORK_READS | {RDS_INSTANCE},
+    reads=READS | {RDS_INSTANCE},
     remediation=(
-        "Move databases to private subnets, turn off 'publicly accessible' on RDS instances, and "
-        "allow database ports only from the application tier's security group."
+        "Move databases to private subnets, turn off 'publicly accessible' on RDS instances, do "
+        "not forward database ports from internet-facing load balancers, and allow database "
+        "ports only from the application tier's security group."
     ),
     rationale=(
-        "A database listener reachable from the internet exposes data to credential stuffing "
-        "and to exploits of the engine itself. EC2 hosts are tested on the configured database "
-        "ports, RDS instances on their own port."
+        "A database or cache reachable from the internet exposes data to credential stuffing and "
+        "to exploits of the engine itself. EC2 hosts are tested on the configured ports, RDS "
+        "instances on their own port (publicly accessible, subnet-group routes, security "
+        "groups)."
     ),
-    params={
-        "db_ports": (1433, 1521, 3306, 5432, 5439, 5984, 6379, 8086, 9042, 9200, 9300, 11211,
-                     27017, 27018),
-    },
+    params={"db_ports": DB_PORTS},
 )
 def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
-    yield from _host_results(ctx, ctx.param("db_ports"), "database ports")
-    net = _net(ctx)
+    yield from _hosts(ctx, ctx.param("db_ports"), "database ports", False)
+    reach = _reach(ctx)
     for db in ctx.inventory.of(RDS_INSTANCE):
-        yield _rds_result(ctx, net, db)
+        yield _rds(ctx, reach, db)
 
 
-def _rds_result(ctx: CheckContext, net: Network, db: Asset) -> Result:
+def _rds(ctx: CheckContext, reach: AwsReach, db: Asset) -> Result:
     public, port = db.attr("publicly_accessible"), db.attr("port")
     subnets = sorted(db.attr("subnet_ids") or ())
-    if public is False:
-        return ctx.passed(db, "database not reachable from the internet: not publicly accessible",
-                          publicly_accessible=False)
     if public is None or port is None or not subnets:
-        return ctx.unknown(db, "cannot decide whether the database is reachable from the "
-                           "internet: publicly_accessible, port or subnets unknown",
-                           publicly_accessible=public, port=port, subnet_ids=subnets)
-    address = db.attr("endpoint_address") or "publicly accessible"
-    sgs = tuple(db.attr("security_group_ids") or ())
-    verdicts = [net.evaluate(Iface(None, s, db.attr("vpc_id"), (address,), (), sgs), 4, int(port))
-                for s in subnets]
-    exposed = [v for v in verdicts if v.state is PathState.EXPOSED]
-    if exposed and len(exposed) < len(verdicts):
-        return ctx.unknown(db, f"database reachable from the internet on tcp/{port} only if it "
-                           "runs in one of its subnets with an internet path "
-                           f"({', '.join(str(v.path.get('subnet')) for v in exposed)})",
-                           paths=[v.evidence() for v in verdicts], publicly_accessible=True)
-    return _judge(ctx, db, verdicts, "database port", publicly_accessible=True)
+        return ctx.unknown(
+            db,
+            "cannot decide whether the database is reachable from the "
+            "internet: publicly_accessible, port or subnets unknown",
+            publicly_accessible=public,
+            port=port,
+            subnet_ids=subnets,
+        )
+    if public is False:
+        return ctx.passed(
+            db,
+            "database not reachable from the internet: not publicly accessible",
+            publicly_accessible=False,
+        )
+    per_subnet = [judge(reach, db, (int(port),), (), (i,)) for i in reach.rds_interfaces(db)]
+    exposed = [e for e in per_subnet if e.exposed]
+    if exposed and len(exposed) < len(per_subnet):
+        return ctx.unknown(
+            db,
+            f"database reachable from the internet on tcp/{port} only if it "
+            "runs in one of its subnets with an internet path",
+            paths=[p for e in exposed for p in e.exposed],
+            publicly_accessible=True,
+        )
+    merged = Exposure()
+    for e in per_subnet:
+        merged.exposed += e.exposed
+        merged.ports |= e.ports
+        merged.summary = merged.summary or e.summary
+        merged.unknown += e.unknown
+        merged.latent += e.latent
+        merged.narrow += e.narrow
+    return _verdict(ctx, db, merged, "database port", publicly_accessible=True)
+
+
+def _is_private(reach: AwsReach, host: Host) -> bool:
+    return not any(any(reach.classes[i.key].public.values()) for i in host.interfaces)
+
+
+@check(
+    id="aws.network.bastion_not_open_to_internet",
+    title="Bastion hosts accept administrative connections only from allow-listed ranges",
+    severity=Severity.HIGH,
+    principles=(Principle.DEFENSE_IN_DEPTH,),
+    reads=READS,
+    remediation=(
+        "Restrict the bastion's security group to the office or VPN ranges (or replace it with "
+        "SSM Session Manager / EC2 Instance Connect Endpoint)."
+    ),
+    rationale=(
+        "A bastion is the one door into the private tier; open to 0.0.0.0/0 it is brute-forced "
+        "like any other host. Bastions are identified by tag (parameter bastion_tags)."
+    ),
+    params={"admin_ports": ADMIN_PORTS, "bastion_tags": BASTION_TAGS},
+)
+def bastion_not_open_to_internet(ctx: CheckContext) -> Iterator[Result]:
+    reach = _reach(ctx)
+    for host in reach.hosts():
+        if not is_bastion(host.asset, ctx.param("bastion_tags")):
+            continue
+        exp = judge(
+            reach, host.asset, ctx.param("admin_ports"), host_lb(reach, host.asset), host.interfaces
+        )
+        yield _verdict(ctx, host.asset, exp, "bastion administrative ports")
+
+
+@check(
+    id="aws.network.private_admin_only_via_bastion",
+    title="Private hosts accept administrative connections only from bastions",
+    severity=Severity.HIGH,
+    principles=(Principle.DEFENSE_IN_DEPTH,),
+    reads=READS | {"AWS::EC2::VPCPeeringConnection"},
+    remediation=(
+        "Allow administrative ports on private hosts only from the bastion's security group "
+        "(or use SSM Session Manager), not from VPC-wide ranges or other tiers."
+    ),
+    rationale=(
+        "Defense in depth needs the bastion to be the only administrative hop into the private "
+        "tier: if other hosts (or the internet through a load balancer) reach SSH/RDP on "
+        "private hosts, one compromised host reaches them all."
+    ),
+    params={"admin_ports": ADMIN_PORTS, "bastion_tags": BASTION_TAGS},
+)
+def private_admin_only_via_bastion(ctx: CheckContext) -> Iterator[Result]:
+    from posture.checks._aws_bastion import admin_sources
+
+    reach = _reach(ctx)
+    tags, ports = ctx.param("bastion_tags"), ctx.param("admin_ports")
+    for host in reach.hosts():
+        if is_bastion(host.asset, tags) or not _is_private(reach, host):
+            continue
+        offenders, unknown = admin_sources(reach, host, ports, tags)
+        if offenders:
+            names = sorted({str(o["source"]) for o in offenders})
+            yield ctx.fail(
+                host.asset,
+                "administrative ports reachable from non-bastion "
+                f"sources: {', '.join(names[:5])}"
+                + (f" (+{len(names) - 5} more)" if len(names) > 5 else "")
+                + f"; path: {offenders[0]['summary']}",
+                paths=offenders[:10],
+            )
+        elif unknown:
+            yield ctx.unknown(
+                host.asset, f"cannot decide who reaches the administrative ports: {unknown[0]}"
+            )
+        else:
+            yield ctx.passed(
+                host.asset,
+                "administrative ports reachable only from bastions (or from no other host)",
+            )
+
+
+@check(
+    id="aws.network.no_latent_sensitive_port_exposure",
+    title="No security group opens administrative or database ports to the internet",
+    severity=Severity.MEDIUM,
+    principles=(Principle.DEFENSE_IN_DEPTH,),
+    reads=READS | {RDS_INSTANCE},
+    remediation=(
+        "Remove the 0.0.0.0/0 (::/0) rule on the sensitive port even though another layer "
+        "blocks it today: a route, ACL or address change would expose the host at once."
+    ),
+    rationale=(
+        "Latent exposure: a security group admits an administrative or database port from the "
+        "internet but no path exists today (private subnet, network ACL deny, no public "
+        "address). It is one change away from a real exposure; real exposures are reported by "
+        "the CRITICAL checks, never here."
+    ),
+    params={"admin_ports": ADMIN_PORTS, "db_ports": DB_PORTS},
+)
+def no_latent_sensitive_port_exposure(ctx: CheckContext) -> Iterator[Result]:
+    reach = _reach(ctx)
+    ports = tuple(sorted({*ctx.param("admin_ports"), *ctx.param("db_ports")}))
+    for host in reach.hosts():
+        yield _latent_result(ctx, host.asset, judge(reach, host.asset, ports, (), host.interfaces))
+    for db in ctx.inventory.of(RDS_INSTANCE):
+        if db.attr("port") is None:
+            continue
+        exp = judge(reach, db, (int(db.attr("port")),), (), reach.rds_interfaces(db))
+        yield _latent_result(ctx, db, exp)
+
+
+def _latent_result(ctx: CheckContext, subject: Asset, exp: Exposure) -> Result:
+    latent = [x for x in exp.latent if int(x["port"]) not in exp.ports]
+    if latent:
+        return ctx.fail(subject, latent_text(latent), latent=latent)
+    if exp.unknown and not exp.exposed:
+        return ctx.unknown(subject, f"cannot decide: {exp.unknown[0]}")
+    if exp.exposed:
+        return ctx.passed(
+            subject,
+            "no latent exposure (real exposure on "
+            f"{ports_text(exp.ports)} is reported by the CRITICAL checks)",
+        )
+    return ctx.passed(subject, "no security group admits a sensitive port from the internet")
+
+
+__all__ = ["TCP"]

@@ -1,16 +1,26 @@
-"""Secrets: Secrets Manager secrets rotate, and have rotated recently."""
+"""Secrets: Secrets Manager secrets rotate and are in use; no plaintext secrets in instance user
+data, Lambda environments or ECS task definitions.
+
+Plaintext secrets are found by the collector (detect-secrets); the inventory holds only the
+detector's verdicts (type, variable or line, keyed fingerprint), so a finding can name the secret
+without ever containing it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from posture.checks._aws import age_days, parse_time, scan_time
 
 from posture.engine import CheckContext, Result
-from posture.model import Principle, Severity
+from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
 SECRET = "AWS::SecretsManager::Secret"
+INSTANCE = "AWS::EC2::Instance"
+FUNCTION = "AWS::Lambda::Function"
+TASK_DEFINITION = "AWS::ECS::TaskDefinition"
 
 
 @check(
@@ -68,3 +78,126 @@ def secret_recently_rotated(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.fail(secret, f"{basis} {age} days ago (limit {limit})", **evidence)
         else:
             yield ctx.passed(secret, f"{basis} {age} days ago (limit {limit})", **evidence)
+
+
+@check(
+    id="aws.secrets.secret_recently_accessed",
+    title="Secrets Manager secrets are in use",
+    severity=Severity.LOW,
+    principles=(Principle.SECRETS, Principle.JUST_IN_TIME),
+    reads={SECRET},
+    remediation=(
+        "Delete secrets nobody reads any more (after checking with their owner), or document "
+        "why a rarely used secret must stay; unused credentials are standing access."
+    ),
+    rationale=(
+        "A secret that has not been retrieved for months is usually a forgotten credential that "
+        "still works. Secrets Manager records the last access date (to the day); a secret never "
+        "accessed is aged from its creation. Ages are measured at the scan's finish time."
+    ),
+    params={"max_unused_days": 90},
+)
+def secret_recently_accessed(ctx: CheckContext) -> Iterator[Result]:
+    now, limit = scan_time(ctx.inventory), int(ctx.param("max_unused_days"))
+    for secret in ctx.inventory.of(SECRET):
+        accessed = parse_time(secret.attr("last_accessed_date"))
+        since, basis = (accessed, "last accessed") if accessed else (
+            parse_time(secret.attr("created_date")), "never accessed; created")
+        if since is None:
+            yield ctx.unknown(secret, "last access and creation dates unknown")
+            continue
+        age = age_days(since, now)
+        evidence = {"age_days": age, "max_unused_days": limit,
+                    "last_accessed_date": secret.attr("last_accessed_date"),
+                    "created_date": secret.attr("created_date")}
+        if age > limit:
+            yield ctx.fail(secret, f"{basis} {age} days ago (limit {limit})", **evidence)
+        else:
+            yield ctx.passed(secret, f"{basis} {age} days ago (limit {limit})", **evidence)
+
+
+def _describe(hits: list[dict[str, Any]]) -> str:
+    parts = []
+    for h in hits:
+        where = [f"container {h['container']}"] if h.get("container") else []
+        where += [f"variable {h['key']}"] if h.get("key") else []
+        where += [f"line {h['line']}"] if h.get("line") else []
+        parts.append(f"{h.get('type')} ({', '.join(where) or 'location unknown'}, "
+                     f"fingerprint {h.get('fingerprint')})")
+    return "; ".join(parts)
+
+
+def _plaintext(ctx: CheckContext, asset: Asset, attr: str, where: str) -> Result:
+    hits = asset.attr(attr)
+    if hits is None:
+        return ctx.unknown(asset, f"{where} could not be read")
+    if hits:
+        return ctx.fail(asset, f"{len(hits)} plaintext secret(s) in {where}: {_describe(hits)}",
+                        secrets=hits)
+    return ctx.passed(asset, f"no plaintext secret found in {where}")
+
+
+_PLAINTEXT_RATIONALE = (
+    "Anyone who can describe the resource (a read-only role, a CI log, a support ticket) can "
+    "read a secret stored in it in clear text, and it never rotates. Detection uses "
+    "detect-secrets (keyword, AWS key, private key, token and basic-auth detectors); findings "
+    "show the secret's type, location and a keyed 8-hex-digit fingerprint, never the value."
+)
+
+
+@check(
+    id="aws.secrets.instance_user_data_no_plaintext_secrets",
+    title="EC2 instance user data holds no plaintext secrets",
+    severity=Severity.HIGH,
+    principles=(Principle.SECRETS,),
+    reads={f"{INSTANCE}#user_data"},
+    remediation=(
+        "Remove the secret from the user data (stop the instance and edit it, or relaunch from a "
+        "clean launch template), rotate the exposed credential, and have the instance fetch "
+        "secrets at boot from Secrets Manager or Parameter Store with its instance role."
+    ),
+    rationale=_PLAINTEXT_RATIONALE + " User data is readable with ec2:DescribeInstanceAttribute "
+    "and from inside the instance through the metadata service.",
+)
+def instance_user_data_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
+    for instance in ctx.inventory.of(INSTANCE):
+        if instance.attr("state") == "terminated":
+            continue
+        yield _plaintext(ctx, instance, "user_data_secrets", "user data")
+
+
+@check(
+    id="aws.secrets.lambda_env_no_plaintext_secrets",
+    title="Lambda function environment variables hold no plaintext secrets",
+    severity=Severity.HIGH,
+    principles=(Principle.SECRETS,),
+    reads={FUNCTION},
+    remediation=(
+        "Move the value to Secrets Manager (or an encrypted Parameter Store parameter), read it "
+        "at run time with the function's role, and rotate the exposed credential."
+    ),
+    rationale=_PLAINTEXT_RATIONALE + " Environment variables are returned in clear text by "
+    "lambda:GetFunctionConfiguration and ListFunctions.",
+)
+def lambda_env_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
+    for function in ctx.inventory.of(FUNCTION):
+        yield _plaintext(ctx, function, "environment_secrets", "environment variables")
+
+
+@check(
+    id="aws.secrets.ecs_task_definition_no_plaintext_secrets",
+    title="ECS task definitions pass no plaintext secrets in container environments",
+    severity=Severity.HIGH,
+    principles=(Principle.SECRETS,),
+    reads={TASK_DEFINITION},
+    remediation=(
+        "Pass the value through the container definition's `secrets` (valueFrom a Secrets "
+        "Manager secret or a Parameter Store parameter), register a new revision, deregister "
+        "the old ones and rotate the exposed credential."
+    ),
+    rationale=_PLAINTEXT_RATIONALE + " Every revision of a task definition stays readable with "
+    "ecs:DescribeTaskDefinition; only ACTIVE revisions are audited.",
+)
+def ecs_task_definition_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
+    for task in ctx.inventory.of(TASK_DEFINITION):
+        yield _plaintext(ctx, task, "environment_secrets", "container environment")

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from posture.engine import CheckContext, Result
+from posture.graph.aws import NETWORK_READS
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
@@ -162,3 +163,69 @@ def _vpcs_in(destination: Any, vpcs: Mapping[str, Asset]) -> list[str]:
                 found.append(vpc_id)
                 break
     return found
+
+
+@check(
+    id="aws.segregation.no_prod_nonprod_network_path",
+    title="No network path connects production and non-production hosts",
+    severity=Severity.HIGH,
+    principles=(Principle.SEGREGATION, Principle.DEFENSE_IN_DEPTH),
+    reads=NETWORK_READS | {VPC, PEERING},
+    remediation=(
+        "Remove the peering or transit-gateway routes between the environments, or at least "
+        "deny the traffic in the network ACLs and security groups of both sides."
+    ),
+    rationale=(
+        "Peering or a transit gateway between environments is only a risk where traffic really "
+        "flows: this check evaluates routes (both directions), network ACLs (with return "
+        "traffic) and security groups between every pair of interface classes and reports the "
+        "first working path with the rule of every hop. Environments come from VPC tags."
+    ),
+    params={
+        "environment_tag_keys": ("Environment", "env", "Env", "Stage"),
+        "production_values": ("prod", "production", "prd"),
+    },
+)
+def no_prod_nonprod_network_path(ctx: CheckContext) -> Iterator[Result]:
+    from posture.checks._aws_envpaths import connections, first_path
+    from posture.checks._aws_exposure import reach_of
+
+    keys, prod = ctx.param("environment_tag_keys"), ctx.param("production_values")
+    reach = ctx.derived("aws.reach", reach_of)
+    links = connections(reach)
+    for vpc_id, vpc in sorted(reach.vpcs.items()):
+        own = classify(vpc, vpc_id, keys, prod)
+        if own.kind != PROD:
+            continue
+        paths: list[dict[str, Any]] = []
+        unknown: list[str] = []
+        unclassified = []
+        for other_id in sorted(links.get(vpc_id, ())):
+            other = classify(reach.vpcs.get(other_id), other_id, keys, prod)
+            if other.kind is None:
+                unclassified.append(other_id)
+                continue
+            if other.kind == PROD:
+                continue
+            for a, b in ((other_id, vpc_id), (vpc_id, other_id)):
+                v = first_path(reach, a, b, unknown.append)
+                if v is not None and v.path is not None:
+                    paths.append({"from_vpc": a, "to_vpc": b, **v.path.to_dict()})
+        if paths:
+            first = paths[0]
+            peer = first["from_vpc"] if first["from_vpc"] != vpc_id else first["to_vpc"]
+            yield ctx.fail(vpc, f"network path between production {vpc_id} and non-production "
+                           f"{peer}: {first['summary']}", environment=own.evidence(), paths=paths)
+        elif unknown or unclassified:
+            why = unknown[0] if unknown else (
+                f"connected to {', '.join(map(str, unclassified))} whose environment is unknown")
+            yield ctx.unknown(vpc, f"cannot decide segregation: {why}",
+                              environment=own.evidence())
+        elif links.get(vpc_id):
+            yield ctx.passed(vpc, "routes to other VPCs exist, but no traffic between production "
+                             "and non-production passes the routes, network ACLs and security "
+                             "groups", environment=own.evidence(),
+                             connected=sorted(map(str, links[vpc_id])))
+        else:
+            yield ctx.passed(vpc, "no peering or transit-gateway route to another VPC",
+                             environment=own.evidence())

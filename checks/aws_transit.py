@@ -1,8 +1,14 @@
-"""Encryption in transit: load balancer listeners negotiate TLS 1.2+, HTTP redirects to HTTPS."""
+"""Encryption in transit: load balancer listeners negotiate TLS 1.2+, HTTP redirects to HTTPS,
+CloudFront serves viewers over TLS 1.2+, S3 buckets refuse plain HTTP, RDS forces TLS, and
+certificates are not expired or about to expire."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from posture.checks._aws import as_list, parse_time, scan_time, statements
 
 from posture.engine import CheckContext, Result
 from posture.model import Asset, Inventory, Principle, Severity
@@ -12,7 +18,17 @@ LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 SSL_POLICY = "AWS::ElasticLoadBalancingV2::SSLPolicy"
 
+DISTRIBUTION = "AWS::CloudFront::Distribution"
+BUCKET = "AWS::S3::Bucket"
+DB_INSTANCE = "AWS::RDS::DBInstance"
+DB_CLUSTER = "AWS::RDS::DBCluster"
+PARAMETER_GROUP = "AWS::RDS::DBParameterGroup"
+CLUSTER_PARAMETER_GROUP = "AWS::RDS::DBClusterParameterGroup"
+ACM_CERTIFICATE = "AWS::CertificateManager::Certificate"
+SERVER_CERTIFICATE = "AWS::IAM::ServerCertificate"
+
 _TLS_LISTENERS = ("HTTPS", "TLS")
+_IN_TRANSIT = (Principle.ENCRYPTION_IN_TRANSIT,)
 
 
 def _policies(inventory: Inventory) -> dict[tuple[str, str, str], Asset]:
@@ -95,3 +111,260 @@ def lb_http_redirects_to_https(ctx: CheckContext) -> Iterator[Result]:
             kinds = ", ".join(str(a.get("type")) for a in actions) or "none"
             yield ctx.fail(listener, f"HTTP listener on an internet-facing ALB does not redirect "
                            f"to HTTPS (default action: {kinds})", **evidence)
+
+
+# --- CloudFront ----------------------------------------------------------------------------
+
+
+@check(
+    id="aws.transit.cloudfront_viewer_https",
+    title="CloudFront distributions serve viewers over HTTPS only",
+    severity=Severity.HIGH,
+    principles=_IN_TRANSIT,
+    reads={DISTRIBUTION},
+    remediation=(
+        "Set the viewer protocol policy of the default and of every cache behavior to "
+        "`redirect-to-https` (or `https-only`)."
+    ),
+    rationale=(
+        "A behavior with `allow-all` serves content, cookies and credentials over plain HTTP "
+        "to anyone on the path between the viewer and the edge."
+    ),
+)
+def cloudfront_viewer_https(ctx: CheckContext) -> Iterator[Result]:
+    for dist in ctx.inventory.of(DISTRIBUTION):
+        behaviors = dist.attr("cache_behaviors")
+        policies = [b.get("viewer_protocol_policy") for b in behaviors or []]
+        if not behaviors or None in policies:
+            yield ctx.unknown(dist, "viewer protocol policies unknown")
+            continue
+        plain = [b.get("path_pattern") for b in behaviors
+                 if b.get("viewer_protocol_policy") not in ("redirect-to-https", "https-only")]
+        if plain:
+            yield ctx.fail(dist, f"{len(plain)} cache behavior(s) allow plain HTTP: "
+                           f"{', '.join(map(str, plain))}", cache_behaviors=behaviors)
+        else:
+            yield ctx.passed(dist, "every cache behavior requires or redirects to HTTPS",
+                             cache_behaviors=behaviors)
+
+
+_TLS_VERSION = re.compile(r"^TLSv(\d+)(?:\.(\d+))?")
+
+
+def tls_version(name: str | None) -> tuple[int, int] | None:
+    """The minimum protocol a CloudFront security policy name states (``TLSv1.2_2021`` ->
+    (1, 2); ``TLSv1`` and ``TLSv1_2016`` -> (1, 0); ``SSLv3`` -> (0, 3))."""
+    if not name:
+        return None
+    if name.startswith("SSLv3"):
+        return (0, 3)
+    match = _TLS_VERSION.match(name)
+    if match is None:
+        return None
+    return (int(match.group(1)), int(match.group(2) or 0))
+
+
+@check(
+    id="aws.transit.cloudfront_tls12_minimum",
+    title="CloudFront distributions accept only TLS 1.2 or later from viewers",
+    severity=Severity.MEDIUM,
+    principles=_IN_TRANSIT,
+    reads={DISTRIBUTION},
+    remediation=(
+        "Use a custom certificate (ACM) with security policy TLSv1.2_2021 or later; the default "
+        "*.cloudfront.net certificate always accepts TLS 1.0."
+    ),
+    rationale=(
+        "The security policy's name states its minimum protocol version (TLSv1.2_2021 = TLS "
+        "1.2); a distribution on the default CloudFront certificate is pinned to TLSv1."
+    ),
+)
+def cloudfront_tls12_minimum(ctx: CheckContext) -> Iterator[Result]:
+    for dist in ctx.inventory.of(DISTRIBUTION):
+        policy = dist.attr("minimum_protocol_version")
+        evidence = {"minimum_protocol_version": policy,
+                    "default_certificate": dist.attr("default_certificate")}
+        if dist.attr("default_certificate"):
+            yield ctx.fail(dist, "uses the default CloudFront certificate, which accepts TLS 1.0",
+                           **evidence)
+            continue
+        version = tls_version(policy)
+        if version is None:
+            yield ctx.unknown(dist, f"minimum protocol version {policy!r} unknown", **evidence)
+        elif version >= (1, 2):
+            yield ctx.passed(dist, f"minimum viewer protocol {policy}", **evidence)
+        else:
+            yield ctx.fail(dist, f"minimum viewer protocol {policy} is below TLS 1.2", **evidence)
+
+
+# --- S3 ------------------------------------------------------------------------------------
+
+
+def _denies_plain_http(statement: Mapping[str, Any], bucket: str) -> bool:
+    if statement.get("Effect") != "Deny":
+        return False
+    principal = statement.get("Principal")
+    if principal != "*" and not (isinstance(principal, Mapping)
+                                 and "*" in as_list(principal.get("AWS"))):
+        return False
+    actions = {str(a).lower() for a in as_list(statement.get("Action"))}
+    if not actions & {"*", "s3:*"}:
+        return False
+    resources = {str(r) for r in as_list(statement.get("Resource"))}
+    if not resources & {"*", f"arn:aws:s3:::{bucket}/*", f"arn:aws:s3:::{bucket}*"}:
+        return False
+    condition = statement.get("Condition") or {}
+    for operator in ("Bool", "BoolIfExists"):
+        block = condition.get(operator) or {}
+        for key, value in block.items():
+            if str(key).lower() == "aws:securetransport" and \
+                    [str(v).lower() for v in as_list(value)] == ["false"]:
+                return True
+    return False
+
+
+@check(
+    id="aws.transit.s3_bucket_denies_http",
+    title="S3 bucket policies deny requests that do not use TLS",
+    severity=Severity.MEDIUM,
+    principles=_IN_TRANSIT,
+    reads={f"{BUCKET}#policy"},
+    remediation=(
+        "Add a statement: Effect Deny, Principal *, Action s3:*, Resource the bucket and "
+        "bucket/*, Condition {\"Bool\": {\"aws:SecureTransport\": \"false\"}}."
+    ),
+    rationale=(
+        "S3 accepts plain HTTP unless the bucket policy refuses it; an Allow conditioned on "
+        "SecureTransport=true is not enough, HTTP must be explicitly denied (CIS 2.1.1)."
+    ),
+)
+def s3_bucket_denies_http(ctx: CheckContext) -> Iterator[Result]:
+    for bucket in ctx.inventory.of(BUCKET):
+        present, policy = bucket.attr("policy_present"), bucket.attr("policy")
+        if present is None:
+            yield ctx.unknown(bucket, "bucket policy unknown")
+        elif not present:
+            yield ctx.fail(bucket, "no bucket policy, so plain HTTP requests are accepted")
+        elif any(_denies_plain_http(st, str(bucket.attr("bucket_name") or bucket.name))
+                 for st in statements(policy)):
+            yield ctx.passed(bucket, "bucket policy denies aws:SecureTransport=false")
+        else:
+            yield ctx.fail(bucket, "bucket policy has no deny on aws:SecureTransport=false")
+
+
+# --- RDS -----------------------------------------------------------------------------------
+
+# engine prefix -> the parameter that forces TLS
+_TLS_PARAMETER = (
+    ("aurora-postgresql", "rds.force_ssl"),
+    ("aurora-mysql", "require_secure_transport"),
+    ("postgres", "rds.force_ssl"),
+    ("sqlserver", "rds.force_ssl"),
+    ("mysql", "require_secure_transport"),
+    ("mariadb", "require_secure_transport"),
+)
+_ON = {"1", "on", "true"}
+
+
+def _groups(inventory: Inventory) -> dict[tuple[str, str, str, str], Asset]:
+    return {(g.type, g.account, g.region, str(g.attr("group_name"))): g
+            for g in inventory.of(PARAMETER_GROUP, CLUSTER_PARAMETER_GROUP)}
+
+
+def _tls_parameter(engine: str | None) -> str | None:
+    for prefix, name in _TLS_PARAMETER:
+        if str(engine or "").startswith(prefix):
+            return name
+    return None
+
+
+def _rds_tls(ctx: CheckContext, db: Asset, group_type: str, names: list[str]) -> Result:
+    parameter = _tls_parameter(db.attr("engine"))
+    if parameter is None:
+        return ctx.unknown(db, f"engine {db.attr('engine')} enforces TLS outside parameter "
+                           "groups (e.g. Oracle option groups), which are not collected")
+    groups = ctx.derived("aws.transit.rds_parameter_groups", _groups)
+    for name in names:
+        group = groups.get((group_type, db.account, db.region, name))
+        values = None if group is None else group.attr("tls_parameters")
+        evidence = {"parameter_group": name, "parameter": parameter}
+        if values is None:
+            return ctx.unknown(db, f"parameters of group {name} unknown", **evidence)
+        value = values.get(parameter)
+        evidence["value"] = value
+        if str(value).lower() in _ON:
+            return ctx.passed(db, f"{parameter}={value} in parameter group {name}", **evidence)
+        return ctx.fail(db, f"{parameter} is {value if value is not None else 'not set'} in "
+                        f"parameter group {name}: clients may connect without TLS", **evidence)
+    return ctx.unknown(db, "parameter group unknown")
+
+
+@check(
+    id="aws.transit.rds_requires_tls",
+    title="RDS databases reject connections without TLS",
+    severity=Severity.MEDIUM,
+    principles=_IN_TRANSIT,
+    reads={f"{DB_INSTANCE}#listing", f"{DB_CLUSTER}#listing", PARAMETER_GROUP,
+           CLUSTER_PARAMETER_GROUP},
+    remediation=(
+        "In a custom parameter group set rds.force_ssl=1 (PostgreSQL, SQL Server, Aurora "
+        "PostgreSQL) or require_secure_transport=ON (MySQL, MariaDB, Aurora MySQL), attach it "
+        "and reboot if the parameter is static."
+    ),
+    rationale=(
+        "RDS accepts unencrypted client connections unless the parameter group forces TLS. "
+        "Aurora instances are judged through their cluster parameter group; a parameter without "
+        "a value is the engine default (off, except PostgreSQL 15+ whose default group sets 1)."
+    ),
+)
+def rds_requires_tls(ctx: CheckContext) -> Iterator[Result]:
+    for db in ctx.inventory.of(DB_INSTANCE):
+        if str(db.attr("engine") or "").startswith("aurora"):
+            continue  # judged through the cluster
+        yield _rds_tls(ctx, db, PARAMETER_GROUP, list(db.attr("parameter_groups") or []))
+    for cluster in ctx.inventory.of(DB_CLUSTER):
+        group = cluster.attr("parameter_group")
+        yield _rds_tls(ctx, cluster, CLUSTER_PARAMETER_GROUP, [group] if group else [])
+
+
+# --- certificates --------------------------------------------------------------------------
+
+_UNISSUED = ("PENDING_VALIDATION", "FAILED", "VALIDATION_TIMED_OUT", "REVOKED")
+
+
+@check(
+    id="aws.transit.certificate_not_expiring",
+    title="TLS certificates (ACM and IAM) are not expired or about to expire",
+    severity=Severity.MEDIUM,
+    principles=_IN_TRANSIT,
+    reads={f"{ACM_CERTIFICATE}#listing", SERVER_CERTIFICATE},
+    remediation=(
+        "Renew or re-import the certificate (for ACM DNS-validated certificates, fix the "
+        "validation record so managed renewal can succeed) and delete expired ones; move IAM "
+        "server certificates to ACM."
+    ),
+    rationale=(
+        "An expired certificate breaks TLS for its clients, who then retry over HTTP or learn "
+        "to click through warnings. Days are counted to the scan's finish time; `warn_days` "
+        "sets the window."
+    ),
+    params={"warn_days": 30},
+)
+def certificate_not_expiring(ctx: CheckContext) -> Iterator[Result]:
+    now, window = scan_time(ctx.inventory), int(ctx.param("warn_days"))
+    for cert in ctx.inventory.of(ACM_CERTIFICATE, SERVER_CERTIFICATE):
+        if cert.attr("status") in _UNISSUED:
+            continue
+        expiry = parse_time(cert.attr("not_after"))
+        if expiry is None:
+            yield ctx.unknown(cert, "expiry date unknown")
+            continue
+        days = (expiry - now).days
+        evidence = {"not_after": cert.attr("not_after"), "days_left": days, "warn_days": window,
+                    "in_use": cert.attr("in_use")}
+        if expiry <= now:
+            yield ctx.fail(cert, f"expired {-days} day(s) ago", **evidence)
+        elif days <= window:
+            yield ctx.fail(cert, f"expires in {days} day(s) (window {window})", **evidence)
+        else:
+            yield ctx.passed(cert, f"valid for {days} more days", **evidence)

@@ -29,6 +29,7 @@ from posture.errors import (
 from posture.model import Finding, Severity, Status
 from posture.pipeline import ExitCode, Prepared, audit, exit_code, failures_by_severity
 from posture.registry import load_catalogue
+from posture.tracking import Tracking
 
 HELP = """posture audits cloud infrastructure against security principles (defense in depth,
 encryption at rest and in transit, least privilege, MFA, just-in-time access, auditability,
@@ -112,6 +113,30 @@ CheckIds = Annotated[
     list[str] | None, typer.Option("--check", "-c", help="Run only this check id (repeatable).")
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary table.")]
+Store = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="POSTURE_STORE",
+        help="Record the scan in this history store: an SQLite file path, or a URL "
+        "(postgresql+psycopg://user@host/db).",
+    ),
+]
+ExceptionsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--exceptions",
+        help="TOML file of accepted risks; matching FAIL findings become EXCEPTED.",
+    ),
+]
+FailOnNew = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-on-new",
+        help="Exit 1 when a FAIL at or above this severity is new since the previous "
+        "recorded scan of the same scope (needs --store).",
+    ),
+]
 
 
 def _parse_fail_on(value: str | None) -> Severity | None:
@@ -148,8 +173,10 @@ def _audit_and_report(
     fail_on: str | None,
     check_ids: list[str] | None,
     quiet: bool,
+    tracking: Tracking | None = None,
 ) -> ExitCode:
     from posture.reporters import Report, parse_formats, write_reports
+    from posture.tracking import track
 
     chosen = parse_formats(formats)
     threshold = _parse_fail_on(fail_on)
@@ -158,19 +185,28 @@ def _audit_and_report(
     selected = catalogue.select(ids=ids, provider=prepared.inventory.meta.provider)
     with _progress("Running checks", len(selected), quiet) as step:
         findings = audit(prepared, catalogue, ids, progress=step)
+    tracked = track(tracking or Tracking(), prepared.inventory, findings,
+                    prepared.snapshot_sha256, catalogue.version())
+    findings = tracked.findings
     report = Report(
         findings=findings,
         inventory_meta=prepared.inventory.meta,
         collection_errors=prepared.inventory.errors,
         snapshot_sha256=prepared.snapshot_sha256,
         frameworks=catalogue.frameworks,
+        catalogue_version=catalogue.version(),
+        exceptions=tracked.exceptions,
+        history=tracked.history,
     )
     written = write_reports(report, output_dir, chosen)
     if not quiet:
         _print_summary(findings, prepared)
     for fmt, path in sorted(written.items()):
         out.print(f"{fmt.value:>5}: {path}", markup=False)
-    return exit_code(findings, threshold)
+    from posture.cli_history import print_tracked
+
+    print_tracked(tracked, tracking)
+    return max(exit_code(findings, threshold), tracked.exit_code)
 
 
 def _print_summary(findings: tuple[Finding, ...], prepared: Prepared) -> None:
@@ -232,6 +268,9 @@ def scan_aws(
     fail_on: FailOn = None,
     check: CheckIds = None,
     quiet: Quiet = False,
+    store: Store = None,
+    exceptions: ExceptionsOpt = None,
+    fail_on_new: FailOnNew = None,
 ) -> None:
     """Collect an AWS account (read-only), audit it and write the reports."""
     from posture.collectors.aws.collector import AwsTarget, collect
@@ -240,13 +279,15 @@ def scan_aws(
 
     parse_formats(formats)  # fail on a bad --format before a long scan
     _parse_fail_on(fail_on)
+    tracking = Tracking.parse(store, exceptions, fail_on_new)
     target = AwsTarget(profile=profile, regions=tuple(region or ()), endpoint_url=endpoint_url)
     with _progress("Collecting AWS", None, quiet) as step:
         inventory = collect(target, progress=step)
     prepared = prepare(inventory)
     if snapshot_out is not None:
         _write_snapshot(prepared, snapshot_out)
-    raise typer.Exit(int(_audit_and_report(prepared, output_dir, formats, fail_on, check, quiet)))
+    code = _audit_and_report(prepared, output_dir, formats, fail_on, check, quiet, tracking)
+    raise typer.Exit(int(code))
 
 
 def _write_snapshot(prepared: Prepared, path: Path) -> None:
@@ -269,6 +310,9 @@ def audit_cmd(
     fail_on: FailOn = None,
     check: CheckIds = None,
     quiet: Quiet = False,
+    store: Store = None,
+    exceptions: ExceptionsOpt = None,
+    fail_on_new: FailOnNew = None,
 ) -> None:
     """Audit a saved inventory snapshot offline (no cloud access)."""
     from posture.pipeline import load_prepared
@@ -276,8 +320,10 @@ def audit_cmd(
 
     parse_formats(formats)
     _parse_fail_on(fail_on)
+    tracking = Tracking.parse(store, exceptions, fail_on_new)
     prepared = load_prepared(snapshot_file)
-    raise typer.Exit(int(_audit_and_report(prepared, output_dir, formats, fail_on, check, quiet)))
+    code = _audit_and_report(prepared, output_dir, formats, fail_on, check, quiet, tracking)
+    raise typer.Exit(int(code))
 
 
 @checks_app.command("list")
@@ -378,6 +424,25 @@ def _root(
 
 def main() -> None:
     app(prog_name="posture")
+
+
+# commands kept in their own modules (history, diff, evidence)
+from posture import cli_evidence, cli_history  # noqa: E402
+
+cli_history.register(app)
+cli_evidence.register(app)
+
+from posture import cli_gcp  # noqa: E402
+
+cli_gcp.register()
+
+from posture import cli_azure  # noqa: E402
+
+cli_azure.register()
+
+from posture import cli_graph  # noqa: E402
+
+cli_graph.register(app)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from posture.errors import CheckSelectionError
-from posture.model import GLOBAL, Asset, CollectionError, Finding, Inventory, Status
+from posture.model import GLOBAL, Asset, CollectionError, Finding, Inventory, Severity, Status
 from posture.registry import Catalogue, Check, CheckSpec
 from posture.snapshot import jsonable
 
@@ -121,8 +121,9 @@ def _error_evidence(errors: Iterable[CollectionError]) -> list[dict[str, Any]]:
 
 
 class _Stamper:
-    def __init__(self, check: Check) -> None:
+    def __init__(self, check: Check, severity: Severity | None = None) -> None:
         self.check = check
+        self.severity = check.spec.severity if severity is None else severity
 
     def __call__(self, r: Result) -> Finding:
         spec = self.check.spec
@@ -130,7 +131,7 @@ class _Stamper:
             check_id=spec.id,
             title=spec.title,
             status=r.status,
-            severity=spec.severity,
+            severity=self.severity,
             provider=spec.provider,
             resource_uid=r.subject.uid,
             resource_type=r.subject.type,
@@ -207,6 +208,14 @@ def _apply_gaps(
     return out
 
 
+def _configured_severity(spec: CheckSpec, params: Mapping[str, Any]) -> Severity | None:
+    """A check that declares a ``severity`` parameter lets the user choose its findings'
+    severity (e.g. access logs: required for some estates, nice-to-have for others)."""
+    if "severity" not in spec.params:
+        return None
+    return Severity.parse(str(params.get("severity", spec.params["severity"])))
+
+
 def run_check(
     check: Check,
     inventory: Inventory,
@@ -214,13 +223,13 @@ def run_check(
     shared: dict[str, Any],
 ) -> list[Finding]:
     spec = check.spec
-    stamp = _Stamper(check)
     params = options.params.get(spec.id, {})
     unknown_params = set(params) - set(spec.params)
     if unknown_params:
         raise CheckSelectionError(
             f"check {spec.id} has no parameter(s) {', '.join(sorted(unknown_params))}"
         )
+    stamp = _Stamper(check, _configured_severity(spec, params))
     ctx = CheckContext(inventory, spec, params, shared)
     gaps = tuple(e for e in inventory.errors_affecting(spec.reads) if e.provider == spec.provider)
     try:

@@ -32,12 +32,17 @@ class Status(StrEnum):
     INCONCLUSIVE  the data the check needs was not collected (denied, throttled, region disabled),
                   or a grant depends on a condition that cannot be decided from the inventory.
     ERROR         the check itself crashed; nothing can be concluded.
+    EXCEPTED      the resource fails the check, but an unexpired accepted-risk exception
+                  (``--exceptions FILE``) covers it; the finding is kept, with the reason, and
+                  ``--fail-on`` ignores it. An expired exception no longer applies: the finding
+                  is FAIL again.
     """
 
     PASS = "PASS"
     FAIL = "FAIL"
     INCONCLUSIVE = "INCONCLUSIVE"
     ERROR = "ERROR"
+    EXCEPTED = "EXCEPTED"
 
 
 class Severity(IntEnum):

@@ -121,6 +121,23 @@ class Catalogue:
         unique = {c.spec.id: c for c in chosen}
         return tuple(unique[k] for k in sorted(unique))
 
+    def version(self) -> str:
+        """The check-catalogue version: the tool version plus a digest of every check's id,
+        severity, inputs, parameters and control mappings (``0.1.0+c7`` + 12 hex digits).
+        Two runs with the same catalogue version judge the same snapshot the same way."""
+        import hashlib
+        import json
+
+        from posture import __version__
+
+        doc = [
+            [c.spec.id, int(c.spec.severity), sorted(c.spec.reads), repr(sorted(
+                c.spec.params.items())), {k: list(v) for k, v in sorted(c.controls.items())}]
+            for c in self.checks
+        ]
+        digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+        return f"{__version__}+c{len(self.checks)}.{digest[:12]}"
+
     def framework(self, framework_id: str) -> Framework:
         for f in self.frameworks:
             if f.id.lower() == framework_id.lower():

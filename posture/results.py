@@ -151,11 +151,14 @@ def counts_by_control(
 
 def control_verdict(counts: Mapping[str, int]) -> str:
     """One word for a control: FAIL if anything failed; INCONCLUSIVE if anything could not be
-    decided; PASS if everything passed; NO EVIDENCE if no finding maps to it."""
+    decided; EXCEPTED if failures exist but all are accepted risks; PASS if everything passed;
+    NO EVIDENCE if no finding maps to it."""
     if counts.get(Status.FAIL.value):
         return Status.FAIL.value
     if counts.get(Status.ERROR.value) or counts.get(Status.INCONCLUSIVE.value):
         return Status.INCONCLUSIVE.value
+    if counts.get(Status.EXCEPTED.value):
+        return Status.EXCEPTED.value
     if counts.get(Status.PASS.value):
         return Status.PASS.value
     return "NO EVIDENCE"

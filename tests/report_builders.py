@@ -46,6 +46,13 @@ SOC2 = Framework(
 
 SHA = "0" * 63 + "1"
 
+HOSTILE_PATH = [
+    {"kind": "internet", "id": "0.0.0.0/0"},
+    {"kind": "igw", "id": "igw-1", "rule": "route 0.0.0.0/0"},
+    {"kind": "security-group", "id": XSS_IMG, "rule": "tcp/22 from 0.0.0.0/0"},
+    {"kind": "instance", "id": XSS_SCRIPT, "rule": XSS_CLOSE},
+]
+
 
 def finding(
     n: int = 1,
@@ -118,7 +125,8 @@ def hostile_report() -> Report:
                                   "region": "us-east-1", "code": "AccessDenied",
                                   "message": "not allowed"}]}
     return report(
-        finding(1, name=XSS_SCRIPT, evidence={"tags": {"Name": XSS_SCRIPT, "x": XSS_CLOSE}}),
+        finding(1, name=XSS_SCRIPT, evidence={"tags": {"Name": XSS_SCRIPT, "x": XSS_CLOSE},
+                                              "path": HOSTILE_PATH}),
         finding(2, name=XSS_IMG, status=Status.PASS, severity=Severity.LOW,
                 message=f"tag owner={XSS_IMG}"),
         finding(3, name=XSS_CLOSE, status=Status.INCONCLUSIVE, severity=Severity.CRITICAL,

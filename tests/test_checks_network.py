@@ -1,4 +1,4 @@
-"""aws.network.*: internet reachability of admin and database ports (interim path test)."""
+"""aws.network.*: internet reachability of admin and database ports, layer by layer."""
 
 from __future__ import annotations
 
@@ -22,27 +22,56 @@ def arn(kind: str, id_: str) -> str:
 INSTANCE_UID = arn("instance", "i-1")
 
 
-def entry(rule: int, action: str, cidr: str = "0.0.0.0/0", egress: bool = False,
-          protocol: str = "-1", ports: tuple[int, int] | None = None) -> dict[str, Any]:
-    return {"rule_number": rule, "egress": egress, "protocol": protocol, "action": action,
-            "cidr": cidr, "port_from": ports[0] if ports else None,
-            "port_to": ports[1] if ports else None, "icmp_type": None, "icmp_code": None}
+def entry(
+    rule: int,
+    action: str,
+    cidr: str = "0.0.0.0/0",
+    egress: bool = False,
+    protocol: str = "-1",
+    ports: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    return {
+        "rule_number": rule,
+        "egress": egress,
+        "protocol": protocol,
+        "action": action,
+        "cidr": cidr,
+        "port_from": ports[0] if ports else None,
+        "port_to": ports[1] if ports else None,
+        "icmp_type": None,
+        "icmp_code": None,
+    }
 
 
 def default_acl(*extra: dict[str, Any]) -> list[dict[str, Any]]:
     """The AWS default ACL (allow all both ways, IPv4 and IPv6) plus ``extra`` entries."""
-    base = [entry(100, "allow"), entry(101, "allow", "::/0"),
-            entry(100, "allow", egress=True), entry(101, "allow", "::/0", egress=True),
-            entry(32767, "deny"), entry(32767, "deny", "::/0"),
-            entry(32767, "deny", egress=True), entry(32767, "deny", "::/0", egress=True)]
+    base = [
+        entry(100, "allow"),
+        entry(101, "allow", "::/0"),
+        entry(100, "allow", egress=True),
+        entry(101, "allow", "::/0", egress=True),
+        entry(32767, "deny"),
+        entry(32767, "deny", "::/0"),
+        entry(32767, "deny", egress=True),
+        entry(32767, "deny", "::/0", egress=True),
+    ]
     return [*extra, *base]
 
 
-def route(dest: str, kind: str = "igw", target: str = "igw-1", state: str = "active",
-          dest_kind: str | None = None) -> dict[str, Any]:
-    return {"destination": dest,
-            "destination_kind": dest_kind or ("ipv6" if ":" in dest else "ipv4"),
-            "target_kind": kind, "target_id": target, "state": state}
+def route(
+    dest: str,
+    kind: str = "igw",
+    target: str = "igw-1",
+    state: str = "active",
+    dest_kind: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "destination": dest,
+        "destination_kind": dest_kind or ("ipv6" if ":" in dest else "ipv4"),
+        "target_kind": kind,
+        "target_id": target,
+        "state": state,
+    }
 
 
 LOCAL = route("10.0.0.0/16", "local", "local")
@@ -50,65 +79,146 @@ PUBLIC_ROUTES = (LOCAL, route("0.0.0.0/0"), route("::/0"))
 PRIVATE_ROUTES = (LOCAL, route("0.0.0.0/0", "nat", "nat-1"))
 
 
-def sg_rule(lo: int | None, hi: int | None, source: str = "0.0.0.0/0", protocol: str = "tcp",
-            kind: str | None = None) -> dict[str, Any]:
+def sg_rule(
+    lo: int | None,
+    hi: int | None,
+    source: str = "0.0.0.0/0",
+    protocol: str = "tcp",
+    kind: str | None = None,
+) -> dict[str, Any]:
     if kind is None:
         kind = "cidr6" if ":" in source else "cidr4"
-    return {"protocol": protocol, "from_port": lo, "to_port": hi, "source_kind": kind,
-            "source": source, "source_account": None, "description": None}
+    return {
+        "protocol": protocol,
+        "from_port": lo,
+        "to_port": hi,
+        "source_kind": kind,
+        "source": source,
+        "source_account": None,
+        "description": None,
+    }
 
 
 SSH_WORLD = (sg_rule(22, 22),)
 
 
-def route_table(id_: str, routes: Any, subnets: tuple[str, ...] = ("subnet-1",),
-                main: bool = False) -> Asset:
-    return asset("AWS::EC2::RouteTable", arn("route-table", id_), route_table_id=id_,
-                 vpc_id="vpc-1", main=main, subnet_ids=list(subnets), routes=list(routes))
+def route_table(
+    id_: str, routes: Any, subnets: tuple[str, ...] = ("subnet-1",), main: bool = False
+) -> Asset:
+    return asset(
+        "AWS::EC2::RouteTable",
+        arn("route-table", id_),
+        route_table_id=id_,
+        vpc_id="vpc-1",
+        main=main,
+        subnet_ids=list(subnets),
+        routes=list(routes),
+    )
 
 
 def subnet(id_: str = "subnet-1") -> Asset:
-    return asset("AWS::EC2::Subnet", arn("subnet", id_), subnet_id=id_, vpc_id="vpc-1",
-                 cidr_block="10.0.1.0/24", ipv6_cidr_blocks=[], availability_zone="us-east-1a",
-                 map_public_ip_on_launch=True)
+    return asset(
+        "AWS::EC2::Subnet",
+        arn("subnet", id_),
+        subnet_id=id_,
+        vpc_id="vpc-1",
+        cidr_block="10.0.1.0/24",
+        ipv6_cidr_blocks=[],
+        availability_zone="us-east-1a",
+        map_public_ip_on_launch=True,
+    )
 
 
 def nacl(entries: Any, subnets: tuple[str, ...] = ("subnet-1",), id_: str = "acl-1") -> Asset:
-    return asset("AWS::EC2::NetworkAcl", arn("network-acl", id_), network_acl_id=id_,
-                 vpc_id="vpc-1", is_default=True, subnet_ids=list(subnets), entries=list(entries))
+    return asset(
+        "AWS::EC2::NetworkAcl",
+        arn("network-acl", id_),
+        network_acl_id=id_,
+        vpc_id="vpc-1",
+        is_default=True,
+        subnet_ids=list(subnets),
+        entries=list(entries),
+    )
 
 
 def sg(ingress: Any, id_: str = "sg-1") -> Asset:
-    return asset("AWS::EC2::SecurityGroup", arn("security-group", id_), group_id=id_,
-                 group_name=id_, vpc_id="vpc-1", description="", ingress=list(ingress), egress=[])
+    return asset(
+        "AWS::EC2::SecurityGroup",
+        arn("security-group", id_),
+        group_id=id_,
+        group_name=id_,
+        vpc_id="vpc-1",
+        description="",
+        ingress=list(ingress),
+        egress=[],
+    )
 
 
-def eni(id_: str = "eni-1", instance: str | None = "i-1", subnet_id: str = "subnet-1",
-        public_ip: str | None = "54.1.2.3", ipv6: tuple[str, ...] = (),
-        sgs: tuple[str, ...] = ("sg-1",), **extra: Any) -> Asset:
-    attrs = {"eni_id": id_, "subnet_id": subnet_id, "vpc_id": "vpc-1", "private_ips": ["10.0.1.5"],
-             "public_ips": [public_ip] if public_ip else [], "ipv6_addresses": list(ipv6),
-             "security_group_ids": list(sgs), "instance_id": instance,
-             "interface_type": "interface", "requester_managed": False, "description": "",
-             "status": "in-use", **extra}
+def eni(
+    id_: str = "eni-1",
+    instance: str | None = "i-1",
+    subnet_id: str = "subnet-1",
+    public_ip: str | None = "54.1.2.3",
+    ipv6: tuple[str, ...] = (),
+    sgs: tuple[str, ...] = ("sg-1",),
+    **extra: Any,
+) -> Asset:
+    attrs = {
+        "eni_id": id_,
+        "subnet_id": subnet_id,
+        "vpc_id": "vpc-1",
+        "private_ips": ["10.0.1.5"],
+        "public_ips": [public_ip] if public_ip else [],
+        "ipv6_addresses": list(ipv6),
+        "security_group_ids": list(sgs),
+        "instance_id": instance,
+        "interface_type": "interface",
+        "requester_managed": False,
+        "description": "",
+        "status": "in-use",
+        **extra,
+    }
     return asset("AWS::EC2::NetworkInterface", arn("network-interface", id_), **attrs)
 
 
 def instance(id_: str = "i-1", state: str = "running", enis: tuple[str, ...] = ("eni-1",)) -> Asset:
-    return asset("AWS::EC2::Instance", arn("instance", id_), instance_id=id_, state=state,
-                 vpc_id="vpc-1", subnet_id="subnet-1", private_ip="10.0.1.5", public_ip=None,
-                 ipv6_addresses=[], security_group_ids=["sg-1"], network_interface_ids=list(enis))
+    return asset(
+        "AWS::EC2::Instance",
+        arn("instance", id_),
+        instance_id=id_,
+        state=state,
+        vpc_id="vpc-1",
+        subnet_id="subnet-1",
+        private_ip="10.0.1.5",
+        public_ip=None,
+        ipv6_addresses=[],
+        security_group_ids=["sg-1"],
+        network_interface_ids=list(enis),
+    )
 
 
-def estate(routes: Any = PUBLIC_ROUTES, acl: Any = None, ingress: Any = SSH_WORLD,
-           public_ip: str | None = "54.1.2.3", ipv6: tuple[str, ...] = (),
-           explicit: bool = True, extra: tuple[Asset, ...] = (),
-           errors: tuple[Any, ...] = (), state: str = "running") -> Inventory:
+def estate(
+    routes: Any = PUBLIC_ROUTES,
+    acl: Any = None,
+    ingress: Any = SSH_WORLD,
+    public_ip: str | None = "54.1.2.3",
+    ipv6: tuple[str, ...] = (),
+    explicit: bool = True,
+    extra: tuple[Asset, ...] = (),
+    errors: tuple[Any, ...] = (),
+    state: str = "running",
+) -> Inventory:
     """One VPC, one subnet, one host i-1 (ENI eni-1, SG sg-1) and the knobs under test."""
     tables = [route_table("rtb-1", routes, ("subnet-1",) if explicit else (), main=not explicit)]
     return inventory(
-        subnet(), *tables, nacl(default_acl() if acl is None else acl), sg(ingress),
-        eni(public_ip=public_ip, ipv6=ipv6), instance(state=state), *extra, errors=errors,
+        subnet(),
+        *tables,
+        nacl(default_acl() if acl is None else acl),
+        sg(ingress),
+        eni(public_ip=public_ip, ipv6=ipv6),
+        instance(state=state),
+        *extra,
+        errors=errors,
     )
 
 
@@ -121,120 +231,240 @@ def admin(inv: Inventory, **params: Any) -> Any:
 CASES = [
     # (id, estate kwargs, expected status, message fragment)
     ("public-host-open-ssh", {}, Status.FAIL, "tcp/22"),
-    ("private-subnet-open-sg", {"routes": PRIVATE_ROUTES}, Status.PASS,
-     "no route to an internet gateway in rtb-1"),
+    (
+        "private-subnet-open-sg",
+        {"routes": PRIVATE_ROUTES},
+        Status.PASS,
+        "no route to an internet gateway in rtb-1",
+    ),
     ("no-public-address", {"public_ip": None}, Status.PASS, "no public IPv4 address"),
-    ("nacl-deny-50-before-allow-100",
-     {"acl": default_acl(entry(50, "deny", protocol="6", ports=(22, 22)))}, Status.PASS,
-     "rule 50"),
-    ("nacl-deny-only-private-sources",
-     {"acl": default_acl(entry(50, "deny", "10.0.0.0/8", protocol="6", ports=(22, 22)))},
-     Status.FAIL, "tcp/22"),
-    ("nacl-deny-half-the-internet", {"acl": default_acl(entry(50, "deny", "0.0.0.0/1"))},
-     Status.FAIL, "tcp/22"),
-    ("nacl-deny-udp-only",
-     {"acl": default_acl(entry(50, "deny", protocol="17", ports=(22, 22)))}, Status.FAIL,
-     "tcp/22"),
-    ("nacl-outbound-443-only",
-     {"acl": [entry(100, "allow"), entry(100, "allow", egress=True, protocol="6",
-                                         ports=(443, 443))]},
-     Status.PASS, "return traffic"),
-    ("nacl-outbound-linux-ephemeral",
-     {"acl": [entry(100, "allow"), entry(100, "allow", egress=True, protocol="6",
-                                         ports=(32768, 65535))]},
-     Status.FAIL, "tcp/22"),
-    ("nacl-outbound-ephemeral-denied-first",
-     {"acl": default_acl(entry(90, "deny", egress=True, protocol="6", ports=(1024, 65535)))},
-     Status.PASS, "rule 90"),
+    (
+        "nacl-deny-50-before-allow-100",
+        {"acl": default_acl(entry(50, "deny", protocol="6", ports=(22, 22)))},
+        Status.PASS,
+        "rule 50",
+    ),
+    (
+        "nacl-deny-only-private-sources",
+        {"acl": default_acl(entry(50, "deny", "10.0.0.0/8", protocol="6", ports=(22, 22)))},
+        Status.FAIL,
+        "tcp/22",
+    ),
+    (
+        "nacl-deny-half-the-internet",
+        {"acl": default_acl(entry(50, "deny", "0.0.0.0/1"))},
+        Status.FAIL,
+        "tcp/22",
+    ),
+    (
+        "nacl-deny-udp-only",
+        {"acl": default_acl(entry(50, "deny", protocol="17", ports=(22, 22)))},
+        Status.FAIL,
+        "tcp/22",
+    ),
+    (
+        "nacl-outbound-443-only",
+        {
+            "acl": [
+                entry(100, "allow"),
+                entry(100, "allow", egress=True, protocol="6", ports=(443, 443)),
+            ]
+        },
+        Status.PASS,
+        "return traffic",
+    ),
+    (
+        "nacl-outbound-linux-ephemeral",
+        {
+            "acl": [
+                entry(100, "allow"),
+                entry(100, "allow", egress=True, protocol="6", ports=(32768, 65535)),
+            ]
+        },
+        Status.FAIL,
+        "tcp/22",
+    ),
+    (
+        "nacl-outbound-ephemeral-denied-first",
+        {"acl": default_acl(entry(90, "deny", egress=True, protocol="6", ports=(1024, 65535)))},
+        Status.PASS,
+        "rule 90",
+    ),
     ("nacl-implicit-deny", {"acl": []}, Status.PASS, "no allow rule"),
     ("main-route-table-fallback", {"explicit": False}, Status.FAIL, "tcp/22"),
-    ("blackhole-igw-route",
-     {"routes": (LOCAL, route("0.0.0.0/0", state="blackhole"))}, Status.PASS, "not active"),
-    ("more-specific-routes-elsewhere",
-     {"routes": (LOCAL, route("0.0.0.0/0"), route("0.0.0.0/1", "tgw", "tgw-1"),
-                 route("128.0.0.0/1", "tgw", "tgw-1"))}, Status.PASS, "more specific routes"),
-    ("half-specific-route-elsewhere",
-     {"routes": (LOCAL, route("0.0.0.0/0"), route("0.0.0.0/1", "tgw", "tgw-1"))},
-     Status.FAIL, "tcp/22"),
-    ("sg-open-on-other-port", {"ingress": (sg_rule(443, 443),)}, Status.PASS,
-     "no security group admits the port from 0.0.0.0/0 (sg-1)"),
-    ("sg-office-range-only", {"ingress": (sg_rule(22, 22, "198.51.100.0/24"),)}, Status.PASS,
-     "no security group admits"),
-    ("sg-two-halves-are-the-world",
-     {"ingress": (sg_rule(22, 22, "0.0.0.0/1"), sg_rule(22, 22, "128.0.0.0/1"))},
-     Status.FAIL, "tcp/22"),
-    ("sg-all-traffic", {"ingress": (sg_rule(None, None, protocol="-1"),)}, Status.FAIL,
-     "tcp/22/3389/5985/5986"),
-    ("sg-udp-only", {"ingress": (sg_rule(22, 22, protocol="udp"),)}, Status.PASS,
-     "no security group admits"),
+    (
+        "blackhole-igw-route",
+        {"routes": (LOCAL, route("0.0.0.0/0", state="blackhole"))},
+        Status.PASS,
+        "not active",
+    ),
+    (
+        "more-specific-routes-elsewhere",
+        {
+            "routes": (
+                LOCAL,
+                route("0.0.0.0/0"),
+                route("0.0.0.0/1", "tgw", "tgw-1"),
+                route("128.0.0.0/1", "tgw", "tgw-1"),
+            )
+        },
+        Status.PASS,
+        "more specific routes",
+    ),
+    (
+        "half-specific-route-elsewhere",
+        {"routes": (LOCAL, route("0.0.0.0/0"), route("0.0.0.0/1", "tgw", "tgw-1"))},
+        Status.FAIL,
+        "tcp/22",
+    ),
+    (
+        "sg-open-on-other-port",
+        {"ingress": (sg_rule(443, 443),)},
+        Status.PASS,
+        "no security-group rule admits the port from the internet (sg-1)",
+    ),
+    (
+        "sg-office-range-only",
+        {"ingress": (sg_rule(22, 22, "198.51.100.0/24"),)},
+        Status.PASS,
+        "only from allow-listed internet ranges (198.51.100.0/24)",
+    ),
+    (
+        "sg-two-halves-are-the-world",
+        {"ingress": (sg_rule(22, 22, "0.0.0.0/1"), sg_rule(22, 22, "128.0.0.0/1"))},
+        Status.FAIL,
+        "tcp/22",
+    ),
+    (
+        "sg-all-traffic",
+        {"ingress": (sg_rule(None, None, protocol="-1"),)},
+        Status.FAIL,
+        "tcp/22/3389/5985/5986",
+    ),
+    (
+        "sg-udp-only",
+        {"ingress": (sg_rule(22, 22, protocol="udp"),)},
+        Status.PASS,
+        "no security-group rule admits",
+    ),
     ("sg-port-range", {"ingress": (sg_rule(20, 25),)}, Status.FAIL, "tcp/22"),
-    ("sg-sg-reference-only", {"ingress": (sg_rule(22, 22, "sg-2", kind="security_group"),)},
-     Status.PASS, "no security group admits"),
-    ("sg-ipv6-only-host-ipv4-only", {"ingress": (sg_rule(22, 22, "::/0"),)}, Status.PASS,
-     "no public IPv6 address"),
+    (
+        "sg-sg-reference-only",
+        {"ingress": (sg_rule(22, 22, "sg-2", kind="security_group"),)},
+        Status.PASS,
+        "no security-group rule admits",
+    ),
+    (
+        "sg-ipv6-only-host-ipv4-only",
+        {"ingress": (sg_rule(22, 22, "::/0"),)},
+        Status.PASS,
+        "no public IPv6 address",
+    ),
     ("stopped-with-elastic-ip", {"state": "stopped"}, Status.FAIL, "tcp/22"),
 ]
 
 
-@pytest.mark.parametrize(("kwargs", "expected", "fragment"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("kwargs", "expected", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_admin_port_path(kwargs: dict[str, Any], expected: Status, fragment: str) -> None:
     finding = admin(estate(**kwargs))
     assert finding.status == expected, finding.message
     assert fragment in finding.message
 
 
+def hop(path: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(h for h in path["hops"] if h["kind"] == kind)
+
+
 def test_exposed_evidence_names_every_path_piece() -> None:
     finding = admin(estate())
     path = finding.evidence["paths"][0]
-    assert path["public_ip"] == "54.1.2.3"
-    assert path["route_table"] == "rtb-1"
-    assert path["route_table_association"] == "explicit"
-    assert path["route"] == {"destination": "0.0.0.0/0", "target_kind": "igw",
-                             "target_id": "igw-1", "state": "active"}
-    assert path["network_acl"] == "acl-1"
-    assert (path["nacl_inbound_rule"], path["nacl_outbound_rule"]) == (100, 100)
-    assert path["security_group_rules"][0]["security_group"] == "sg-1"
-    assert path["security_group_rules"][0]["cidr"] == "0.0.0.0/0"
+    kinds = [h["kind"] for h in path["hops"]]
+    assert kinds == [
+        "internet",
+        "internet-gateway",
+        "route",
+        "network-acl",
+        "security-group",
+        "interface",
+        "asset",
+        "network-acl (return traffic)",
+    ]
+    assert hop(path, "interface") == {"kind": "interface", "id": "eni-1", "detail": "54.1.2.3"}
+    assert hop(path, "route")["rule"] == {
+        "route_table": "rtb-1",
+        "association": "explicit",
+        "destination": "0.0.0.0/0",
+        "target_kind": "igw",
+        "target_id": "igw-1",
+        "state": "active",
+    }
+    assert hop(path, "network-acl")["rule"]["rule_number"] == 100
+    assert hop(path, "network-acl (return traffic)")["rule"]["rule_number"] == 100
+    sg_hop = hop(path, "security-group")
+    assert (sg_hop["rule"]["group"], sg_hop["rule"]["peer"]) == ("sg-1", "0.0.0.0/0")
+    assert hop(path, "asset")["id"] == "i-1"
+    assert "internet-gateway igw-1 -> route rtb-1" in finding.message
     assert finding.severity.label == "critical"
 
 
 def test_main_table_fallback_is_named_in_the_evidence() -> None:
     path = admin(estate(explicit=False)).evidence["paths"][0]
-    assert path["route_table_association"] == "main"
+    assert hop(path, "route")["rule"]["association"] == "main"
 
 
 def test_explicit_private_table_wins_over_public_main_table() -> None:
-    main = asset("AWS::EC2::RouteTable", arn("route-table", "rtb-main"),
-                 route_table_id="rtb-main", vpc_id="vpc-1", main=True, subnet_ids=[],
-                 routes=list(PUBLIC_ROUTES))
+    main = asset(
+        "AWS::EC2::RouteTable",
+        arn("route-table", "rtb-main"),
+        route_table_id="rtb-main",
+        vpc_id="vpc-1",
+        main=True,
+        subnet_ids=[],
+        routes=list(PUBLIC_ROUTES),
+    )
     finding = admin(estate(routes=PRIVATE_ROUTES, extra=(main,)))
     assert finding.status == Status.PASS
 
 
 def test_partial_nacl_deny_reports_a_client_outside_it() -> None:
     finding = admin(estate(acl=default_acl(entry(50, "deny", "0.0.0.0/1"))))
-    assert finding.evidence["paths"][0]["example_client"].startswith("128.")
+    assert finding.evidence["paths"][0]["hops"][0]["id"].startswith("128.")
 
 
 def test_ipv6_only_host_is_exposed_over_ipv6() -> None:
-    finding = admin(estate(public_ip=None, ipv6=("2600:1f18::10",),
-                           ingress=(sg_rule(22, 22, "::/0"),)))
+    finding = admin(
+        estate(public_ip=None, ipv6=("2600:1f18::10",), ingress=(sg_rule(22, 22, "::/0"),))
+    )
     assert finding.status == Status.FAIL
     assert finding.evidence["paths"][0]["family"] == "ipv6"
 
 
 def test_ipv6_egress_only_gateway_is_not_a_path() -> None:
     routes = (LOCAL, route("::/0", "egress_only_igw", "eigw-1"))
-    finding = admin(estate(routes=routes, public_ip=None, ipv6=("2600:1f18::10",),
-                           ingress=(sg_rule(22, 22, "::/0"),)))
+    finding = admin(
+        estate(
+            routes=routes,
+            public_ip=None,
+            ipv6=("2600:1f18::10",),
+            ingress=(sg_rule(22, 22, "::/0"),),
+        )
+    )
     assert finding.status == Status.PASS
     assert "egress-only" in finding.message
 
 
 def test_prefix_list_holding_the_world_opens_the_group() -> None:
-    pl = asset("AWS::EC2::PrefixList", arn("prefix-list", "pl-1"), prefix_list_id="pl-1",
-               name="anywhere", address_family="IPv4", entries=["0.0.0.0/0"], aws_managed=False)
+    pl = asset(
+        "AWS::EC2::PrefixList",
+        arn("prefix-list", "pl-1"),
+        prefix_list_id="pl-1",
+        name="anywhere",
+        address_family="IPv4",
+        entries=["0.0.0.0/0"],
+        aws_managed=False,
+    )
     rule = sg_rule(22, 22, "pl-1", kind="prefix_list")
     assert admin(estate(ingress=(rule,), extra=(pl,))).status == Status.FAIL
 
@@ -263,21 +493,28 @@ def test_custom_admin_ports() -> None:
 
 def test_second_interface_in_a_public_subnet_exposes_the_host() -> None:
     inv = inventory(
-        subnet(), subnet("subnet-2"),
-        route_table("rtb-1", PRIVATE_ROUTES), route_table("rtb-2", PUBLIC_ROUTES, ("subnet-2",)),
-        nacl(default_acl(), ("subnet-1", "subnet-2")), sg(SSH_WORLD),
-        eni(public_ip=None), eni("eni-2", subnet_id="subnet-2", public_ip="3.3.3.3"),
+        subnet(),
+        subnet("subnet-2"),
+        route_table("rtb-1", PRIVATE_ROUTES),
+        route_table("rtb-2", PUBLIC_ROUTES, ("subnet-2",)),
+        nacl(default_acl(), ("subnet-1", "subnet-2")),
+        sg(SSH_WORLD),
+        eni(public_ip=None),
+        eni("eni-2", subnet_id="subnet-2", public_ip="3.3.3.3"),
         instance(enis=("eni-1", "eni-2")),
     )
     finding = admin(inv)
     assert finding.status == Status.FAIL
-    assert finding.evidence["paths"][0]["network_interface"] == "eni-2"
+    assert hop(finding.evidence["paths"][0], "interface")["id"] == "eni-2"
 
 
 def test_standalone_customer_eni_is_judged_requester_managed_is_not() -> None:
-    inv = estate(extra=(eni("eni-task", instance=None, public_ip="3.3.3.4"),
-                        eni("eni-elb", instance=None, public_ip="3.3.3.5",
-                            requester_managed=True)))
+    inv = estate(
+        extra=(
+            eni("eni-task", instance=None, public_ip="3.3.3.4"),
+            eni("eni-elb", instance=None, public_ip="3.3.3.5", requester_managed=True),
+        )
+    )
     findings = by_uid(run_one(ADMIN, inv))
     assert findings[arn("network-interface", "eni-task")].status == Status.FAIL
     assert arn("network-interface", "eni-elb") not in findings
@@ -301,39 +538,66 @@ def test_collection_gap_elsewhere_does_not_touch_the_verdict() -> None:
 DB_UID = f"arn:aws:rds:{R}:{ACCOUNT}:db:orders"
 
 
-def rds(public: bool | None = True, subnets: tuple[str, ...] = ("subnet-1",),
-        port: int = 5432) -> Asset:
-    return asset("AWS::RDS::DBInstance", DB_UID, arn=DB_UID, db_instance_id="orders",
-                 engine="postgres", publicly_accessible=public, storage_encrypted=True,
-                 vpc_id="vpc-1", subnet_ids=list(subnets), security_group_ids=["sg-db"],
-                 endpoint_address="orders.abc.us-east-1.rds.amazonaws.com", port=port)
+def rds(
+    public: bool | None = True, subnets: tuple[str, ...] = ("subnet-1",), port: int = 5432
+) -> Asset:
+    return asset(
+        "AWS::RDS::DBInstance",
+        DB_UID,
+        arn=DB_UID,
+        db_instance_id="orders",
+        engine="postgres",
+        publicly_accessible=public,
+        storage_encrypted=True,
+        vpc_id="vpc-1",
+        subnet_ids=list(subnets),
+        security_group_ids=["sg-db"],
+        endpoint_address="orders.abc.us-east-1.rds.amazonaws.com",
+        port=port,
+    )
 
 
 PG_WORLD = (sg_rule(5432, 5432),)
 
 
-def db_estate(db: Asset, routes: Any = PUBLIC_ROUTES, ingress: Any = PG_WORLD,
-              extra: tuple[Asset, ...] = ()) -> Inventory:
-    return inventory(subnet(), route_table("rtb-1", routes), nacl(default_acl()),
-                     sg(ingress, "sg-db"), db, *extra)
+def db_estate(
+    db: Asset, routes: Any = PUBLIC_ROUTES, ingress: Any = PG_WORLD, extra: tuple[Asset, ...] = ()
+) -> Inventory:
+    return inventory(
+        subnet(),
+        route_table("rtb-1", routes),
+        nacl(default_acl()),
+        sg(ingress, "sg-db"),
+        db,
+        *extra,
+    )
 
 
 DB_CASES = [
     ("public-rds-open", rds(), {}, Status.FAIL),
     ("not-publicly-accessible", rds(public=False), {}, Status.PASS),
     ("public-flag-private-subnet", rds(), {"routes": PRIVATE_ROUTES}, Status.PASS),
-    ("public-rds-closed-sg", rds(), {"ingress": (sg_rule(5432, 5432, "10.0.0.0/8"),)},
-     Status.PASS),
+    ("public-rds-closed-sg", rds(), {"ingress": (sg_rule(5432, 5432, "10.0.0.0/8"),)}, Status.PASS),
     ("public-flag-unknown", rds(public=None), {}, Status.INCONCLUSIVE),
     ("own-port-is-tested", rds(port=6543), {"ingress": (sg_rule(6543, 6543),)}, Status.FAIL),
-    ("one-public-one-private-subnet", rds(subnets=("subnet-1", "subnet-2")),
-     {"extra": (subnet("subnet-2"), route_table("rtb-2", PRIVATE_ROUTES, ("subnet-2",)),
-                nacl(default_acl(), ("subnet-2",), "acl-2"))}, Status.INCONCLUSIVE),
+    (
+        "one-public-one-private-subnet",
+        rds(subnets=("subnet-1", "subnet-2")),
+        {
+            "extra": (
+                subnet("subnet-2"),
+                route_table("rtb-2", PRIVATE_ROUTES, ("subnet-2",)),
+                nacl(default_acl(), ("subnet-2",), "acl-2"),
+            )
+        },
+        Status.INCONCLUSIVE,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("db", "kwargs", "expected"), [c[1:] for c in DB_CASES],
-                         ids=[c[0] for c in DB_CASES])
+@pytest.mark.parametrize(
+    ("db", "kwargs", "expected"), [c[1:] for c in DB_CASES], ids=[c[0] for c in DB_CASES]
+)
 def test_rds_reachability(db: Asset, kwargs: dict[str, Any], expected: Status) -> None:
     finding = by_uid(run_one(DB, db_estate(db, **kwargs)))[DB_UID]
     assert finding.status == expected, finding.message
@@ -341,15 +605,18 @@ def test_rds_reachability(db: Asset, kwargs: dict[str, Any], expected: Status) -
 
 def test_public_rds_evidence_and_latent_message() -> None:
     failed = by_uid(run_one(DB, db_estate(rds())))[DB_UID]
-    assert failed.evidence["paths"][0]["public_ip"].startswith("orders.")
+    assert hop(failed.evidence["paths"][0], "interface")["detail"].startswith("orders.")
     latent = by_uid(run_one(DB, db_estate(rds(), routes=PRIVATE_ROUTES)))[DB_UID]
     assert "sg-db" in latent.message and "no route to an internet gateway" in latent.message
 
 
-@pytest.mark.parametrize(("ingress", "expected"), [
-    ((sg_rule(27017, 27017),), Status.FAIL),
-    ((sg_rule(22, 22),), Status.PASS),
-])
+@pytest.mark.parametrize(
+    ("ingress", "expected"),
+    [
+        ((sg_rule(27017, 27017),), Status.FAIL),
+        ((sg_rule(22, 22),), Status.PASS),
+    ],
+)
 def test_self_hosted_database_on_ec2(ingress: Any, expected: Status) -> None:
     finding = by_uid(run_one(DB, estate(ingress=ingress)))[INSTANCE_UID]
     assert finding.status == expected

@@ -368,6 +368,7 @@ def test_instances_interfaces_and_volumes(factory: ClientFactory, moto_endpoint:
         "ipv6_addresses": [], "security_group_ids": [sg], "network_interface_ids": [primary],
         "iam_instance_profile_arn": profile, "image_id": inst["ImageId"], "platform": None,
         "http_tokens": "required", "http_endpoint": "enabled",
+        "user_data_present": False, "user_data_secrets": [],  # no user data given
     }
     assert got.attrs["launch_time"].endswith("+00:00")
 
@@ -469,6 +470,7 @@ def test_permissions_cover_every_call(factory: ClientFactory, moto_endpoint: str
     ec2c = client("ec2", moto_endpoint)
     ec2c.enable_ebs_encryption_by_default()  # so the default-key call is made too
     ec2c.create_managed_prefix_list(PrefixListName="x", AddressFamily="IPv4", MaxEntries=1)
+    ec2c.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1)  # user data is read
     called: set[str] = set()
     factory.client("ec2", REGION).meta.events.register(
         "before-parameter-build.ec2", lambda model, **_: called.add(f"ec2:{model.name}"))

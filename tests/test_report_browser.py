@@ -145,3 +145,46 @@ def test_screenshot(report_html: Path, profile: Path, tmp_path: Path) -> None:
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (1280, 1800)
     assert len(data) > 20_000  # a rendered page, not a blank image
+
+
+@pytest.fixture(scope="module")
+def history_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Findings in two regions and two resource types, one of them new since the last scan."""
+    from dataclasses import replace
+
+    from report_builders import HOSTILE_PATH, finding, report
+
+    from posture.diff import HistoryContext, fingerprint
+
+    bucket = replace(finding(3, region="eu-west-1"), resource_type="AWS::S3::Bucket",
+                     controls={"SOC2": ("CC6.7",)})
+    rows = (finding(1, evidence={"path": HOSTILE_PATH}), finding(2, region="eu-west-1"), bucket)
+    new = frozenset({fingerprint(bucket.check_id, bucket.resource_uid)})
+    rep = replace(report(*rows), history=HistoryContext(7, 6, "scan-prev", new, 1, 2),
+                  catalogue_version="0.1.0+c3.abc")
+    out = tmp_path_factory.mktemp("history-report")
+    return write_reports(rep, out, [OutputFormat.HTML])[OutputFormat.HTML]
+
+
+@pytest.mark.parametrize(
+    ("fragment", "shown"),
+    [
+        ("#control=SOC2%3ACC6.6&region=eu-west-1", 1),
+        ("#type=AWS%3A%3AS3%3A%3ABucket&account=123456789012", 1),
+        ("#new=1", 1),
+    ],
+)
+def test_filters_by_control_account_region_type_and_new(
+    history_html: Path, profile: Path, fragment: str, shown: int
+) -> None:
+    dom = dump(profile, history_html.as_uri() + fragment)
+    assert dom.count_text == f"Showing {shown} of 3 findings"
+
+
+def test_sort_by_region_and_path_diagram(history_html: Path, profile: Path) -> None:
+    dom = dump(profile, history_html.as_uri() + "#sort=region")
+    assert [r["data-i"] for r in dom.rows()] == ["1", "2", "0"]  # eu-west-1 first
+    assert [r.get("data-new") for r in dom.rows()] == [None, "1", None]
+    assert len([a for t, a in dom.elements if t == "svg"]) == 1
+    assert len([a for t, a in dom.elements if t == "rect"]) == 4  # one box per hop
+    assert not [a for t, a in dom.elements if t == "img"]

@@ -226,20 +226,24 @@ def test_json_keeps_the_given_order_of_findings() -> None:
 def test_json_summary_counts() -> None:
     summary = json.loads(render(OutputFormat.JSON, golden_report()))["summary"]
     assert summary["total"] == 3 and summary["resources"] == 3 and summary["checks"] == 1
-    assert summary["by_status"] == {"PASS": 1, "FAIL": 1, "INCONCLUSIVE": 1, "ERROR": 0}
+    assert summary["by_status"] == {"PASS": 1, "FAIL": 1, "INCONCLUSIVE": 1, "ERROR": 0,
+                                    "EXCEPTED": 0}
     assert summary["by_severity"]["critical"] == {"PASS": 0, "FAIL": 0, "INCONCLUSIVE": 1,
-                                                  "ERROR": 0}
+                                                  "ERROR": 0, "EXCEPTED": 0}
     assert summary["by_severity"]["info"] == {"PASS": 0, "FAIL": 0, "INCONCLUSIVE": 0,
-                                              "ERROR": 0}
+                                              "ERROR": 0, "EXCEPTED": 0}
     assert set(summary["by_principle"]) == {p.value for p in Principle}
     assert summary["by_principle"]["defense-in-depth"]["FAIL"] == 1
     assert summary["by_principle"]["secrets"]["INCONCLUSIVE"] == 1
     soc2 = summary["by_control"]["SOC2"]
     assert list(soc2) == ["CC6.1", "CC6.6", "CC6.7", "CC7.2"]
     assert soc2["CC6.1"] == {"title": "Logical access security",
-                             "counts": {"PASS": 1, "FAIL": 1, "INCONCLUSIVE": 1, "ERROR": 0}}
-    assert soc2["CC6.6"]["counts"] == {"PASS": 1, "FAIL": 1, "INCONCLUSIVE": 0, "ERROR": 0}
-    assert soc2["CC7.2"]["counts"] == {"PASS": 0, "FAIL": 0, "INCONCLUSIVE": 0, "ERROR": 0}
+                             "counts": {"PASS": 1, "FAIL": 1, "INCONCLUSIVE": 1, "ERROR": 0,
+                                        "EXCEPTED": 0}}
+    assert soc2["CC6.6"]["counts"] == {"PASS": 1, "FAIL": 1, "INCONCLUSIVE": 0, "ERROR": 0,
+                                       "EXCEPTED": 0}
+    assert soc2["CC7.2"]["counts"] == {"PASS": 0, "FAIL": 0, "INCONCLUSIVE": 0, "ERROR": 0,
+                                       "EXCEPTED": 0}
     # a framework the catalogue does not list still shows up
     assert summary["by_control"]["CIS-AWS-3.0"]["2.2.1"]["counts"]["INCONCLUSIVE"] == 1
 
@@ -385,11 +389,13 @@ def test_html_soc2_section_counts_per_control() -> None:
     html = render(OutputFormat.HTML).decode("utf-8")
     assert "SOC 2 controls" in html
     rows = parse_html(html).rows
-    #          control, title, verdict, PASS, FAIL, INCONCLUSIVE, ERROR
-    assert rows["CC6.1"] == ["CC6.1", "Logical access security", "FAIL", "1", "2", "1", "1"]
-    assert rows["CC6.6"] == ["CC6.6", "Threats from outside system boundaries", "FAIL",
-                             "1", "1", "1", "1"]
-    assert rows["CC7.2"][2:] == ["NO EVIDENCE", "0", "0", "0", "0"]
+    #          control, title, verdict, PASS, FAIL, INCONCLUSIVE, ERROR, EXCEPTED, checks
+    assert rows["CC6.1"] == ["CC6.1", "Logical access security", "FAIL", "1", "2", "1", "1",
+                             "0", "2 checks", "aws.encryption.volume_encrypted",
+                             "aws.network.admin_ports_not_internet_reachable", "show findings"]
+    assert rows["CC6.6"][:8] == ["CC6.6", "Threats from outside system boundaries", "FAIL",
+                                 "1", "1", "1", "1", "0"]
+    assert rows["CC7.2"][2:] == ["NO EVIDENCE", "0", "0", "0", "0", "0", "—"]
 
 
 def test_html_lists_soc2_first_then_other_frameworks() -> None:
@@ -437,7 +443,8 @@ def test_to_frame_one_row_per_finding() -> None:
     assert frame.loc[2, "controls"] == ("CIS-AWS-3.0:2.2.1", "SOC2:CC6.1")
     empty = to_frame(())
     assert len(empty) == 0 and list(empty.columns) == list(frame.columns)
-    assert summarize(())["by_status"] == {"PASS": 0, "FAIL": 0, "INCONCLUSIVE": 0, "ERROR": 0}
+    assert summarize(())["by_status"] == {"PASS": 0, "FAIL": 0, "INCONCLUSIVE": 0, "ERROR": 0,
+                                          "EXCEPTED": 0}
 
 
 # ----------------------------------------------------------------------- formats and writing
@@ -464,10 +471,10 @@ def test_unknown_format_is_a_report_error(tmp_path: Path) -> None:
 
 def test_write_reports_writes_every_format(tmp_path: Path) -> None:
     out = tmp_path / "a" / "b"
-    written = write_reports(report(finding(1)), out, parse_formats("csv,json,html"))
+    written = write_reports(report(finding(1)), out, parse_formats("csv,json,html,controls"))
     assert written == {fmt: out / FILENAMES[fmt] for fmt in OutputFormat}
-    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "findings.json",
-                                                     "report.html"]
+    assert sorted(p.name for p in out.iterdir()) == ["controls.csv", "findings.csv",
+                                                     "findings.json", "report.html"]
     again = write_reports(report(finding(1)), out, [OutputFormat.JSON])
     assert again[OutputFormat.JSON].read_bytes() == written[OutputFormat.JSON].read_bytes()
 

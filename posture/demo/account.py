@@ -10,6 +10,12 @@ Planted violations (what posture should find):
   HTTP listener forwards instead of redirecting.
 * an unencrypted EBS volume and RDS instance, EBS default encryption off, a KMS key without
   rotation, a secret without rotation.
+* ``report-runner``: ``DB_PASSWORD`` in plaintext in its user data; the ``billing-export``
+  Lambda with ``SFTP_PASSWORD`` in its environment; an unencrypted EBS snapshot; a CloudFront
+  distribution serving plain HTTP on the default certificate (TLS 1.0).
+* ``support-console``: a private instance (no public address) whose SSH is forwarded by the
+  internet-facing network load balancer ``ops-ssh`` (listener tcp/2222 -> target port 22); its
+  security group admits SSH from the load balancer's subnets (a real exposure, with its path).
 * ``bob`` with a console password and no MFA; a customer policy granting ``*`` on ``*``; a role
   trusting any AWS principal; no multi-region CloudTrail; prod ↔ dev VPC peering.
 
@@ -24,7 +30,9 @@ Traps (what posture must *not* report as exposed):
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from typing import Any
 
 import boto3
@@ -413,6 +421,150 @@ def _audit(b: _Builder) -> None:
     trail.start_logging(Name="management-us-east-1")
 
 
+def _data_protection(b: _Builder, net: dict[str, Any]) -> None:
+    """Issue 5's planted findings: a password in an instance's user data and in a Lambda
+    environment variable (both fake, demo-only values), an unencrypted EBS snapshot and a
+    CloudFront distribution that serves plain HTTP with TLS 1.0 allowed."""
+    b.ec2.run_instances(
+        ImageId=AMI,
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.micro",
+        SubnetId=net["private_a"],
+        TagSpecifications=_spec("instance", "report-runner", PROD_TAGS),
+        MetadataOptions={"HttpTokens": "required"},
+        UserData="#!/bin/bash\nexport DB_PASSWORD=Demo0nly-Pl4intext\n/opt/reports/run.sh\n",
+    )
+    vol = b.ec2.describe_volumes(Filters=[{"Name": "tag:Name", "Values": ["app-data"]}])["Volumes"][
+        0
+    ]["VolumeId"]
+    b.ec2.create_snapshot(VolumeId=vol, TagSpecifications=_spec("snapshot", "app-data-nightly"))
+    role = b.client("iam").create_role(
+        RoleName="billing-export-fn",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("handler.py", "def handle(event, context):\n    return None\n")
+    b.client("lambda").create_function(
+        FunctionName="billing-export",
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.handle",
+        Code={"ZipFile": code.getvalue()},
+        Environment={"Variables": {"SFTP_PASSWORD": "Demo0nly-Lambda-Pw", "REGION": "us-east-1"}},
+    )
+    b.client("cloudfront").create_distribution(
+        DistributionConfig={
+            "CallerReference": "shop-static",
+            "Comment": "shop static assets",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "assets",
+                        "DomainName": "demo-public-assets.s3.amazonaws.com",
+                        "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "assets",
+                "ViewerProtocolPolicy": "allow-all",
+                "MinTTL": 0,
+                "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+            },
+            "ViewerCertificate": {"CloudFrontDefaultCertificate": True},
+        }
+    )
+
+
+def _escalation(b: _Builder) -> None:
+    """A privilege-escalation path: a developer who may pass an admin role to EC2."""
+    iam = b.client("iam")
+    iam.create_role(
+        RoleName="ops-admin",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "ec2.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    iam.put_role_policy(
+        RoleName="ops-admin",
+        PolicyName="break-glass",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ),
+    )
+    iam.create_user(UserName="dev-alex")
+    iam.put_user_policy(
+        UserName="dev-alex",
+        PolicyName="launch-instances",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["ec2:RunInstances", "ec2:Describe*"],
+                        "Resource": "*",
+                    },
+                    {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
+                ],
+            }
+        ),
+    )
+
+
+def _exposure_behind_lb(b: _Builder, net: dict[str, Any]) -> None:
+    """Issue 3's planted exposure: an internet-facing NLB forwards tcp/2222 to SSH (tcp/22) on
+    ``support-console``, a private instance without a public address whose security group
+    admits SSH only from the load balancer's subnets - a real path a rule list misses."""
+    sg = b.sg(net["prod"], "support-ssh", [_tcp(22, "10.0.1.0/24"), _tcp(22, "10.0.2.0/24")])
+    target = b.instance(net["private_b"], [sg], "support-console", PROD_TAGS)
+    elb = b.client("elbv2")
+    lb = elb.create_load_balancer(
+        Name="ops-ssh",
+        Subnets=[net["public_a"], net["public_b"]],
+        Scheme="internet-facing",
+        Type="network",
+        Tags=[{"Key": "Name", "Value": "ops-ssh"}],
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    tg = elb.create_target_group(
+        Name="support-ssh", Protocol="TCP", Port=22, VpcId=net["prod"], TargetType="instance"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": target, "Port": 22}])
+    elb.create_listener(
+        LoadBalancerArn=lb,
+        Protocol="TCP",
+        Port=2222,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}],
+    )
+
+
 def build_account(session: boto3.session.Session, endpoint: str) -> None:
     """Create the demo account in the emulator at ``endpoint``."""
     b = _Builder(session, endpoint)
@@ -422,4 +574,7 @@ def build_account(session: boto3.session.Session, endpoint: str) -> None:
     _databases(b, net, ids)
     _data(b)
     _identity(b)
+    _escalation(b)
     _audit(b)
+    _data_protection(b, net)
+    _exposure_behind_lb(b, net)

@@ -2,7 +2,7 @@
 
 The CLI calls::
 
-    formats = parse_formats("csv,json,html")          # ReportError on an unknown name
+    formats = parse_formats("csv,json,html,controls") # ReportError on an unknown name
     report = Report(findings, inventory.meta, inventory.errors, snapshot_sha256, frameworks)
     written = write_reports(report, Path("out"), formats)   # {OutputFormat: Path}
 
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from posture.errors import ReportError
 from posture.reporters.base import OutputFormat, Report, Reporter
+from posture.reporters.controls_reporter import ControlsReporter
 from posture.reporters.csv_reporter import CsvReporter
 from posture.reporters.html_reporter import HtmlReporter
 from posture.reporters.json_reporter import JsonReporter
@@ -25,6 +26,7 @@ _REPORTERS: dict[OutputFormat, type[Reporter]] = {
     OutputFormat.CSV: CsvReporter,
     OutputFormat.JSON: JsonReporter,
     OutputFormat.HTML: HtmlReporter,
+    OutputFormat.CONTROLS: ControlsReporter,
 }
 
 FILENAMES: dict[OutputFormat, str] = {fmt: cls().filename for fmt, cls in _REPORTERS.items()}

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from posture.diff import HistoryContext
 from posture.errors import ReportError
+from posture.exceptions import ExceptionsOutcome
 from posture.model import CollectionError, Finding, ScanMeta
 from posture.registry import Framework
 
@@ -20,6 +22,7 @@ class OutputFormat(StrEnum):
     CSV = "csv"
     JSON = "json"
     HTML = "html"
+    CONTROLS = "controls"  # controls.csv
 
     @classmethod
     def parse(cls, name: str) -> OutputFormat:
@@ -42,6 +45,9 @@ class Report:
     collection_errors: tuple[CollectionError, ...] = ()
     snapshot_sha256: str | None = None
     frameworks: tuple[Framework, ...] = ()
+    catalogue_version: str | None = None  # shown in the HTML manifest and evidence manifest
+    exceptions: ExceptionsOutcome | None = None  # given --exceptions FILE
+    history: HistoryContext | None = None  # a recorded scan: what is new since the previous
 
 
 class Reporter(Protocol):

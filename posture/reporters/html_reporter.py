@@ -27,8 +27,11 @@ import jinja2
 from markupsafe import Markup
 
 from posture import __version__
+from posture.diff import fingerprint
 from posture.model import CollectionError, Finding, Status
 from posture.reporters.base import OutputFormat, Report, error_document, scan_document, utf8
+from posture.reporters.controls_reporter import checks_by_control
+from posture.reporters.html_paths import diagrams
 from posture.results import (
     PRINCIPLES,
     SEVERITIES,
@@ -40,7 +43,9 @@ from posture.results import (
 )
 
 TEMPLATE = "report.html.j2"
-_STATUS_RANK = {Status.FAIL: 0, Status.ERROR: 1, Status.INCONCLUSIVE: 2, Status.PASS: 3}
+_STATUS_RANK = {
+    Status.FAIL: 0, Status.ERROR: 1, Status.INCONCLUSIVE: 2, Status.EXCEPTED: 3, Status.PASS: 4,
+}
 _FRAMEWORK_HEADINGS = {"SOC2": "SOC 2 controls"}
 
 
@@ -82,8 +87,10 @@ def _display_order(findings: tuple[Finding, ...]) -> list[int]:
     )
 
 
-def _row(i: int, f: Finding) -> dict[str, Any]:
+def _row(i: int, f: Finding, new: frozenset[str]) -> dict[str, Any]:
     return {
+        "new": fingerprint(f.check_id, f.resource_uid) in new,
+        "paths": diagrams(f.evidence),
         "i": i,
         "check_id": f.check_id,
         "title": f.title,
@@ -103,9 +110,15 @@ def _row(i: int, f: Finding) -> dict[str, Any]:
     }
 
 
-def _record(i: int, pos: int, f: Finding) -> dict[str, Any]:
+def _record(i: int, pos: int, f: Finding, new: frozenset[str]) -> dict[str, Any]:
     """What the filter script knows of a finding (plain strings and numbers)."""
+    controls = qualified_controls(f.controls)
+    is_new = fingerprint(f.check_id, f.resource_uid) in new
     return {
+        "controls": list(controls),
+        "control_key": controls[0] if controls else "\uffff",
+        "new": is_new,
+        "new_rank": 0 if is_new else 1,
         "i": i,
         "pos": pos,
         "status": f.status.value,
@@ -126,6 +139,7 @@ def _record(i: int, pos: int, f: Finding) -> dict[str, Any]:
 
 def _frameworks(report: Report, summary: dict[str, Any]) -> list[dict[str, Any]]:
     names = {fw.id: fw.name for fw in report.frameworks}
+    behind = checks_by_control(report)
     sections = []
     by_control = summary["by_control"]
     # SOC 2 first: it is what the auditor reading this page asks about
@@ -142,6 +156,7 @@ def _frameworks(report: Report, summary: dict[str, Any]) -> list[dict[str, Any]]
                         "title": entry["title"],
                         "counts": entry["counts"],
                         "verdict": control_verdict(entry["counts"]),
+                        "checks": behind.get((fw_id, control), ()),
                     }
                     for control, entry in controls.items()
                 ],
@@ -167,9 +182,21 @@ def context(report: Report) -> dict[str, Any]:
         f"style-src {_hash(css)}; script-src {_hash(js)}; img-src data:; "
         "base-uri 'none'; form-action 'none'"
     )
-    data = {"findings": [_record(i, pos, findings[i]) for pos, i in enumerate(order)]}
+    new = report.history.new if report.history else frozenset()
+    data = {"findings": [_record(i, pos, findings[i], new) for pos, i in enumerate(order)]}
     present = {p.value for f in findings for p in f.principles}
+    controls = sorted({c for f in findings for c in qualified_controls(f.controls)},
+                      key=_natural_control)
     return {
+        "catalogue_version": report.catalogue_version,
+        "exceptions": report.exceptions.document() if report.exceptions else None,
+        "history": report.history.document() if report.history else None,
+        "filter_options": {
+            "control": controls,
+            "account": sorted({f.account for f in findings}),
+            "region": sorted({f.region for f in findings}),
+            "type": sorted({f.resource_type for f in findings}),
+        },
         "csp": Markup(csp),  # ours: fixed text and base64 hashes
         "css": Markup(css),
         "js": Markup(js),
@@ -179,11 +206,17 @@ def context(report: Report) -> dict[str, Any]:
         "summary": summary,
         "frameworks": _frameworks(report, summary),
         "errors": _errors(report.collection_errors, findings),
-        "rows": [_row(i, findings[i]) for i in order],
+        "rows": [_row(i, findings[i], new) for i in order],
         "statuses": STATUSES,
         "severities": SEVERITIES,
         "principles": [p for p in PRINCIPLES if p in present] or list(PRINCIPLES),
     }
+
+
+def _natural_control(qualified: str) -> tuple[Any, ...]:
+    import re
+
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", qualified))
 
 
 def render_html(report: Report) -> str:

@@ -7,7 +7,11 @@ Shape (keys sorted, indent 2, trailing newline; the same findings give the same 
      "summary": {total, checks, resources, by_status, by_severity, by_principle, by_control},
      "collection_errors": [{provider, account, region, service, operation, code, message,
                             asset_types, resource_uid}, ...],
-     "findings": [Finding.to_dict(), ...]}          # in the order given (the engine's order)
+     "findings": [Finding.to_dict(), ...],          # in the order given (the engine's order)
+     "exceptions": {file, sha256, evaluated_on, entries: [{check, resource, reason, owner,
+                    expires, line, state: active|unused|expired, matched}]},  # --exceptions
+     "history": {record, previous_record, previous_scan_id, new, resolved, still_open}}
+                                                    # a recorded scan (--store)
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ SCHEMA_VERSION = 1
 
 
 def document(report: Report) -> dict[str, Any]:
-    return {
+    doc = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "scan": scan_document(report),
@@ -32,6 +36,12 @@ def document(report: Report) -> dict[str, Any]:
         "collection_errors": [error_document(e) for e in report.collection_errors],
         "findings": [jsonable(f.to_dict()) for f in report.findings],
     }
+    # present only when asked for (--exceptions, --store), so a plain run's document is stable
+    if report.exceptions is not None:
+        doc["exceptions"] = report.exceptions.document()
+    if report.history is not None:
+        doc["history"] = report.history.document()
+    return doc
 
 
 class JsonReporter:

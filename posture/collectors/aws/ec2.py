@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope, name_from_tags, tag_map
+from posture.collectors.aws.base import RegionScope, name_from_tags, parallel_map, tag_map
 from posture.collectors.aws.ec2_network import listing
+from posture.collectors.aws.ec2_userdata import PERMISSIONS as USER_DATA_PERMISSIONS
+from posture.collectors.aws.ec2_userdata import fetch_user_data, with_user_data
 from posture.model import Asset
 
 NETWORK_INTERFACE = "AWS::EC2::NetworkInterface"
@@ -23,6 +25,7 @@ PERMISSIONS: tuple[str, ...] = (
     "ec2:DescribeVolumes",
     "ec2:GetEbsEncryptionByDefault",
     "ec2:GetEbsDefaultKmsKeyId",
+    *USER_DATA_PERMISSIONS,
 )
 
 Payload = dict[str, Any]
@@ -74,9 +77,11 @@ def normalize_network_interface(scope: RegionScope, eni: Payload) -> Asset:
 
 def collect_instances(scope: RegionScope) -> list[Asset]:
     reservations = scope.paginate("ec2", "DescribeInstances", "Reservations", (INSTANCE,))
-    return [normalize_instance(scope, instance)
-            for reservation in reservations or []
-            for instance in reservation.get("Instances", [])]
+    instances = [instance for reservation in reservations or []
+                 for instance in reservation.get("Instances", [])]
+    user_data = parallel_map(lambda i: fetch_user_data(scope, i["InstanceId"]), instances)
+    return [with_user_data(normalize_instance(scope, instance), text)
+            for instance, text in zip(instances, user_data, strict=True)]
 
 
 def normalize_instance(scope: RegionScope, instance: Payload) -> Asset:

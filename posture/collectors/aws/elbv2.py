@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from posture.collectors.aws.base import RegionScope, chunks, tag_map
+from posture.collectors.aws.elbv2_attributes import PERMISSIONS as ATTRIBUTE_PERMISSIONS
+from posture.collectors.aws.elbv2_attributes import add_attributes
 from posture.model import Asset
 
 SERVICE = "elbv2"
@@ -27,6 +29,7 @@ PERMISSIONS: tuple[str, ...] = (
     "elasticloadbalancing:DescribeTargetHealth",
     "elasticloadbalancing:DescribeSSLPolicies",
     "elasticloadbalancing:DescribeTags",
+    *ATTRIBUTE_PERMISSIONS,
 )
 
 Payload = dict[str, Any]
@@ -41,6 +44,7 @@ def collect(scope: RegionScope) -> list[Asset]:
     tags = fetch_tags(scope, [lb["LoadBalancerArn"] for lb in lbs]
                       + [tg["TargetGroupArn"] for tg in groups])
     assets = [normalize_load_balancer(scope, lb, tags.get(lb["LoadBalancerArn"])) for lb in lbs]
+    assets = add_attributes(scope, assets)  # access logs
     names = {lb["LoadBalancerArn"]: lb.get("LoadBalancerName", "") for lb in lbs}
     listeners = [ls for lb in lbs for ls in fetch_listeners(scope, lb["LoadBalancerArn"])]
     assets += [normalize_listener(scope, ls, names.get(ls.get("LoadBalancerArn", ""), ""))

@@ -23,12 +23,19 @@
     r.resource = (r.resource_name || "") + "\n" + r.resource_uid;
   });
 
+  var SELECTS = ["status", "severity", "principle", "control", "account", "region", "type"];
   var inputs = {
     status: byId("f-status"),
     severity: byId("f-severity"),
     principle: byId("f-principle"),
+    control: byId("f-control"),
+    account: byId("f-account"),
+    region: byId("f-region"),
+    type: byId("f-type"),
     q: byId("f-q")
   };
+  var sortSelect = byId("f-sort");
+  var newBox = byId("f-new");
   var countEl = byId("f-count");
   var noneEl = byId("f-none");
   var headers = table.querySelectorAll("button[data-sort]");
@@ -40,7 +47,12 @@
     check: ["check_id", 1],
     resource: ["resource", 1],
     where: ["where", 1],
-    message: ["message", 1]
+    message: ["message", 1],
+    type: ["resource_type", 1],
+    account: ["account", 1],
+    region: ["region", 1],
+    control: ["control_key", 1],
+    "new": ["new_rank", 1]
   };
   var sortKey = "";
   var sortDir = 1;
@@ -66,18 +78,34 @@
       }
       th.setAttribute("aria-sort", state);
     });
+    var wanted = sortKey ? (sortDir < 0 ? "-" : "") + sortKey : "";
+    sortSelect.value = wanted;
+    if (sortSelect.selectedIndex < 0) {
+      sortSelect.value = sortKey; /* same key, other direction */
+      if (sortSelect.selectedIndex < 0) { sortSelect.value = ""; }
+    }
   }
 
   function filter() {
     var status = inputs.status.value;
     var severity = inputs.severity.value;
     var principle = inputs.principle.value;
+    var control = inputs.control.value;
+    var account = inputs.account.value;
+    var region = inputs.region.value;
+    var type = inputs.type.value;
+    var onlyNew = newBox.checked;
     var q = inputs.q.value.trim().toLowerCase();
     var shown = 0;
     records.forEach(function (r) {
       var ok = (!status || r.status === status) &&
         (!severity || r.severity === severity) &&
         (!principle || r.principles.indexOf(principle) >= 0) &&
+        (!control || r.controls.indexOf(control) >= 0) &&
+        (!account || r.account === account) &&
+        (!region || r.region === region) &&
+        (!type || r.resource_type === type) &&
+        (!onlyNew || r["new"]) &&
         (!q || r.hay.indexOf(q) >= 0);
       rowOf[r.i].hidden = !ok;
       if (ok) { shown += 1; }
@@ -89,10 +117,11 @@
 
   function writeHash() {
     var parts = [];
-    ["status", "severity", "principle", "q"].forEach(function (name) {
+    SELECTS.concat(["q"]).forEach(function (name) {
       var value = name === "q" ? inputs.q.value.trim() : inputs[name].value;
       if (value) { parts.push(name + "=" + encodeURIComponent(value)); }
     });
+    if (newBox.checked) { parts.push("new=1"); }
     if (sortKey) {
       parts.push("sort=" + (sortDir < 0 ? "-" : "") + sortKey);
     }
@@ -110,12 +139,13 @@
         } catch (e) { /* malformed escape: ignore that parameter */ }
       }
     });
-    ["status", "severity", "principle"].forEach(function (name) {
+    SELECTS.forEach(function (name) {
       var select = inputs[name];
       select.value = params[name] || "";
       if (select.selectedIndex < 0) { select.value = ""; } /* unknown value: show all */
     });
     inputs.q.value = params.q || "";
+    newBox.checked = !newBox.disabled && params["new"] === "1";
     var sort = params.sort || "";
     var dir = sort.charAt(0) === "-" ? -1 : 1;
     sort = sort.replace(/^-/, "");
@@ -131,12 +161,22 @@
 
   function update() { filter(); writeHash(); }
 
-  ["status", "severity", "principle"].forEach(function (name) {
+  SELECTS.forEach(function (name) {
     inputs[name].addEventListener("change", update);
   });
   inputs.q.addEventListener("input", update);
+  newBox.addEventListener("change", update);
+  sortSelect.addEventListener("change", function () {
+    var value = sortSelect.value;
+    sortDir = value.charAt(0) === "-" ? -1 : 1;
+    sortKey = value.replace(/^-/, "");
+    if (!Object.prototype.hasOwnProperty.call(SORTS, sortKey)) { sortKey = ""; sortDir = 1; }
+    order();
+    writeHash();
+  });
   byId("f-reset").addEventListener("click", function () {
-    ["status", "severity", "principle", "q"].forEach(function (name) { inputs[name].value = ""; });
+    SELECTS.concat(["q"]).forEach(function (name) { inputs[name].value = ""; });
+    newBox.checked = false;
     sortKey = "";
     sortDir = 1;
     order();

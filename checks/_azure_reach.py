@@ -1,0 +1,413 @@
+"""Azure network reachability: NSG semantics as pure functions, and the internet paths to a NIC.
+
+Self-contained on purpose (the provider-neutral graph in ``posture.graph`` is built for AWS
+first); the interface is small so it can feed that graph later:
+
+* :mod:`posture.checks._azure_nsg` - NSG semantics as pure functions (``nsg_decision``,
+  ``inbound``: subnet NSG then NIC NSG, ``outbound``: NIC then subnet).
+* :class:`AzureNetwork` - indexes one inventory and answers
+  :meth:`~AzureNetwork.internet_exposure` (is ``tcp/port`` of a NIC IP configuration reachable
+  from an arbitrary internet client, through which entry point) and
+  :meth:`~AzureNetwork.admitted_sources` (which sources an NSG path admits, for the Bastion
+  pattern).
+
+Matching: ``*``/``Any``/``0.0.0.0/0``, the service tags ``Internet``, ``VirtualNetwork`` (the
+VNet's address space plus connected peerings' spaces) and ``AzureLoadBalancer``
+(168.63.129.16), CIDRs and addresses, application security groups, port ranges and lists.
+"An arbitrary internet client" is outside every specific range: a rule matches it only through
+``*``, ``Internet`` or a public CIDR of prefix length ≤ 8; other service tags (``AzureCloud``,
+``Storage``...) are specific ranges and do not match it. Clients choose their source port, so
+an allow rule restricted to source ports still admits them and such a deny rule never stops them.
+
+Entry points from the internet: an instance-level public IP on the IP configuration (NSGs see
+the private address), a public load balancer's rule or inbound NAT rule whose backend port is
+the port, and Azure Firewall DNAT rules (classic or policy) translating to the NIC's address
+and port (the firewall SNATs, so NSGs see the firewall's private address as the source).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from posture.checks._azure_nsg import (
+    INTERNET,
+    IPNet,
+    Peer,
+    allowed,
+    inbound,
+    net_of,
+    prefix_matches,
+    world_wide,
+)
+
+from posture.model import Asset, Inventory
+
+VM = "Microsoft.Compute/virtualMachines"
+NIC = "Microsoft.Network/networkInterfaces"
+NSG = "Microsoft.Network/networkSecurityGroups"
+SUBNET = "Microsoft.Network/virtualNetworks/subnets"
+VNET = "Microsoft.Network/virtualNetworks"
+PEERING = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings"
+PUBLIC_IP = "Microsoft.Network/publicIPAddresses"
+LOAD_BALANCER = "Microsoft.Network/loadBalancers"
+FIREWALL = "Microsoft.Network/azureFirewalls"
+FIREWALL_POLICY = "Microsoft.Network/firewallPolicies"
+NETWORK_READS = frozenset(
+    {VM, NIC, NSG, SUBNET, VNET, PEERING, PUBLIC_IP, LOAD_BALANCER, FIREWALL, FIREWALL_POLICY}
+)
+
+
+class PathState(StrEnum):
+    EXPOSED = "exposed"
+    BLOCKED = "blocked"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One IP configuration of a NIC: where it sits and what filters it."""
+
+    nic: str
+    ipconfig: Mapping[str, Any]
+    subnet: str | None
+    nic_nsg: str | None
+
+    @property
+    def private_ip(self) -> str | None:
+        return self.ipconfig.get("private_ip")
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    state: PathState
+    port: int
+    detail: str
+    paths: tuple[Mapping[str, Any], ...] = ()
+    latent: bool = False  # the NSGs admit internet clients, but no entry point exists
+
+    def evidence(self) -> dict[str, Any]:
+        return {
+            "protocol": "tcp",
+            "port": self.port,
+            "state": self.state.value,
+            "detail": self.detail,
+            "paths": list(self.paths),
+        }
+
+
+@dataclass
+class _Entry:
+    kind: str  # public-ip | load-balancer | firewall-dnat
+    via: str
+    public_ip: str | None
+    source: Peer
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class AzureNetwork:
+    """Indexes of one inventory's Azure network assets."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.nsgs = {a.uid: a for a in inventory.of(NSG)}
+        self.subnets = {a.uid: a for a in inventory.of(SUBNET)}
+        self.vnets = {a.uid: a for a in inventory.of(VNET)}
+        self.nics = {a.uid: a for a in inventory.of(NIC)}
+        self.public_ips = {a.uid: a for a in inventory.of(PUBLIC_IP)}
+        self.lbs = inventory.of(LOAD_BALANCER)
+        self.firewalls = inventory.of(FIREWALL)
+        self.policies = {a.uid: a for a in inventory.of(FIREWALL_POLICY)}
+        self.peerings: dict[str, list[Asset]] = {}
+        for p in inventory.of(PEERING):
+            self.peerings.setdefault(str(p.attr("vnet_id")), []).append(p)
+
+    # -- hosts -------------------------------------------------------------------------------
+
+    def hosts(self) -> list[tuple[Asset, list[Endpoint]]]:
+        """Virtual machines with the IP configurations of their NICs (missing NICs: none)."""
+        out = []
+        for vm in self.inventory.of(VM):
+            endpoints = []
+            for nic_id in vm.attr("nic_ids") or ():
+                nic = self.nics.get(nic_id)
+                if nic is not None:
+                    endpoints += self.endpoints(nic)
+            out.append((vm, endpoints))
+        return out
+
+    def endpoints(self, nic: Asset) -> list[Endpoint]:
+        return [
+            Endpoint(nic.uid, cfg, cfg.get("subnet_id"), nic.attr("nsg_id"))
+            for cfg in nic.attr("ip_configurations") or ()
+        ]
+
+    # -- NSG layers --------------------------------------------------------------------------
+
+    def _layers(self, ep: Endpoint) -> tuple[Asset | None, Asset | None, str | None]:
+        """(subnet NSG, NIC NSG, why unknown)."""
+        subnet = self.subnets.get(ep.subnet or "")
+        if subnet is None:
+            return None, None, f"subnet {ep.subnet} not collected"
+        subnet_nsg_id, nic_nsg_id = subnet.attr("nsg_id"), ep.nic_nsg
+        subnet_nsg = self.nsgs.get(subnet_nsg_id) if subnet_nsg_id else None
+        nic_nsg = self.nsgs.get(nic_nsg_id) if nic_nsg_id else None
+        for wanted, found in ((subnet_nsg_id, subnet_nsg), (nic_nsg_id, nic_nsg)):
+            if wanted and found is None:
+                return None, None, f"NSG {wanted} not collected"
+        return subnet_nsg, nic_nsg, None
+
+    def vnet_space(self, subnet_id: str | None) -> list[IPNet]:
+        """The VNet's own prefixes plus connected peerings' remote prefixes."""
+        subnet = self.subnets.get(subnet_id or "")
+        vnet_id = subnet.attr("vnet_id") if subnet else None
+        vnet = self.vnets.get(vnet_id or "")
+        prefixes = list(vnet.attr("address_prefixes") or ()) if vnet else []
+        for p in self.peerings.get(str(vnet_id), ()):
+            if str(p.attr("peering_state")).lower() == "connected":
+                prefixes += p.attr("remote_address_prefixes") or ()
+        return [n for n in (net_of(str(x)) for x in prefixes) if n is not None]
+
+    def peer_at(
+        self, address: str, space: Sequence[IPNet], asgs: Iterable[str] = (), label: str = ""
+    ) -> Peer:
+        ip = ipaddress.ip_address(address)
+        in_vnet = any(ip.version == n.version and ip in n for n in space)
+        return Peer(
+            ip,
+            internet=not in_vnet and ip.is_global,
+            virtual_network=in_vnet,
+            asgs=frozenset(asgs),
+            label=label or address,
+        )
+
+    def target(self, ep: Endpoint) -> Peer:
+        space = self.vnet_space(ep.subnet)
+        return self.peer_at(
+            str(ep.private_ip or "0.0.0.0"), space, ep.ipconfig.get("asg_ids") or (), label=ep.nic
+        )
+
+    # -- internet exposure -------------------------------------------------------------------
+
+    def entries(self, ep: Endpoint, port: int) -> tuple[list[_Entry], list[str]]:
+        """The internet entry points that deliver ``tcp/port`` to ``ep``, and unknowns."""
+        entries: list[_Entry] = []
+        unknown: list[str] = []
+        pip_id = ep.ipconfig.get("public_ip_id")
+        if pip_id:
+            pip = self.public_ips.get(pip_id)
+            if pip is None:
+                unknown.append(f"public IP {pip_id} not collected")
+            elif pip.attr("ip_address"):
+                entries.append(_Entry("public-ip", pip.uid, pip.attr("ip_address"), INTERNET))
+        entries += self._lb_entries(ep, port, unknown)
+        entries += self._dnat_entries(ep, port)
+        return entries, unknown
+
+    def _frontend_ip(self, lb: Asset, frontend_ids: Sequence[str]) -> str | None:
+        for fe in lb.attr("frontends") or ():
+            if fe.get("id") in frontend_ids and fe.get("public_ip_id"):
+                pip = self.public_ips.get(fe["public_ip_id"])
+                return (
+                    str(pip.attr("ip_address"))
+                    if pip and pip.attr("ip_address")
+                    else fe["public_ip_id"]
+                )
+        return None
+
+    def _lb_entries(self, ep: Endpoint, port: int, unknown: list[str]) -> list[_Entry]:
+        pools = set(ep.ipconfig.get("lb_backend_pool_ids") or ())
+        nat_ids = set(ep.ipconfig.get("lb_nat_rule_ids") or ())
+        out = []
+        for lb in self.lbs:
+            rules = [
+                ("rule", r)
+                for r in lb.attr("rules") or ()
+                if pools & set(r.get("backend_pool_ids") or ())
+            ]
+            rules += [
+                ("inbound-nat", r)
+                for r in lb.attr("inbound_nat_rules") or ()
+                if r.get("id") in nat_ids
+                or r.get("backend_ip_configuration_id") == ep.ipconfig.get("id")
+                or pools & set(r.get("backend_pool_ids") or ())
+            ]
+            for kind, rule in rules:
+                if rule.get("backend_port") not in (port, 0) or rule.get("protocol") not in (
+                    "tcp",
+                    "all",
+                ):
+                    continue
+                public = self._frontend_ip(lb, rule.get("frontend_ids") or ())
+                if public:
+                    out.append(
+                        _Entry(
+                            "load-balancer",
+                            lb.uid,
+                            public,
+                            INTERNET,
+                            {
+                                "lb_rule": rule.get("name"),
+                                "lb_rule_kind": kind,
+                                "frontend_port": rule.get("frontend_port"),
+                            },
+                        )
+                    )
+        return out
+
+    def _dnat_entries(self, ep: Endpoint, port: int) -> list[_Entry]:
+        out = []
+        for fw in self.firewalls:
+            rules = list(fw.attr("nat_rules") or ())
+            policy = self.policies.get(fw.attr("firewall_policy_id") or "")
+            if policy is not None:
+                rules += policy.attr("nat_rules") or ()
+            sources = fw.attr("private_ips") or ()
+            for rule in rules:
+                if str(rule.get("translated_address")) != str(ep.private_ip) or str(
+                    rule.get("translated_port")
+                ) != str(port):
+                    continue
+                if not ({"tcp", "any"} & set(rule.get("protocols") or ())):
+                    continue
+                if not any(
+                    prefix_matches(str(s), INTERNET) for s in rule.get("source_addresses") or ()
+                ):
+                    continue
+                space = self.vnet_space(ep.subnet)
+                src = self.peer_at(sources[0], space, label=fw.name) if sources else INTERNET
+                public = ", ".join(rule.get("destination_addresses") or ())
+                out.append(
+                    _Entry(
+                        "firewall-dnat",
+                        fw.uid,
+                        public,
+                        src,
+                        {
+                            "dnat_rule": rule.get("name"),
+                            "frontend_port": ",".join(rule.get("destination_ports") or ()),
+                        },
+                    )
+                )
+        return out
+
+    def internet_exposure(self, ep: Endpoint, port: int) -> Verdict:
+        subnet_nsg, nic_nsg, why = self._layers(ep)
+        if why:
+            return Verdict(PathState.UNKNOWN, port, why)
+        dst = self.target(ep)
+        direct = inbound(subnet_nsg, nic_nsg, INTERNET, dst, port)
+        latent = allowed(direct) and world_wide(direct)
+        entries, unknown = self.entries(ep, port)
+        exposed: list[dict[str, Any]] = []
+        blocked: list[dict[str, Any]] = []
+        for entry in entries:
+            chain = inbound(subnet_nsg, nic_nsg, entry.source, dst, port)
+            world = entry.kind == "firewall-dnat" or world_wide(chain)
+            path = {
+                "entry": entry.kind,
+                "via": entry.via,
+                "public_ip": entry.public_ip,
+                "nic": ep.nic,
+                "ip_configuration": ep.ipconfig.get("name"),
+                "private_ip": ep.private_ip,
+                **entry.extra,
+                "nsg_layers": [d.evidence(layer) for layer, d in chain],
+            }
+            (exposed if allowed(chain) and world else blocked).append(path)
+        if exposed:
+            return Verdict(
+                PathState.EXPOSED, port, f"reachable through {exposed[0]['entry']}", tuple(exposed)
+            )
+        if unknown:
+            return Verdict(PathState.UNKNOWN, port, unknown[0], tuple(blocked), latent)
+        if blocked:
+            return Verdict(
+                PathState.BLOCKED, port, _blocked_detail(blocked[0]), tuple(blocked), latent
+            )
+        return Verdict(
+            PathState.BLOCKED,
+            port,
+            "no public IP, public load balancer rule or firewall DNAT reaches it (private only)",
+            (),
+            latent,
+        )
+
+    # -- sources admitted (Bastion pattern) --------------------------------------------------
+
+    def admitted_sources(self, ep: Endpoint, port: int) -> tuple[list[dict[str, Any]], str | None]:
+        """Sources whose ``tcp/port`` flow to ``ep`` both NSG levels admit: the internet, every
+        subnet of the VNet and connected peers, and every NIC IP configuration in them."""
+        subnet_nsg, nic_nsg, why = self._layers(ep)
+        if why:
+            return [], why
+        space = self.vnet_space(ep.subnet)
+        dst = self.target(ep)
+        out = []
+        for src, meta in self._candidate_sources(ep, space):
+            chain = inbound(subnet_nsg, nic_nsg, src, dst, port)
+            if allowed(chain):
+                out.append({**meta, "nsg_layers": [d.evidence(layer) for layer, d in chain]})
+        return out, None
+
+    def _candidate_sources(
+        self, ep: Endpoint, space: Sequence[IPNet]
+    ) -> list[tuple[Peer, dict[str, Any]]]:
+        out: list[tuple[Peer, dict[str, Any]]] = [
+            (INTERNET, {"source": "Internet", "bastion": False})
+        ]
+        for subnet in self.subnets.values():
+            if subnet.uid == ep.subnet:
+                continue
+            for prefix in subnet.attr("address_prefixes") or ():
+                net = net_of(str(prefix))
+                if net is None or not any(
+                    net.version == s.version and net.subnet_of(s) for s in space
+                ):
+                    continue
+                host = (
+                    next(net.hosts(), net.network_address)
+                    if net.num_addresses > 2
+                    else net.network_address
+                )
+                out.append(
+                    (
+                        self.peer_at(str(host), space, label=subnet.name),
+                        {
+                            "source": f"subnet {subnet.name} ({prefix})",
+                            "subnet": subnet.uid,
+                            "bastion": bool(subnet.attr("is_bastion_subnet")),
+                        },
+                    )
+                )
+        for nic in self.nics.values():
+            for cfg in nic.attr("ip_configurations") or ():
+                if cfg.get("id") == ep.ipconfig.get("id") or not cfg.get("private_ip"):
+                    continue
+                home = self.subnets.get(cfg.get("subnet_id") or "")
+                peer = self.peer_at(str(cfg["private_ip"]), space, cfg.get("asg_ids") or ())
+                if peer.virtual_network:
+                    out.append(
+                        (
+                            peer,
+                            {
+                                "source": f"{nic.name} ({cfg['private_ip']})",
+                                "nic": nic.uid,
+                                "bastion": bool(home and home.attr("is_bastion_subnet")),
+                            },
+                        )
+                    )
+        return out
+
+
+def _blocked_detail(path: Mapping[str, Any]) -> str:
+    for layer in path["nsg_layers"]:
+        if layer.get("access") == "deny":
+            return (
+                f"{layer['layer']} NSG {layer['nsg'].rsplit('/', 1)[-1]} denies it "
+                f"(rule {layer['rule']}, priority {layer['priority']})"
+            )
+    return "admitted only from specific source ranges, not from any internet client"

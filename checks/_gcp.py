@@ -1,0 +1,55 @@
+"""Asset type names and small pure helpers shared by the GCP checks (attrs in
+docs/gcp-assets.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from posture.model import Asset
+
+PROJECT = "cloudresourcemanager.googleapis.com/Project"
+NETWORK = "compute.googleapis.com/Network"
+SUBNETWORK = "compute.googleapis.com/Subnetwork"
+FIREWALL = "compute.googleapis.com/Firewall"
+INSTANCE = "compute.googleapis.com/Instance"
+HTTPS_PROXY = "compute.googleapis.com/TargetHttpsProxy"
+SSL_PROXY = "compute.googleapis.com/TargetSslProxy"
+SSL_POLICY = "compute.googleapis.com/SslPolicy"
+CRYPTO_KEY = "cloudkms.googleapis.com/CryptoKey"
+BUCKET = "storage.googleapis.com/Bucket"
+SQL_INSTANCE = "sqladmin.googleapis.com/Instance"
+SERVICE_ACCOUNT = "iam.googleapis.com/ServiceAccount"
+SA_KEY = "iam.googleapis.com/ServiceAccountKey"
+
+PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
+HUMAN_PREFIXES = ("user:", "group:", "domain:")
+
+
+def grants(bindings: Sequence[Mapping[str, Any]] | None) -> Iterator[tuple[str, str, Any]]:
+    """(role, member, condition) for every member of every binding."""
+    for b in bindings or ():
+        for member in b.get("members") or ():
+            yield str(b.get("role")), str(member), b.get("condition")
+
+
+def public_grants(asset: Asset) -> list[dict[str, Any]]:
+    return [
+        {"role": role, "member": member, "condition": cond}
+        for role, member, cond in grants(asset.attr("iam_bindings"))
+        if member in PUBLIC_MEMBERS
+    ]
+
+
+def default_compute_sa(project: Asset) -> str | None:
+    number = project.attr("project_number")
+    return f"{number}-compute@developer.gserviceaccount.com" if number else None
+
+
+def label_matches(labels: Mapping[str, str], selectors: Sequence[str]) -> str | None:
+    """The first ``key=value`` (or bare ``key``) selector that the labels satisfy."""
+    for sel in selectors:
+        key, eq, value = sel.partition("=")
+        if key in labels and (not eq or labels[key].lower() == value.lower()):
+            return sel
+    return None

@@ -1,0 +1,176 @@
+"""Least privilege and just-in-time access on Azure RBAC.
+
+Privileged roles are Owner, Contributor and User Access Administrator, and any role whose
+permissions are Owner-equivalent: ``*``, or ``Microsoft.Authorization/roleAssignments/write``
+(whoever can assign roles can make themselves Owner). Action patterns use Azure's wildcards and
+``notActions`` are subtracted. A PIM *eligible* assignment is not standing access; an active
+assignment that is a PIM activation is time-bound and is not standing either.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator, Mapping, Sequence
+
+from posture.engine import CheckContext, Result
+from posture.model import Asset, Inventory, Principle, Severity
+from posture.registry import check
+
+ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
+ELIGIBILITY = "Microsoft.Authorization/roleEligibilityScheduleInstances"
+VAULT = "Microsoft.KeyVault/vaults"
+
+PRIVILEGED_BUILTINS = {
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
+}
+ASSIGN_ROLES = "microsoft.authorization/roleassignments/write"
+_BROAD_SCOPES = {"subscription", "management_group", "root"}
+
+
+def action_granted(actions: Sequence[str], not_actions: Sequence[str], action: str) -> bool:
+    def hit(patterns: Sequence[str]) -> bool:
+        return any(fnmatch.fnmatchcase(action, str(p).lower()) for p in patterns)
+
+    return hit(actions) and not hit(not_actions)
+
+
+def owner_equivalent(definition: Asset) -> bool:
+    """Whether the role can write role assignments (and so make anyone Owner)."""
+    return action_granted(
+        definition.attr("actions") or (), definition.attr("not_actions") or (), ASSIGN_ROLES
+    )
+
+
+def _definitions(inventory: Inventory) -> dict[str, Asset]:
+    return {d.uid.rsplit("/", 1)[-1]: d for d in inventory.of(ROLE_DEFINITION)}
+
+
+def privileged(role_definition_id: str | None, definitions: Mapping[str, Asset]) -> str | None:
+    """Why a role is privileged (its name), ``""`` if it is not, ``None`` if unknown."""
+    guid = str(role_definition_id or "").rsplit("/", 1)[-1]
+    if guid in PRIVILEGED_BUILTINS:
+        return PRIVILEGED_BUILTINS[guid]
+    definition = definitions.get(guid)
+    if definition is None:
+        return None
+    if owner_equivalent(definition):
+        return f"{definition.attr('role_name')} (Owner-equivalent)"
+    if "*" in (definition.attr("actions") or ()):
+        return f"{definition.attr('role_name')} (grants '*')"
+    return ""
+
+
+@check(
+    id="azure.iam.no_standing_privileged_roles",
+    title="No user holds standing Owner, Contributor or User Access Administrator access",
+    severity=Severity.HIGH,
+    principles=(Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
+    reads={ROLE_ASSIGNMENT, ROLE_DEFINITION, ELIGIBILITY},
+    remediation=(
+        "Remove permanent privileged assignments of users and groups at subscription scope or "
+        "above; make them PIM-eligible with approval and a short activation window."
+    ),
+    rationale=(
+        "Standing privileged access turns every stolen session of an administrator into a "
+        "subscription takeover. PIM eligibility (activated on demand, time-bound) is the "
+        "just-in-time alternative and passes."
+    ),
+    params={"principal_types": ("User", "Group")},
+)
+def no_standing_privileged_roles(ctx: CheckContext) -> Iterator[Result]:
+    definitions = ctx.derived("azure.iam.definitions", _definitions)
+    types = set(ctx.param("principal_types"))
+    for ra in ctx.inventory.of(ROLE_ASSIGNMENT):
+        if ra.attr("scope_level") not in _BROAD_SCOPES or ra.attr("principal_type") not in types:
+            continue
+        why = privileged(ra.attr("role_definition_id"), definitions)
+        evidence = {
+            k: ra.attr(k) for k in ("principal_id", "principal_type", "role_name", "scope", "pim")
+        }
+        if why is None:
+            yield ctx.unknown(ra, "role definition not collected", **evidence)
+        elif not why:
+            continue
+        elif (ra.attr("pim") or {}).get("assignment_type") == "Activated":
+            yield ctx.passed(
+                ra,
+                f"{why} is a PIM activation ending {(ra.attr('pim') or {}).get('end')}",
+                **evidence,
+            )
+        else:
+            yield ctx.fail(
+                ra,
+                f"standing {why} assignment to {ra.attr('principal_type')} "
+                f"{ra.attr('principal_id')} at {ra.attr('scope_level')} scope",
+                **evidence,
+            )
+    for el in ctx.inventory.of(ELIGIBILITY):
+        why = privileged(el.attr("role_definition_id"), definitions)
+        if why:
+            yield ctx.passed(
+                el,
+                f"{why} is PIM-eligible for {el.attr('principal_type')} "
+                f"{el.attr('principal_id')} (not standing)",
+                end=el.attr("end"),
+                scope=el.attr("scope"),
+            )
+
+
+@check(
+    id="azure.iam.no_custom_owner_roles",
+    title="No custom role is Owner-equivalent",
+    severity=Severity.HIGH,
+    principles=(Principle.LEAST_PRIVILEGE,),
+    reads={ROLE_DEFINITION},
+    remediation=(
+        "Replace '*' in custom roles with the specific actions needed, and do not grant "
+        "Microsoft.Authorization/roleAssignments/write outside of break-glass roles."
+    ),
+    rationale=(
+        "A custom role with '*' or the right to write role assignments is an unreviewed Owner: "
+        "it escapes the scrutiny built-in Owner assignments get."
+    ),
+)
+def no_custom_owner_roles(ctx: CheckContext) -> Iterator[Result]:
+    for definition in ctx.inventory.of(ROLE_DEFINITION):
+        if definition.attr("role_type") != "CustomRole":
+            continue
+        evidence = {
+            "actions": definition.attr("actions"),
+            "not_actions": definition.attr("not_actions"),
+            "assignable_scopes": definition.attr("assignable_scopes"),
+        }
+        if "*" in (definition.attr("actions") or ()):
+            yield ctx.fail(definition, "custom role grants '*' (all actions)", **evidence)
+        elif owner_equivalent(definition):
+            yield ctx.fail(
+                definition, "custom role can write role assignments (Owner-equivalent)", **evidence
+            )
+        else:
+            yield ctx.passed(definition, "custom role is not Owner-equivalent", **evidence)
+
+
+@check(
+    id="azure.iam.keyvault_rbac_authorization",
+    title="Key vaults use Azure RBAC instead of access policies",
+    severity=Severity.MEDIUM,
+    principles=(Principle.LEAST_PRIVILEGE, Principle.SECRETS),
+    reads={f"{VAULT}#listing"},
+    remediation="Switch the vault's permission model to Azure role-based access control.",
+    rationale=(
+        "Access policies grant vault-wide rights outside Azure RBAC: they escape PIM, "
+        "conditions and the role-assignment audit trail."
+    ),
+)
+def keyvault_rbac_authorization(ctx: CheckContext) -> Iterator[Result]:
+    for vault in ctx.inventory.of(VAULT):
+        if vault.attr("rbac_authorization"):
+            yield ctx.passed(vault, "the vault uses Azure RBAC")
+        else:
+            yield ctx.fail(
+                vault,
+                f"the vault uses access policies ({vault.attr('access_policy_count')} defined)",
+            )

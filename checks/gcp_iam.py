@@ -1,0 +1,210 @@
+"""Least privilege and just-in-time access on GCP: basic roles, the default compute service
+account, project-wide impersonation grants, service-account keys, public IAM bindings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from posture.checks._aws import age_days, parse_time, scan_time
+from posture.checks._gcp import (
+    CRYPTO_KEY,
+    HUMAN_PREFIXES,
+    PROJECT,
+    SA_KEY,
+    SERVICE_ACCOUNT,
+    default_compute_sa,
+    grants,
+    public_grants,
+)
+
+from posture.engine import CheckContext, Result
+from posture.model import Principle, Severity
+from posture.registry import check
+
+BASIC_ADMIN = ("roles/owner", "roles/editor")
+IMPERSONATION = ("roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser")
+POLICY = f"{PROJECT}#iam_policy"
+
+
+@check(
+    id="gcp.iam.no_basic_roles_for_users",
+    title="No user or group holds a standing Owner or Editor role on a project",
+    severity=Severity.HIGH,
+    principles=(Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
+    reads={POLICY},
+    remediation=(
+        "Replace Owner/Editor with predefined roles scoped to the job; grant elevated access "
+        "just in time (Privileged Access Manager or an IAM condition with an expiry)."
+    ),
+    rationale=(
+        "Basic roles grant thousands of permissions across every service. A grant bound by an "
+        "IAM condition (e.g. an expiry) is time-bound, not standing, and is reported as evidence "
+        "only; the policy is always read as version 3 so conditions are visible."
+    ),
+)
+def no_basic_roles_for_users(ctx: CheckContext) -> Iterator[Result]:
+    for project in ctx.inventory.of(PROJECT):
+        if project.attr("iam_bindings") is None:
+            yield ctx.unknown(project, "project IAM policy unknown")
+            continue
+        standing: list[dict[str, Any]] = []
+        bounded: list[dict[str, Any]] = []
+        for role, member, cond in grants(project.attr("iam_bindings")):
+            if role in BASIC_ADMIN and member.startswith(HUMAN_PREFIXES):
+                (bounded if cond else standing).append(
+                    {"role": role, "member": member, "condition": cond}
+                )
+        if standing:
+            who = ", ".join(sorted({g["member"] for g in standing}))
+            yield ctx.fail(
+                project,
+                f"standing basic role(s) held by {who}",
+                grants=standing,
+                time_bound=bounded,
+            )
+        else:
+            yield ctx.passed(
+                project, "no standing Owner/Editor for users or groups", time_bound=bounded
+            )
+
+
+@check(
+    id="gcp.iam.default_compute_sa_not_editor",
+    title="The default Compute Engine service account does not hold Editor or Owner",
+    severity=Severity.HIGH,
+    principles=(Principle.LEAST_PRIVILEGE,),
+    reads={POLICY, f"{PROJECT}#listing"},
+    remediation=(
+        "Remove roles/editor from PROJECT_NUMBER-compute@developer.gserviceaccount.com and run "
+        "instances as dedicated service accounts with narrow roles (or enforce the "
+        "iam.automaticIamGrantsForDefaultServiceAccounts organisation policy)."
+    ),
+    rationale=(
+        "Every instance created with defaults runs as this account; with Editor, any code on any "
+        "such instance can change almost everything in the project."
+    ),
+)
+def default_compute_sa_not_editor(ctx: CheckContext) -> Iterator[Result]:
+    for project in ctx.inventory.of(PROJECT):
+        sa = default_compute_sa(project)
+        if sa is None or project.attr("iam_bindings") is None:
+            yield ctx.unknown(project, "project number or IAM policy unknown")
+            continue
+        held = sorted(
+            {
+                role
+                for role, member, _c in grants(project.attr("iam_bindings"))
+                if member == f"serviceAccount:{sa}" and role in BASIC_ADMIN
+            }
+        )
+        if held:
+            yield ctx.fail(project, f"{sa} holds {', '.join(held)}", service_account=sa, roles=held)
+        else:
+            yield ctx.passed(project, f"{sa} holds no basic admin role", service_account=sa)
+
+
+@check(
+    id="gcp.iam.no_project_level_sa_impersonation",
+    title="No principal can impersonate every service account of a project",
+    severity=Severity.HIGH,
+    principles=(Principle.LEAST_PRIVILEGE,),
+    reads={POLICY},
+    remediation=(
+        "Grant Service Account User / Token Creator on the individual service accounts that "
+        "need it, not on the project."
+    ),
+    rationale=(
+        "At project level these roles let the holder act as every service account in the "
+        "project, including ones with more privileges than the holder: a privilege-escalation "
+        "path. A conditional grant may be narrower and is reported as inconclusive."
+    ),
+)
+def no_project_level_sa_impersonation(ctx: CheckContext) -> Iterator[Result]:
+    for project in ctx.inventory.of(PROJECT):
+        if project.attr("iam_bindings") is None:
+            yield ctx.unknown(project, "project IAM policy unknown")
+            continue
+        found = [
+            {"role": r, "member": m, "condition": c}
+            for r, m, c in grants(project.attr("iam_bindings"))
+            if r in IMPERSONATION
+        ]
+        plain = [g for g in found if not g["condition"]]
+        if plain:
+            who = ", ".join(sorted({g["member"] for g in plain}))
+            yield ctx.fail(project, f"project-wide impersonation granted to {who}", grants=plain)
+        elif found:
+            yield ctx.unknown(
+                project,
+                "project-wide impersonation granted under IAM conditions that cannot be evaluated",
+                grants=found,
+            )
+        else:
+            yield ctx.passed(project, "no project-level impersonation grant")
+
+
+@check(
+    id="gcp.iam.sa_keys_rotated",
+    title="User-managed service-account keys are younger than the rotation period",
+    severity=Severity.MEDIUM,
+    principles=(Principle.JUST_IN_TIME,),
+    reads={SA_KEY, f"{SERVICE_ACCOUNT}#keys"},
+    remediation=(
+        "Delete the key after deploying a new one; better, remove user-managed keys entirely "
+        "(workload identity federation, attached service accounts, impersonation) and enforce "
+        "iam.disableServiceAccountKeyCreation."
+    ),
+    rationale=(
+        "A user-managed key is a long-lived bearer credential that leaks through repositories "
+        "and laptops. Ages are measured at the scan's finish time."
+    ),
+    params={"max_age_days": 90},
+)
+def sa_keys_rotated(ctx: CheckContext) -> Iterator[Result]:
+    now, limit = scan_time(ctx.inventory), int(ctx.param("max_age_days"))
+    for key in ctx.inventory.of(SA_KEY):
+        if key.attr("key_type") != "USER_MANAGED" or key.attr("disabled"):
+            continue
+        created = parse_time(key.attr("valid_after_time"))
+        if created is None:
+            yield ctx.unknown(key, "key creation time unknown")
+            continue
+        age = age_days(created, now)
+        evidence: dict[str, Any] = {
+            "age_days": age,
+            "valid_after_time": key.attr("valid_after_time"),
+            "max_age_days": limit,
+        }
+        if age > limit:
+            yield ctx.fail(key, f"user-managed key is {age} days old (> {limit})", **evidence)
+        else:
+            yield ctx.passed(key, f"user-managed key is {age} days old", **evidence)
+
+
+@check(
+    id="gcp.iam.no_public_iam_bindings",
+    title="No project or KMS key grants a role to allUsers or allAuthenticatedUsers",
+    severity=Severity.CRITICAL,
+    principles=(Principle.LEAST_PRIVILEGE,),
+    reads={POLICY, f"{CRYPTO_KEY}#iam_policy"},
+    remediation=(
+        "Remove the allUsers / allAuthenticatedUsers members from the policy and grant the role "
+        "to the specific principals that need it (buckets: gcp.storage.bucket_not_public)."
+    ),
+    rationale=(
+        "A public binding lets anyone on the internet (allUsers) or any Google account "
+        "(allAuthenticatedUsers) use the resource, e.g. decrypt with a KMS key."
+    ),
+)
+def no_public_iam_bindings(ctx: CheckContext) -> Iterator[Result]:
+    for asset in ctx.inventory.of(PROJECT, CRYPTO_KEY):
+        if asset.attr("iam_bindings") is None:
+            yield ctx.unknown(asset, "IAM policy unknown")
+            continue
+        public = public_grants(asset)
+        if public:
+            roles = sorted({g["role"] for g in public})
+            yield ctx.fail(asset, f"public binding(s): {', '.join(roles)}", public_bindings=public)
+        else:
+            yield ctx.passed(asset, "no public IAM binding")

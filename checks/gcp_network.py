@@ -1,0 +1,290 @@
+"""Defense in depth on GCP: admin and database ports reachable from the internet, world-open
+firewall rules, the default network's permissive rules, Cloud SQL exposure.
+
+The path checks use the firewall evaluator of :mod:`posture.checks._gcp_reach`: an instance is
+reported as exposed only when a firewall rule admits internet clients on the port *and* the
+interface has an external IP. Rules shadowed by a higher-priority deny, disabled rules, egress
+rules, Identity-Aware Proxy access and rules whose targets have no external IP are not exposure.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Sequence
+
+from posture.checks._gcp import FIREWALL, INSTANCE, NETWORK, SQL_INSTANCE
+from posture.checks._gcp_reach import (
+    Reach,
+    Rule,
+    Verdict,
+    internet_ingress,
+    nics_of,
+    rule_is_world_open,
+    rules_by_network,
+)
+
+from posture.engine import CheckContext, Result
+from posture.model import Asset, Principle, Severity
+from posture.registry import check
+
+PATH_READS = frozenset({INSTANCE, FIREWALL})
+ADMIN_PORTS = (22, 3389, 5985, 5986)
+DB_PORTS = (1433, 1521, 3306, 5432, 5984, 6379, 9042, 9200, 9300, 11211, 27017, 27018)
+_DEFAULT_RULES = (
+    "default-allow-internal",
+    "default-allow-ssh",
+    "default-allow-rdp",
+    "default-allow-icmp",
+)
+
+
+def _rules(ctx: CheckContext) -> dict[str | None, list[Rule]]:
+    return ctx.derived("gcp.network.rules", lambda inv: rules_by_network(inv.of(FIREWALL)))
+
+
+def _judge(ctx: CheckContext, host: Asset, ports: Sequence[int], what: str) -> Result:
+    by_net = _rules(ctx)
+    pairs: list[tuple[Verdict, dict[str, object]]] = []
+    for nic in nics_of(host):
+        for family in (4, 6):
+            for port in ports:
+                v = internet_ingress(by_net.get(nic.network, []), nic, "tcp", int(port), family)
+                pairs.append((v, v.evidence(nic)))
+    status = host.attr("status")
+    exposed = [e for v, e in pairs if v.state is Reach.EXPOSED]
+    if exposed:
+        ports_txt = "/".join(str(p) for p in sorted({int(str(e["port"])) for e in exposed}))
+        return ctx.fail(
+            host,
+            f"{what} reachable from the internet on tcp/{ports_txt}",
+            paths=exposed,
+            status=status,
+        )
+    latent = [e for v, e in pairs if v.state is Reach.LATENT]
+    iap = [e for v, e in pairs if v.state is Reach.IAP_ONLY]
+    shadowed = [e for v, e in pairs if v.state is Reach.BLOCKED and "shadowed_by" in e]
+    if latent:
+        return ctx.passed(
+            host,
+            f"{what} not reachable from the internet: the firewall admits "
+            "internet clients but the instance has no external IP",
+            latent=latent,
+            iap=iap,
+            shadowed=shadowed,
+            status=status,
+        )
+    if iap:
+        return ctx.passed(
+            host,
+            f"{what} not reachable from the internet; reachable through "
+            "Identity-Aware Proxy only (bastionless admin path)",
+            iap=iap,
+            shadowed=shadowed,
+            status=status,
+        )
+    return ctx.passed(
+        host, f"{what} not reachable from the internet (firewall)", shadowed=shadowed, status=status
+    )
+
+
+@check(
+    id="gcp.network.admin_ports_not_internet_reachable",
+    title="Administrative ports of GCP instances are not reachable from the internet",
+    severity=Severity.CRITICAL,
+    principles=(Principle.DEFENSE_IN_DEPTH,),
+    reads=PATH_READS,
+    remediation=(
+        "Remove 0.0.0.0/0 ingress on SSH/RDP/WinRM; admit only Identity-Aware Proxy "
+        "(35.235.240.0/20) and connect with `gcloud compute ssh --tunnel-through-iap`, and drop "
+        "external IPs from instances that do not serve the internet."
+    ),
+    rationale=(
+        "SSH and RDP exposed to the internet are brute-forced within minutes. Reported only "
+        "when a firewall rule that wins (priority, deny over allow) admits internet clients and "
+        "the interface has an external IP; IAP-only access is the bastionless admin path."
+    ),
+    params={"admin_ports": ADMIN_PORTS},
+)
+def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
+    for host in ctx.inventory.of(INSTANCE):
+        yield _judge(ctx, host, ctx.param("admin_ports"), "administrative ports")
+
+
+@check(
+    id="gcp.network.db_ports_not_internet_reachable",
+    title="Database ports of GCP instances are not reachable from the internet",
+    severity=Severity.CRITICAL,
+    principles=(Principle.DEFENSE_IN_DEPTH,),
+    reads=PATH_READS,
+    remediation=(
+        "Remove internet ingress on database ports; admit them only from the application tier's "
+        "network tags or service accounts, and remove the database hosts' external IPs."
+    ),
+    rationale=(
+        "A database listener reachable from the internet exposes data to credential stuffing "
+        "and engine exploits. Same path semantics as the admin-port check."
+    ),
+    params={"db_ports": DB_PORTS},
+)
+def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
+    for host in ctx.inventory.of(INSTANCE):
+        yield _judge(ctx, host, ctx.param("db_ports"), "database ports")
+
+
+@check(
+    id="gcp.network.firewall_admin_ports_not_open_to_world",
+    title="No enabled firewall rule admits SSH or RDP from 0.0.0.0/0",
+    severity=Severity.MEDIUM,
+    principles=(Principle.DEFENSE_IN_DEPTH,),
+    reads={FIREWALL},
+    remediation=(
+        "Narrow the rule's source ranges to Identity-Aware Proxy (35.235.240.0/20) or known "
+        "administrative networks, or delete the rule."
+    ),
+    rationale=(
+        "Hygiene on the rule itself (CIS): even when no instance is reachable today, a world-open "
+        "admin rule exposes the next instance that gets a matching tag and an external IP."
+    ),
+    params={"admin_ports": (22, 3389)},
+)
+def firewall_admin_ports_not_open_to_world(ctx: CheckContext) -> Iterator[Result]:
+    ports = tuple(int(p) for p in ctx.param("admin_ports"))
+    for fw in ctx.inventory.of(FIREWALL):
+        rule = Rule.of(fw)
+        open_ports = [p for p in ports if rule_is_world_open(rule, "tcp", p)]
+        if open_ports:
+            yield ctx.fail(
+                fw,
+                f"rule admits tcp/{'/'.join(map(str, open_ports))} from anywhere",
+                rule=rule.evidence(),
+                target_tags=list(rule.target_tags),
+            )
+        else:
+            yield ctx.passed(
+                fw,
+                "rule does not admit admin ports from anywhere",
+                disabled=rule.disabled,
+                direction=rule.direction,
+            )
+
+
+@check(
+    id="gcp.network.default_network_rules_not_permissive",
+    title="The default network's permissive firewall rules are not in place",
+    severity=Severity.MEDIUM,
+    principles=(Principle.DEFENSE_IN_DEPTH, Principle.SEGREGATION),
+    reads={NETWORK, FIREWALL, INSTANCE},
+    remediation=(
+        "Move workloads to a custom-mode VPC with explicit rules and delete the default network, "
+        "or at least delete default-allow-ssh, default-allow-rdp and default-allow-internal."
+    ),
+    rationale=(
+        "The auto-created default network admits SSH, RDP and ICMP from anywhere and all "
+        "internal traffic between every instance: no tiers, no segregation."
+    ),
+)
+def default_network_rules_not_permissive(ctx: CheckContext) -> Iterator[Result]:
+    fws = ctx.inventory.of(FIREWALL)
+    for net in ctx.inventory.of(NETWORK):
+        if net.attr("network_name") != "default":
+            continue
+        path = net.attr("path")
+        permissive = sorted(
+            fw.name
+            for fw in fws
+            if fw.attr("network") == path
+            and not fw.attr("disabled")
+            and fw.attr("action") == "allow"
+            and fw.attr("direction") == "INGRESS"
+            and (fw.name in _DEFAULT_RULES or _world(fw.attr("source_ranges") or ()))
+        )
+        users = sorted(
+            i.name
+            for i in ctx.inventory.of(INSTANCE)
+            if any(n.get("network") == path for n in i.attr("network_interfaces") or ())
+        )
+        if permissive:
+            yield ctx.fail(
+                net,
+                f"default network has permissive rules {', '.join(permissive)}"
+                f" ({len(users)} instance(s) attached)",
+                rules=permissive,
+                instances=users,
+            )
+        else:
+            yield ctx.passed(
+                net, "default network has none of the permissive rules", instances=users
+            )
+
+
+def _world(ranges: Sequence[str]) -> bool:
+    return any(r in ("0.0.0.0/0", "::/0") for r in ranges)
+
+
+@check(
+    id="gcp.network.sql_no_public_authorized_networks",
+    title="Cloud SQL instances do not authorize 0.0.0.0/0 or other very broad networks",
+    severity=Severity.CRITICAL,
+    principles=(Principle.DEFENSE_IN_DEPTH,),
+    reads={SQL_INSTANCE},
+    remediation=(
+        "Remove 0.0.0.0/0 from the instance's authorized networks; connect through the Cloud "
+        "SQL Auth Proxy or private IP instead."
+    ),
+    rationale=(
+        "An authorized network of 0.0.0.0/0 on a public IP lets anyone on the internet reach the "
+        "database listener. Networks of prefix length up to the parameter count as 'everyone'."
+    ),
+    params={"max_prefix_len": 8},
+)
+def sql_no_public_authorized_networks(ctx: CheckContext) -> Iterator[Result]:
+    limit = int(ctx.param("max_prefix_len"))
+    for db in ctx.inventory.of(SQL_INSTANCE):
+        broad = [n for n in db.attr("authorized_networks") or () if _prefix(n) <= limit]
+        if broad and db.attr("ipv4_enabled"):
+            yield ctx.fail(
+                db,
+                f"public IP authorizes {', '.join(broad)}",
+                authorized=broad,
+                public_ips=db.attr("public_ips"),
+            )
+        elif broad:
+            yield ctx.passed(
+                db, f"authorizes {', '.join(broad)} but has no public IP", authorized=broad
+            )
+        else:
+            yield ctx.passed(
+                db, "no broad authorized network", authorized=db.attr("authorized_networks")
+            )
+
+
+def _prefix(cidr: str) -> int:
+    try:
+        return ipaddress.ip_network(cidr, strict=False).prefixlen
+    except ValueError:
+        return 128
+
+
+@check(
+    id="gcp.network.sql_no_public_ip",
+    title="Cloud SQL instances have no public IP address",
+    severity=Severity.MEDIUM,
+    principles=(Principle.DEFENSE_IN_DEPTH,),
+    reads={SQL_INSTANCE},
+    remediation=(
+        "Give the instance a private IP (private services access) and disable its public IPv4 "
+        "address; clients connect through the VPC or the Cloud SQL Auth Proxy."
+    ),
+    rationale=(
+        "A public IP puts the database one firewall list (authorized networks) away from the "
+        "internet; private IP keeps it behind the VPC's controls."
+    ),
+)
+def sql_no_public_ip(ctx: CheckContext) -> Iterator[Result]:
+    for db in ctx.inventory.of(SQL_INSTANCE):
+        if db.attr("ipv4_enabled"):
+            yield ctx.fail(
+                db, "instance has a public IPv4 address", public_ips=db.attr("public_ips")
+            )
+        else:
+            yield ctx.passed(db, "no public IP", private_network=db.attr("private_network"))

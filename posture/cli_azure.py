@@ -1,0 +1,108 @@
+"""The Azure commands of the command line: ``posture scan azure`` and ``posture permissions
+azure``.
+
+Registered on the main app by :func:`register` (called once from :mod:`posture.cli`, after its
+shared options are defined, so the Azure scan takes the same report and tracking options as AWS).
+"""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from posture.errors import CollectorError
+
+SubscriptionOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--subscription",
+        "-s",
+        help="Subscription id to scan (repeatable; default: every one visible).",
+    ),
+]
+ArmEndpointOpt = Annotated[
+    str, typer.Option(help="Azure Resource Manager endpoint (sovereign clouds, private links).")
+]
+AuthorityOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Entra ID authority host, e.g. https://login.microsoftonline.us "
+        "(turns off the public cloud's instance discovery)."
+    ),
+]
+CaBundleOpt = Annotated[
+    Path | None, typer.Option(help="PEM file of CA certificates to trust for ARM and tokens.")
+]
+SnapshotOpt = Annotated[
+    Path | None, typer.Option(help="Also save the collected inventory to this file.")
+]
+
+
+def permissions_azure() -> None:
+    """Print the scanner's minimal read-only custom role definition (JSON for
+    `az role definition create --role-definition`)."""
+    from posture.collectors.azure.collector import role_definition
+
+    sys.stdout.write(json.dumps(role_definition(), indent=2) + "\n")
+
+
+def register() -> None:
+    """Add ``scan azure`` and ``permissions azure`` to the main app."""
+    from posture import cli
+    from posture.tracking import Tracking
+
+    def scan_azure(
+        subscription: SubscriptionOpt = None,
+        arm_endpoint: ArmEndpointOpt = "https://management.azure.com",
+        authority_host: AuthorityOpt = None,
+        ca_bundle: CaBundleOpt = None,
+        snapshot_out: SnapshotOpt = None,
+        output_dir: cli.OutputDir = Path("posture-report"),
+        formats: cli.Formats = "csv,json,html",
+        fail_on: cli.FailOn = None,
+        check: cli.CheckIds = None,
+        quiet: cli.Quiet = False,
+        store: cli.Store = None,
+        exceptions: cli.ExceptionsOpt = None,
+        fail_on_new: cli.FailOnNew = None,
+    ) -> None:
+        """Collect Azure subscriptions (read-only), audit them and write the reports.
+
+        Credentials come from DefaultAzureCredential: a service principal from AZURE_TENANT_ID,
+        AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, a workload or managed identity, or the Azure CLI.
+        """
+        from posture.pipeline import prepare
+        from posture.reporters import parse_formats
+
+        try:
+            from posture.collectors.azure.collector import AzureTarget, collect
+        except ImportError as exc:
+            raise CollectorError(
+                f"Azure scanning needs the Azure SDKs: pip install 'posture[azure]' "
+                f"({exc.name} missing)"
+            ) from None
+        parse_formats(formats)  # fail on a bad --format before a long scan
+        cli._parse_fail_on(fail_on)
+        tracking = Tracking.parse(store, exceptions, fail_on_new)
+        if ca_bundle is not None and not ca_bundle.is_file():
+            raise CollectorError(f"CA bundle not found: {ca_bundle}")
+        if not arm_endpoint.startswith("https://"):
+            raise ValueError("--arm-endpoint must be an https:// URL (tokens never go over HTTP)")
+        target = AzureTarget(
+            subscriptions=tuple(subscription or ()),
+            arm_endpoint=arm_endpoint,
+            authority_host=authority_host,
+            ca_bundle=str(ca_bundle) if ca_bundle else None,
+        )
+        with cli._progress("Collecting Azure", None, quiet) as step:
+            inventory = collect(target, progress=step)
+        prepared = prepare(inventory)
+        if snapshot_out is not None:
+            cli._write_snapshot(prepared, snapshot_out)
+        code = cli._audit_and_report(prepared, output_dir, formats, fail_on, check, quiet, tracking)
+        raise typer.Exit(int(code))
+
+    cli.scan_app.command("azure")(cli.handled(scan_azure))
+    cli.permissions_app.command("azure")(cli.handled(permissions_azure))

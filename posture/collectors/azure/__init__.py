@@ -1,0 +1,1 @@
+"""The Azure collector (azure-identity + the azure-mgmt SDKs); see ``collector.py``."""

@@ -1,0 +1,326 @@
+"""Shared plumbing of the Azure collector: clients, ARM ids, listings that record failures.
+
+Service modules (``network.py``, ``storage.py``, ...) follow the fetch → normalize split: a
+``collect(scope: SubscriptionScope) -> list[Asset]`` function does the I/O through
+:meth:`SubscriptionScope.listing` / :meth:`SubscriptionScope.get`, which record every failed call
+as a :class:`CollectionError` and return ``None`` instead of raising, and pure ``normalize_*``
+functions turn ARM's JSON (the REST shape: camelCase, ``properties``) into assets. Each module
+declares the read-only ARM actions it uses in ``PERMISSIONS``.
+
+Normalizers read the wire JSON, not SDK model attributes: the SDK models are turned back into
+the REST payload with :func:`wire` (``serialize`` for msrest models, ``as_dict`` for the newer
+mapping models), so one normalizer works whatever model generation a package ships.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from azure.core.exceptions import AzureError, HttpResponseError
+
+from posture.model import GLOBAL, Asset, CollectionError, Provider
+from posture.snapshot import jsonable
+
+PUBLIC_ARM = "https://management.azure.com"
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DETAIL_WORKERS = 8
+"""Threads per service module for per-resource detail calls (keys, databases, settings)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AzureTarget:
+    """What to scan and how to connect.
+
+    ``subscriptions`` empty = every subscription the credential can see. ``arm_endpoint`` and
+    ``authority_host`` serve sovereign clouds and private endpoints; ``ca_bundle`` is a PEM file
+    of CAs to trust (a TLS-inspecting proxy, a private endpoint, a test server).
+    """
+
+    subscriptions: tuple[str, ...] = ()
+    arm_endpoint: str = PUBLIC_ARM
+    authority_host: str | None = None
+    ca_bundle: str | None = None
+    retry_total: int = 6
+    retry_backoff_factor: float = 0.8
+    retry_backoff_max: int = 60
+    max_workers: int = 8
+
+    @property
+    def scope(self) -> str:
+        """The OAuth scope of the ARM endpoint (``https://management.azure.com/.default``)."""
+        return self.arm_endpoint.rstrip("/") + "/.default"
+
+    def client_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "base_url": self.arm_endpoint.rstrip("/"),
+            "credential_scopes": [self.scope],
+            "retry_total": self.retry_total,
+            "retry_backoff_factor": self.retry_backoff_factor,
+            "retry_backoff_max": self.retry_backoff_max,
+            "user_agent": "posture",
+        }
+        if self.ca_bundle:
+            kwargs["connection_verify"] = self.ca_bundle
+        return kwargs
+
+
+@dataclass
+class ClientFactory:
+    """Management clients per (client class, subscription), created once, shared by threads."""
+
+    credential: Any
+    target: AzureTarget
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cache: dict[tuple[type, str], Any] = field(default_factory=dict)
+
+    def client(self, cls: type, subscription: str) -> Any:
+        key = (cls, subscription)
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = cls(self.credential, subscription, **self.target.client_kwargs())
+            return self._cache[key]
+
+
+def wire(model: Any) -> dict[str, Any]:
+    """An SDK model as ARM's REST JSON (camelCase keys, ``properties`` nesting)."""
+    if model is None:
+        return {}
+    if hasattr(model, "serialize"):  # msrest models (authorization, monitor, subscriptions)
+        return dict(model.serialize(keep_readonly=True))
+    if hasattr(model, "as_dict"):  # the newer MutableMapping models keep the wire names
+        return dict(model.as_dict())
+    if isinstance(model, Mapping):
+        return dict(model)
+    raise TypeError(f"cannot read {type(model).__name__} as ARM JSON")
+
+
+def rid(value: Any) -> str | None:
+    """An ARM resource id as posture's uid: lower-case (ARM compares ids case-insensitively)."""
+    if not value:
+        return None
+    return str(value).rstrip("/").lower()
+
+
+def rids(values: Iterable[Any]) -> list[str]:
+    return sorted({r for r in (rid(v) for v in values) if r})
+
+
+def ref(obj: Any) -> str | None:
+    """The lower-case id of an ARM sub-resource reference ``{"id": ...}``."""
+    return rid(obj.get("id")) if isinstance(obj, Mapping) else None
+
+
+def refs(items: Any) -> list[str]:
+    return sorted({r for r in (ref(i) for i in items or ()) if r})
+
+
+def props(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    value = payload.get("properties")
+    return value if isinstance(value, Mapping) else {}
+
+
+def resource_group(resource_id: Any) -> str | None:
+    """The resource group named in an ARM id, lower-case."""
+    parts = str(resource_id or "").strip("/").split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part.lower() == "resourcegroups":
+            return parts[i + 1].lower()
+    return None
+
+
+def id_name(resource_id: Any) -> str:
+    """The last segment of an ARM id (the resource's own name, display case)."""
+    return str(resource_id or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def region_of(payload: Mapping[str, Any]) -> str:
+    location = payload.get("location")
+    return str(location).lower().replace(" ", "") if location else GLOBAL
+
+
+def tags_of(payload: Mapping[str, Any]) -> dict[str, str]:
+    tags = payload.get("tags") or {}
+    return {str(k): "" if v is None else str(v) for k, v in sorted(tags.items())}
+
+
+def error_code(exc: Exception) -> str:
+    """ARM's error code (``AuthorizationFailed``), else the HTTP status, else the type name."""
+    err = getattr(exc, "error", None)
+    code = getattr(err, "code", None)
+    if code:
+        return str(code)
+    status = getattr(exc, "status_code", None)
+    if status:
+        return f"HTTP{status}"
+    return type(exc).__name__
+
+
+def error_message(exc: Exception) -> str:
+    err = getattr(exc, "error", None)
+    text = str(getattr(err, "message", None) or getattr(exc, "message", None) or exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:500]
+
+
+class _Missing:
+    """The answer of a detail call that ARM answered with 404 (absent, not unknown)."""
+
+    def __repr__(self) -> str:
+        return "NOT_FOUND"
+
+
+NOT_FOUND: Any = _Missing()
+
+
+@dataclass
+class SubscriptionScope:
+    """One subscription being collected; records failures instead of raising."""
+
+    subscription: str
+    clients: ClientFactory
+    info: dict[str, Any] = field(default_factory=dict)  # the subscription's ARM payload
+    errors: list[CollectionError] = field(default_factory=list)
+
+    def client(self, cls: type) -> Any:
+        return self.clients.client(cls, self.subscription)
+
+    @property
+    def sub_uid(self) -> str:
+        return f"/subscriptions/{self.subscription}".lower()
+
+    def record(
+        self,
+        service: str,
+        operation: str,
+        code: str,
+        message: str,
+        asset_types: tuple[str, ...],
+        region: str = GLOBAL,
+        resource_uid: str | None = None,
+    ) -> None:
+        self.errors.append(
+            CollectionError(
+                provider=Provider.AZURE,
+                account=self.subscription,
+                region=region,
+                service=service,
+                operation=operation,
+                code=code,
+                message=message[:500],
+                asset_types=asset_types,
+                resource_uid=resource_uid,
+            )
+        )
+
+    def listing(
+        self,
+        service: str,
+        operation: str,
+        asset_types: tuple[str, ...],
+        fetch: Callable[[], Iterable[Any]],
+        region: str = GLOBAL,
+        resource_uid: str | None = None,
+    ) -> list[dict[str, Any]] | None:
+        """Every item of a (paged) listing as ARM JSON, or ``None`` if any page failed."""
+        try:
+            return [wire(item) for item in fetch()]
+        except (AzureError, ValueError) as exc:
+            self.record(
+                service,
+                operation,
+                error_code(exc),
+                error_message(exc),
+                asset_types,
+                region,
+                resource_uid,
+            )
+            return None
+
+    def get(
+        self,
+        service: str,
+        operation: str,
+        asset_types: tuple[str, ...],
+        fetch: Callable[[], Any],
+        region: str = GLOBAL,
+        resource_uid: str | None = None,
+    ) -> Any:
+        """One resource as ARM JSON; :data:`NOT_FOUND` on 404; ``None`` (recorded) on failure."""
+        try:
+            return wire(fetch())
+        except HttpResponseError as exc:
+            if exc.status_code == 404:
+                return NOT_FOUND
+            self.record(
+                service,
+                operation,
+                error_code(exc),
+                error_message(exc),
+                asset_types,
+                region,
+                resource_uid,
+            )
+            return None
+        except (AzureError, ValueError) as exc:
+            self.record(
+                service,
+                operation,
+                error_code(exc),
+                error_message(exc),
+                asset_types,
+                region,
+                resource_uid,
+            )
+            return None
+
+    def asset(
+        self,
+        uid: str,
+        type_: str,
+        name: str,
+        attrs: dict[str, Any],
+        raw: Any = None,
+        tags: dict[str, str] | None = None,
+        region: str = GLOBAL,
+    ) -> Asset:
+        return make_asset(self.subscription, uid, type_, name, attrs, raw, tags, region)
+
+
+def make_asset(
+    subscription: str,
+    uid: str,
+    type_: str,
+    name: str,
+    attrs: dict[str, Any],
+    raw: Any = None,
+    tags: dict[str, str] | None = None,
+    region: str = GLOBAL,
+) -> Asset:
+    return Asset(
+        uid=uid.lower(),
+        provider=Provider.AZURE,
+        type=type_,
+        account=subscription,
+        region=region,
+        name=name,
+        tags=dict(sorted((tags or {}).items())),
+        attrs=jsonable(attrs),
+        raw=jsonable(raw or {}),
+    )
+
+
+def parallel_map(
+    fn: Callable[[T], R], items: Iterable[T], workers: int = DETAIL_WORKERS
+) -> list[R]:
+    """``[fn(x) for x in items]`` on a small thread pool, results in input order."""
+    todo = list(items)
+    if len(todo) <= 1:
+        return [fn(x) for x in todo]
+    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        return list(pool.map(fn, todo))

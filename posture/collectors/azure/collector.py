@@ -1,0 +1,217 @@
+"""The Azure collector: credential, subscriptions, then every service module concurrently.
+
+Service modules live beside this file; each exposes ``collect(scope) -> list[Asset]`` and a
+``PERMISSIONS`` tuple of read-only ARM actions (``posture permissions azure`` prints them as a
+custom role definition).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from types import ModuleType
+from typing import Any
+
+from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
+
+from posture import __version__
+from posture.collectors.azure.base import (
+    AzureTarget,
+    ClientFactory,
+    SubscriptionScope,
+    error_code,
+    error_message,
+    wire,
+)
+from posture.errors import CollectorError
+from posture.model import ALL, GLOBAL, Asset, CollectionError, Inventory, Provider, ScanMeta
+
+MODULES = (
+    "network",
+    "network_edge",
+    "compute",
+    "storage",
+    "keyvault",
+    "sql",
+    "authorization",
+    "monitor",
+)
+CORE_PERMISSIONS = ("Microsoft.Resources/subscriptions/read",)
+
+Progress = Callable[[str], None]
+
+__all__ = ["AzureTarget", "collect", "make_credential", "role_definition"]
+
+
+def service_module(name: str) -> ModuleType:
+    return importlib.import_module(f"posture.collectors.azure.{name}")
+
+
+def all_permissions() -> tuple[str, ...]:
+    actions = set(CORE_PERMISSIONS)
+    for name in MODULES:
+        actions.update(getattr(service_module(name), "PERMISSIONS", ()))
+    return tuple(sorted(actions, key=str.lower))
+
+
+def role_definition() -> dict[str, Any]:
+    """The scanner's minimal read-only custom role (``az role definition create`` input)."""
+    return {
+        "Name": "posture reader",
+        "IsCustom": True,
+        "Description": "Read-only access for the posture auditor (management plane only).",
+        "Actions": list(all_permissions()),
+        "NotActions": [],
+        "DataActions": [],
+        "NotDataActions": [],
+        "AssignableScopes": ["/subscriptions/<subscription-id>"],
+    }
+
+
+def make_credential(target: AzureTarget) -> Any:
+    """``DefaultAzureCredential``: environment (service principal: ``AZURE_TENANT_ID``,
+    ``AZURE_CLIENT_ID``, ``AZURE_CLIENT_SECRET``), workload or managed identity, Azure CLI ...
+
+    With a custom authority host the credential must not ask the public cloud for instance
+    discovery; with a CA bundle the token requests trust it too.
+    """
+    from azure.identity import DefaultAzureCredential
+
+    kwargs: dict[str, Any] = {"exclude_interactive_browser_credential": True}
+    if target.authority_host:
+        kwargs["authority"] = target.authority_host
+        kwargs["disable_instance_discovery"] = True
+    if target.ca_bundle:
+        kwargs["connection_verify"] = target.ca_bundle
+    return DefaultAzureCredential(**kwargs)
+
+
+def _subscription_client(credential: Any, target: AzureTarget) -> Any:
+    from azure.mgmt.resource.subscriptions import SubscriptionClient
+
+    return SubscriptionClient(credential, **target.client_kwargs())
+
+
+def _fatal(exc: Exception, what: str) -> CollectorError:
+    if isinstance(exc, ClientAuthenticationError):
+        return CollectorError(
+            f"Azure rejected the credentials or no credential is available "
+            f"(set AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET): "
+            f"{error_message(exc)}"
+        )
+    return CollectorError(f"cannot {what} ({error_code(exc)}: {error_message(exc)})")
+
+
+def subscriptions(
+    credential: Any, target: AzureTarget, errors: list[CollectionError]
+) -> list[dict[str, Any]]:
+    """The subscriptions to scan (ARM payloads): the requested ones, else every enabled one."""
+    client = _subscription_client(credential, target)
+    if not target.subscriptions:
+        try:
+            found = [wire(s) for s in client.subscriptions.list()]
+        except (AzureError, ValueError) as exc:
+            raise _fatal(exc, "list the subscriptions") from None
+        usable = [
+            s for s in found if str(s.get("state", "Enabled")) in ("Enabled", "PastDue", "Warned")
+        ]
+        if not usable:
+            raise CollectorError(
+                "the credential sees no enabled Azure subscription "
+                "(pass --subscription, or grant it Reader on one)"
+            )
+        return sorted(usable, key=lambda s: str(s.get("subscriptionId")))
+    out = []
+    for sub in dict.fromkeys(s.lower() for s in target.subscriptions):
+        try:
+            out.append(wire(client.subscriptions.get(sub)))
+        except ClientAuthenticationError as exc:
+            raise _fatal(exc, "authenticate") from None
+        except HttpResponseError as exc:
+            if exc.status_code == 404:
+                raise CollectorError(
+                    f"unknown Azure subscription {sub} (or not visible to the credential)"
+                ) from None
+            errors.append(
+                CollectionError(
+                    Provider.AZURE,
+                    sub,
+                    GLOBAL,
+                    "resources",
+                    "Subscriptions_Get",
+                    error_code(exc),
+                    error_message(exc),
+                    (ALL,),
+                )
+            )
+            out.append({"subscriptionId": sub})
+        except (AzureError, ValueError) as exc:
+            raise _fatal(exc, f"read subscription {sub}") from None
+    return out
+
+
+def _run_module(name: str, scope: SubscriptionScope) -> list[Asset]:
+    module = service_module(name)
+    try:
+        assets: list[Asset] = module.collect(scope)
+    except Exception as exc:  # a module let an error escape: record it, keep the scan going
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        scope.record(name, "collect", type(exc).__name__, message, (ALL,))
+        return []
+    return assets
+
+
+def collect(
+    target: AzureTarget,
+    progress: Progress | None = None,
+    credential: Any = None,
+) -> Inventory:
+    """Collect Azure subscriptions. Raises :class:`CollectorError` only if nothing can be scanned.
+
+    ``credential`` overrides ``DefaultAzureCredential`` (tests and the demo inject one).
+    """
+    started = _now()
+    credential = credential or make_credential(target)
+    errors: list[CollectionError] = []
+    subs = subscriptions(credential, target, errors)
+    clients = ClientFactory(credential=credential, target=target)
+    jobs = [
+        (name, SubscriptionScope(str(s["subscriptionId"]).lower(), clients, info=s))
+        for s in subs
+        for name in MODULES
+    ]
+    assets: list[Asset] = []
+    with ThreadPoolExecutor(max_workers=target.max_workers) as pool:
+        futures = {pool.submit(_run_module, name, scope): (name, scope) for name, scope in jobs}
+        for future in as_completed(futures):
+            name, scope = futures[future]
+            assets.extend(future.result())
+            errors.extend(scope.errors)
+            if progress:
+                progress(f"{name} {scope.subscription}")
+    unique = _dedupe(assets)
+    meta = ScanMeta(
+        scan_id=str(uuid.uuid4()),
+        provider=Provider.AZURE,
+        tool_version=__version__,
+        started_at=started,
+        finished_at=_now(),
+        accounts=tuple(str(s["subscriptionId"]).lower() for s in subs),
+        regions=tuple(sorted({a.region for a in unique} | {GLOBAL})),
+        endpoint_url=target.arm_endpoint,
+    )
+    return Inventory(meta=meta, assets=tuple(unique), errors=tuple(errors))
+
+
+def _dedupe(assets: Sequence[Asset]) -> list[Asset]:
+    seen: dict[str, Asset] = {}
+    for a in assets:
+        seen.setdefault(a.uid, a)
+    return list(seen.values())
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

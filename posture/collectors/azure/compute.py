@@ -1,0 +1,89 @@
+"""Virtual machines and managed disks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from azure.mgmt.compute import ComputeManagementClient
+
+from posture.collectors.azure.base import (
+    SubscriptionScope,
+    props,
+    ref,
+    refs,
+    region_of,
+    resource_group,
+    rid,
+    tags_of,
+)
+from posture.model import Asset
+
+VM = "Microsoft.Compute/virtualMachines"
+DISK = "Microsoft.Compute/disks"
+
+PERMISSIONS = (
+    "Microsoft.Compute/virtualMachines/read",
+    "Microsoft.Compute/disks/read",
+)
+
+
+def collect(scope: SubscriptionScope) -> list[Asset]:
+    client = scope.client(ComputeManagementClient)
+    vms = scope.listing(
+        "compute", "VirtualMachines_ListAll", (VM,), client.virtual_machines.list_all
+    )
+    disks = scope.listing("compute", "Disks_List", (DISK,), client.disks.list)
+    return [normalize_vm(scope, v) for v in vms or ()] + [
+        normalize_disk(scope, d) for d in disks or ()
+    ]
+
+
+def normalize_vm(scope: SubscriptionScope, item: Mapping[str, Any]) -> Asset:
+    p = props(item)
+    storage = p.get("storageProfile") or {}
+    os_disk = storage.get("osDisk") or {}
+    os_profile = p.get("osProfile") or {}
+    linux = os_profile.get("linuxConfiguration") or {}
+    attrs = {
+        "vm_name": item.get("name"),
+        "resource_group": resource_group(item.get("id")),
+        "vm_size": (p.get("hardwareProfile") or {}).get("vmSize"),
+        "os_type": os_disk.get("osType"),
+        "nic_ids": refs((p.get("networkProfile") or {}).get("networkInterfaces")),
+        "os_disk_id": ref(os_disk.get("managedDisk")),
+        "data_disk_ids": refs(d.get("managedDisk") for d in storage.get("dataDisks") or ()),
+        "encryption_at_host": (p.get("securityProfile") or {}).get("encryptionAtHost"),
+        "password_authentication_disabled": linux.get("disablePasswordAuthentication"),
+        "identity_type": (item.get("identity") or {}).get("type"),
+        "provisioning_state": p.get("provisioningState"),
+    }
+    return scope.asset(
+        str(rid(item["id"])), VM, str(item.get("name")), attrs, item, tags_of(item), region_of(item)
+    )
+
+
+def normalize_disk(scope: SubscriptionScope, item: Mapping[str, Any]) -> Asset:
+    p = props(item)
+    encryption = p.get("encryption") or {}
+    ade = p.get("encryptionSettingsCollection") or {}
+    attrs = {
+        "disk_name": item.get("name"),
+        "managed_by": rid(item.get("managedBy")),
+        "disk_state": p.get("diskState"),
+        "size_gb": p.get("diskSizeGB"),
+        "encryption_type": encryption.get("type"),
+        "disk_encryption_set_id": rid(encryption.get("diskEncryptionSetId")),
+        "ade_enabled": ade.get("enabled") if ade else False,
+        "network_access_policy": p.get("networkAccessPolicy"),
+        "public_network_access": p.get("publicNetworkAccess"),
+    }
+    return scope.asset(
+        str(rid(item["id"])),
+        DISK,
+        str(item.get("name")),
+        attrs,
+        item,
+        tags_of(item),
+        region_of(item),
+    )

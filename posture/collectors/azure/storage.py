@@ -1,0 +1,66 @@
+"""Storage accounts: TLS, HTTPS-only, public blob access, encryption key source, network rules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from azure.mgmt.storage import StorageManagementClient
+
+from posture.collectors.azure.base import (
+    SubscriptionScope,
+    props,
+    region_of,
+    resource_group,
+    rid,
+    tags_of,
+)
+from posture.model import Asset
+
+STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
+
+PERMISSIONS = ("Microsoft.Storage/storageAccounts/read",)
+
+
+def collect(scope: SubscriptionScope) -> list[Asset]:
+    client = scope.client(StorageManagementClient)
+    items = scope.listing(
+        "storage", "StorageAccounts_List", (STORAGE_ACCOUNT,), client.storage_accounts.list
+    )
+    return [normalize_storage_account(scope, i) for i in items or ()]
+
+
+def normalize_storage_account(scope: SubscriptionScope, item: Mapping[str, Any]) -> Asset:
+    p = props(item)
+    encryption = p.get("encryption") or {}
+    rules = p.get("networkAcls") or {}
+    attrs = {
+        "account_name": item.get("name"),
+        "resource_group": resource_group(item.get("id")),
+        "kind": item.get("kind"),
+        "sku": (item.get("sku") or {}).get("name"),
+        "minimum_tls_version": p.get("minimumTlsVersion"),
+        "https_only": p.get("supportsHttpsTrafficOnly"),
+        "allow_blob_public_access": p.get("allowBlobPublicAccess"),
+        "allow_shared_key_access": p.get("allowSharedKeyAccess"),
+        "public_network_access": p.get("publicNetworkAccess"),
+        "key_source": encryption.get("keySource"),
+        "key_vault_uri": (encryption.get("keyvaultproperties") or {}).get("keyvaulturi"),
+        "infrastructure_encryption": encryption.get("requireInfrastructureEncryption"),
+        "network_default_action": rules.get("defaultAction"),
+        "network_bypass": rules.get("bypass"),
+        "ip_rules": sorted(str(r.get("value")) for r in rules.get("ipRules") or ()),
+        "vnet_rule_subnet_ids": sorted(
+            str(rid(r.get("id"))) for r in rules.get("virtualNetworkRules") or ()
+        ),
+        "private_endpoint_count": len(p.get("privateEndpointConnections") or ()),
+    }
+    return scope.asset(
+        str(rid(item["id"])),
+        STORAGE_ACCOUNT,
+        str(item.get("name")),
+        attrs,
+        item,
+        tags_of(item),
+        region_of(item),
+    )

@@ -1,0 +1,1 @@
+"""GCP collector: Resource Manager, Compute Engine, KMS, Cloud Storage, Cloud SQL and IAM."""

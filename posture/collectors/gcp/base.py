@@ -1,0 +1,384 @@
+"""Shared plumbing of the GCP collector: credentials, clients, retried calls, error capture.
+
+Service modules (``compute.py``, ``kms.py``, ...) follow the fetch → normalize split: a
+``collect(scope: ProjectScope) -> list[Asset]`` function does the I/O through
+:meth:`ProjectScope.call`, which records every failed call as a :class:`CollectionError` and
+returns ``None`` instead of raising, and pure ``normalize_*`` functions turn the APIs' REST JSON
+(GAPIC messages are converted back to their REST JSON shape first) into assets. Each service
+module declares the read-only IAM permissions it uses in a module constant ``PERMISSIONS``.
+
+Every client uses its REST transport, so one ``api_endpoint`` (a Private Service Connect or
+restricted endpoint, or a local fake in tests) serves all of them. An endpoint containing
+``{service}`` is expanded per API (``https://{service}-psc.p.googleapis.com``).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from google.api_core import exceptions as gexc
+from google.api_core import retry as gretry
+from google.api_core.client_options import ClientOptions
+from google.auth import exceptions as auth_exc
+from google.protobuf import json_format
+
+from posture.model import GLOBAL, Asset, CollectionError, Provider
+from posture.snapshot import jsonable
+
+SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+HOSTS = {
+    "compute": "compute.googleapis.com",
+    "cloudresourcemanager": "cloudresourcemanager.googleapis.com",
+    "cloudkms": "cloudkms.googleapis.com",
+    "storage": "storage.googleapis.com",
+    "sqladmin": "sqladmin.googleapis.com",
+    "iam": "iam.googleapis.com",
+    "iamcredentials": "iamcredentials.googleapis.com",
+}
+RETRYABLE = (
+    gexc.TooManyRequests,
+    gexc.ServiceUnavailable,
+    gexc.InternalServerError,
+    gexc.BadGateway,
+    gexc.GatewayTimeout,
+)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class GcpTarget:
+    """What to scan and how to connect. Credentials: ADC unless told otherwise."""
+
+    projects: tuple[str, ...] = ()
+    organization: str | None = None  # numeric id, "organizations/123" accepted
+    folders: tuple[str, ...] = ()
+    api_endpoint: str | None = None
+    key_file: str | None = None  # a service-account (or other) credentials file
+    impersonate: str | None = None  # a service-account email to impersonate
+    anonymous: bool = False  # no credentials at all (emulators, fakes)
+    max_workers: int = 16
+    retry_initial: float = 0.5  # seconds; exponential backoff on 429 / 5xx
+    retry_deadline: float = 60.0
+    discovery_retries: int = 5
+
+
+def endpoint_for(base: str | None, service: str) -> str | None:
+    if base is None:
+        return None
+    return base.replace("{service}", service).rstrip("/")
+
+
+@dataclass
+class Clients:
+    """Creates the Google clients once per target; discovery clients once per thread (httplib2
+    is not thread-safe)."""
+
+    target: GcpTarget
+    credentials: Any
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _cache: dict[str, Any] = field(default_factory=dict)
+    _local: threading.local = field(default_factory=threading.local)
+
+    @property
+    def retry(self) -> gretry.Retry:
+        return gretry.Retry(
+            predicate=gretry.if_exception_type(*RETRYABLE),
+            initial=self.target.retry_initial,
+            maximum=max(self.target.retry_initial, 10.0),
+            multiplier=2.0,
+            timeout=self.target.retry_deadline,
+        )
+
+    def options(self, service: str) -> ClientOptions | None:
+        ep = endpoint_for(self.target.api_endpoint, service)
+        return ClientOptions(api_endpoint=ep) if ep else None
+
+    def _cached(self, key: str, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = make()
+            return self._cache[key]
+
+    def compute(self, name: str) -> Any:
+        """A google-cloud-compute client by class name (``FirewallsClient``)."""
+        from google.cloud import compute_v1
+
+        def make() -> Any:
+            return getattr(compute_v1, name)(
+                credentials=self.credentials, client_options=self.options("compute")
+            )
+
+        return self._cached(f"compute.{name}", make)
+
+    def projects(self) -> Any:
+        from google.cloud import resourcemanager_v3
+
+        return self._cached(
+            "rm.projects",
+            lambda: resourcemanager_v3.ProjectsClient(
+                credentials=self.credentials,
+                client_options=self.options("cloudresourcemanager"),
+                transport="rest",
+            ),
+        )
+
+    def folders(self) -> Any:
+        from google.cloud import resourcemanager_v3
+
+        return self._cached(
+            "rm.folders",
+            lambda: resourcemanager_v3.FoldersClient(
+                credentials=self.credentials,
+                client_options=self.options("cloudresourcemanager"),
+                transport="rest",
+            ),
+        )
+
+    def kms(self) -> Any:
+        from google.cloud import kms_v1
+
+        return self._cached(
+            "kms",
+            lambda: kms_v1.KeyManagementServiceClient(
+                credentials=self.credentials,
+                client_options=self.options("cloudkms"),
+                transport="rest",
+            ),
+        )
+
+    def storage(self, project: str) -> Any:
+        from google.cloud.storage import Client as StorageClient
+
+        ep = endpoint_for(self.target.api_endpoint, "storage")
+        return self._cached(
+            f"storage.{project}",
+            lambda: StorageClient(
+                project=project,
+                credentials=self.credentials,
+                client_options={"api_endpoint": ep} if ep else None,
+            ),
+        )
+
+    def discovery(self, api: str, version: str) -> Any:
+        cache: dict[str, Any] = getattr(self._local, "cache", None) or {}
+        self._local.cache = cache
+        key = f"{api}.{version}"
+        if key not in cache:
+            from googleapiclient import discovery
+
+            ep = endpoint_for(self.target.api_endpoint, api)
+            cache[key] = discovery.build(
+                api,
+                version,
+                credentials=self.credentials,
+                static_discovery=True,
+                cache_discovery=False,
+                client_options={"api_endpoint": ep} if ep else None,
+            )
+        return cache[key]
+
+
+@dataclass
+class ProjectScope:
+    """One project being collected; records failures instead of raising."""
+
+    project: str
+    clients: Clients
+    errors: list[CollectionError] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(
+        self,
+        service: str,
+        operation: str,
+        code: str,
+        message: str,
+        asset_types: tuple[str, ...],
+        region: str = GLOBAL,
+        resource_uid: str | None = None,
+    ) -> None:
+        err = CollectionError(
+            provider=Provider.GCP,
+            account=self.project,
+            region=region,
+            service=service,
+            operation=operation,
+            code=code,
+            message=message[:500],
+            asset_types=asset_types,
+            resource_uid=resource_uid,
+        )
+        with self._lock:
+            self.errors.append(err)
+
+    def call(
+        self,
+        service: str,
+        operation: str,
+        asset_types: tuple[str, ...],
+        fn: Callable[[], T],
+        region: str = GLOBAL,
+        resource_uid: str | None = None,
+        ok_codes: tuple[int, ...] = (),
+    ) -> T | None:
+        """Run ``fn`` (one call, or a whole paginated listing); ``None`` if it failed.
+
+        An HTTP status in ``ok_codes`` (e.g. 404 for "no such setting") is an answer: the call
+        returns ``None`` without recording anything.
+        """
+        try:
+            return fn()
+        except Exception as exc:
+            status, code, message = describe_error(exc)
+            if status is not None and status in ok_codes:
+                return None
+            if code is None:
+                raise
+            self.record(service, operation, code, message, asset_types, region, resource_uid)
+            return None
+
+    def asset(
+        self,
+        uid: str,
+        type_: str,
+        name: str,
+        attrs: Mapping[str, Any],
+        raw: Any = None,
+        region: str = GLOBAL,
+        labels: Mapping[str, str] | None = None,
+    ) -> Asset:
+        return make_asset(self.project, uid, type_, name, attrs, raw, region, labels)
+
+
+def make_asset(
+    project: str,
+    uid: str,
+    type_: str,
+    name: str,
+    attrs: Mapping[str, Any],
+    raw: Any = None,
+    region: str = GLOBAL,
+    labels: Mapping[str, str] | None = None,
+) -> Asset:
+    return Asset(
+        uid=uid,
+        provider=Provider.GCP,
+        type=type_,
+        account=project,
+        region=region or GLOBAL,
+        name=name,
+        tags=dict(sorted((labels or {}).items())),
+        attrs=jsonable(dict(attrs)),
+        raw=jsonable(raw or {}),
+    )
+
+
+def describe_error(exc: BaseException) -> tuple[int | None, str | None, str]:
+    """(HTTP status, error code, message) of a failed Google call; code ``None`` = not an API
+    failure (a bug: let it propagate)."""
+    from googleapiclient.errors import Error as DiscoveryError
+    from googleapiclient.errors import HttpError
+
+    if isinstance(exc, HttpError):
+        http = int(exc.resp.status)
+        return http, _status_name(_json(exc.content), http), _first_line(exc.reason or exc)
+    if isinstance(exc, gexc.GoogleAPICallError):
+        code_ = exc.code
+        api_status: int | None = int(code_) if isinstance(code_, int) else None
+        body = None
+        response = getattr(exc, "response", None)
+        if response is not None and hasattr(response, "content"):
+            body = _json(response.content)
+        name = _status_name(body, api_status, type(exc).__name__)
+        return api_status, name, _first_line(exc.message)
+    if isinstance(exc, gexc.RetryError):
+        cause = exc.cause
+        if cause is not None and cause is not exc:
+            status, code, message = describe_error(cause)
+            return status, code, f"retries exhausted: {message}"
+        return None, "RetryError", _first_line(exc)
+    if isinstance(exc, auth_exc.GoogleAuthError | DiscoveryError | OSError):
+        return None, type(exc).__name__, _first_line(exc)
+    try:
+        import requests
+
+        if isinstance(exc, requests.RequestException):
+            return None, type(exc).__name__, _first_line(exc)
+    except ImportError:  # pragma: no cover - requests comes with google-auth[requests]
+        pass
+    return None, None, str(exc)
+
+
+def _json(content: Any) -> Any:
+    try:
+        return json.loads(content)
+    except (TypeError, ValueError):
+        return None
+
+
+def _status_name(body: Any, status: int | None, fallback: str | None = None) -> str:
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        name = body["error"].get("status")
+        if name:
+            return str(name)
+    return fallback or (f"HTTP{status}" if status else "Error")
+
+
+def _first_line(value: Any) -> str:
+    text = str(value).strip()
+    return text.splitlines()[0] if text else "error"
+
+
+def to_json(message: Any) -> dict[str, Any]:
+    """A GAPIC message (proto-plus or raw protobuf) as the API's REST JSON (camelCase names)."""
+    pb = type(message).pb(message) if hasattr(type(message), "pb") else message
+    out: dict[str, Any] = json_format.MessageToDict(pb)
+    return out
+
+
+def last(path: str | None) -> str:
+    """The last segment of a resource name or URL (``.../zones/us-central1-a`` → zone)."""
+    return (path or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+def short_path(url: str | None) -> str | None:
+    """``https://www.googleapis.com/compute/v1/projects/p/global/networks/n`` →
+    ``projects/p/global/networks/n`` (the form used to compare references)."""
+    if not url:
+        return None
+    idx = url.find("projects/")
+    return url[idx:] if idx >= 0 else url
+
+
+def compute_uid(self_link_or_path: str) -> str:
+    path = short_path(self_link_or_path) or self_link_or_path
+    return f"//compute.googleapis.com/{path}"
+
+
+DETAIL_WORKERS = 8
+
+
+def parallel_map(
+    fn: Callable[[T], R], items: Iterable[T], workers: int = DETAIL_WORKERS
+) -> list[R]:
+    """``[fn(x) for x in items]`` on a small thread pool, results in input order."""
+    todo = list(items)
+    if len(todo) <= 1:
+        return [fn(x) for x in todo]
+    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+        return list(pool.map(fn, todo))
+
+
+def discovery_items(request: Any, collection: Any, key: str, retries: int) -> Iterator[Any]:
+    """All items of a discovery listing, following ``nextPageToken``."""
+    while request is not None:
+        response = request.execute(num_retries=retries)
+        yield from response.get(key, [])
+        request = collection.list_next(request, response)

@@ -1,0 +1,268 @@
+"""The GCP collector: credentials, the projects to scan, then every service module concurrently.
+
+Service modules live beside this file; each exposes ``collect(scope) -> list[Asset]`` and a
+``PERMISSIONS`` tuple of read-only IAM permissions. Every module runs once per project.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from types import ModuleType
+from typing import Any
+
+from posture import __version__
+from posture.collectors.gcp.base import SCOPES, Clients, GcpTarget, ProjectScope, describe_error
+from posture.errors import CollectorError
+from posture.model import ALL, GLOBAL, Asset, CollectionError, Inventory, Provider, ScanMeta
+
+MODULES = ("resourcemanager", "compute_network", "compute", "kms", "storage", "sql", "iam")
+Progress = Callable[[str], None]
+
+__all__ = ["GcpTarget", "all_permissions", "collect", "custom_role", "make_credentials"]
+
+
+def service_module(name: str) -> ModuleType:
+    return importlib.import_module(f"posture.collectors.gcp.{name}")
+
+
+def all_permissions() -> tuple[str, ...]:
+    perms: set[str] = set(service_module("resourcemanager").DISCOVERY_PERMISSIONS)
+    for name in MODULES:
+        perms.update(getattr(service_module(name), "PERMISSIONS", ()))
+    return tuple(sorted(perms))
+
+
+def custom_role() -> str:
+    """The scanner's minimal custom role as YAML for ``gcloud iam roles create --file``."""
+    lines = [
+        "title: posture read-only auditor",
+        "description: Read-only permissions used by the posture GCP collector",
+        "stage: GA",
+        "includedPermissions:",
+    ]
+    lines += [f"- {p}" for p in all_permissions()]
+    return "\n".join(lines) + "\n"
+
+
+def make_credentials(target: GcpTarget) -> tuple[Any, str | None]:
+    """(credentials, default project) from the target: anonymous, a key file, or ADC; then
+    service-account impersonation if asked."""
+    import google.auth
+    from google.auth import exceptions as auth_exc
+    from google.auth.credentials import AnonymousCredentials
+
+    if target.anonymous:
+        return AnonymousCredentials(), None
+    try:
+        if target.key_file:
+            creds, project = _from_file(target.key_file)
+        else:
+            creds, project = google.auth.default(scopes=list(SCOPES))
+    except auth_exc.DefaultCredentialsError as exc:
+        hint = (
+            ""
+            if target.key_file
+            else (
+                " (run `gcloud auth application-default login`, set GOOGLE_APPLICATION_CREDENTIALS"
+                " or pass --key-file)"
+            )
+        )
+        raise CollectorError(f"no usable GCP credentials: {_one_line(exc)}{hint}") from None
+    if target.impersonate:
+        from google.auth import impersonated_credentials
+
+        override = None
+        if target.api_endpoint:
+            base = target.api_endpoint.replace("{service}", "iamcredentials").rstrip("/")
+            override = (
+                f"{base}/v1/projects/-/serviceAccounts/{target.impersonate}:generateAccessToken"
+            )
+        creds = impersonated_credentials.Credentials(
+            source_credentials=creds,
+            target_principal=target.impersonate,
+            target_scopes=list(SCOPES),
+            lifetime=3600,
+            iam_endpoint_override=override,
+        )
+    return creds, project
+
+
+def _from_file(path: str) -> tuple[Any, str | None]:
+    """A service-account key or an authorized-user file, loaded by its declared type only."""
+    import json
+
+    from google.auth import exceptions as auth_exc
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            info = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise auth_exc.DefaultCredentialsError(f"cannot read {path}: {exc}") from None
+    kind = info.get("type") if isinstance(info, dict) else None
+    try:
+        if kind == "service_account":
+            from google.oauth2 import service_account
+
+            creds = service_account.Credentials.from_service_account_info(info, scopes=list(SCOPES))
+            return creds, info.get("project_id")
+        if kind == "authorized_user":
+            from google.oauth2 import credentials
+
+            return credentials.Credentials.from_authorized_user_info(info, list(SCOPES)), info.get(
+                "quota_project_id"
+            )
+    except (ValueError, KeyError) as exc:
+        raise auth_exc.DefaultCredentialsError(f"{path}: {exc}") from None
+    raise auth_exc.DefaultCredentialsError(
+        f"{path}: unsupported credentials type {kind!r} (expected service_account or "
+        "authorized_user; use ADC for workload identity federation)"
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _fatal(exc: BaseException) -> str | None:
+    """A reason to stop the whole scan (bad credentials, dead endpoint), or None."""
+    from google.auth import exceptions as auth_exc
+
+    if isinstance(exc, auth_exc.RefreshError):
+        return f"GCP rejected the credentials: {_one_line(exc)}"
+    if isinstance(exc, auth_exc.TransportError | ConnectionError):
+        return f"cannot reach the GCP API endpoint: {_one_line(exc)}"
+    try:
+        import requests
+
+        if isinstance(exc, requests.ConnectionError):
+            return f"cannot reach the GCP API endpoint: {_one_line(exc)}"
+    except ImportError:  # pragma: no cover
+        pass
+    status, _code, message = describe_error(exc)
+    if status == 401:
+        return f"GCP rejected the credentials: {message}"
+    return None
+
+
+def discover_projects(
+    clients: Clients, target: GcpTarget, errors: list[CollectionError]
+) -> list[str]:
+    """The projects asked for, plus the active projects under the organisation / folders."""
+    found: list[str] = list(target.projects)
+    parents: list[str] = []
+    if target.organization:
+        org = target.organization
+        parents.append(org if org.startswith("organizations/") else f"organizations/{org}")
+    parents += [f if f.startswith("folders/") else f"folders/{f}" for f in target.folders]
+    retry = clients.retry
+    seen: set[str] = set()
+    while parents:
+        parent = parents.pop(0)
+        if parent in seen:
+            continue
+        seen.add(parent)
+        scope = ProjectScope(parent, clients)
+
+        def list_folders(p: str = parent) -> list[str]:
+            return [str(f.name) for f in clients.folders().list_folders(parent=p, retry=retry)]
+
+        def list_projects(p: str = parent) -> list[tuple[str, str]]:
+            return [
+                (str(pr.project_id), str(pr.state.name))
+                for pr in clients.projects().list_projects(parent=p, retry=retry)
+            ]
+
+        folders = scope.call("cloudresourcemanager", "folders.list", (ALL,), list_folders)
+        projects = scope.call("cloudresourcemanager", "projects.list", (ALL,), list_projects)
+        parents += folders or []
+        found += [pid for pid, state in projects or [] if state == "ACTIVE"]
+        errors.extend(scope.errors)
+    return sorted(dict.fromkeys(found))
+
+
+def _preflight(clients: Clients, project: str) -> None:
+    """One cheap call that fails fast on bad credentials or an unreachable endpoint."""
+    from google.api_core import retry as gretry
+
+    from posture.collectors.gcp.base import RETRYABLE
+
+    quick = gretry.Retry(predicate=gretry.if_exception_type(*RETRYABLE), initial=0.1, timeout=5)
+    try:
+        clients.projects().get_project(name=f"projects/{project}", retry=quick)
+    except Exception as exc:
+        reason = _fatal(exc) or (_fatal(exc.__cause__) if exc.__cause__ else None)
+        if reason:
+            raise CollectorError(reason) from None
+
+
+def _run_module(name: str, scope: ProjectScope) -> list[Asset]:
+    module = service_module(name)
+    try:
+        assets: list[Asset] = module.collect(scope)
+    except Exception as exc:  # a module let an error escape: record it, keep the scan going
+        scope.record(name, "collect", type(exc).__name__, _one_line(exc) or repr(exc), (ALL,))
+        return []
+    return assets
+
+
+def collect(
+    target: GcpTarget,
+    progress: Progress | None = None,
+    credentials: Any = None,
+) -> Inventory:
+    """Collect the target's projects. Raises :class:`CollectorError` only if nothing can be
+    scanned. ``credentials`` overrides the credential chain (tests inject them)."""
+    started = _now()
+    default_project = None
+    if credentials is None:
+        credentials, default_project = make_credentials(target)
+    clients = Clients(target=target, credentials=credentials)
+    errors: list[CollectionError] = []
+    if target.projects or target.organization or target.folders:
+        projects = discover_projects(clients, target, errors)
+    else:
+        projects = [default_project] if default_project else []
+    if not projects:
+        if errors:
+            raise CollectorError(f"cannot list the projects to scan: {errors[0].describe()}")
+        raise CollectorError("no GCP project to scan: pass --project, --folder or --organization")
+    _preflight(clients, projects[0])
+    jobs = [(name, ProjectScope(p, clients)) for p in projects for name in MODULES]
+    assets: list[Asset] = []
+    with ThreadPoolExecutor(max_workers=target.max_workers) as pool:
+        futures = {pool.submit(_run_module, name, scope): (name, scope) for name, scope in jobs}
+        for future in as_completed(futures):
+            name, scope = futures[future]
+            assets.extend(future.result())
+            if progress:
+                progress(f"{name} {scope.project}")
+    for _name, scope in jobs:
+        errors.extend(scope.errors)
+    deduped = _dedupe(assets)
+    meta = ScanMeta(
+        scan_id=str(uuid.uuid4()),
+        provider=Provider.GCP,
+        tool_version=__version__,
+        started_at=started,
+        finished_at=_now(),
+        accounts=tuple(projects),
+        regions=tuple(sorted({a.region for a in deduped} | {GLOBAL})),
+        endpoint_url=target.api_endpoint,
+    )
+    return Inventory(meta=meta, assets=tuple(deduped), errors=tuple(errors))
+
+
+def _dedupe(assets: Sequence[Asset]) -> list[Asset]:
+    seen: dict[str, Asset] = {}
+    for a in assets:
+        seen.setdefault(a.uid, a)
+    return list(seen.values())
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

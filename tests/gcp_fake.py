@@ -1,0 +1,179 @@
+"""A loopback fake of the Google REST endpoints, serving recorded responses from fixtures/gcp/.
+
+Each ``fixtures/gcp/<project>/<api>.json`` maps ``"METHOD /path"`` (optionally with one
+identifying query parameter, ``GET /storage/v1/b?project=p``) to the API's JSON response.
+Conventions inside a response:
+
+- ``{"__pages__": [page, ...]}`` - served page by page; the fake adds ``nextPageToken`` and
+  reads ``pageToken`` (the clients' real paging);
+- ``{"__status__": 403, "error": {...}}`` - answered with that HTTP status and body;
+- ``"__fail_first__": 429`` - the first request is answered 429 RESOURCE_EXHAUSTED, later
+  ones normally (the clients' retry);
+- the string ``${DAYS_AGO:N}`` anywhere is replaced by the RFC 3339 time N days before now.
+
+``POST /token`` is an OAuth token endpoint (for service-account key files whose ``token_uri``
+points here). Every request is recorded (method, path, authorization header).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gcp"
+TOKEN = "ya29.fake-access-token"
+_KEY_QUERY = ("project", "parent")
+_DAYS_AGO = re.compile(r"\$\{DAYS_AGO:(\d+)\}")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    authorization: str | None
+
+
+@dataclass
+class FakeGoogle:
+    routes: dict[str, Any]
+    base: str = ""
+    requests: list[Request] = field(default_factory=list)
+    _failed: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def paths(self, prefix: str = "") -> list[str]:
+        return [r.path for r in self.requests if r.path.startswith(prefix)]
+
+    def answer(self, method: str, raw_path: str) -> tuple[int, Any]:
+        parts = urlsplit(raw_path)
+        path = unquote(parts.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        return self._answer(method, path, query)
+
+    def _answer(self, method: str, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        if method == "POST" and path == "/token":
+            return 200, {"access_token": TOKEN, "expires_in": 3600, "token_type": "Bearer"}
+        key = self._key(method, path, query)
+        if key is None:
+            bucket = re.fullmatch(r"/storage/v1/b/([^/]+)", path)
+            if method == "GET" and bucket:  # storage re-reads a bucket in the background
+                return self._bucket(bucket.group(1))
+            return 404, _error(404, "NOT_FOUND", f"fake: no fixture for {method} {path}")
+        response = self.routes[key]
+        if isinstance(response, dict) and "__fail_first__" in response:
+            with self._lock:
+                first = key not in self._failed
+                self._failed.add(key)
+            if first:
+                status = int(response["__fail_first__"])
+                return status, _error(status, "RESOURCE_EXHAUSTED", "Quota exceeded (fake).")
+            response = {k: v for k, v in response.items() if k != "__fail_first__"}
+        if isinstance(response, dict) and "__status__" in response:
+            body = {k: v for k, v in response.items() if k != "__status__"}
+            return int(response["__status__"]), body
+        if isinstance(response, dict) and "__pages__" in response:
+            pages = response["__pages__"]
+            index = int(query.get("pageToken") or 0)
+            page = dict(pages[index])
+            if index + 1 < len(pages):
+                page["nextPageToken"] = str(index + 1)
+            response = page
+        return 200, response
+
+    def _key(self, method: str, path: str, query: dict[str, str]) -> str | None:
+        for name in _KEY_QUERY:
+            if name in query:
+                candidate = f"{method} {path}?{name}={query[name]}"
+                if candidate in self.routes:
+                    return candidate
+        candidate = f"{method} {path}"
+        return candidate if candidate in self.routes else None
+
+    def _bucket(self, name: str) -> tuple[int, Any]:
+        for key, value in self.routes.items():
+            if key.startswith("GET /storage/v1/b?"):
+                for page in value.get("__pages__", [value]):
+                    for item in page.get("items", []):
+                        if item.get("name") == name:
+                            return 200, item
+        return 404, _error(404, "NOT_FOUND", f"fake: no bucket {name}")
+
+
+def _error(status: int, code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": status, "message": message, "status": code}}
+
+
+def _now_minus(days: int) -> str:
+    moment = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def load_routes(
+    projects: tuple[str, ...] = ("acme-prod", "acme-dev"), root: Path = FIXTURES
+) -> dict[str, Any]:
+    routes: dict[str, Any] = {}
+    for project in projects:
+        for file in sorted((root / project).glob("*.json")):
+            text = _DAYS_AGO.sub(lambda m: _now_minus(int(m.group(1))), file.read_text("utf-8"))
+            routes.update(json.loads(text))
+    return routes
+
+
+def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            if length:
+                self.rfile.read(length)
+            parts = urlsplit(self.path)
+            with fake._lock:
+                fake.requests.append(
+                    Request(
+                        self.command,
+                        unquote(parts.path),
+                        {k: v[0] for k, v in parse_qs(parts.query).items()},
+                        self.headers.get("authorization"),
+                    )
+                )
+            status, body = fake.answer(self.command, self.path)
+            data = json.dumps(body).encode("utf-8")
+            self.send_response(status)
+            self.send_header("content-type", "application/json; charset=UTF-8")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def serving(routes: dict[str, Any] | None = None) -> Iterator[FakeGoogle]:
+    """Run the fake on 127.0.0.1 (random port) for the duration of the block."""
+    fake = FakeGoogle(routes if routes is not None else load_routes())
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    server.daemon_threads = True
+    fake.base = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()

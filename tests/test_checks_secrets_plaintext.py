@@ -1,0 +1,133 @@
+"""aws.secrets.*: plaintext secrets in user data, Lambda and ECS environments; unused secrets.
+
+The inventories are hand-built: they hold only the detector's verdicts (as the collector stores
+them), which is the contract these checks read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from check_helpers import only, run_one
+from conftest import ACCOUNT, asset, collection_error, inventory
+
+from posture.model import Status
+
+R = "us-east-1"
+INSTANCE = f"arn:aws:ec2:{R}:{ACCOUNT}:instance/i-1"
+FUNCTION = f"arn:aws:lambda:{R}:{ACCOUNT}:function:api"
+TASK = f"arn:aws:ecs:{R}:{ACCOUNT}:task-definition/web:3"
+SECRET = f"arn:aws:secretsmanager:{R}:{ACCOUNT}:secret:db-AbCdEf"
+HIT = {"type": "Secret Keyword", "key": None, "line": 2, "fingerprint": "a54d082c"}
+
+
+@pytest.mark.parametrize(
+    ("hits", "expected"),
+    [
+        ([], Status.PASS),
+        ([HIT], Status.FAIL),
+        (None, Status.INCONCLUSIVE),
+    ],
+)
+def test_instance_user_data(hits: Any, expected: Status) -> None:
+    inst = asset(
+        "AWS::EC2::Instance",
+        INSTANCE,
+        instance_id="i-1",
+        state="running",
+        user_data_present=hits is not None,
+        user_data_secrets=hits,
+    )
+    finding = only(run_one("aws.secrets.instance_user_data_no_plaintext_secrets", inventory(inst)))
+    assert finding.status == expected
+    if expected == Status.FAIL:
+        assert "Secret Keyword (line 2, fingerprint a54d082c)" in finding.message
+
+
+def test_terminated_instances_are_skipped_and_denied_reads_are_inconclusive() -> None:
+    gone = asset("AWS::EC2::Instance", INSTANCE, state="terminated", user_data_secrets=None)
+    assert run_one("aws.secrets.instance_user_data_no_plaintext_secrets", inventory(gone)) == []
+    inst = asset("AWS::EC2::Instance", INSTANCE, state="running", user_data_secrets=None)
+    gap = collection_error(
+        "ec2", "DescribeInstanceAttribute", ("AWS::EC2::Instance#user_data",), resource_uid=INSTANCE
+    )
+    finding = only(
+        run_one(
+            "aws.secrets.instance_user_data_no_plaintext_secrets", inventory(inst, errors=(gap,))
+        )
+    )
+    assert finding.status == Status.INCONCLUSIVE
+
+
+@pytest.mark.parametrize(
+    ("hits", "expected"),
+    [
+        ([], Status.PASS),
+        ([{**HIT, "key": "DB_PASSWORD", "line": None}], Status.FAIL),
+        (None, Status.INCONCLUSIVE),
+    ],
+)
+def test_lambda_environment(hits: Any, expected: Status) -> None:
+    fn = asset("AWS::Lambda::Function", FUNCTION, function_name="api", environment_secrets=hits)
+    finding = only(run_one("aws.secrets.lambda_env_no_plaintext_secrets", inventory(fn)))
+    assert finding.status == expected
+    if expected == Status.FAIL:
+        assert "variable DB_PASSWORD" in finding.message
+
+
+def test_lambda_listing_gap_is_inconclusive() -> None:
+    fn = asset("AWS::Lambda::Function", FUNCTION, environment_secrets=[])
+    gap = collection_error("lambda", "ListFunctions", ("AWS::Lambda::Function",))
+    findings = run_one("aws.secrets.lambda_env_no_plaintext_secrets", inventory(fn, errors=(gap,)))
+    assert {f.status for f in findings} == {Status.INCONCLUSIVE}
+
+
+@pytest.mark.parametrize(
+    ("hits", "expected"),
+    [
+        ([], Status.PASS),
+        ([{**HIT, "key": "API_KEY", "line": None, "container": "web"}], Status.FAIL),
+        (None, Status.INCONCLUSIVE),
+    ],
+)
+def test_ecs_task_definition(hits: Any, expected: Status) -> None:
+    task = asset("AWS::ECS::TaskDefinition", TASK, family="web", environment_secrets=hits)
+    finding = only(run_one("aws.secrets.ecs_task_definition_no_plaintext_secrets", inventory(task)))
+    assert finding.status == expected
+    if expected == Status.FAIL:
+        assert "container web, variable API_KEY" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("accessed", "created", "expected"),
+    [
+        ("2025-12-20T00:00:00+00:00", "2024-01-01T00:00:00+00:00", Status.PASS),
+        ("2025-06-01T00:00:00+00:00", "2024-01-01T00:00:00+00:00", Status.FAIL),
+        (None, "2025-12-30T00:00:00+00:00", Status.PASS),  # new, never used yet
+        (None, "2024-01-01T00:00:00+00:00", Status.FAIL),  # never used since creation
+        (None, None, Status.INCONCLUSIVE),
+    ],
+    ids=["recent", "stale", "new-unused", "old-unused", "unknown"],
+)
+def test_secret_recently_accessed(
+    accessed: str | None, created: str | None, expected: Status
+) -> None:
+    secret = asset(
+        "AWS::SecretsManager::Secret", SECRET, last_accessed_date=accessed, created_date=created
+    )
+    finding = only(run_one("aws.secrets.secret_recently_accessed", inventory(secret)))
+    assert finding.status == expected
+
+
+def test_secret_recently_accessed_limit_is_a_parameter() -> None:
+    secret = asset(
+        "AWS::SecretsManager::Secret",
+        SECRET,
+        last_accessed_date="2025-11-01T00:00:00+00:00",
+        created_date=None,
+    )
+    inv = inventory(secret)
+    assert only(run_one("aws.secrets.secret_recently_accessed", inv)).status == Status.PASS
+    strict = run_one("aws.secrets.secret_recently_accessed", inv, max_unused_days=30)
+    assert only(strict).status == Status.FAIL

@@ -1,0 +1,138 @@
+"""``posture scan azure`` end to end: service principal from the environment, custom ARM
+endpoint and authority host, the fake's CA bundle; the same reports as AWS."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azure_fake import FakeArm
+from typer.testing import CliRunner
+
+from posture.cli import app
+
+runner = CliRunner()
+TENANT = "33333333-3333-3333-3333-333333333333"
+DEV = "22222222-2222-2222-2222-222222222222"
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict]]:  # type: ignore[type-arg]
+    folder = tmp_path_factory.mktemp("azure-cli")
+    mp = pytest.MonkeyPatch()
+    for key, value in {
+        "AZURE_TENANT_ID": TENANT,
+        "AZURE_CLIENT_ID": "client-id",
+        "AZURE_CLIENT_SECRET": "secret",
+    }.items():
+        mp.setenv(key, value)
+    with FakeArm(folder / "tls") as fake:
+        fake.fail(
+            f"/subscriptions/{DEV}/providers/microsoft.sql",
+            403,
+            "AuthorizationFailed",
+            "The client does not have authorization to perform action 'Microsoft.Sql/servers/read'",
+        )
+        result = runner.invoke(
+            app,
+            [
+                "scan",
+                "azure",
+                "--arm-endpoint",
+                fake.base,
+                "--authority-host",
+                fake.base,
+                "--ca-bundle",
+                str(fake.ca),
+                "--snapshot-out",
+                str(folder / "inv.json"),
+                "-o",
+                str(folder / "out"),
+                "-q",
+            ],
+        )
+    mp.undo()
+    assert result.exit_code == 0, result.output
+    doc = json.loads((folder / "out" / "findings.json").read_text(encoding="utf-8"))
+    yield folder, doc
+
+
+def _status(doc: dict, check_id: str, name: str) -> str:  # type: ignore[type-arg]
+    found = [
+        f["status"]
+        for f in doc["findings"]
+        if f["check_id"] == check_id and f["resource_name"] == name
+    ]
+    assert len(found) == 1, (check_id, name, found)
+    return str(found[0])
+
+
+def test_reports_are_written_and_snapshot_reaudits_identically(
+    scanned: tuple[Path, dict], tmp_path: Path
+) -> None:  # type: ignore[type-arg]
+    folder, _ = scanned
+    assert {p.name for p in (folder / "out").iterdir()} >= {
+        "findings.csv",
+        "findings.json",
+        "report.html",
+    }
+    again = runner.invoke(app, ["audit", str(folder / "inv.json"), "-o", str(tmp_path), "-q"])
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "findings.csv").read_bytes() == (
+        folder / "out" / "findings.csv"
+    ).read_bytes()
+
+
+def test_exposure_traps_are_not_reported(scanned: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    _, doc = scanned
+    admin = "azure.network.admin_ports_not_internet_reachable"
+    # real exposures: public IP, public load balancer NAT rule, firewall DNAT
+    assert _status(doc, admin, "vm-web") == "FAIL"
+    assert _status(doc, admin, "vm-lb") == "FAIL"
+    assert _status(doc, admin, "vm-fw") == "FAIL"
+    # traps: NSG priority shadowing, subnet-vs-NIC double evaluation, private-only VM
+    assert _status(doc, admin, "vm-app") == "PASS"
+    assert _status(doc, admin, "vm-double") == "PASS"
+    assert _status(doc, admin, "vm-private") == "PASS"
+    assert _status(doc, "azure.network.db_ports_not_internet_reachable", "vm-private") == "PASS"
+    assert _status(doc, "azure.network.admin_access_only_from_bastion", "vm-double") == "PASS"
+
+
+def test_a_denied_provider_is_inconclusive_not_pass(scanned: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    _, doc = scanned
+    scope = [
+        f
+        for f in doc["findings"]
+        if f["check_id"] == "azure.transit.sql_min_tls12" and f["account"] == DEV
+    ]
+    assert [f["status"] for f in scope] == ["INCONCLUSIVE"]
+    assert "AuthorizationFailed" in scope[0]["message"]
+    assert _status(doc, "azure.transit.sql_min_tls12", "sql-legacy") == "FAIL"
+
+
+def test_findings_cover_every_principle_area(scanned: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    _, doc = scanned
+    expected = {
+        ("azure.transit.storage_min_tls12", "stunset"): "FAIL",
+        ("azure.transit.appgw_min_tls12", "appgw-default"): "INCONCLUSIVE",
+        ("azure.encryption.sql_tde_enabled", "legacydb"): "FAIL",
+        (
+            "azure.iam.no_standing_privileged_roles",
+            "Owner ⇢ da7e0000-0000-0000-0000-000000000004",
+        ): "PASS",
+        ("azure.audit.activity_log_exported", "contoso-dev"): "FAIL",
+        ("azure.segregation.no_prod_nonprod_peering", "prod-to-dev"): "FAIL",
+    }
+    for (check_id, name), status in expected.items():
+        assert _status(doc, check_id, name) == status, (check_id, name)
+
+
+def test_permissions_and_option_errors(tmp_path: Path) -> None:
+    role = runner.invoke(app, ["permissions", "azure"])
+    assert role.exit_code == 0 and json.loads(role.output)["IsCustom"] is True
+    missing = runner.invoke(app, ["scan", "azure", "--ca-bundle", str(tmp_path / "nope.pem")])
+    assert missing.exit_code == 3 and "CA bundle not found" in missing.output
+    plain = runner.invoke(app, ["scan", "azure", "--arm-endpoint", "http://127.0.0.1:1"])
+    assert plain.exit_code == 2

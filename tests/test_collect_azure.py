@@ -1,0 +1,268 @@
+"""The Azure collector with the real SDK clients against the loopback HTTPS fake of ARM.
+
+The fake serves recorded responses in ARM's REST shapes (``fixtures/azure/arm``), pages with
+absolute ``nextLink`` URLs, requires the bearer token its own Entra ID endpoint issued, and
+injects 403 and 429 answers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azure.identity import ClientSecretCredential
+from azure_fake import TOKEN, FakeArm
+
+from posture.collectors.azure.base import AzureTarget
+from posture.collectors.azure.collector import collect, role_definition
+from posture.errors import CollectorError
+from posture.model import Inventory
+
+TENANT = "33333333-3333-3333-3333-333333333333"
+PROD = "11111111-1111-1111-1111-111111111111"
+DEV = "22222222-2222-2222-2222-222222222222"
+RG = f"/subscriptions/{PROD}/resourcegroups/rg-prod/providers"
+
+
+@pytest.fixture
+def fake(tmp_path: Path) -> Iterator[FakeArm]:
+    with FakeArm(tmp_path / "tls") as server:
+        yield server
+
+
+def _credential(fake: FakeArm) -> ClientSecretCredential:
+    return ClientSecretCredential(
+        TENANT,
+        "client-id",
+        "secret",
+        authority=fake.base,
+        disable_instance_discovery=True,
+        connection_verify=str(fake.ca),
+    )
+
+
+def _collect(fake: FakeArm, retries: int = 0, **kwargs: object) -> Inventory:
+    target = AzureTarget(
+        arm_endpoint=fake.base,
+        ca_bundle=str(fake.ca),
+        retry_total=retries,
+        retry_backoff_factor=0.01,
+        **kwargs,
+    )  # type: ignore[arg-type]
+    return collect(target, credential=_credential(fake))
+
+
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inventory]:
+    """One clean collection shared by the read-only tests of this module."""
+    with FakeArm(tmp_path_factory.mktemp("tls")) as server:
+        yield _collect(server)
+
+
+def _names(inv: Inventory, type_: str) -> set[str]:
+    return {a.name for a in inv.of(type_)}
+
+
+def test_every_subscription_and_every_type_is_collected(estate: Inventory) -> None:
+    assert estate.errors == ()
+    assert estate.meta.accounts == (PROD, DEV)  # two pages of /subscriptions
+    assert _names(estate, "Microsoft.Compute/virtualMachines") == {
+        "vm-web",
+        "vm-app",
+        "vm-double",
+        "vm-private",
+        "vm-lb",
+        "vm-fw",
+    }
+    # networkInterfaces come in two pages (nextLink)
+    assert _names(estate, "Microsoft.Network/networkInterfaces") == {
+        "nic-web",
+        "nic-app",
+        "nic-double",
+        "nic-private",
+        "nic-lb",
+        "nic-fw",
+    }
+    assert _names(estate, "Microsoft.Network/virtualNetworks/subnets") == {
+        "AzureBastionSubnet",
+        "AzureFirewallSubnet",
+        "web",
+        "app",
+        "db",
+        "default",
+    }
+    assert _names(estate, "Microsoft.Network/virtualNetworks/virtualNetworkPeerings") == {
+        "prod-to-dev",
+        "dev-to-prod",
+    }
+    assert _names(estate, "Microsoft.KeyVault/vaults/keys") == {"cmk-good", "cmk-bad"}
+    assert _names(estate, "Microsoft.Sql/servers/databases") == {"master", "appdb", "legacydb"}
+    assert _names(estate, "Microsoft.Authorization/roleAssignments") >= {
+        "Owner → a11ce000-0000-0000-0000-000000000001"
+    }
+    assert _names(estate, "Microsoft.Authorization/roleEligibilityScheduleInstances") == {
+        "Owner ⇢ da7e0000-0000-0000-0000-000000000004"
+    }
+    # built-in roles nobody uses are not kept; custom ones always are
+    assert _names(estate, "Microsoft.Authorization/roleDefinitions") == {
+        "Owner",
+        "Contributor",
+        "Reader",
+        "User Access Administrator",
+        "Subscription Admin",
+        "Role Assigner",
+        "VM Operator",
+    }
+    for type_ in (
+        "Microsoft.Network/azureFirewalls",
+        "Microsoft.Network/firewallPolicies",
+        "Microsoft.Network/bastionHosts",
+        "Microsoft.Network/loadBalancers",
+        "Microsoft.Network/applicationSecurityGroups",
+        "Microsoft.Compute/disks",
+        "Microsoft.Resources/subscriptions",
+    ):
+        assert estate.of(type_), type_
+
+
+def test_uids_are_lower_case_and_back_references_resolve(estate: Inventory) -> None:
+    assert all(a.uid == a.uid.lower() for a in estate.assets)
+    nic = estate.get(f"{RG}/microsoft.network/networkinterfaces/nic-double")
+    assert nic is not None and nic.name == "nic-double"
+    # ARM upper-cased the resource group in the back-reference (RG-PROD)
+    assert estate.get(nic.attr("nsg_id")) is not None
+    assert estate.get(nic.attr("ip_configurations")[0]["subnet_id"]) is not None
+    vm = estate.get(f"{RG}/microsoft.compute/virtualmachines/vm-web")
+    assert vm is not None and [estate.get(n) is not None for n in vm.attr("nic_ids")] == [True]
+
+
+def test_normalized_attributes(estate: Inventory) -> None:
+    nsg = estate.get(f"{RG}/microsoft.network/networksecuritygroups/nsg-app-subnet")
+    assert nsg is not None
+    assert [(r["priority"], r["access"], r["destination_ports"]) for r in nsg.attr("rules")] == [
+        (100, "deny", ["22", "3389"]),
+        (200, "allow", ["22", "3389"]),
+    ]
+    assert len(nsg.attr("default_rules")) == 6
+    gateways = {
+        g.name: g.attr("min_tls_version")
+        for g in estate.of("Microsoft.Network/applicationGateways")
+    }
+    assert gateways == {
+        "appgw-legacy": "TLSv1_0",
+        "appgw-default": "default/unknown",
+        "appgw-modern": "TLSv1_2",
+    }
+    policy = estate.of("Microsoft.Network/firewallPolicies")[0]
+    assert policy.attr("nat_rules")[0]["translated_address"] == "10.0.3.10"
+    keys = {
+        k.name: (k.attr("expires"), k.attr("auto_rotation_enabled"))
+        for k in estate.of("Microsoft.KeyVault/vaults/keys")
+    }
+    assert keys == {"cmk-good": ("2027-01-01T00:00:00+00:00", True), "cmk-bad": (None, False)}
+    dbs = {d.name: d.attr("tde_state") for d in estate.of("Microsoft.Sql/servers/databases")}
+    assert dbs == {"master": "Disabled", "appdb": "Enabled", "legacydb": "Disabled"}
+    owner_erin = estate.get(
+        f"/subscriptions/{PROD}/providers/microsoft.authorization/"
+        "roleassignments/b1000000-0000-0000-0000-000000000006"
+    )
+    assert owner_erin is not None and owner_erin.attr("pim")["assignment_type"] == "Activated"
+    storage = {
+        s.name: s.attr("minimum_tls_version")
+        for s in estate.of("Microsoft.Storage/storageAccounts")
+    }
+    assert storage == {"stprodlogs": "TLS1_2", "stlegacy": "TLS1_0", "stunset": None}
+    sub = estate.get(f"/subscriptions/{PROD}")
+    assert sub is not None and sub.attr("activity_log_diagnostic_settings")[0]["has_destination"]
+
+
+def test_a_403_on_one_provider_is_a_collection_error(fake: FakeArm) -> None:
+    fake.fail(
+        f"/subscriptions/{DEV}/providers/microsoft.sql",
+        403,
+        "AuthorizationFailed",
+        "The client does not have authorization to perform action 'Microsoft.Sql/servers/read'",
+    )
+    inv = _collect(fake)
+    assert [
+        (e.account, e.region, e.service, e.operation, e.code, e.asset_types) for e in inv.errors
+    ] == [
+        (
+            DEV,
+            "global",
+            "sql",
+            "Servers_List",
+            "AuthorizationFailed",
+            ("Microsoft.Sql/servers", "Microsoft.Sql/servers/databases"),
+        )
+    ]
+    assert inv.of("Microsoft.Sql/servers")  # the other subscription is unaffected
+
+
+def test_a_detail_call_failure_names_the_resource_and_facet(fake: FakeArm) -> None:
+    vault = f"{RG}/microsoft.keyvault/vaults/kv-prod"
+    fake.fail(f"{vault}/keys", 403, "Forbidden", "denied")
+    inv = _collect(fake)
+    (err,) = inv.errors
+    assert err.resource_uid == vault and err.region == "westeurope"
+    assert err.asset_types == ("Microsoft.KeyVault/vaults/keys", "Microsoft.KeyVault/vaults#keys")
+    assert inv.get(vault) is not None and inv.get(vault).attr("key_count") is None  # type: ignore[union-attr]
+
+
+def test_a_429_with_retry_after_is_retried(fake: FakeArm) -> None:
+    path = f"/subscriptions/{PROD}/providers/microsoft.storage/storageaccounts"
+    fake.fail(path, 429, "TooManyRequests", "throttled", times=1, headers={"Retry-After": "1"})
+    started = time.monotonic()
+    inv = _collect(fake, retries=2)
+    assert inv.errors == ()
+    assert len(inv.of("Microsoft.Storage/storageAccounts")) == 3
+    assert (
+        fake.paths().count(f"/subscriptions/{PROD}/providers/Microsoft.Storage/storageAccounts")
+        == 2
+    )
+    assert time.monotonic() - started >= 1.0  # Retry-After was honoured
+
+
+def test_requested_subscriptions_only(fake: FakeArm) -> None:
+    inv = _collect(fake, subscriptions=(DEV,))
+    assert inv.meta.accounts == (DEV,)
+    assert {a.account for a in inv.assets} == {DEV}
+
+
+def test_unknown_subscription_and_bad_credentials_fail_fast(fake: FakeArm) -> None:
+    with pytest.raises(CollectorError, match="unknown Azure subscription"):
+        _collect(fake, subscriptions=("99999999-9999-9999-9999-999999999999",))
+    fake.fail("/subscriptions", 401, "InvalidAuthenticationToken", "expired token")
+    with pytest.raises(CollectorError, match=r"InvalidAuthenticationToken|credential"):
+        _collect(fake)
+
+
+def test_default_credential_reads_the_environment(
+    fake: FakeArm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in {
+        "AZURE_TENANT_ID": TENANT,
+        "AZURE_CLIENT_ID": "client-id",
+        "AZURE_CLIENT_SECRET": "secret",
+    }.items():
+        monkeypatch.setenv(key, value)
+    target = AzureTarget(
+        subscriptions=(DEV,),
+        arm_endpoint=fake.base,
+        authority_host=fake.base,
+        ca_bundle=str(fake.ca),
+        retry_total=0,
+    )
+    inv = collect(target)  # DefaultAzureCredential → EnvironmentCredential → the fake authority
+    assert inv.meta.accounts == (DEV,) and fake.token_requests >= 1
+    assert f"/{TENANT}/oauth2/v2.0/token" in fake.paths()
+    assert TOKEN  # every ARM call carried it: the fake answers 401 otherwise
+
+
+def test_role_definition_is_read_only() -> None:
+    role = role_definition()
+    assert role["IsCustom"] and role["Actions"]
+    assert all(a.lower().endswith("/read") for a in role["Actions"])
+    assert not role["DataActions"]

@@ -1,0 +1,125 @@
+"""controls.csv, the check-catalogue version and the path diagrams of the HTML report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+
+from report_builders import SOC2, finding, report
+
+from posture.model import Severity, Status
+from posture.registry import load_catalogue
+from posture.reporters import OutputFormat, reporter_for
+from posture.reporters.controls_reporter import HEADER
+from posture.reporters.html_paths import PER_ROW, diagrams
+
+
+def _rows(data: bytes) -> list[list[str]]:
+    assert data.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_controls_csv_one_row_per_control() -> None:
+    mapped = replace(SOC2, checks_by_control={"CC7.2": ("aws.audit.trail_on", "gcp.audit.x")})
+    rep = replace(
+        report(
+            finding(1),
+            finding(2, status=Status.PASS),
+            finding(
+                3,
+                status=Status.EXCEPTED,
+                controls={"SOC2": ("CC6.7",)},
+                check_id="aws.transit.tls",
+                title="=cmd",
+            ),
+        ),
+        frameworks=(mapped,),
+    )
+    rows = _rows(reporter_for(OutputFormat.CONTROLS).render(rep))
+    assert tuple(rows[0]) == HEADER
+    by_control = {r[1]: r for r in rows[1:]}
+    assert list(by_control) == ["CC6.1", "CC6.6", "CC6.7", "CC7.2"]
+    assert by_control["CC6.1"] == [
+        "SOC2",
+        "CC6.1",
+        "Logical access security",
+        "FAIL",
+        "1",
+        "1",
+        "0",
+        "0",
+        "0",
+        "aws.network.admin_ports_not_internet_reachable",
+    ]
+    assert by_control["CC6.7"][3:9] == ["EXCEPTED", "0", "0", "0", "0", "1"]
+    # the framework's mapping for the scanned provider, even without findings
+    assert by_control["CC7.2"][3:] == ["NO EVIDENCE", "0", "0", "0", "0", "0", "aws.audit.trail_on"]
+
+
+def test_catalogue_version_is_stable_and_tracks_the_checks() -> None:
+    catalogue = load_catalogue()
+    version = catalogue.version()
+    assert version == load_catalogue().version()
+    first = catalogue.checks[0]
+    changed = replace(
+        first,
+        spec=replace(first.spec, severity=Severity.INFO if first.spec.severity else Severity.LOW),
+    )
+    other = replace(catalogue, checks=(changed, *catalogue.checks[1:]))
+    assert other.version() != version
+    assert version.split("+")[1].startswith(f"c{len(catalogue.checks)}.")
+
+
+def test_path_diagrams_are_generic() -> None:
+    assert diagrams({"rule": 1}) == [] and diagrams("x") == [] and diagrams({"path": []}) == []
+    hops = [
+        {"kind": "internet", "id": "0.0.0.0/0"},
+        {"kind": "sg", "id": "sg-1", "rule": "tcp/22"},
+        "plain-string-hop",
+        {"id": "i-1"},
+    ]
+    (d,) = diagrams({"path": hops})
+    assert [b["label"] for b in d["boxes"]] == [
+        "internet 0.0.0.0/0",
+        "sg sg-1",
+        "plain-string-hop",
+        "i-1",
+    ]
+    assert [b["rule"] for b in d["boxes"]] == ["", "tcp/22", "", ""]
+    assert len(d["arrows"]) == 3
+    long = [{"kind": "hop", "id": str(n) * 40} for n in range(PER_ROW + 2)]
+    many = diagrams({"paths": [long, {"path": hops}]})
+    assert len(many) == 2
+    wrapped = many[0]
+    assert wrapped["boxes"][PER_ROW]["continued"] and wrapped["height"] > d["height"]
+    assert all(len(b["label"]) <= 27 for b in wrapped["boxes"])
+    assert wrapped["boxes"][0]["title"] == "hop " + "0" * 40
+
+
+def test_path_diagrams_of_graph_and_identity_shapes() -> None:
+    graph_path = {
+        "summary": "x",
+        "hops": [
+            {"kind": "internet", "id": "0.0.0.0/0"},
+            {
+                "kind": "security group",
+                "id": "sg-1",
+                "detail": "inbound tcp/22",
+                "rule": {"protocol": "tcp", "ports": "22"},
+            },
+            {"kind": "nacl", "id": "acl-1", "rule": {"protocol": "tcp", "ports": "22"}},
+        ],
+    }
+    (d,) = diagrams({"exposed": [graph_path]})
+    assert [b["rule"] for b in d["boxes"]] == ["", "inbound tcp/22", "protocol=tcp, ports=22"]
+    steps = [
+        {"from": "user/bob", "to": "role/admin", "technique": "sts:AssumeRole"},
+        {"from": "role/admin", "to": "ADMIN", "technique": "iam:*"},
+    ]
+    (ident,) = diagrams({"path": "bob -> admin", "steps": steps})
+    assert [(b["label"], b["rule"]) for b in ident["boxes"]] == [
+        ("user/bob", ""),
+        ("role/admin", "sts:AssumeRole"),
+        ("ADMIN", "iam:*"),
+    ]

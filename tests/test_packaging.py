@@ -1,0 +1,29 @@
+"""Packaging: every package directory is listed in pyproject.toml, so an installed posture
+(not editable) has all of its modules and data files."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_every_package_directory_is_listed() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "posture").rglob(
+        "__init__.py")}
+    found |= {"posture.checks." + ".".join(p.parent.relative_to(ROOT / "checks").parts)
+              for p in (ROOT / "checks").rglob("__init__.py")
+              if p.parent != ROOT / "checks"}
+    found.add("posture.checks")
+    assert found == listed
+
+
+def test_data_files_are_declared() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    data = config["tool"]["setuptools"]["package-data"]
+    assert "frameworks/*.toml" in data["posture.checks"]
+    assert list((ROOT / "checks" / "frameworks").glob("*.toml"))
+    assert list((ROOT / "posture" / "reporters" / "templates").iterdir())

@@ -1,0 +1,129 @@
+"""The scan history store, on SQLite and on a real PostgreSQL server: recording, listing, and the
+diff across three scans in which failures appear, persist and resolve."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pg_server
+import pytest
+from report_builders import META, finding
+
+from posture.diff import diff, fingerprint
+from posture.model import Finding, Severity, Status
+from posture.store import StoreError, open_store, scope_of
+
+PG_MISSING = pg_server.missing_reason()
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    if PG_MISSING:
+        pytest.skip(PG_MISSING)
+    with pg_server.running_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "history.db")
+    server: str = request.getfixturevalue("pg_url")
+    return pg_server.fresh_database(server, f"t_{uuid.uuid4().hex[:12]}")
+
+
+def check(n: int, status: Status = Status.FAIL, severity: Severity = Severity.HIGH) -> Finding:
+    return finding(
+        n,
+        status=status,
+        severity=severity,
+        check_id="aws.encryption.volume_x",
+        message=f"finding {n}",
+    )
+
+
+# scan 1: 1 and 2 fail, 3 passes
+SCAN1 = (check(1), check(2, severity=Severity.MEDIUM), check(3, Status.PASS))
+# scan 2: 1 still fails, 2 resolved (PASS), 3 newly fails, 4 new critical
+SCAN2 = (
+    check(1),
+    check(2, Status.PASS, Severity.MEDIUM),
+    check(3),
+    check(4, severity=Severity.CRITICAL),
+)
+# scan 3: 1 fails with a raised severity, 3 accepted (EXCEPTED), 4 still fails, 5 new low
+SCAN3 = (
+    check(1, severity=Severity.CRITICAL),
+    check(3, Status.EXCEPTED),
+    check(4, severity=Severity.CRITICAL),
+    check(5, severity=Severity.LOW),
+)
+
+
+def _uids(changes: tuple) -> list[str]:
+    return [c.current.resource_uid.rsplit("/", 1)[1] for c in changes]
+
+
+def test_three_scans_diff(store_url: str) -> None:
+    with open_store(store_url) as store:
+        ids = [store.record(META, scan, "sha", "cat-1").id for scan in (SCAN1, SCAN2, SCAN3)]
+        other = store.record(replace(META, regions=("eu-west-1",)), SCAN1, None, "cat-1")
+        first, second, third = (store.get(str(i)) for i in ids)
+        assert store.previous(first) is None
+        assert store.previous(third) == second
+        assert store.previous(other) is None  # another scope
+        assert [r.id for r in store.scans()] == [other.id, *reversed(ids)]
+        assert [r.id for r in store.scans(scope=scope_of(META))] == list(reversed(ids))
+        assert third.counts == {"PASS": 0, "FAIL": 3, "INCONCLUSIVE": 0, "ERROR": 0, "EXCEPTED": 1}
+        assert store.get(META.scan_id).id == other.id  # newest record of that scan id
+        one_two = diff(store.findings(first), store.findings(second))
+        two_three = diff(store.findings(second), store.findings(third))
+    assert _uids(one_two.new) == ["sg-0004", "sg-0003"]  # critical first
+    assert _uids(one_two.resolved) == ["sg-0002"]
+    assert one_two.resolved[0].after and one_two.resolved[0].after.status == Status.PASS
+    assert _uids(one_two.still_open) == ["sg-0001"]
+    assert one_two.severity_changed == ()
+    assert _uids(two_three.new) == ["sg-0005"]
+    assert _uids(two_three.resolved) == ["sg-0003"]  # now EXCEPTED
+    assert two_three.resolved[0].after and two_three.resolved[0].after.status == Status.EXCEPTED
+    assert _uids(two_three.still_open) == ["sg-0001", "sg-0004"]
+    assert _uids(two_three.severity_changed) == ["sg-0001"]
+    assert [c.current.severity for c in two_three.new_at_or_above(Severity.LOW)] == [Severity.LOW]
+    assert two_three.new_at_or_above(Severity.MEDIUM) == ()
+    doc = two_three.document()
+    assert doc["severity_changed"][0]["severity_before"] == "high"
+    assert doc["severity_changed"][0]["severity_after"] == "critical"
+
+
+def test_findings_round_trip(store_url: str) -> None:
+    hostile = finding(9, name="<img src=x onerror=alert(1)>", message="é\u6f22'; DROP TABLE x;--")
+    with open_store(store_url) as store:
+        record = store.record(META, (hostile,), None, "cat")
+        (row,) = store.findings(record)
+        empty = store.record(META, (), None, "cat")
+        assert store.findings(empty) == []
+    assert row.resource_name == hostile.resource_name
+    assert row.message == hostile.message
+    assert row.fingerprint == fingerprint(hostile.check_id, hostile.resource_uid)
+    assert row.severity == Severity.HIGH and row.status == Status.FAIL
+    assert record.accounts == META.accounts and record.regions == META.regions
+
+
+def test_reopening_keeps_history(store_url: str) -> None:
+    with open_store(store_url) as store:
+        store.record(META, SCAN1, "a" * 64, "cat")
+    with open_store(store_url) as store:
+        (record,) = store.scans()
+    assert record.snapshot_sha256 == "a" * 64 and record.catalogue_version == "cat"
+
+
+def test_unknown_scan_and_bad_store(tmp_path: Path) -> None:
+    with open_store(str(tmp_path / "h.db")) as store, pytest.raises(StoreError, match="no scan"):
+        store.get("42")
+    with pytest.raises(StoreError, match="history store"), open_store("nosuchdb://x/y"):
+        pass
+    with pytest.raises(StoreError), open_store(str(tmp_path / "missing" / "dir" / "h.db")):
+        pass
