@@ -16,7 +16,6 @@ from posture.checks._aws_exposure import (
     TCP,
     Exposure,
     host_lb,
-    is_bastion,
     judge,
     latent_text,
     ports_text,
@@ -24,17 +23,34 @@ from posture.checks._aws_exposure import (
 )
 
 from posture.engine import CheckContext, Result
-from posture.graph.aws import RDS_INSTANCE, AwsReach, Host
+from posture.graph.aws import RDS_INSTANCE, AwsReach
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
 ADMIN_PORTS = (22, 3389, 5985, 5986)
 DB_PORTS = (1433, 1521, 3306, 5432, 5439, 5984, 6379, 8086, 9042, 9200, 9300, 11211, 27017, 27018)
 BASTION_TAGS = ("Role=bastion",)
+BASTION_PARAMS = {"admin_ports": ADMIN_PORTS, "bastion_tags": BASTION_TAGS, "infer_bastions": True}
+BASTION_RULE = (
+    "Bastions are hosts tagged as such (parameter bastion_tags) or, with infer_bastions (default "
+    "on), inferred: a host reachable from the internet on an administrative port (from any "
+    "range, allow-listed or not) that reaches "
+    "private-tier hosts (no public address) of a subnet on an administrative port, when it is "
+    "the only such hop (no other internet-exposed admin host and no tagged bastion reaches that "
+    "subnet's private hosts on an administrative port). A tag always wins."
+)
 
 
 def _reach(ctx: CheckContext) -> AwsReach:
     return ctx.derived("aws.reach", reach_of)
+
+
+def _bastions(ctx: CheckContext, reach: AwsReach) -> dict[str, str]:
+    from posture.checks._aws_bastion import bastions
+
+    return bastions(
+        reach, ctx.param("bastion_tags"), ctx.param("admin_ports"), ctx.param("infer_bastions")
+    )
 
 
 def _verdict(ctx: CheckContext, subject: Asset, exp: Exposure, what: str, **extra: Any) -> Result:
@@ -80,19 +96,23 @@ def _hosts(
     ctx: CheckContext, ports: Sequence[int], what: str, skip_bastions: bool
 ) -> Iterator[Result]:
     reach = _reach(ctx)
-    bastion_tags = ctx.param("bastion_tags") if skip_bastions else ()
+    known = _bastions(ctx, reach) if skip_bastions else {}
     for host in reach.hosts():
         state = host.asset.attr("state") or host.asset.attr("status")
-        if skip_bastions and is_bastion(host.asset, bastion_tags):
+        why = known.get(host.asset.uid)
+        if why is not None and why.startswith("tagged"):
+            # only a designated (tagged) bastion is judged elsewhere; an inferred one stays
+            # subject to this check, so a guess never hides a real exposure
             yield ctx.passed(
                 host.asset,
                 "designated bastion (judged by aws.network.bastion_not_open_to_internet)",
                 state=state,
-                bastion=True,
+                bastion=why,
             )
             continue
         exp = judge(reach, host.asset, ports, host_lb(reach, host.asset), host.interfaces)
-        yield _verdict(ctx, host.asset, exp, what, state=state)
+        extra = {"bastion": why} if why is not None else {}
+        yield _verdict(ctx, host.asset, exp, what, state=state, **extra)
 
 
 @check(
@@ -110,10 +130,12 @@ def _hosts(
         "SSH, RDP and WinRM exposed to the internet are brute-forced within minutes. Reported "
         "only when a complete path exists (public address or internet-facing load balancer, "
         "internet-gateway route, network ACLs both ways, security groups); the evidence is the "
-        "path with the rule of every hop. Hosts tagged as bastions are judged by the bastion "
-        "check instead."
-    ),
-    params={"admin_ports": ADMIN_PORTS, "bastion_tags": BASTION_TAGS},
+        "path with the rule of every hop. Designated (tagged) bastions are judged by the bastion "
+        "check instead; an inferred bastion is still judged here, so a guess never hides an "
+        "exposure. "
+    )
+    + BASTION_RULE,
+    params=BASTION_PARAMS,
 )
 def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
     yield from _hosts(ctx, ctx.param("admin_ports"), "administrative ports", True)
@@ -184,10 +206,6 @@ def _rds(ctx: CheckContext, reach: AwsReach, db: Asset) -> Result:
     return _verdict(ctx, db, merged, "database port", publicly_accessible=True)
 
 
-def _is_private(reach: AwsReach, host: Host) -> bool:
-    return not any(any(reach.classes[i.key].public.values()) for i in host.interfaces)
-
-
 @check(
     id="aws.network.bastion_not_open_to_internet",
     title="Bastion hosts accept administrative connections only from allow-listed ranges",
@@ -200,19 +218,23 @@ def _is_private(reach: AwsReach, host: Host) -> bool:
     ),
     rationale=(
         "A bastion is the one door into the private tier; open to 0.0.0.0/0 it is brute-forced "
-        "like any other host. Bastions are identified by tag (parameter bastion_tags)."
-    ),
-    params={"admin_ports": ADMIN_PORTS, "bastion_tags": BASTION_TAGS},
+        "like any other host. An inferred bastion open to 0.0.0.0/0 is a finding too; the "
+        "evidence says why the host is a bastion. "
+    )
+    + BASTION_RULE,
+    params=BASTION_PARAMS,
 )
 def bastion_not_open_to_internet(ctx: CheckContext) -> Iterator[Result]:
     reach = _reach(ctx)
+    known = _bastions(ctx, reach)
     for host in reach.hosts():
-        if not is_bastion(host.asset, ctx.param("bastion_tags")):
+        why = known.get(host.asset.uid)
+        if why is None:
             continue
         exp = judge(
             reach, host.asset, ctx.param("admin_ports"), host_lb(reach, host.asset), host.interfaces
         )
-        yield _verdict(ctx, host.asset, exp, "bastion administrative ports")
+        yield _verdict(ctx, host.asset, exp, "bastion administrative ports", bastion=why)
 
 
 @check(
@@ -228,19 +250,21 @@ def bastion_not_open_to_internet(ctx: CheckContext) -> Iterator[Result]:
     rationale=(
         "Defense in depth needs the bastion to be the only administrative hop into the private "
         "tier: if other hosts (or the internet through a load balancer) reach SSH/RDP on "
-        "private hosts, one compromised host reaches them all."
-    ),
-    params={"admin_ports": ADMIN_PORTS, "bastion_tags": BASTION_TAGS},
+        "private hosts, one compromised host reaches them all. "
+    )
+    + BASTION_RULE,
+    params=BASTION_PARAMS,
 )
 def private_admin_only_via_bastion(ctx: CheckContext) -> Iterator[Result]:
-    from posture.checks._aws_bastion import admin_sources
+    from posture.checks._aws_bastion import admin_sources, is_private
 
     reach = _reach(ctx)
-    tags, ports = ctx.param("bastion_tags"), ctx.param("admin_ports")
+    ports = ctx.param("admin_ports")
+    known = _bastions(ctx, reach)
     for host in reach.hosts():
-        if is_bastion(host.asset, tags) or not _is_private(reach, host):
+        if host.asset.uid in known or not is_private(reach, host):
             continue
-        offenders, unknown = admin_sources(reach, host, ports, tags)
+        offenders, unknown = admin_sources(reach, host, ports, set(known))
         if offenders:
             names = sorted({str(o["source"]) for o in offenders})
             yield ctx.fail(

@@ -132,6 +132,66 @@ def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
+    id="gcp.network.no_latent_sensitive_port_exposure",
+    title="No firewall rule admits the internet to administrative or database ports of "
+    "instances that are not reachable today",
+    severity=Severity.MEDIUM,
+    principles=(Principle.DEFENSE_IN_DEPTH,),
+    reads=PATH_READS,
+    remediation=(
+        "Remove the 0.0.0.0/0 (::/0) source from the rule on the sensitive port even though the "
+        "instance has no external IP today: admit Identity-Aware Proxy (35.235.240.0/20) for "
+        "administration and the application tier's tags or service accounts for databases."
+    ),
+    rationale=(
+        "Latent exposure: the winning firewall rule admits internet clients on an administrative "
+        "or database port, and the only missing layer is the instance's external IP. Adding an "
+        "access config (or a passthrough network load balancer, which keeps client addresses) "
+        "exposes the port at once. Real exposures are reported by the CRITICAL checks, never "
+        "here; IAP-only access and rules shadowed by a deny are not latent exposure."
+    ),
+    params={"admin_ports": ADMIN_PORTS, "db_ports": DB_PORTS},
+)
+def no_latent_sensitive_port_exposure(ctx: CheckContext) -> Iterator[Result]:
+    ports = sorted({*map(int, ctx.param("admin_ports")), *map(int, ctx.param("db_ports"))})
+    by_net = _rules(ctx)
+    for host in ctx.inventory.of(INSTANCE):
+        exposed: set[int] = set()
+        latent: list[tuple[Verdict, dict[str, object]]] = []
+        for nic in nics_of(host):
+            for family in (4, 6):
+                for port in ports:
+                    v = internet_ingress(by_net.get(nic.network, []), nic, "tcp", port, family)
+                    if v.state is Reach.EXPOSED:
+                        exposed.add(port)
+                    elif v.state is Reach.LATENT:
+                        latent.append((v, v.evidence(nic)))
+        hidden = [(v, e) for v, e in latent if v.port not in exposed]
+        if hidden:
+            rules = sorted({v.rule.name for v, _ in hidden if v.rule is not None})
+            families = sorted({f"IPv{v.family}" for v, _ in hidden})
+            yield ctx.fail(
+                host,
+                f"firewall rule(s) {', '.join(rules)} admit internet clients on "
+                f"tcp/{'/'.join(str(p) for p in sorted({v.port for v, _ in hidden}))}; the only "
+                f"missing layer is an external {'/'.join(families)} address (an access config "
+                "or a passthrough load balancer would expose it)",
+                latent=[e for _, e in hidden],
+                status=host.attr("status"),
+            )
+        elif exposed:
+            yield ctx.passed(
+                host,
+                "no latent exposure (real exposure on "
+                f"tcp/{'/'.join(map(str, sorted(exposed)))} is reported by the CRITICAL checks)",
+            )
+        else:
+            yield ctx.passed(
+                host, "no firewall rule admits internet clients to a sensitive port"
+            )
+
+
+@check(
     id="gcp.network.firewall_admin_ports_not_open_to_world",
     title="No enabled firewall rule admits SSH or RDP from 0.0.0.0/0",
     severity=Severity.MEDIUM,

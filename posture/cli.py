@@ -377,6 +377,9 @@ def permissions_aws() -> None:
 @app.command("demo")
 @handled
 def demo_cmd(
+    cloud: Annotated[
+        str, typer.Argument(help="aws (default: moto) or gcp (loopback fake of the Google APIs).")
+    ] = "aws",
     output_dir: OutputDir = Path("posture-demo"),
     formats: Formats = "csv,json,html",
     snapshot_out: Annotated[
@@ -384,7 +387,13 @@ def demo_cmd(
     ] = None,
     quiet: Quiet = False,
 ) -> None:
-    """Build a demo AWS account in an embedded emulator (moto), scan it and report."""
+    """Build a demo estate on an embedded emulator or fake (AWS by default), scan it and report."""
+    if cloud == "gcp":
+        from posture.cli_gcp import demo_gcp
+
+        return demo_gcp(output_dir, formats, snapshot_out, quiet)
+    if cloud != "aws":
+        raise ValueError(f"unknown demo cloud {cloud!r}: choose aws or gcp")
     try:
         from posture import demo
     except ImportError as exc:

@@ -51,6 +51,37 @@ def permissions_gcp() -> None:
     sys.stdout.write(custom_role())
 
 
+def demo_gcp(output_dir: Path, formats: str, snapshot_out: Path | None, quiet: bool) -> None:
+    """``posture demo gcp``: the recorded demo projects on the loopback fake, real collector."""
+    from posture import cli
+
+    try:
+        import posture.collectors.gcp.collector  # noqa: F401  (the google-cloud clients)
+    except ImportError as exc:
+        raise CollectorError(
+            f"the GCP demo needs the Google clients: pip install 'posture[gcp]' "
+            f"({exc.name} missing)"
+        ) from None
+    from posture.demo import gcp as demo
+    from posture.pipeline import prepare
+    from posture.reporters import parse_formats
+
+    parse_formats(formats)
+    out = cli.out
+    out.print(
+        f"fake Google APIs on 127.0.0.1 serving projects {', '.join(demo.DEMO_PROJECTS)} "
+        "(Cloud SQL in acme-dev answers 403 on purpose: its checks are INCONCLUSIVE) ...",
+        markup=False,
+    )
+    with cli._progress("Collecting GCP (demo)", None, quiet) as step:
+        inventory = demo.scan(progress=step)
+    prepared = prepare(inventory)
+    if snapshot_out is not None:
+        cli._write_snapshot(prepared, snapshot_out)
+    cli._audit_and_report(prepared, output_dir, formats, None, None, quiet)
+    out.print(f"Open the HTML report: {(output_dir / 'report.html').resolve()}", markup=False)
+
+
 def register() -> None:
     """Add ``scan gcp`` and ``permissions gcp`` to the main app."""
     from posture import cli

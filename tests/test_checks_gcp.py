@@ -493,3 +493,58 @@ def test_gcp_check_reads_are_documented_types_and_facets() -> None:
             type_, _, facet = read.partition("#")
             assert type_ in known, (check.spec.id, read)
             assert not facet or f"#{facet}" in doc, (check.spec.id, read)
+
+
+LATENT = "gcp.network.no_latent_sensitive_port_exposure"
+
+
+def test_latent_exposure_names_the_missing_layer_and_skips_traps() -> None:
+    got = statuses(
+        LATENT,
+        firewall("ssh-db", target_tags=("db",)),
+        firewall("pg-any", rules=(("tcp", ("5432",)),), target_tags=("pg",)),
+        firewall("ssh-web", target_tags=("web",)),
+        firewall("ssh-app", target_tags=("app",)),
+        firewall("deny-app", target_tags=("app",), priority=900, action="deny"),
+        firewall("ssh-old", target_tags=("old",), disabled=True),
+        firewall("iap", source_ranges=("35.235.240.0/20",)),
+        instance("db", tags=("db",), external=False),
+        instance("pg", tags=("pg",), external=False),
+        instance("web", tags=("web",)),  # really exposed: the CRITICAL check's finding
+        instance("app", tags=("app",), external=False),  # shadowed by a deny
+        instance("old", tags=("old",), external=False),  # disabled rule
+        instance("private"),  # IAP only
+    )
+    assert got == {
+        "db": Status.FAIL,
+        "pg": Status.FAIL,
+        "web": Status.PASS,
+        "app": Status.PASS,
+        "old": Status.PASS,
+        "private": Status.PASS,
+    }
+    findings = {
+        f.resource_name: f
+        for f in run_one(
+            LATENT,
+            ginventory(
+                firewall("ssh-db", target_tags=("db",)),
+                instance("db", tags=("db",), external=False),
+                firewall("ssh-web", target_tags=("web",)),
+                instance("web", tags=("web",)),
+            ),
+        )
+    }
+    db = findings["db"]
+    assert "ssh-db" in db.message and "tcp/22" in db.message
+    assert "external IPv4 address" in db.message
+    assert db.evidence["latent"][0]["state"] == "latent"
+    assert "CRITICAL" in findings["web"].message
+
+
+def test_latent_exposure_is_inconclusive_without_firewalls() -> None:
+    inv = ginventory(
+        instance("vm", external=False),
+        errors=(gcp_error("compute", "firewalls.list", ("compute.googleapis.com/Firewall",)),),
+    )
+    assert {f.status for f in run_one(LATENT, inv)} == {Status.INCONCLUSIVE}

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gcp_fake import FakeGoogle, serving
 from typer.testing import CliRunner
 
 from posture.cli import app
+from posture.demo.gcp_fake import FakeGoogle, serving
 
 runner = CliRunner()
 
@@ -62,6 +62,10 @@ def test_scan_gcp_writes_reports_and_audit_is_byte_identical(
         assert by[(admin, trap)] == "PASS", trap
     assert by[("gcp.network.db_ports_not_internet_reachable", "analytics-1")] == "FAIL"
     assert by[("gcp.network.db_ports_not_internet_reachable", "db-1")] == "PASS"
+    latent = "gcp.network.no_latent_sensitive_port_exposure"
+    assert by[(latent, "db-1")] == "FAIL"  # firewall open on 5432, no external IP
+    for ok in ("web-1", "app-1", "bastionless-1", "legacy-1"):  # exposed, shadowed, IAP, disabled
+        assert by[(latent, ok)] == "PASS", ok
     assert by[("gcp.segregation.no_prod_nonprod_peering", "prod-vpc")] == "FAIL"
     assert by[("gcp.transit.lb_proxy_tls12_minimum", "legacy-https")] == "FAIL"
     assert by[("gcp.transit.lb_proxy_tls12_minimum", "web-https")] == "PASS"

@@ -1,4 +1,4 @@
-"""The GCP collector with the real Google clients against the loopback fake (tests/gcp_fake.py):
+"""The GCP collector with the real Google clients against the loopback fake (posture.demo.gcp_fake):
 every asset type, paging, a 403 (collection error), a 429 (retried), org/folder discovery, and
 the service-account key-file credential path."""
 
@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gcp_fake import TOKEN, FakeGoogle, load_routes, serving
 
 from posture.collectors.gcp.base import GcpTarget
 from posture.collectors.gcp.collector import (
@@ -20,6 +19,7 @@ from posture.collectors.gcp.collector import (
     custom_role,
     discover_projects,
 )
+from posture.demo.gcp_fake import TOKEN, FakeGoogle, load_routes, serving
 from posture.errors import CollectorError
 from posture.model import Inventory
 

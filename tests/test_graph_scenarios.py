@@ -311,11 +311,13 @@ def test_ip_target_is_resolved_to_its_instance() -> None:
 # -- bastions -----------------------------------------------------------------------------------
 
 
-def bastion_estate(ingress: Any, worker_ingress: Any) -> Inventory:
+def bastion_estate(
+    ingress: Any, worker_ingress: Any, tags: dict[str, str] | None = None
+) -> Inventory:
     tagged = asset(
         "AWS::EC2::Instance",
         arn("instance", "i-b"),
-        tags={"Role": "bastion"},
+        tags={"Role": "bastion"} if tags is None else tags,
         instance_id="i-b",
         state="running",
         vpc_id="vpc-1",
@@ -382,6 +384,57 @@ def test_bastion_tag_is_configurable() -> None:
     inv = bastion_estate(SSH_WORLD, [sg_rule(22, 22, "sg-b", kind="security_group")])
     finding = status(ADMIN, inv, BASTION_UID, bastion_tags=("Role=jump",))
     assert finding.status == Status.FAIL
+
+
+# -- inferred bastions: the only internet-reachable admin hop into a private tier ------------
+
+FROM_BASTION = [sg_rule(22, 22, "sg-b", kind="security_group")]
+OFFICE_SSH = [sg_rule(22, 22, "203.0.113.0/24")]
+
+
+def test_untagged_office_only_bastion_is_inferred_and_its_tier_passes() -> None:
+    inv = bastion_estate(OFFICE_SSH, FROM_BASTION, tags={})
+    worker = status(VIA_BASTION, inv, WORKER_UID)
+    assert worker.status == Status.PASS
+    bastion = status(BASTION, inv, BASTION_UID)
+    assert bastion.status == Status.PASS
+    assert bastion.evidence["bastion"] == (
+        "inferred: only internet-exposed admin hop into subnet(s) subnet-2"
+    )
+
+
+def test_inference_off_makes_the_untagged_hop_an_offender() -> None:
+    inv = bastion_estate(OFFICE_SSH, FROM_BASTION, tags={})
+    worker = status(VIA_BASTION, inv, WORKER_UID, infer_bastions=False)
+    assert worker.status == Status.FAIL
+    assert worker.evidence["paths"][0]["source"] == "i-b"
+
+
+def test_inferred_bastion_open_to_the_world_is_still_an_admin_exposure() -> None:
+    inv = bastion_estate(SSH_WORLD, FROM_BASTION, tags={})
+    admin = status(ADMIN, inv, BASTION_UID)
+    assert admin.status == Status.FAIL
+    assert admin.evidence["bastion"].startswith("inferred")
+    assert status(BASTION, inv, BASTION_UID).status == Status.FAIL
+
+
+def test_two_exposed_admin_hops_into_one_tier_are_not_bastions() -> None:
+    # i-1 (public, SSH open) and i-b both reach the worker on SSH: neither is "the only hop"
+    inv = bastion_estate(OFFICE_SSH, [sg_rule(22, 22, "10.0.0.0/16")], tags={})
+    results = by_uid(run_one(BASTION, inv))
+    assert BASTION_UID not in results
+    worker = status(VIA_BASTION, inv, WORKER_UID)
+    assert worker.status == Status.FAIL
+    assert {p["source"] for p in worker.evidence["paths"]} >= {"i-1", "i-b"}
+
+
+def test_tagged_bastion_prevents_inferring_a_second_hop() -> None:
+    inv = bastion_estate(SSH_WORLD, [sg_rule(22, 22, "10.0.0.0/16")])
+    results = by_uid(run_one(BASTION, inv))
+    assert set(results) == {BASTION_UID}
+    worker = status(VIA_BASTION, inv, WORKER_UID)
+    assert worker.status == Status.FAIL
+    assert {p["source"] for p in worker.evidence["paths"]} == {"i-1"}
 
 
 # -- segregation through peering and transit gateway -------------------------------------------

@@ -18,6 +18,7 @@ def test_every_package_directory_is_listed() -> None:
               for p in (ROOT / "checks").rglob("__init__.py")
               if p.parent != ROOT / "checks"}
     found.add("posture.checks")
+    found.add("posture.fixtures")
     assert found == listed
 
 
@@ -27,3 +28,7 @@ def test_data_files_are_declared() -> None:
     assert "frameworks/*.toml" in data["posture.checks"]
     assert list((ROOT / "checks" / "frameworks").glob("*.toml"))
     assert list((ROOT / "posture" / "reporters" / "templates").iterdir())
+    # the recorded Google API responses `posture demo gcp` serves from an installed package
+    assert "gcp/*/*.json" in data["posture.fixtures"]
+    assert list((ROOT / "fixtures" / "gcp").glob("*/*.json"))
+    assert (ROOT / "fixtures" / "__init__.py").exists()

@@ -1,4 +1,5 @@
-"""A loopback fake of the Google REST endpoints, serving recorded responses from fixtures/gcp/.
+"""A loopback fake of the Google REST endpoints, serving recorded responses from ``fixtures/gcp/``
+(installed as package data of ``posture.fixtures``; used by ``posture demo gcp`` and the tests).
 
 Each ``fixtures/gcp/<project>/<api>.json`` maps ``"METHOD /path"`` (optionally with one
 identifying query parameter, ``GET /storage/v1/b?project=p``) to the API's JSON response.
@@ -29,7 +30,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gcp"
 TOKEN = "ya29.fake-access-token"
 _KEY_QUERY = ("project", "parent")
 _DAYS_AGO = re.compile(r"\$\{DAYS_AGO:(\d+)\}")
@@ -113,14 +113,22 @@ def _error(status: int, code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": status, "message": message, "status": code}}
 
 
+def fixtures_root() -> Path:
+    """``fixtures/gcp`` of the source tree, or the same files installed with the package."""
+    from importlib import resources
+
+    return Path(str(resources.files("posture.fixtures"))) / "gcp"
+
+
 def _now_minus(days: int) -> str:
     moment = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def load_routes(
-    projects: tuple[str, ...] = ("acme-prod", "acme-dev"), root: Path = FIXTURES
+    projects: tuple[str, ...] = ("acme-prod", "acme-dev"), root: Path | None = None
 ) -> dict[str, Any]:
+    root = fixtures_root() if root is None else root
     routes: dict[str, Any] = {}
     for project in projects:
         for file in sorted((root / project).glob("*.json")):
