@@ -14,6 +14,8 @@ from posture.registry import check
 
 VPC = "AWS::EC2::VPC"
 PEERING = "AWS::EC2::VPCPeeringConnection"
+TGW_ATTACHMENT = "AWS::EC2::TransitGatewayAttachment"
+TGW_ROUTE_TABLE = "AWS::EC2::TransitGatewayRouteTable"
 ROUTE_TABLE = "AWS::EC2::RouteTable"
 
 PROD, NONPROD = "production", "non-production"
@@ -170,14 +172,16 @@ def _vpcs_in(destination: Any, vpcs: Mapping[str, Asset]) -> list[str]:
     title="No network path connects production and non-production hosts",
     severity=Severity.HIGH,
     principles=(Principle.SEGREGATION, Principle.DEFENSE_IN_DEPTH),
-    reads=NETWORK_READS | {VPC, PEERING},
+    reads=NETWORK_READS | {VPC, PEERING, TGW_ATTACHMENT, TGW_ROUTE_TABLE},
     remediation=(
         "Remove the peering or transit-gateway routes between the environments, or at least "
         "deny the traffic in the network ACLs and security groups of both sides."
     ),
     rationale=(
         "Peering or a transit gateway between environments is only a risk where traffic really "
-        "flows: this check evaluates routes (both directions), network ACLs (with return "
+        "flows: this check evaluates routes (both directions; through a transit gateway, the "
+        "route table associated with the entering attachment, static before propagated, "
+        "blackholes), network ACLs (with return "
         "traffic) and security groups between every pair of interface classes and reports the "
         "first working path with the rule of every hop. Environments come from VPC tags."
     ),

@@ -2,7 +2,7 @@
 
 ``AwsReach(inventory)`` indexes VPCs, subnets, route tables (explicit association, else the
 VPC's main table), network ACLs, security groups (with prefix lists), interfaces, instances,
-RDS instances, peering connections and transit-gateway routes. Interfaces sharing
+RDS instances, peering connections and transit gateways (``aws_tgw``). Interfaces sharing
 (subnet, security-group set, public IPv4 presence, public IPv6 presence) form one
 :class:`~posture.graph.paths.Attachment`, evaluated once per (family, protocol, port).
 """
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from posture.graph.aws_rules import nacl_filter, routes_of, sg_filter, sg_rules
+from posture.graph.aws_tgw import TgwIndex
 from posture.graph.core import Filter, Hop, Route, Rule, lpm
 from posture.graph.intervals import (
     EMPTY,
@@ -111,6 +112,9 @@ class AwsReach:
                     self.tgw_vpcs.setdefault(str(r.get("target_id")), set()).add(
                         str(rt.attr("vpc_id"))
                     )
+        self.tgw = TgwIndex(inv, self.vpc_cidrs)
+        for (tgw_id, vpc_id) in self.tgw.by_vpc:
+            self.tgw_vpcs.setdefault(tgw_id, set()).add(vpc_id)
         self.nacls: dict[str, Asset] = {}
         for acl in inv.of(NETWORK_ACL):
             for subnet_id in acl.attr("subnet_ids") or ():
@@ -194,6 +198,12 @@ class AwsReach:
             found = (routes_of(rt.attrs, self.prefix_lists, assoc), None)
         self._routes[subnet_id] = found
         return found
+
+    def vpc_cidrs(self, vpc_id: str) -> list[str]:
+        vpc = self.vpcs.get(vpc_id)
+        if vpc is None:
+            return []
+        return [*(vpc.attr("cidr_blocks") or ()), *(vpc.attr("ipv6_cidr_blocks") or ())]
 
     def subnet_vpc(self, subnet_id: str | None) -> str | None:
         subnet = self.subnets.get(subnet_id or "")
@@ -404,6 +414,17 @@ class AwsReach:
                     f"{route.ref.get('destination')} -> {route.target_id} ({assoc} association)",
                     route.ref,
                 )
+                if route.target_kind == "tgw":
+                    for sub, tgw_hops in self.tgw.deliver(
+                        route.target_id,
+                        src_vpc,
+                        dst_vpc,
+                        family,
+                        piece,
+                        self.tgw_vpcs.get(route.target_id, ()),
+                    ):
+                        out.append((sub, (hop, *tgw_hops)))
+                    continue
                 via = self._via(route, src_vpc, dst_vpc)
                 if via is not None:
                     out.append((piece, (hop, *via)))
@@ -424,14 +445,6 @@ class AwsReach:
             if ends == {src_vpc, dst_vpc} and src_vpc != dst_vpc:
                 return (Hop("vpc-peering", route.target_id, f"{src_vpc} <-> {dst_vpc}"),)
             return None
-        if route.target_kind == "tgw" and dst_vpc in self.tgw_vpcs.get(route.target_id, ()):
-            return (
-                Hop(
-                    "transit-gateway",
-                    route.target_id,
-                    "TGW route tables not collected: assumed to route between attachments",
-                ),
-            )
         return None
 
     def flow(
