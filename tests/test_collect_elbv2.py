@@ -76,6 +76,11 @@ def estate(moto_endpoint: str) -> dict[str, Any]:
         LoadBalancerArn=alb["LoadBalancerArn"], Protocol="HTTP", Port=8081,
         DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {
             "StatusCode": "404", "ContentType": "text/plain"}}])
+    fixed_arn = fixed["Listeners"][0]["ListenerArn"]
+    elb.create_rule(ListenerArn=fixed_arn, Priority=20, Actions=forward, Conditions=[
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/admin/*"]}}])
+    elb.create_rule(ListenerArn=fixed_arn, Priority=10, Actions=forward, Conditions=[
+        {"Field": "source-ip", "SourceIpConfig": {"Values": ["203.0.113.0/24"]}}])
     tls = elb.create_listener(LoadBalancerArn=nlb["LoadBalancerArn"], Protocol="TLS", Port=5432,
                               SslPolicy=MODERN_TLS, DefaultActions=[
                                   {"Type": "forward", "TargetGroupArn": tcp}],
@@ -131,6 +136,7 @@ def test_load_balancers_and_listeners(factory: ClientFactory, estate: dict[str, 
         "default_actions": [{"type": "forward", "target_group_arns": [estate["web"]],
                              "redirect_protocol": None, "redirect_port": None,
                              "status_code": None}],
+        "rules": [],
     }
     # moto gives plain HTTP listeners an SslPolicy too; they terminate no TLS, so none is kept.
     assert listeners[estate["http"]]["ssl_policy"] is None
@@ -138,6 +144,14 @@ def test_load_balancers_and_listeners(factory: ClientFactory, estate: dict[str, 
         {"type": "redirect", "target_group_arns": [], "redirect_protocol": "HTTPS",
          "redirect_port": "443", "status_code": "HTTP_301"}]
     assert listeners[estate["fixed"]]["default_actions"][0]["status_code"] == "404"
+    web_forward = [{"type": "forward", "target_group_arns": [estate["web"]],
+                    "redirect_protocol": None, "redirect_port": None, "status_code": None}]
+    rules = listeners[estate["fixed"]]["rules"]
+    assert [(r["priority"], r["conditions"], r["source_ips"], r["actions"]) for r in rules] == [
+        (10, [{"field": "source-ip", "values": ["203.0.113.0/24"]}], ["203.0.113.0/24"],
+         web_forward),
+        (20, [{"field": "path-pattern", "values": ["/admin/*"]}], None, web_forward)]
+    assert listeners[estate["tls"]]["rules"] == []  # TLS (NLB) listeners have no rules
     assert (listeners[estate["tls"]]["protocol"], listeners[estate["tls"]]["ssl_policy"]) == (
         "TLS", MODERN_TLS)
 
@@ -200,6 +214,18 @@ def test_failed_calls_are_recorded(factory: ClientFactory, estate: dict[str, Any
         ("elbv2", "DescribeTargetHealth", "AccessDenied", (f"{TG}#targets",), estate["web"]),
         ("elbv2", "DescribeTags", "AccessDenied", (f"{LB}#tags", f"{TG}#tags"), None),
     }
+
+
+def test_denied_listener_rules_are_unknown(factory: ClientFactory, estate: dict[str, Any]) -> None:
+    deny(factory, "elbv2", "DescribeRules", when={"ListenerArn": estate["fixed"]})
+
+    assets, scope = _collect(factory)
+
+    assert assets[estate["fixed"]].attrs["rules"] is None  # unknown, not "no rules"
+    assert assets[estate["http"]].attrs["rules"] == []
+    # the rules' target groups are unknown: recorded for the region, not for one listener
+    assert {(e.operation, e.code, e.asset_types, e.resource_uid) for e in scope.errors} == {
+        ("DescribeRules", "AccessDenied", (f"{LISTENER}#rules",), None)}
 
 
 def test_denied_listings_are_recorded(factory: ClientFactory, estate: dict[str, Any]) -> None:

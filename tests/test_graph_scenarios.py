@@ -176,6 +176,9 @@ def lb_estate(
     scheme: str = "internet-facing",
     lb_subnet_routes: Any = PUBLIC_ROUTES,
     target_type: str = "instance",
+    protocol: str = "TCP",
+    default_actions: list[dict[str, Any]] | None = None,
+    rules: list[dict[str, Any]] | None = None,
 ) -> Inventory:
     lb_subnet = asset(
         "AWS::EC2::Subnet",
@@ -209,10 +212,15 @@ def lb_estate(
         arn=f"{LB_ARN}/listener/1",
         load_balancer_arn=LB_ARN,
         port=2222,
-        protocol="TCP",
+        protocol=protocol,
         ssl_policy=None,
         certificate_arns=[],
-        default_actions=[{"type": "forward", "target_group_arns": [TG_ARN]}],
+        default_actions=(
+            [{"type": "forward", "target_group_arns": [TG_ARN]}]
+            if default_actions is None
+            else default_actions
+        ),
+        rules=[] if rules is None else rules,
     )
     if target_ingress is None:
         target_ingress = (sg_rule(22, 22, "10.0.9.0/24"),)
@@ -272,6 +280,47 @@ def test_nlb_exposes_private_target_and_names_lb_and_listener() -> None:
 
 def test_nlb_client_ip_preservation_admits_internet_sources() -> None:
     assert status(ADMIN, lb_estate(target_ingress=SSH_WORLD)).status == Status.FAIL
+
+
+FIXED_404 = [{"type": "fixed-response", "target_group_arns": [], "status_code": "404"}]
+
+
+def alb_rule(priority: int, conditions: list[dict[str, Any]], source_ips: Any = None) -> Any:
+    return {
+        "arn": f"{LB_ARN}/rule/{priority}",
+        "priority": priority,
+        "conditions": conditions,
+        "source_ips": source_ips,
+        "actions": [{"type": "forward", "target_group_arns": [TG_ARN]}],
+    }
+
+
+def test_target_forwarded_only_by_a_listener_rule_is_exposed() -> None:
+    rule = alb_rule(10, [{"field": "path-pattern", "values": ["/admin/*"]}])
+    inv = lb_estate(protocol="HTTP", default_actions=FIXED_404, rules=[rule])
+    finding = status(ADMIN, inv)
+    assert finding.status == Status.FAIL, finding.message
+    rule_hop = hop(finding.evidence["paths"][0], "listener-rule")
+    assert rule_hop["detail"] == "rule priority 10; path-pattern /admin/*"
+    # without the rule the default fixed response forwards nothing
+    quiet = lb_estate(protocol="HTTP", default_actions=FIXED_404, rules=[])
+    assert status(ADMIN, quiet).status == Status.PASS
+
+
+def test_listener_rule_restricted_by_source_ip_is_not_an_exposure() -> None:
+    rule = alb_rule(5, [{"field": "source-ip", "values": ["203.0.113.0/24"]}],
+                    source_ips=["203.0.113.0/24"])
+    inv = lb_estate(protocol="HTTP", default_actions=FIXED_404, rules=[rule])
+    assert status(ADMIN, inv).status == Status.PASS
+
+
+def test_unreadable_listener_rules_never_pass() -> None:
+    gap = collection_error(
+        "elasticloadbalancing", "DescribeRules", ("AWS::ElasticLoadBalancingV2::Listener#rules",)
+    )
+    base = lb_estate(protocol="HTTP", default_actions=FIXED_404, rules=[])
+    inv = inventory(*base.assets, errors=(gap,))
+    assert status(ADMIN, inv).status == Status.INCONCLUSIVE
 
 
 def test_target_sg_not_admitting_the_lb_blocks_it() -> None:

@@ -11,12 +11,12 @@ own filters admit the internet clients themselves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from posture.graph.aws import LISTENER, LOAD_BALANCER, AwsReach, Iface
 from posture.graph.core import Hop, Path
-from posture.graph.intervals import EMPTY, IntervalSet
+from posture.graph.intervals import EMPTY, IntervalSet, cidr_span
 from posture.graph.paths import Flow, Pieces, Verdict, flow_verdict
 from posture.model import Asset
 
@@ -68,28 +68,73 @@ def lb_exposures(reach: AwsReach) -> dict[str, list[LbExposure]]:
     return out
 
 
+def forwards(lst: Asset) -> dict[str, tuple[IntervalSet | None, str]]:
+    """Target group ARN -> (client restriction or None, the rule that forwards to it).
+
+    The default actions and every listener rule (ALB) that forwards count; a rule's
+    ``source-ip`` condition restricts the clients it forwards (other conditions - host, path,
+    headers, method, query - are chosen by the client and restrict nothing). A group forwarded
+    by several rules keeps the widest clients.
+    """
+    out: dict[str, tuple[IntervalSet | None, str]] = {}
+    for act in lst.attr("default_actions") or ():
+        if act.get("type") == "forward":
+            for arn in act.get("target_group_arns") or ():
+                out[str(arn)] = (None, "default action")
+    for rule in lst.attr("rules") or ():
+        restriction: IntervalSet | None = None
+        if rule.get("source_ips") is not None:
+            restriction = EMPTY
+            for cidr in rule["source_ips"]:
+                parsed = cidr_span(cidr)
+                if parsed is not None and parsed[0] == 4:
+                    restriction = restriction | parsed[1]
+        label = f"rule priority {rule.get('priority')}" + "".join(
+            f"; {c.get('field')} {', '.join(map(str, c.get('values') or ()))}"
+            for c in rule.get("conditions") or ()
+        )
+        for act in rule.get("actions") or ():
+            if act.get("type") != "forward":
+                continue
+            for arn in act.get("target_group_arns") or ():
+                have = out.get(str(arn))
+                if have is None or (have[0] is not None and (
+                        restriction is None or restriction.size() > have[0].size())):
+                    out[str(arn)] = (restriction, label)
+    return out
+
+
 def _listener(reach: AwsReach, lb: Asset, lst: Asset) -> list[LbExposure]:
     found = []
     port = lst.attr("port")
     if port is None:
         return []
-    tg_arns = [
-        arn
-        for act in lst.attr("default_actions") or ()
-        if act.get("type") == "forward"
-        for arn in act.get("target_group_arns") or ()
-    ]
+    groups = forwards(lst)
     for proto in _PROTOCOLS.get(str(lst.attr("protocol")), ()):
         fronts = _fronts(reach, lb, proto, int(port))
-        for arn in sorted(set(tg_arns)):
+        for arn in sorted(groups):
             tg = reach.inventory.get(arn)
             if tg is None:
                 continue
+            restriction, label = groups[arn]
             for target, iface, t_port in _targets(reach, tg):
                 exp = _target(reach, lb, lst, tg, fronts, target, iface, proto, t_port)
                 if exp is not None:
-                    found.append(exp)
+                    found.append(_restricted(exp, restriction, label))
     return found
+
+
+def _restricted(exp: LbExposure, restriction: IntervalSet | None, label: str) -> LbExposure:
+    """The exposure as the forwarding rule leaves it: clients narrowed, the rule in the path."""
+    if label == "default action":
+        return exp
+    path = exp.path
+    if path is not None:
+        at = next((i + 1 for i, h in enumerate(path.hops) if h.kind == "listener"), 0)
+        hops = (*path.hops[:at], Hop("listener-rule", exp.listener.name, label), *path.hops[at:])
+        path = replace(path, hops=hops)
+    clients = exp.clients if restriction is None else exp.clients & restriction
+    return replace(exp, clients=clients, path=path if clients else None)
 
 
 def _fronts(reach: AwsReach, lb: Asset, proto: str, port: int) -> list[tuple[str, Any, Verdict]]:
@@ -238,4 +283,4 @@ def _join(
     )
 
 
-__all__ = ["LbExposure", "lb_exposures"]
+__all__ = ["LbExposure", "forwards", "lb_exposures"]

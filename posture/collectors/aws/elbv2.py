@@ -25,6 +25,7 @@ TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
 PERMISSIONS: tuple[str, ...] = (
     "elasticloadbalancing:DescribeLoadBalancers",
     "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeTargetHealth",
     "elasticloadbalancing:DescribeSSLPolicies",
@@ -47,7 +48,8 @@ def collect(scope: RegionScope) -> list[Asset]:
     assets = add_attributes(scope, assets)  # access logs
     names = {lb["LoadBalancerArn"]: lb.get("LoadBalancerName", "") for lb in lbs}
     listeners = [ls for lb in lbs for ls in fetch_listeners(scope, lb["LoadBalancerArn"])]
-    assets += [normalize_listener(scope, ls, names.get(ls.get("LoadBalancerArn", ""), ""))
+    assets += [normalize_listener(scope, ls, names.get(ls.get("LoadBalancerArn", ""), ""),
+                                  fetch_rules(scope, ls))
                for ls in listeners]
     for tg in groups:
         targets = fetch_targets(scope, tg["TargetGroupArn"])
@@ -65,6 +67,22 @@ def fetch_listeners(scope: RegionScope, lb_arn: str) -> list[Payload]:
                                (LISTENER, SSL_POLICY), resource_uid=lb_arn,
                                LoadBalancerArn=lb_arn)
     return listeners or []
+
+
+def fetch_rules(scope: RegionScope, listener: Payload) -> list[Payload] | None:
+    """The non-default rules of an HTTP(S) listener (ALB); ``None`` if they could not be read.
+
+    Other listeners have only their default actions. A failure is recorded for the region (not
+    for the listener alone): the rules' target groups are unknown, so every target's exposure
+    through load balancers there is unverified.
+    """
+    if listener.get("Protocol") not in ("HTTP", "HTTPS"):
+        return []
+    rules = scope.paginate(SERVICE, "DescribeRules", "Rules", (f"{LISTENER}#rules",),
+                           ListenerArn=listener["ListenerArn"])
+    if rules is None:
+        return None
+    return [r for r in rules if not r.get("IsDefault")]
 
 
 def fetch_targets(scope: RegionScope, tg_arn: str) -> list[Payload] | None:
@@ -129,7 +147,9 @@ def normalize_load_balancer(
     return scope.asset(lb["LoadBalancerArn"], LOAD_BALANCER, name, attrs, raw=lb, tags=tags)
 
 
-def normalize_listener(scope: RegionScope, listener: Payload, lb_name: str) -> Asset:
+def normalize_listener(
+    scope: RegionScope, listener: Payload, lb_name: str, rules: list[Payload] | None = None
+) -> Asset:
     actions = sorted(listener.get("DefaultActions", []), key=lambda a: a.get("Order", 0))
     attrs = {
         "arn": listener["ListenerArn"],
@@ -140,6 +160,9 @@ def normalize_listener(scope: RegionScope, listener: Payload, lb_name: str) -> A
         "certificate_arns": sorted({c["CertificateArn"] for c in listener.get("Certificates", [])
                                     if c.get("CertificateArn")}),
         "default_actions": [normalize_action(a) for a in actions],
+        "rules": None if rules is None else sorted(
+            (normalize_rule(r) for r in rules), key=lambda r: (r["priority"] is None,
+                                                               r["priority"] or 0)),
     }
     name = f"{lb_name}:{listener.get('Port')}" if lb_name else listener["ListenerArn"]
     return scope.asset(listener["ListenerArn"], LISTENER, name, attrs, raw=listener)
@@ -150,6 +173,37 @@ def listener_ssl_policy(listener: Payload) -> str | None:
     if listener.get("Protocol") not in TLS_PROTOCOLS:
         return None
     return listener.get("SslPolicy") or None
+
+
+def normalize_rule(rule: Payload) -> dict[str, Any]:
+    """One listener rule: priority, conditions (``source_ips`` apart: it restricts clients) and
+    actions."""
+    conditions: list[dict[str, Any]] = []
+    source_ips: list[str] | None = None
+    for c in rule.get("Conditions") or ():
+        field = c.get("Field")
+        values = list(c.get("Values") or ())
+        for key in ("HostHeaderConfig", "PathPatternConfig", "HttpRequestMethodConfig",
+                    "SourceIpConfig"):
+            values += list((c.get(key) or {}).get("Values") or ())
+        if c.get("HttpHeaderConfig"):
+            header = c["HttpHeaderConfig"]
+            values += [f"{header.get('HttpHeaderName')}: {v}" for v in header.get("Values") or ()]
+        if c.get("QueryStringConfig"):
+            values += [f"{q.get('Key') or ''}={q.get('Value')}"
+                       for q in c["QueryStringConfig"].get("Values") or ()]
+        if field == "source-ip":
+            source_ips = sorted(set(values) | set(source_ips or ()))
+        conditions.append({"field": field, "values": sorted(set(values))})
+    priority = rule.get("Priority")
+    actions = sorted(rule.get("Actions") or (), key=lambda a: a.get("Order", 0))
+    return {
+        "arn": rule.get("RuleArn"),
+        "priority": int(str(priority)) if str(priority).isdigit() else None,
+        "conditions": sorted(conditions, key=lambda c: str(c["field"])),
+        "source_ips": source_ips,
+        "actions": [normalize_action(a) for a in actions],
+    }
 
 
 def normalize_action(action: Payload) -> dict[str, Any]:
@@ -179,7 +233,7 @@ def normalize_target_group(
         "port": tg.get("Port"),
         "target_type": tg.get("TargetType"),
         "vpc_id": tg.get("VpcId"),
-        "load_balancer_arns": sorted(tg.get("LoadBalancerArns", [])),
+        "load_balancer_arns": sorted(set(tg.get("LoadBalancerArns", []))),
         "targets": None if targets is None else normalize_targets(targets),
     }
     raw = {**tg, "TargetHealthDescriptions": targets}
