@@ -19,6 +19,8 @@ BUCKET = "AWS::S3::Bucket"
 ACCOUNT_PAB = "AWS::S3::AccountPublicAccessBlock"
 KEY = "AWS::KMS::Key"
 SECRET = "AWS::SecretsManager::Secret"
+QUEUE = "AWS::SQS::Queue"
+TOPIC = "AWS::SNS::Topic"
 
 _PINNING_KEYS = {"sts:externalid", "aws:principalorgid", "aws:principalorgpaths"}
 _POSITIVE = {"stringequals", "stringlike", "stringequalsignorecase"}
@@ -156,7 +158,7 @@ def _restrict_public_buckets(bucket: Asset, account_pab: Mapping[str, Asset]) ->
 
 @check(
     id="aws.iam.resource_policies_not_public",
-    title="No S3 bucket, KMS key or secret has a resource policy open to the world",
+    title="No S3 bucket, KMS key, secret, SQS queue or SNS topic has a policy open to the world",
     severity=Severity.CRITICAL,
     principles=(Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
     reads={
@@ -165,6 +167,8 @@ def _restrict_public_buckets(bucket: Asset, account_pab: Mapping[str, Asset]) ->
         ACCOUNT_PAB,
         f"{KEY}#policy",
         f"{SECRET}#resource_policy",
+        QUEUE,
+        TOPIC,
     },
     remediation=(
         "Name the principals in the policy, or add a condition on aws:PrincipalOrgID, "
@@ -183,6 +187,8 @@ def resource_policies_not_public(ctx: CheckContext) -> Iterator[Result]:
     targets = [(b, "policy", "s3") for b in ctx.inventory.of(BUCKET)]
     targets += [(k, "policy", "kms") for k in ctx.inventory.of(KEY)]
     targets += [(s, "resource_policy", "secretsmanager") for s in ctx.inventory.of(SECRET)]
+    targets += [(q, "policy", "sqs") for q in ctx.inventory.of(QUEUE)]
+    targets += [(t, "policy", "sns") for t in ctx.inventory.of(TOPIC)]
     for asset, attr, service in targets:
         document = asset.attr(attr)
         if document is None:

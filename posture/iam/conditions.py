@@ -61,6 +61,7 @@ IDENTITY_KEYS = frozenset(
         "aws:vpcsourceip",
         "aws:sourcearn",
         "aws:sourceaccount",
+        "aws:sourceowner",  # SNS's legacy form of aws:SourceAccount (its default topic policy)
         "aws:sourceorgid",
         "aws:sourceorgpaths",
         "aws:sourceidentity",

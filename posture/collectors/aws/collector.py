@@ -36,7 +36,7 @@ from posture.model import ALL, GLOBAL, Asset, CollectionError, Inventory, Provid
 REGIONAL_MODULES = (
     "ec2_network", "ec2", "elbv2", "rds", "kms", "secretsmanager", "cloudtrail", "peering",
     "ec2_snapshots", "flowlogs", "rds_data", "efs", "dynamodb", "acm", "awslambda", "ecs",
-    "transit",
+    "transit", "messaging",
 )
 GLOBAL_MODULES = ("iam", "s3", "cloudfront", "iam_certificates")
 CORE_PERMISSIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
