@@ -197,6 +197,71 @@ def cloudfront_tls12_minimum(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.fail(dist, f"minimum viewer protocol {policy} is below TLS 1.2", **evidence)
 
 
+_WEAK_ORIGIN_TLS = ("SSLv3", "TLSv1", "TLSv1.1")
+_HTTPS_VIEWERS = ("redirect-to-https", "https-only")
+
+
+def _origin_problem(origin: Mapping[str, Any], behaviors: list[Mapping[str, Any]]) -> str | None:
+    """Why CloudFront may fetch from ``origin`` without TLS 1.2+, or None; raises KeyError when
+    the origin's protocol policy is unknown."""
+    routed = [b for b in behaviors if b.get("target_origin_id") in (None, origin.get("id"))]
+    plain_viewers = [b.get("path_pattern") for b in routed
+                     if b.get("viewer_protocol_policy") not in _HTTPS_VIEWERS]
+    # S3 REST origins are fetched with the viewer's protocol (not configurable)
+    policy = origin.get("protocol_policy") if origin.get("kind") == "custom" else "match-viewer"
+    name = origin.get("id")
+    if policy == "http-only":
+        return f"origin {name} is fetched over plain HTTP (origin protocol policy http-only)"
+    if policy == "match-viewer":
+        if plain_viewers:
+            how = "match-viewer" if origin.get("kind") == "custom" else "an S3 origin"
+            return (f"origin {name} is fetched over HTTP when viewers use HTTP ({how}; "
+                    f"behaviors {', '.join(map(str, plain_viewers))} allow HTTP viewers)")
+    elif policy != "https-only":
+        raise KeyError(name)
+    weak = sorted(set(origin.get("ssl_protocols") or ()) & set(_WEAK_ORIGIN_TLS))
+    if origin.get("kind") == "custom" and weak:
+        return f"origin {name} accepts {', '.join(weak)} on the CloudFront-to-origin connection"
+    return None
+
+
+@check(
+    id="aws.transit.cloudfront_origin_https",
+    title="CloudFront fetches from its origins over HTTPS with TLS 1.2 or later",
+    severity=Severity.MEDIUM,
+    principles=_IN_TRANSIT,
+    reads={DISTRIBUTION},
+    remediation=(
+        "Set the custom origins' protocol policy to `https-only` with origin SSL protocols "
+        "TLSv1.2 only; for S3 and match-viewer origins, make every behavior routed to them "
+        "`redirect-to-https` or `https-only`."
+    ),
+    rationale=(
+        "HTTPS between viewer and edge does not protect the second leg: an http-only origin, or "
+        "a match-viewer / S3 origin behind behaviors that accept HTTP viewers, carries the same "
+        "content and cookies in plaintext across the internet to the origin; SSLv3, TLS 1.0 and "
+        "1.1 allowed to the origin are below the TLS 1.2 floor."
+    ),
+)
+def cloudfront_origin_https(ctx: CheckContext) -> Iterator[Result]:
+    for dist in ctx.inventory.of(DISTRIBUTION):
+        origins, behaviors = dist.attr("origins"), dist.attr("cache_behaviors") or []
+        evidence = {"origins": origins, "cache_behaviors": behaviors}
+        if not origins:
+            yield ctx.unknown(dist, "origins unknown", **evidence)
+            continue
+        try:
+            problems = [p for o in origins if (p := _origin_problem(o, behaviors))]
+        except KeyError as exc:
+            yield ctx.unknown(dist, f"protocol policy of origin {exc.args[0]} unknown", **evidence)
+            continue
+        if problems:
+            yield ctx.fail(dist, "; ".join(problems), **evidence)
+        else:
+            yield ctx.passed(dist, "every origin is fetched over HTTPS with TLS 1.2 or later",
+                             **evidence)
+
+
 # --- S3 ------------------------------------------------------------------------------------
 
 

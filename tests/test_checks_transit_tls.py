@@ -69,6 +69,48 @@ def test_cloudfront_tls12_minimum(over: dict[str, Any], expected: Status) -> Non
     assert only(found).status == expected
 
 
+def origin(oid: str, kind: str = "custom", policy: str | None = "https-only",
+           ssl: tuple[str, ...] = ("TLSv1.2",)) -> dict[str, Any]:
+    return {"id": oid, "domain_name": f"{oid}.example.com", "kind": kind,
+            "protocol_policy": policy if kind == "custom" else None,
+            "ssl_protocols": list(ssl) if kind == "custom" else []}
+
+
+def behavior(pattern: str, viewer: str, target: str | None) -> dict[str, Any]:
+    return {"path_pattern": pattern, "viewer_protocol_policy": viewer, "target_origin_id": target}
+
+
+@pytest.mark.parametrize(
+    ("origins", "behaviors", "expected", "words"),
+    [
+        ([origin("api")], [behavior("*", "https-only", "api")], Status.PASS, "every origin"),
+        ([origin("api", policy="http-only")], [behavior("*", "https-only", "api")], Status.FAIL,
+         "plain HTTP"),
+        ([origin("api", ssl=("TLSv1", "TLSv1.2"))], [behavior("*", "https-only", "api")],
+         Status.FAIL, "accepts TLSv1"),
+        # match-viewer is safe while every behavior routed to the origin is HTTPS-only ...
+        ([origin("api", policy="match-viewer"), origin("assets", kind="s3")],
+         [behavior("*", "redirect-to-https", "api"), behavior("/img/*", "allow-all", "assets")],
+         Status.FAIL, "origin assets is fetched over HTTP when viewers use HTTP"),
+        ([origin("api", policy="match-viewer"), origin("assets", kind="s3")],
+         [behavior("*", "redirect-to-https", "api"), behavior("/img/*", "https-only", "assets")],
+         Status.PASS, "every origin"),
+        # ... and an HTTP-viewer behavior routed elsewhere does not taint it
+        ([origin("api", policy="match-viewer"), origin("legacy", policy="https-only")],
+         [behavior("*", "https-only", "api"), behavior("/old/*", "allow-all", "legacy")],
+         Status.PASS, "every origin"),
+        ([origin("api", policy=None)], [behavior("*", "https-only", "api")],
+         Status.INCONCLUSIVE, "protocol policy of origin api unknown"),
+    ],
+)
+def test_cloudfront_origin_https(
+    origins: Any, behaviors: Any, expected: Status, words: str
+) -> None:
+    found = only(run_one("aws.transit.cloudfront_origin_https",
+                         inventory(dist(origins=origins, cache_behaviors=behaviors))))
+    assert found.status == expected and words in found.message, found.message
+
+
 DENY = {
     "Effect": "Deny",
     "Principal": "*",

@@ -287,7 +287,7 @@ def test_certificates_and_cloudfront(moto_endpoint: str) -> None:
     [dist] = cloudfront.collect(glob)
     assert dist.region == GLOBAL
     assert dist.attrs["cache_behaviors"] == [
-        {"path_pattern": "*", "viewer_protocol_policy": "allow-all"}
+        {"path_pattern": "*", "viewer_protocol_policy": "allow-all", "target_origin_id": "app"}
     ]
     assert (
         dist.attrs["minimum_protocol_version"],

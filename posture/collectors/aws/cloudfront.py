@@ -43,12 +43,17 @@ def _items(container: Payload | None) -> list[Any]:
 def normalize_distribution(scope: RegionScope, dist: Payload) -> Asset:
     default = dist.get("DefaultCacheBehavior") or {}
     behaviors = [
-        {"path_pattern": "*", "viewer_protocol_policy": default.get("ViewerProtocolPolicy")}
+        {
+            "path_pattern": "*",
+            "viewer_protocol_policy": default.get("ViewerProtocolPolicy"),
+            "target_origin_id": default.get("TargetOriginId"),
+        }
     ]
     behaviors += [
         {
             "path_pattern": b.get("PathPattern"),
             "viewer_protocol_policy": b.get("ViewerProtocolPolicy"),
+            "target_origin_id": b.get("TargetOriginId"),
         }
         for b in _items(dist.get("CacheBehaviors"))
     ]
