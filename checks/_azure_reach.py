@@ -23,6 +23,12 @@ Entry points from the internet: an instance-level public IP on the IP configurat
 the private address), a public load balancer's rule or inbound NAT rule whose backend port is
 the port, and Azure Firewall DNAT rules (classic or policy) translating to the NIC's address
 and port (the firewall SNATs, so NSGs see the firewall's private address as the source).
+Standard SKU public IPs and load balancers are secure by default: with no NSG at either level
+they deliver no inbound traffic (Basic SKU, or an unknown SKU, is open without an NSG).
+
+Latent exposure (:attr:`Verdict.latent`): at least one NSG is present and both levels, in
+priority order, admit an arbitrary internet client through a world-wide rule, but no entry point
+delivers the port. The NSG layers that admit it are in :attr:`Verdict.admitted_by`.
 """
 
 from __future__ import annotations
@@ -87,16 +93,21 @@ class Verdict:
     port: int
     detail: str
     paths: tuple[Mapping[str, Any], ...] = ()
-    latent: bool = False  # the NSGs admit internet clients, but no entry point exists
+    latent: bool = False  # the NSGs admit internet clients, but no entry point delivers the port
+    admitted_by: tuple[Mapping[str, Any], ...] = ()  # the NSG layers that admit them (latent)
+    nsg_known: bool = True  # False: an NSG of the path was not collected
 
     def evidence(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "protocol": "tcp",
             "port": self.port,
             "state": self.state.value,
             "detail": self.detail,
             "paths": list(self.paths),
         }
+        if self.latent:
+            out["admitted_by"] = list(self.admitted_by)
+        return out
 
 
 @dataclass
@@ -106,6 +117,7 @@ class _Entry:
     public_ip: str | None
     source: Peer
     extra: dict[str, Any] = field(default_factory=dict)
+    secure_by_default: bool = False  # Standard SKU: closed to inbound traffic without an NSG
 
 
 class AzureNetwork:
@@ -202,7 +214,15 @@ class AzureNetwork:
             if pip is None:
                 unknown.append(f"public IP {pip_id} not collected")
             elif pip.attr("ip_address"):
-                entries.append(_Entry("public-ip", pip.uid, pip.attr("ip_address"), INTERNET))
+                entries.append(
+                    _Entry(
+                        "public-ip",
+                        pip.uid,
+                        pip.attr("ip_address"),
+                        INTERNET,
+                        secure_by_default=_standard(pip),
+                    )
+                )
         entries += self._lb_entries(ep, port, unknown)
         entries += self._dnat_entries(ep, port)
         return entries, unknown
@@ -254,6 +274,7 @@ class AzureNetwork:
                                 "lb_rule_kind": kind,
                                 "frontend_port": rule.get("frontend_port"),
                             },
+                            secure_by_default=_standard(lb),
                         )
                     )
         return out
@@ -297,17 +318,19 @@ class AzureNetwork:
     def internet_exposure(self, ep: Endpoint, port: int) -> Verdict:
         subnet_nsg, nic_nsg, why = self._layers(ep)
         if why:
-            return Verdict(PathState.UNKNOWN, port, why)
+            return Verdict(PathState.UNKNOWN, port, why, nsg_known=False)
         dst = self.target(ep)
         direct = inbound(subnet_nsg, nic_nsg, INTERNET, dst, port)
-        latent = allowed(direct) and world_wide(direct)
+        filtered = any(d.nsg is not None for _, d in direct)
+        latent = filtered and allowed(direct) and world_wide(direct)
+        admitted = tuple(d.evidence(layer) for layer, d in direct if d.nsg) if latent else ()
         entries, unknown = self.entries(ep, port)
         exposed: list[dict[str, Any]] = []
         blocked: list[dict[str, Any]] = []
         for entry in entries:
             chain = inbound(subnet_nsg, nic_nsg, entry.source, dst, port)
             world = entry.kind == "firewall-dnat" or world_wide(chain)
-            path = {
+            path: dict[str, Any] = {
                 "entry": entry.kind,
                 "via": entry.via,
                 "public_ip": entry.public_ip,
@@ -317,23 +340,36 @@ class AzureNetwork:
                 **entry.extra,
                 "nsg_layers": [d.evidence(layer) for layer, d in chain],
             }
-            (exposed if allowed(chain) and world else blocked).append(path)
+            closed = entry.secure_by_default and not filtered
+            if closed:
+                path["blocked_by"] = (
+                    f"Standard SKU {entry.kind} {entry.via.rsplit('/', 1)[-1]} admits no inbound "
+                    "traffic without an NSG (secure by default)"
+                )
+            (exposed if allowed(chain) and world and not closed else blocked).append(path)
         if exposed:
             return Verdict(
                 PathState.EXPOSED, port, f"reachable through {exposed[0]['entry']}", tuple(exposed)
             )
         if unknown:
-            return Verdict(PathState.UNKNOWN, port, unknown[0], tuple(blocked), latent)
+            return Verdict(PathState.UNKNOWN, port, unknown[0], tuple(blocked), latent, admitted)
         if blocked:
             return Verdict(
-                PathState.BLOCKED, port, _blocked_detail(blocked[0]), tuple(blocked), latent
+                PathState.BLOCKED,
+                port,
+                _blocked_detail(blocked[0]),
+                tuple(blocked),
+                latent,
+                admitted,
             )
         return Verdict(
             PathState.BLOCKED,
             port,
-            "no public IP, public load balancer rule or firewall DNAT reaches it (private only)",
+            "no public IP, public load balancer rule, inbound NAT rule or firewall DNAT "
+            "delivers the port (private only)",
             (),
             latent,
+            admitted,
         )
 
     # -- sources admitted (Bastion pattern) --------------------------------------------------
@@ -403,7 +439,14 @@ class AzureNetwork:
         return out
 
 
+def _standard(asset: Asset) -> bool:
+    """Standard SKU public IPs and load balancers are closed to inbound traffic without an NSG."""
+    return str(asset.attr("sku") or "").lower().startswith("standard")  # Standard, StandardV2
+
+
 def _blocked_detail(path: Mapping[str, Any]) -> str:
+    if path.get("blocked_by"):
+        return str(path["blocked_by"])
     for layer in path["nsg_layers"]:
         if layer.get("access") == "deny":
             return (

@@ -1,4 +1,5 @@
-"""Data exposure: EBS and RDS snapshots are not public."""
+"""Data exposure: EBS and RDS snapshots are not public; S3 bucket ACLs grant nothing to the
+public."""
 
 from __future__ import annotations
 
@@ -66,3 +67,69 @@ def ebs_snapshot_not_public(ctx: CheckContext) -> Iterator[Result]:
 def rds_snapshot_not_public(ctx: CheckContext) -> Iterator[Result]:
     for snap in ctx.inventory.of(DB_SNAPSHOT, DB_CLUSTER_SNAPSHOT):
         yield _exposure(ctx, snap, "restore permissions")
+
+
+# --- S3 bucket ACLs --------------------------------------------------------------------------
+
+BUCKET = "AWS::S3::Bucket"
+ACCOUNT_PAB = "AWS::S3::AccountPublicAccessBlock"
+_PUBLIC_GROUPS = {
+    "http://acs.amazonaws.com/groups/global/AllUsers": "everyone",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers": "every AWS account",
+}
+
+
+def _ignore_public_acls(bucket: Asset, account: Asset | None) -> bool | None:
+    """Whether Block Public Access ignores public ACLs for the bucket (None: cannot tell)."""
+    own = bucket.attr("public_access_block")
+    acct = None if account is None else account.attr("public_access_block")
+    if (own or {}).get("IgnorePublicAcls") or (acct or {}).get("IgnorePublicAcls"):
+        return True
+    if own is None or acct is None:
+        return None
+    return False
+
+
+@check(
+    id="aws.data.s3_bucket_acl_not_public",
+    title="No S3 bucket ACL grants access to everyone or to every AWS account",
+    severity=Severity.CRITICAL,
+    principles=(Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
+    reads={f"{BUCKET}#acl", f"{BUCKET}#public_access_block", ACCOUNT_PAB},
+    remediation=(
+        "Remove the AllUsers / AuthenticatedUsers grants (`aws s3api put-bucket-acl --bucket "
+        "<b> --acl private`), set Object Ownership to BucketOwnerEnforced (ACLs disabled), and "
+        "turn on Block Public Access (IgnorePublicAcls) for the bucket and the account."
+    ),
+    rationale=(
+        "A bucket ACL grant to the AllUsers group opens the bucket to anyone on the internet, to "
+        "AuthenticatedUsers to anyone with any AWS account: READ lists the objects, WRITE lets "
+        "them plant objects, READ_ACP/WRITE_ACP expose and hand over the ACL itself. Block "
+        "Public Access with IgnorePublicAcls (bucket or account) neutralises such grants; the "
+        "S3 log-delivery group is not public. Object-level ACLs are not evaluated."
+    ),
+)
+def s3_bucket_acl_not_public(ctx: CheckContext) -> Iterator[Result]:
+    accounts = {a.account: a for a in ctx.inventory.of(ACCOUNT_PAB)}
+    for bucket in ctx.inventory.of(BUCKET):
+        grants = bucket.attr("acl_grants")
+        if grants is None:
+            yield ctx.unknown(bucket, "bucket ACL unknown")
+            continue
+        public = sorted(
+            {f"{g.get('permission')} to {_PUBLIC_GROUPS[str(g.get('grantee'))]}" for g in grants
+             if g.get("grantee_type") == "Group" and str(g.get("grantee")) in _PUBLIC_GROUPS}
+        )
+        if not public:
+            yield ctx.passed(bucket, "bucket ACL grants nothing to the public", acl_grants=grants)
+            continue
+        ignored = _ignore_public_acls(bucket, accounts.get(bucket.account))
+        evidence = {"public_grants": public, "acl_grants": grants}
+        if ignored:
+            yield ctx.passed(bucket, "bucket ACL is public but Block Public Access "
+                             "(IgnorePublicAcls) neutralises it", **evidence)
+        elif ignored is None:
+            yield ctx.unknown(bucket, f"bucket ACL grants {', '.join(public)}; whether Block "
+                              "Public Access ignores it is unknown", **evidence)
+        else:
+            yield ctx.fail(bucket, f"bucket ACL grants {', '.join(public)}", **evidence)

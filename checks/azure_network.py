@@ -1,16 +1,18 @@
-"""Defense in depth on Azure: admin and database ports not reachable from the internet, admin
-access only through Azure Bastion, and data services not open to public networks.
+"""Defense in depth on Azure: admin and database ports not reachable from the internet, no
+latent exposure, admin access only through Azure Bastion, and data services not open to public
+networks (Azure SQL's public endpoint: :mod:`posture.checks.azure_network_sql`).
 
 The port checks use the NSG path evaluator of :mod:`posture.checks._azure_reach`: a VM is
 reported as exposed only when an internet entry point (public IP, public load balancer rule,
 firewall DNAT) delivers the port and both NSG levels admit an arbitrary internet client. An NSG
-rule open to the internet without such an entry point is latent: the VM passes and the message
-says so.
+path open to the internet without such an entry point is latent: the CRITICAL checks pass the VM
+and say so, and ``azure.network.no_latent_sensitive_port_exposure`` (MEDIUM) reports it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from posture.checks._azure_reach import NETWORK_READS, AzureNetwork, PathState, Verdict
 
@@ -19,8 +21,10 @@ from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
 STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
-SQL_SERVER = "Microsoft.Sql/servers"
 VAULT = "Microsoft.KeyVault/vaults"
+ADMIN_PORTS = (22, 3389, 5985, 5986)
+DB_PORTS = (1433, 1521, 3306, 5432, 5984, 6379, 9042, 9200, 11211, 27017)
+LATENT_CHECK = "azure.network.no_latent_sensitive_port_exposure"
 
 
 def _net(ctx: CheckContext) -> AzureNetwork:
@@ -52,7 +56,8 @@ def _judge(ctx: CheckContext, vm: Asset, verdicts: Sequence[Verdict], what: str)
         return ctx.passed(
             vm,
             f"{what} not reachable from the internet: the NSGs admit "
-            f"internet clients on tcp/{ports}, but {latent[0].detail} (latent)",
+            f"internet clients on tcp/{ports}, but {latent[0].detail} (latent, see "
+            f"{LATENT_CHECK})",
             latent=[v.evidence() for v in latent],
         )
     details = list(dict.fromkeys(v.detail for v in verdicts))
@@ -86,7 +91,7 @@ def _vm_results(ctx: CheckContext, ports: Sequence[int], what: str) -> Iterator[
         "only when a complete path exists: an entry point (public IP, public load balancer, "
         "firewall DNAT) and both NSG levels in priority order."
     ),
-    params={"admin_ports": (22, 3389, 5985, 5986)},
+    params={"admin_ports": ADMIN_PORTS},
 )
 def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
     yield from _vm_results(ctx, ctx.param("admin_ports"), "administrative ports")
@@ -106,12 +111,97 @@ def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
         "A database listener reachable from the internet exposes data to credential stuffing "
         "and to exploits of the engine itself."
     ),
-    params={
-        "db_ports": (1433, 1521, 3306, 5432, 5984, 6379, 9042, 9200, 11211, 27017),
-    },
+    params={"db_ports": DB_PORTS},
 )
 def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
     yield from _vm_results(ctx, ctx.param("db_ports"), "database ports")
+
+
+@check(
+    id=LATENT_CHECK,
+    title="No NSG admits the internet to administrative or database ports of Azure VMs that "
+    "are not reachable today",
+    severity=Severity.MEDIUM,
+    principles=(Principle.DEFENSE_IN_DEPTH,),
+    reads=NETWORK_READS,
+    remediation=(
+        "Remove the Internet / * / 0.0.0.0/0 source from the NSG rule on the sensitive port even "
+        "though the VM has no internet entry point today: admit the AzureBastionSubnet for "
+        "administration and the application tier's ASG or subnet for databases."
+    ),
+    rationale=(
+        "Latent exposure: both NSG levels, in priority order, admit an arbitrary internet client "
+        "on an administrative or database port, and the only missing layer is an internet entry "
+        "point (an instance public IP, a public load balancer rule or inbound NAT rule, an Azure "
+        "Firewall DNAT rule). Adding any of them exposes the port at once. Real exposures are "
+        "reported by the CRITICAL checks, never here; a rule shadowed by a higher-priority deny "
+        "or denied at the other NSG level is not latent exposure."
+    ),
+    params={"admin_ports": ADMIN_PORTS, "db_ports": DB_PORTS},
+)
+def no_latent_sensitive_port_exposure(ctx: CheckContext) -> Iterator[Result]:
+    net = _net(ctx)
+    ports = sorted({*map(int, ctx.param("admin_ports")), *map(int, ctx.param("db_ports"))})
+    for vm, endpoints in net.hosts():
+        yield _latent(ctx, vm, [net.internet_exposure(ep, p) for ep in endpoints for p in ports])
+
+
+def _latent(ctx: CheckContext, vm: Asset, verdicts: Sequence[Verdict]) -> Result:
+    exposed = sorted({v.port for v in verdicts if v.state is PathState.EXPOSED})
+    hidden = [
+        v for v in verdicts if v.latent and v.state is PathState.BLOCKED and v.port not in exposed
+    ]
+    undecided = [
+        v
+        for v in verdicts
+        if v.state is PathState.UNKNOWN and (v.latent or not v.nsg_known) and v.port not in exposed
+    ]
+    if hidden:
+        ports = "/".join(str(p) for p in sorted({v.port for v in hidden}))
+        layers = {_rule_key(layer): layer for v in hidden for layer in v.admitted_by}
+        rules = [_rule_text(layers[key]) for key in sorted(layers)]
+        return ctx.fail(
+            vm,
+            f"NSG rule(s) {', '.join(rules)} admit internet clients on tcp/{ports}; the missing "
+            f"layer is an internet entry point: {_missing(hidden[0], ports)} (adding one exposes "
+            "the port at once)",
+            latent=[v.evidence() for v in hidden],
+        )
+    if undecided:
+        return ctx.unknown(
+            vm,
+            f"cannot decide whether the NSG paths open to the internet are latent or exposed: "
+            f"{undecided[0].detail}",
+            undecided=[v.evidence() for v in undecided],
+        )
+    if exposed:
+        return ctx.passed(
+            vm,
+            f"no latent exposure (real exposure on tcp/{'/'.join(map(str, exposed))} is "
+            "reported by the CRITICAL checks)",
+        )
+    return ctx.passed(vm, "no NSG path admits internet clients to a sensitive port")
+
+
+def _rule_key(layer: Mapping[str, Any]) -> tuple[int, str, int, str]:
+    order = 0 if layer.get("layer") == "subnet" else 1
+    return (order, str(layer.get("nsg")), int(layer.get("priority") or 0), str(layer.get("rule")))
+
+
+def _rule_text(layer: Mapping[str, Any]) -> str:
+    nsg = str(layer.get("nsg") or "").rsplit("/", 1)[-1]
+    return f"{nsg}/{layer.get('rule')} ({layer.get('layer')}, priority {layer.get('priority')})"
+
+
+def _missing(verdict: Verdict, ports: str) -> str:
+    if verdict.paths:  # an entry point exists but its own path is blocked (a firewall DNAT)
+        path = verdict.paths[0]
+        name = str(path.get("via")).rsplit("/", 1)[-1]
+        return f"the only one, {path.get('entry')} {name}, is blocked ({verdict.detail})"
+    return (
+        "no public IP address, public load balancer rule, inbound NAT rule or firewall DNAT "
+        f"delivers tcp/{ports} to the VM"
+    )
 
 
 @check(
@@ -186,29 +276,6 @@ def storage_blob_public_access_disabled(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.fail(
                 account, f"anonymous blob access is {state}", allow_blob_public_access=value
             )
-
-
-@check(
-    id="azure.network.sql_public_network_access_disabled",
-    title="Azure SQL servers disable public network access",
-    severity=Severity.HIGH,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
-    reads={f"{SQL_SERVER}#listing"},
-    remediation="Set publicNetworkAccess to Disabled and connect through private endpoints.",
-    rationale=(
-        "A public endpoint makes the server's firewall rules the only barrier between the "
-        "internet and the database login."
-    ),
-)
-def sql_public_network_access_disabled(ctx: CheckContext) -> Iterator[Result]:
-    for server in ctx.inventory.of(SQL_SERVER):
-        value = server.attr("public_network_access")
-        if value == "Disabled":
-            yield ctx.passed(server, "public network access is disabled")
-        elif value is None:
-            yield ctx.unknown(server, "public network access setting not reported")
-        else:
-            yield ctx.fail(server, f"public network access is {value}", public_network_access=value)
 
 
 @check(

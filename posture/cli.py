@@ -378,7 +378,11 @@ def permissions_aws() -> None:
 @handled
 def demo_cmd(
     cloud: Annotated[
-        str, typer.Argument(help="aws (default: moto) or gcp (loopback fake of the Google APIs).")
+        str,
+        typer.Argument(
+            help="aws (default: moto), azure (loopback fake of ARM) or gcp (loopback fake of "
+            "the Google APIs)."
+        ),
     ] = "aws",
     output_dir: OutputDir = Path("posture-demo"),
     formats: Formats = "csv,json,html",
@@ -392,8 +396,12 @@ def demo_cmd(
         from posture.cli_gcp import demo_gcp
 
         return demo_gcp(output_dir, formats, snapshot_out, quiet)
+    if cloud == "azure":
+        from posture.cli_azure import demo_azure
+
+        return demo_azure(output_dir, formats, snapshot_out, quiet)
     if cloud != "aws":
-        raise ValueError(f"unknown demo cloud {cloud!r}: choose aws or gcp")
+        raise ValueError(f"unknown demo cloud {cloud!r}: choose aws, azure or gcp")
     try:
         from posture import demo
     except ImportError as exc:

@@ -1,5 +1,5 @@
-"""The Azure commands of the command line: ``posture scan azure`` and ``posture permissions
-azure``.
+"""The Azure commands of the command line: ``posture scan azure``, ``posture permissions
+azure`` and the body of ``posture demo azure``.
 
 Registered on the main app by :func:`register` (called once from :mod:`posture.cli`, after its
 shared options are defined, so the Azure scan takes the same report and tracking options as AWS).
@@ -46,6 +46,41 @@ def permissions_azure() -> None:
     from posture.collectors.azure.collector import role_definition
 
     sys.stdout.write(json.dumps(role_definition(), indent=2) + "\n")
+
+
+def demo_azure(output_dir: Path, formats: str, snapshot_out: Path | None, quiet: bool) -> None:
+    """``posture demo azure``: the recorded subscriptions on the loopback fake of ARM, real
+    collector and SDK clients."""
+    from posture import cli
+
+    try:
+        # the azure-mgmt clients, and cryptography for the fake's certificate
+        import posture.collectors.azure.collector
+        import posture.demo.azure_fake  # noqa: F401
+    except ImportError as exc:
+        raise CollectorError(
+            f"the Azure demo needs the Azure SDKs: pip install 'posture[azure]' "
+            f"({exc.name} missing)"
+        ) from None
+    from posture.demo import azure as demo
+    from posture.pipeline import prepare
+    from posture.reporters import parse_formats
+
+    parse_formats(formats)
+    out = cli.out
+    out.print(
+        "fake Azure Resource Manager (HTTPS, throw-away CA) on 127.0.0.1 serving subscriptions "
+        f"{', '.join(demo.DEMO_SUBSCRIPTIONS.values())} (the SQL provider of contoso-dev answers "
+        "403 on purpose: its checks are INCONCLUSIVE) ...",
+        markup=False,
+    )
+    with cli._progress("Collecting Azure (demo)", None, quiet) as step:
+        inventory = demo.scan(progress=step)
+    prepared = prepare(inventory)
+    if snapshot_out is not None:
+        cli._write_snapshot(prepared, snapshot_out)
+    cli._audit_and_report(prepared, output_dir, formats, None, None, quiet)
+    out.print(f"Open the HTML report: {(output_dir / 'report.html').resolve()}", markup=False)
 
 
 def register() -> None:

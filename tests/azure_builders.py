@@ -134,9 +134,12 @@ def subnet(
     )
 
 
-def public_ip(name: str, address: str | None) -> Asset:
+def public_ip(name: str, address: str | None, sku: str | None = None) -> Asset:
     return az(
-        "Microsoft.Network/publicIPAddresses", f"{NET}/publicipaddresses/{name}", ip_address=address
+        "Microsoft.Network/publicIPAddresses",
+        f"{NET}/publicipaddresses/{name}",
+        ip_address=address,
+        sku=sku,
     )
 
 

@@ -171,3 +171,28 @@ def test_bastion_subnet_sources() -> None:
         "Internet",
         "subnet app (10.0.3.0/24)",
     }
+
+
+def test_latent_names_the_admitting_rules_and_needs_an_nsg() -> None:
+    open_ = nsg("open", rule("ssh", 100, src="Internet", ports="22"))
+    net, ep = _network(nic_nsg=open_, address=None)
+    verdict = net.internet_exposure(ep, 22)
+    assert verdict.latent and [(a["layer"], a["rule"]) for a in verdict.admitted_by] == [
+        ("nic", "ssh")
+    ]
+    assert verdict.evidence()["admitted_by"][0]["priority"] == 100
+    net, ep = _network(address=None)  # no NSG anywhere: nothing filters, but no rule to blame
+    verdict = net.internet_exposure(ep, 22)
+    assert verdict.state is PathState.BLOCKED and not verdict.latent
+
+
+def test_standard_sku_entry_points_are_closed_without_an_nsg() -> None:
+    sn = subnet("web", "10.0.2.0/24")
+    for sku, state in (("Standard", PathState.BLOCKED), ("Basic", PathState.EXPOSED)):
+        pip = public_ip("pip", "20.0.0.1", sku=sku)
+        card = nic("nic", sn, "10.0.2.4", public=pip)
+        net = AzureNetwork(inventory(vnet(), sn, pip, card))
+        verdict = net.internet_exposure(net.endpoints(card)[0], 22)
+        assert verdict.state is state, sku
+        if state is PathState.BLOCKED:
+            assert "secure by default" in verdict.detail

@@ -140,12 +140,8 @@ def test_storage_blob_public_access() -> None:
     ) == {f"{RG}/sa/off": Status.PASS, f"{RG}/sa/on": Status.FAIL, f"{RG}/sa/unset": Status.FAIL}
 
 
-def test_sql_public_network_access_and_keyvault_network() -> None:
-    assert statuses(
-        "azure.network.sql_public_network_access_disabled",
-        az(SQL, f"{RG}/s/a", public_network_access="Disabled"),
-        az(SQL, f"{RG}/s/b", public_network_access="Enabled"),
-    ) == {f"{RG}/s/a": Status.PASS, f"{RG}/s/b": Status.FAIL}
+def test_keyvault_network() -> None:
+    # the SQL public endpoint (public network access, firewall rules): test_checks_azure_exposure
     assert statuses(
         "azure.network.keyvault_network_restricted",
         az(KV, f"{RG}/v/private", public_network_access="Disabled"),

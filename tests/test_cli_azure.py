@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from azure_fake import FakeArm
 from typer.testing import CliRunner
 
 from posture.cli import app
+from posture.demo.azure_fake import FakeArm
 
 runner = CliRunner()
 TENANT = "33333333-3333-3333-3333-333333333333"
@@ -98,6 +98,10 @@ def test_exposure_traps_are_not_reported(scanned: tuple[Path, dict]) -> None:  #
     assert _status(doc, admin, "vm-private") == "PASS"
     assert _status(doc, "azure.network.db_ports_not_internet_reachable", "vm-private") == "PASS"
     assert _status(doc, "azure.network.admin_access_only_from_bastion", "vm-double") == "PASS"
+    # the private VM's open NIC NSG is latent exposure, and only latent
+    latent = "azure.network.no_latent_sensitive_port_exposure"
+    assert _status(doc, latent, "vm-private") == "FAIL"
+    assert {_status(doc, latent, n) for n in ("vm-app", "vm-double", "vm-web", "vm-lb")} == {"PASS"}
 
 
 def test_a_denied_provider_is_inconclusive_not_pass(scanned: tuple[Path, dict]) -> None:  # type: ignore[type-arg]

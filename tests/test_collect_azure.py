@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from azure.identity import ClientSecretCredential
-from azure_fake import TOKEN, FakeArm
 
 from posture.collectors.azure.base import AzureTarget
 from posture.collectors.azure.collector import collect, role_definition
+from posture.demo.azure_fake import TOKEN, FakeArm
 from posture.errors import CollectorError
 from posture.model import Inventory
 
@@ -211,6 +211,34 @@ def test_a_detail_call_failure_names_the_resource_and_facet(fake: FakeArm) -> No
     assert inv.get(vault) is not None and inv.get(vault).attr("key_count") is None  # type: ignore[union-attr]
 
 
+def test_sql_server_firewall_rules(estate: Inventory, fake: FakeArm) -> None:
+    rules = {
+        s.name: [(r["name"], r["start_ip"], r["end_ip"]) for r in s.attr("firewall_rules")]
+        for s in estate.of("Microsoft.Sql/servers")
+    }
+    assert rules["sql-reporting"] == [
+        ("AllowAllWindowsAzureIps", "0.0.0.0", "0.0.0.0"),
+        ("office-hq", "203.0.113.0", "203.0.113.255"),
+    ]
+    assert rules["sql-legacy"] == [  # sorted by address, not by name or listing order
+        ("AllowAllWindowsAzureIps", "0.0.0.0", "0.0.0.0"),
+        ("anyone-low", "0.0.0.0", "127.255.255.255"),
+        ("anyone-high", "128.0.0.0", "255.255.255.255"),
+    ]
+    server = f"{RG}/microsoft.sql/servers/sql-legacy"
+    fake.fail(f"{server}/firewallrules", 403, "AuthorizationFailed", "no firewallRules/read")
+    inv = _collect(fake)
+    (err,) = inv.errors
+    assert (err.operation, err.resource_uid, err.asset_types) == (
+        "FirewallRules_ListByServer",
+        server,
+        ("Microsoft.Sql/servers#firewall_rules",),
+    )
+    legacy = inv.get(server)
+    assert legacy is not None and legacy.attr("firewall_rules") is None
+    assert legacy.attr("public_network_access") == "Enabled"  # the rest of the server is kept
+
+
 def test_a_429_with_retry_after_is_retried(fake: FakeArm) -> None:
     path = f"/subscriptions/{PROD}/providers/microsoft.storage/storageaccounts"
     fake.fail(path, 429, "TooManyRequests", "throttled", times=1, headers={"Retry-After": "1"})
@@ -265,4 +293,5 @@ def test_role_definition_is_read_only() -> None:
     role = role_definition()
     assert role["IsCustom"] and role["Actions"]
     assert all(a.lower().endswith("/read") for a in role["Actions"])
+    assert "Microsoft.Sql/servers/firewallRules/read" in role["Actions"]
     assert not role["DataActions"]

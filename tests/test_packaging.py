@@ -31,4 +31,7 @@ def test_data_files_are_declared() -> None:
     # the recorded Google API responses `posture demo gcp` serves from an installed package
     assert "gcp/*/*.json" in data["posture.fixtures"]
     assert list((ROOT / "fixtures" / "gcp").glob("*/*.json"))
+    # ... and the recorded ARM responses `posture demo azure` serves (nested folders)
+    assert "azure/**/*.json" in data["posture.fixtures"]
+    assert list((ROOT / "fixtures" / "azure" / "arm").rglob("firewallrules.json"))
     assert (ROOT / "fixtures" / "__init__.py").exists()

@@ -1,8 +1,9 @@
-"""Azure SQL: logical servers (minimal TLS, public network access, auditing, diagnostic
-settings) and their databases with transparent data encryption."""
+"""Azure SQL: logical servers (minimal TLS, public network access, server firewall rules,
+auditing, diagnostic settings) and their databases with transparent data encryption."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ DATABASE = "Microsoft.Sql/servers/databases"
 
 PERMISSIONS = (
     "Microsoft.Sql/servers/read",
+    "Microsoft.Sql/servers/firewallRules/read",
     "Microsoft.Sql/servers/databases/read",
     "Microsoft.Sql/servers/databases/transparentDataEncryption/read",
     "Microsoft.Sql/servers/auditingSettings/read",
@@ -53,6 +55,14 @@ def _server(scope: SubscriptionScope, client: Any, item: Mapping[str, Any]) -> l
         region=region,
         resource_uid=uid,
     )
+    firewall_rules = scope.listing(
+        "sql",
+        "FirewallRules_ListByServer",
+        (f"{SERVER}#firewall_rules",),
+        lambda: client.firewall_rules.list_by_server(group, name),
+        region=region,
+        resource_uid=uid,
+    )
     diag = fetch_diagnostic_settings(scope, uid, region, f"{SERVER}#diagnostic_settings")
     databases = scope.listing(
         "sql",
@@ -62,7 +72,15 @@ def _server(scope: SubscriptionScope, client: Any, item: Mapping[str, Any]) -> l
         region=region,
         resource_uid=uid,
     )
-    out = [normalize_server(scope, item, None if auditing in (None, NOT_FOUND) else auditing, diag)]
+    out = [
+        normalize_server(
+            scope,
+            item,
+            None if auditing in (None, NOT_FOUND) else auditing,
+            diag,
+            firewall_rules,
+        )
+    ]
 
     def database(db: Mapping[str, Any]) -> Asset:
         db_uid = str(rid(db["id"]))
@@ -85,7 +103,9 @@ def normalize_server(
     item: Mapping[str, Any],
     auditing: Mapping[str, Any] | None,
     diagnostic_settings: list[dict[str, Any]] | None,
+    firewall_rules: list[dict[str, Any]] | None = None,
 ) -> Asset:
+    """``firewall_rules`` None = the listing failed (recorded): the attribute is null."""
     p = props(item)
     ap = props(auditing or {})
     attrs = {
@@ -104,6 +124,9 @@ def normalize_server(
             "azure_monitor_target": ap.get("isAzureMonitorTargetEnabled"),
             "storage_endpoint": ap.get("storageEndpoint") or None,
         },
+        "firewall_rules": None
+        if firewall_rules is None
+        else normalize_firewall_rules(firewall_rules),
         "diagnostic_settings": diagnostic_settings,
     }
     return scope.asset(
@@ -111,10 +134,36 @@ def normalize_server(
         SERVER,
         str(item.get("name")),
         attrs,
-        {"server": item, "auditing": auditing},
+        {"server": item, "auditing": auditing, "firewallRules": firewall_rules},
         tags_of(item),
         region_of(item),
     )
+
+
+def normalize_firewall_rules(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Server-level IPv4 firewall rules as {``name``, ``start_ip``, ``end_ip``}, sorted.
+
+    ``0.0.0.0``-``0.0.0.0`` is ARM's encoding of "Allow Azure services and resources to access
+    this server" (usually named ``AllowAllWindowsAzureIps``), not an address range."""
+    rules = [
+        {
+            "name": rule.get("name"),
+            "start_ip": props(rule).get("startIpAddress"),
+            "end_ip": props(rule).get("endIpAddress"),
+        }
+        for rule in items
+    ]
+    return sorted(
+        rules, key=lambda r: (_ip_key(r["start_ip"]), _ip_key(r["end_ip"]), str(r["name"]))
+    )
+
+
+def _ip_key(value: Any) -> tuple[int, int, str]:
+    try:
+        address = ipaddress.ip_address(str(value))
+    except ValueError:
+        return (9, 0, str(value))
+    return (address.version, int(address), "")
 
 
 def normalize_database(

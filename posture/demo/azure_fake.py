@@ -1,7 +1,9 @@
-"""A loopback HTTPS fake of Azure Resource Manager and of the Entra ID token endpoint.
+"""A loopback HTTPS fake of Azure Resource Manager and of the Entra ID token endpoint, used by
+``posture demo azure`` and the tests.
 
-It serves recorded ARM responses (the REST API's JSON shapes) from files, so the real SDK
-clients do their own paging and deserialization against it:
+It serves recorded ARM responses (the REST API's JSON shapes) from ``fixtures/azure/arm`` (package
+data of ``posture.fixtures``, see :func:`fixtures_root`), so the real SDK clients do their own
+paging and deserialization against it:
 
 * ``GET /a/b/C`` answers the file ``<root>/a/b/c.json`` (paths are case-insensitive, as in
   ARM); a request with ``$skiptoken=N`` answers ``c.pageN.json``. ``{base}`` in a file is
@@ -38,10 +40,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 TOKEN = "posture-fake-token"
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "azure" / "arm"
 
 _SUB_LIST = re.compile(r"^/subscriptions/[^/]+/providers/[^/]+/[^/]+$")
 _DIAG_LIST = re.compile(r"/providers/microsoft\.insights/diagnosticsettings$")
+
+
+def fixtures_root() -> Path:
+    """``fixtures/azure/arm`` of the source tree, or the same files installed with the package."""
+    from importlib import resources
+
+    return Path(str(resources.files("posture.fixtures"))) / "azure" / "arm"
 
 
 def _name(cn: str) -> x509.Name:
@@ -117,10 +125,14 @@ class Fault:
 
 
 class FakeArm:
-    """The fake server; use as a context manager. ``base`` is ``https://127.0.0.1:PORT``."""
+    """The fake server; use as a context manager. ``base`` is ``https://127.0.0.1:PORT``.
 
-    def __init__(self, folder: Path, root: Path = FIXTURES) -> None:
-        self.root = root
+    ``folder`` receives the throw-away CA, certificate and key (a private temporary directory);
+    ``root`` defaults to the packaged recordings (:func:`fixtures_root`).
+    """
+
+    def __init__(self, folder: Path, root: Path | None = None) -> None:
+        self.root = fixtures_root() if root is None else root
         self.ca, cert, key = make_ca(folder)
         self.requests: list[tuple[str, str]] = []
         self.token_requests = 0
@@ -203,9 +215,10 @@ class FakeArm:
 
     def _file(self, path: str, query: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
         rel = path.lower().lstrip("/")
-        token = (query.get("$skiptoken") or [None])[0]
+        token = next(iter(query.get("$skiptoken") or ()), None)
         candidate = self.root / (rel + (f".page{token}" if token else "") + ".json")
-        if candidate.is_file():
+        inside = candidate.resolve().is_relative_to(self.root.resolve())  # no ../ escapes
+        if inside and candidate.is_file():
             text = candidate.read_text(encoding="utf-8").replace("{base}", self.base)
             return 200, {"Content-Type": "application/json"}, text.encode("utf-8")
         if _SUB_LIST.match(path.lower()) or _DIAG_LIST.search(path.lower()):

@@ -1,0 +1,141 @@
+"""`posture demo azure`: the packaged loopback fake of ARM (HTTPS, throw-away CA, token
+endpoint), the real collector and SDK clients with a service principal from the environment,
+the same reports as the AWS demo, and the one-line error without the Azure SDKs."""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from posture.cli import app
+
+runner = CliRunner()
+DEV = "22222222-2222-2222-2222-222222222222"
+SP_VARS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any, dict[str, Any]]]:
+    folder = tmp_path_factory.mktemp("azure-demo")
+    before = {key: os.environ.get(key) for key in SP_VARS}
+    result = runner.invoke(
+        app, ["demo", "azure", "-o", str(folder), "-q", "--snapshot-out", str(folder / "inv.json")]
+    )
+    assert result.exit_code == 0, result.output
+    # the service principal's variables were set for the collection only
+    assert {key: os.environ.get(key) for key in SP_VARS} == before
+    doc = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
+    yield folder, result, doc
+
+
+def _status(doc: dict[str, Any], check_id: str, name: str) -> str:
+    found = [
+        f["status"]
+        for f in doc["findings"]
+        if f["check_id"] == check_id and f["resource_name"] == name
+    ]
+    assert len(found) == 1, (check_id, name, found)
+    return str(found[0])
+
+
+def test_demo_azure_writes_the_reports(demo: tuple[Path, Any, dict[str, Any]]) -> None:
+    folder, result, doc = demo
+    for name in ("findings.csv", "findings.json", "report.html", "inv.json"):
+        assert (folder / name).stat().st_size > 0, name
+    assert "Open the HTML report" in result.output
+    findings = doc["findings"]
+    assert {f["provider"] for f in findings} == {"azure"}
+    assert {f["account"] for f in findings} >= {"11111111-1111-1111-1111-111111111111", DEV}
+    failing = {p for f in findings if f["status"] == "FAIL" for p in f["principles"]}
+    assert len(failing) >= 6, failing
+
+
+def test_demo_azure_verdicts_of_named_checks(demo: tuple[Path, Any, dict[str, Any]]) -> None:
+    _, _, doc = demo
+    expected = {
+        # real exposures through a public IP, a load balancer NAT rule and a firewall DNAT
+        ("azure.network.admin_ports_not_internet_reachable", "vm-web"): "FAIL",
+        ("azure.network.admin_ports_not_internet_reachable", "vm-lb"): "FAIL",
+        ("azure.network.admin_ports_not_internet_reachable", "vm-fw"): "FAIL",
+        # traps: priority shadowing, subnet allow / NIC deny, private-only VM
+        ("azure.network.admin_ports_not_internet_reachable", "vm-app"): "PASS",
+        ("azure.network.admin_ports_not_internet_reachable", "vm-double"): "PASS",
+        ("azure.network.admin_ports_not_internet_reachable", "vm-private"): "PASS",
+        # ... the private VM's open NSG is latent, and only latent
+        ("azure.network.no_latent_sensitive_port_exposure", "vm-private"): "FAIL",
+        ("azure.network.no_latent_sensitive_port_exposure", "vm-app"): "PASS",
+        ("azure.network.no_latent_sensitive_port_exposure", "vm-double"): "PASS",
+        ("azure.network.no_latent_sensitive_port_exposure", "vm-web"): "PASS",
+        # SQL: open to the internet / only 'Allow Azure services' / disabled with stale rules
+        ("azure.network.sql_not_open_to_internet", "sql-legacy"): "FAIL",
+        ("azure.network.sql_public_network_access_disabled", "sql-reporting"): "FAIL",
+        ("azure.network.sql_not_open_to_internet", "sql-reporting"): "PASS",
+        ("azure.network.sql_not_open_to_internet", "sql-prod"): "PASS",
+        ("azure.network.sql_public_network_access_disabled", "sql-prod"): "PASS",
+        ("azure.network.sql_allow_azure_services_disabled", "sql-reporting"): "FAIL",
+        ("azure.network.sql_allow_azure_services_disabled", "sql-prod"): "PASS",
+        ("azure.transit.appgw_min_tls12", "appgw-default"): "INCONCLUSIVE",
+        ("azure.segregation.no_prod_nonprod_peering", "prod-to-dev"): "FAIL",
+    }
+    for (check_id, name), status in expected.items():
+        assert _status(doc, check_id, name) == status, (check_id, name)
+
+
+def test_demo_azure_denied_provider_is_inconclusive(
+    demo: tuple[Path, Any, dict[str, Any]],
+) -> None:
+    _, _, doc = demo
+    assert [(e["account"], e["operation"], e["code"]) for e in doc["collection_errors"]] == [
+        (DEV, "Servers_List", "AuthorizationFailed")
+    ]
+    dev_sql = [
+        f
+        for f in doc["findings"]
+        if f["account"] == DEV
+        and f["check_id"].startswith(("azure.network.sql_", "azure.transit.sql"))
+    ]
+    assert dev_sql and {f["status"] for f in dev_sql} == {"INCONCLUSIVE"}
+    assert all("AuthorizationFailed" in f["message"] for f in dev_sql)
+
+
+def test_demo_azure_without_the_sdks_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_import = builtins.__import__
+
+    def no_azure(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("azure") or name == "posture.collectors.azure.collector":
+            raise ImportError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    for mod in [m for m in sys.modules if m.startswith("posture.collectors.azure")]:
+        monkeypatch.delitem(sys.modules, mod)
+    monkeypatch.setattr(builtins, "__import__", no_azure)
+    result = runner.invoke(app, ["demo", "azure", "-o", str(tmp_path), "-q"])
+    assert result.exit_code == 3, result.output
+    assert "pip install 'posture[azure]'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "findings.json").exists()
+
+
+def test_environment_is_restored_even_on_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from posture.demo.azure import environment
+
+    monkeypatch.setenv("AZURE_CLIENT_ID", "the-users-own")
+    monkeypatch.delenv("AZURE_CLIENT_SECRET", raising=False)
+    with (
+        pytest.raises(RuntimeError),
+        environment({"AZURE_CLIENT_ID": "demo", "AZURE_CLIENT_SECRET": "s"}),
+    ):
+        assert os.environ["AZURE_CLIENT_ID"] == "demo"
+        raise RuntimeError
+    assert os.environ["AZURE_CLIENT_ID"] == "the-users-own"
+    assert "AZURE_CLIENT_SECRET" not in os.environ
