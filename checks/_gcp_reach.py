@@ -1,199 +1,112 @@
-"""GCP VPC firewall semantics as pure functions (interim, until the provider-neutral reachability
+"""GCP firewall semantics as pure functions (interim, until the provider-neutral reachability
 graph in ``posture/graph/`` takes GCP too).
 
 The interface is small on purpose so the graph can call it as the "host filter" stage of a GCP
-path: :class:`Rule` (one firewall rule), :class:`Nic` (one network interface of an instance:
-network, tags, service accounts, external addresses) and :func:`internet_ingress`, which
-answers "does some internet client reach ``protocol/port`` on this interface, and why (not)?".
+path: :class:`Rule` (one VPC firewall rule), :class:`Nic` (one network interface of an instance:
+network, region, tags, service accounts, external addresses), a :data:`Chain` of
+:class:`Stage` s (the levels Cloud NGFW walks: hierarchical policies, VPC rules, network
+policies; built by :mod:`posture.checks._gcp_fwpolicy`) and :func:`internet_ingress`, which
+answers "does some internet client reach ``protocol/port`` on this interface, and why (not)?",
+and :func:`admitted`, "does some address of these ranges (load-balancer proxies) get through?".
 
-Semantics (https://cloud.google.com/firewall/docs/firewalls):
+Semantics (https://cloud.google.com/firewall/docs/firewalls,
+https://cloud.google.com/firewall/docs/firewall-policies-rule-eval-order):
 
-- a rule applies to an interface when it is enabled, in the interface's network, of direction
-  ``INGRESS``, and its targets match: no targets = every instance; ``target_tags`` = an instance
-  with any of the tags; ``target_service_accounts`` = an instance running as one of them;
-- among the applicable rules matching the packet (source range, protocol, port), the lowest
-  priority number wins; on a tie a ``deny`` beats an ``allow``; nothing matches = the implied
-  deny-ingress rule (priority 65535). Egress is implied-allow and not evaluated here;
-- internet clients match only ``source_ranges`` (source tags and service accounts match traffic
+- the stages are walked in order; the first stage with a matching rule decides: ``allow`` /
+  ``deny`` end the walk, ``goto_next`` (and no match at all) pass to the next stage; past the
+  last stage the implied deny-ingress rule applies. A chain of VPC rules alone is the classic
+  model: no matching rule = implied deny;
+- VPC rules: a rule applies to an interface when it is enabled, in the interface's network, of
+  direction ``INGRESS``, and its targets match (no targets = every instance; ``target_tags`` =
+  an instance with any of the tags; ``target_service_accounts`` = an instance running as one of
+  them); the lowest priority number wins, a ``deny`` beats an ``allow`` on a tie. Egress is
+  implied-allow and not evaluated here;
+- internet clients match only source ranges (source tags and service accounts match traffic
   from instances inside the VPC); an ingress rule without any source means ``0.0.0.0/0``;
+- a rule whose match cannot be decided from the inventory (targets secure tags whose bindings
+  are not collected, sources given as FQDNs / address groups / geolocations / threat lists,
+  ingress destination ranges) makes a stage's outcome *possible*, not certain; a stage whose
+  content is unknown (the call that reads it failed) can end in anything. A verdict that
+  depends on such a rule carries the reasons in ``undecided`` and is never reported as a
+  certainty;
 - an interface is addressable from the internet only through an external IP (an access config,
   or an IPv6 access config);
 - ``35.235.240.0/20`` is Identity-Aware Proxy TCP forwarding: a rule admitting only it is the
   bastionless admin path, not internet exposure; ``130.211.0.0/22`` and ``35.191.0.0/16`` are
   Google's load-balancer proxies and health checks: traffic from them is load-balanced, not
-  direct (exposure through a load balancer is a separate path).
+  direct (exposure through a load balancer is :mod:`posture.checks._gcp_lb`).
 
-Addresses are integer intervals: the public address space is cut at every CIDR boundary of the
+Addresses are integer intervals: the address space is cut at every CIDR boundary of the
 applicable rules, and each atom is decided once, so "some internet client gets through" is exact
 even when denies shadow parts of an allowed range.
-
-Not modelled yet (documented in docs/gcp-assets.md): hierarchical and network firewall
-policies, which can allow or deny before the VPC rules; routes (GCP delivers replies to
-connections accepted on an external IP without a default route); exposure through load
-balancers (forwarding rules and backend services are not collected yet).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-from posture.model import Asset
-
-IAP_RANGE = ipaddress.ip_network("35.235.240.0/20")
-LB_RANGES = (ipaddress.ip_network("130.211.0.0/22"), ipaddress.ip_network("35.191.0.0/16"))
-_WORLD = {4: "0.0.0.0/0", 6: "::/0"}
-_GLOBAL6 = ipaddress.ip_network("2000::/3")
-_NON_PUBLIC4 = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "0.0.0.0/8",
-        "10.0.0.0/8",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "172.16.0.0/12",
-        "192.0.0.0/24",
-        "192.0.2.0/24",
-        "192.168.0.0/16",
-        "198.18.0.0/15",
-        "198.51.100.0/24",
-        "203.0.113.0/24",
-        "224.0.0.0/3",
-    )
+from posture.checks._gcp_fw import (
+    IAP_RANGE,
+    LB_RANGES,
+    Chain,
+    FirewallRule,
+    Net,
+    Nic,
+    Origin,
+    Reach,
+    Rule,
+    Source,
+    Stage,
+    Tri,
+    atoms,
+    classify,
+    evidence_rules,
+    nics_of,
+    rule_is_world_open,
+    rules_by_network,
+    span,
+    to_ip,
+    vpc_stage,
 )
-_PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "1": "icmp", "132": "sctp", "58": "ipv6-icmp"}
-Net = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-
-class Source(StrEnum):
-    INTERNET = "internet"
-    IAP = "iap"
-    LOAD_BALANCER = "load-balancer"
-
-
-class Reach(StrEnum):
-    EXPOSED = "exposed"  # an internet client reaches the port on an external IP
-    LATENT = "latent"  # the firewall admits internet clients but the interface has no external IP
-    IAP_ONLY = "iap-only"  # only Identity-Aware Proxy reaches the port
-    BLOCKED = "blocked"
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    uid: str
-    name: str
-    network: str | None
-    priority: int
-    direction: str
-    action: str  # allow / deny
-    protocols: tuple[tuple[str, tuple[tuple[int, int], ...]], ...]  # () ports = all ports
-    source_ranges: tuple[str, ...]
-    has_other_sources: bool  # source tags / service accounts
-    target_tags: tuple[str, ...]
-    target_service_accounts: tuple[str, ...]
-    disabled: bool
-
-    @classmethod
-    def of(cls, fw: Asset) -> Rule:
-        protocols = tuple(
-            (
-                _protocol(str(r.get("protocol", "all"))),
-                tuple(_port_range(p) for p in r.get("ports") or ()),
-            )
-            for r in fw.attr("rules") or ()
-        )
-        return cls(
-            uid=fw.uid,
-            name=fw.name,
-            network=fw.attr("network"),
-            priority=int(fw.attr("priority", 1000)),
-            direction=fw.attr("direction") or "INGRESS",
-            action=fw.attr("action") or "allow",
-            protocols=protocols,
-            source_ranges=tuple(fw.attr("source_ranges") or ()),
-            has_other_sources=bool(fw.attr("source_tags") or fw.attr("source_service_accounts")),
-            target_tags=tuple(fw.attr("target_tags") or ()),
-            target_service_accounts=tuple(fw.attr("target_service_accounts") or ()),
-            disabled=bool(fw.attr("disabled")),
-        )
-
-    def applies_to(self, nic: Nic) -> bool:
-        if self.disabled or self.direction != "INGRESS" or self.network != nic.network:
-            return False
-        if self.target_tags:
-            return bool(set(self.target_tags) & set(nic.tags))
-        if self.target_service_accounts:
-            return bool(set(self.target_service_accounts) & set(nic.service_accounts))
-        return True
-
-    def matches(self, protocol: str, port: int) -> bool:
-        for proto, ranges in self.protocols:
-            if proto in ("all", protocol) and (
-                not ranges or any(a <= port <= b for a, b in ranges)
-            ):
-                return True
-        return False
-
-    def sources(self, family: int) -> list[Net]:
-        ranges = self.source_ranges or (() if self.has_other_sources else (_WORLD[4],))
-        out = []
-        for text in ranges:
-            try:
-                net = ipaddress.ip_network(text, strict=False)
-            except ValueError:
-                continue
-            if net.version == family:
-                out.append(net)
-        return out
-
-    def evidence(self) -> dict[str, Any]:
-        return {
-            "firewall": self.name,
-            "uid": self.uid,
-            "priority": self.priority,
-            "action": self.action,
-            "source_ranges": list(self.source_ranges),
-        }
-
+__all__ = [
+    "IAP_RANGE",
+    "LB_RANGES",
+    "Admission",
+    "Chain",
+    "Exit",
+    "FirewallRule",
+    "Nic",
+    "Origin",
+    "Prepared",
+    "Reach",
+    "Rule",
+    "Source",
+    "Stage",
+    "Tri",
+    "Verdict",
+    "admission_of",
+    "admitted",
+    "classify",
+    "evidence_rules",
+    "ingress_verdict",
+    "internet_ingress",
+    "nics_of",
+    "rule_is_world_open",
+    "rules_by_network",
+    "vpc_stage",
+]
 
 @dataclass(frozen=True, slots=True)
-class Nic:
-    """One network interface of an instance, as the firewall sees it."""
+class Exit:
+    """How the walk may end for one packet: the action and the rule (None = implied deny or an
+    unknown stage) of the stage that decided."""
 
-    network: str | None
-    tags: tuple[str, ...]
-    service_accounts: tuple[str, ...]
-    has_external_ipv4: bool
-    external_ipv4: tuple[str, ...] = ()
-    has_external_ipv6: bool = False
-    external_ipv6: tuple[str, ...] = ()
-    name: str | None = None
-
-    def external(self, family: int) -> bool:
-        return self.has_external_ipv4 if family == 4 else self.has_external_ipv6
-
-
-def nics_of(instance: Asset) -> list[Nic]:
-    tags = tuple(instance.attr("network_tags") or ())
-    sas = tuple(instance.attr("service_accounts") or ())
-    return [
-        Nic(
-            n.get("network"),
-            tags,
-            sas,
-            bool(n.get("has_external_ipv4")),
-            tuple(n.get("external_ipv4") or ()),
-            bool(n.get("has_external_ipv6")),
-            tuple(n.get("external_ipv6") or ()),
-            n.get("name"),
-        )
-        for n in instance.attr("network_interfaces") or ()
-    ]
+    action: str
+    rule: FirewallRule | None
+    stage: Stage | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,9 +116,15 @@ class Verdict:
     port: int
     family: int
     detail: str
-    rule: Rule | None = None  # the allow rule that admits internet (or IAP) clients
+    rule: FirewallRule | None = None  # the allow rule that admits internet (or IAP) clients
     example_client: str | None = None
-    shadowing: tuple[Rule, ...] = ()  # denies that beat allows for some internet clients
+    shadowing: tuple[FirewallRule, ...] = ()  # denies that beat allows for some internet clients
+    undecided: tuple[str, ...] = ()  # why the verdict is only possible, not certain
+    stage: Stage | None = None  # the stage of ``rule``
+
+    @property
+    def certain(self) -> bool:
+        return not self.undecided
 
     def evidence(self, nic: Nic | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -221,116 +140,219 @@ class Verdict:
             out["external_ips"] = list(nic.external_ipv4 if self.family == 4 else nic.external_ipv6)
         if self.rule is not None:
             out["firewall_rule"] = self.rule.evidence()
+        if self.stage is not None and self.stage.kind != "vpc":
+            out["decided_by"] = self.stage.evidence()
         if self.example_client:
             out["example_client"] = self.example_client
         if self.shadowing:
             out["shadowed_by"] = [r.evidence() for r in self.shadowing]
+        if self.undecided:
+            out["undecided"] = list(self.undecided)
         return out
 
 
-def classify(address: int, family: int) -> Source | None:
-    """The kind of source an address is, or None for non-public addresses."""
-    ip = _ip(address, family)
-    if family == 6:
-        return Source.INTERNET if ip in _GLOBAL6 else None
-    if any(ip in n for n in _NON_PUBLIC4):
-        return None
-    if ip in IAP_RANGE:
-        return Source.IAP
-    if any(ip in n for n in LB_RANGES):
-        return Source.LOAD_BALANCER
-    return Source.INTERNET
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A chain reduced to the rules that can apply to one interface, protocol and port."""
+
+    stages: tuple[tuple[Stage, tuple[tuple[FirewallRule, Tri, str | None], ...]], ...]
+
+    @classmethod
+    def of(cls, chain: Chain, nic: Nic, protocol: str, port: int) -> Prepared:
+        out = []
+        for stage in chain:
+            entries = []
+            for rule in stage.rules:
+                tri, why = rule.static_match(nic, protocol, port)
+                if tri is not Tri.NO:
+                    entries.append((rule, tri, why))
+            out.append((stage, tuple(entries)))
+        return cls(tuple(out))
+
+    def nets(self, family: int) -> list[Net]:
+        return [n for _s, entries in self.stages for r, _t, _w in entries for n in r.nets(family)]
+
+    def signature(self) -> tuple[Any, ...]:
+        """Equal for interfaces to which the same rules apply: one equivalence class."""
+        return tuple(
+            (stage.kind, stage.label, stage.known, tuple((r.uid, t) for r, t, _w in entries))
+            for stage, entries in self.stages
+        )
+
+    def walk(self, address: int, family: int, origin: Origin) -> tuple[list[Exit], list[str]]:
+        """(possible exits, reasons of uncertainty) of a packet from ``address``."""
+        exits: list[Exit] = []
+        reasons: list[str] = []
+        for stage, entries in self.stages:
+            if not stage.known:
+                exits += [Exit("allow", None, stage), Exit("deny", None, stage)]
+                reasons.append(stage.reason or f"{stage.label} unknown")
+                continue
+            may_pass = True
+            for rule, static, why in entries:
+                src, src_why = rule.source_match(address, family, origin)
+                m = min(static, src)
+                if m is Tri.NO:
+                    continue
+                if m is Tri.MAYBE:
+                    reasons.extend(w for w in (why, src_why) if w)
+                if rule.action == "goto_next":
+                    if m is Tri.YES:
+                        break
+                    continue
+                exits.append(Exit(rule.action, rule, stage))
+                if m is Tri.YES:
+                    may_pass = False
+                    break
+            if not may_pass:
+                return exits, reasons
+        exits.append(Exit("deny", None, None))
+        return exits, reasons
+
+    def allow_matches(self, address: int, family: int, origin: Origin) -> bool:
+        """Whether some allow rule of any stage matches the packet for sure (to name the denies
+        that shadow it)."""
+        return any(
+            rule.action == "allow"
+            and static is Tri.YES
+            and rule.source_match(address, family, origin)[0] is Tri.YES
+            for _stage, entries in self.stages
+            for rule, static, _why in entries
+        )
 
 
-def decide(rules: Sequence[Rule], address: int, family: int) -> Rule | None:
-    """The winning rule for a client address (lowest priority number, deny wins ties), or None
-    for the implied deny."""
-    ip = _ip(address, family)
-    best: Rule | None = None
-    for rule in rules:
-        if not any(ip in net for net in rule.sources(family)):
+@dataclass(frozen=True, slots=True)
+class _Atom:
+    lo: int
+    exits: tuple[Exit, ...]
+    reasons: tuple[str, ...]
+    shadowed: bool  # denied for sure although an allow rule matches it
+
+    @property
+    def surely_allowed(self) -> bool:
+        return all(e.action == "allow" for e in self.exits)
+
+    @property
+    def maybe_allowed(self) -> bool:
+        return any(e.action == "allow" for e in self.exits)
+
+    def allow_exit(self) -> Exit:
+        return next(e for e in self.exits if e.action == "allow")
+
+
+def _walk_atoms(
+    prepared: Prepared,
+    family: int,
+    extra: Sequence[Net],
+    kind_of: Callable[[int], tuple[Any, Origin] | None],
+    within: Sequence[Net] | None = None,
+) -> list[tuple[Any, _Atom]]:
+    """Every atom (restricted to ``within`` if given) with its kind and origin (``kind_of(lo)``;
+    atoms of kind None are skipped) and its walk."""
+    out = []
+    nets = [*prepared.nets(family), *extra]
+    for lo, _hi in atoms(family, nets):
+        if within is not None and not any(a <= lo <= b for a, b in map(span, within)):
             continue
-        if best is None or (rule.priority, rule.action != "deny") < (
-            best.priority,
-            best.action != "deny",
-        ):
-            best = rule
-    return best
+        found = kind_of(lo)
+        if found is None:
+            continue
+        kind, origin = found
+        exits, reasons = prepared.walk(lo, family, origin)
+        denied = all(e.action == "deny" for e in exits)
+        shadowed = denied and prepared.allow_matches(lo, family, origin)
+        out.append((kind, _Atom(lo, tuple(exits), tuple(dict.fromkeys(reasons)), shadowed)))
+    return out
 
 
-def atoms(family: int, nets: Iterable[Net]) -> list[tuple[int, int]]:
-    """The address space cut at every boundary of ``nets`` and of the special ranges."""
-    top = 2**32 if family == 4 else 2**128
-    cuts = {0, top}
-    specials: list[Net] = [*_NON_PUBLIC4, IAP_RANGE, *LB_RANGES] if family == 4 else [_GLOBAL6]
-    for net in [*nets, *specials]:
-        if net.version == family:
-            cuts.add(int(net.network_address))
-            cuts.add(int(net.broadcast_address) + 1)
-    points = sorted(cuts)
-    return [(a, b - 1) for a, b in itertools.pairwise(points)]
+def _source_kind(family: int) -> Callable[[int], tuple[Source, Origin] | None]:
+    def kind_of(lo: int) -> tuple[Source, Origin] | None:
+        kind = classify(lo, family)
+        if kind is None:
+            return None
+        return kind, Origin.INTERNET if kind is Source.INTERNET else Origin.GOOGLE
+
+    return kind_of
 
 
 def internet_ingress(
-    rules: Sequence[Rule], nic: Nic, protocol: str, port: int, family: int = 4
+    rules: Sequence[Rule],
+    nic: Nic,
+    protocol: str,
+    port: int,
+    family: int = 4,
+    chain: Chain | None = None,
 ) -> Verdict:
-    """Whether an internet client reaches ``protocol/port`` on ``nic`` over IP ``family``."""
-    applicable = [r for r in rules if r.applies_to(nic) and r.matches(protocol, port)]
-    allowed: dict[Source, tuple[Rule, int]] = {}
-    shadowing: dict[str, Rule] = {}
-    nets = [n for r in applicable for n in r.sources(family)]
-    for lo, _hi in atoms(family, nets):
-        kind = classify(lo, family)
-        if kind is None:
-            continue
-        winner = decide(applicable, lo, family)
-        if winner is not None and winner.action == "allow":
-            allowed.setdefault(kind, (winner, lo))
-        elif winner is not None and kind is Source.INTERNET:
-            losers = [
-                r
-                for r in applicable
-                if r.action == "allow" and any(_ip(lo, family) in n for n in r.sources(family))
-            ]
-            if losers:
-                shadowing.setdefault(winner.uid, winner)
+    """Whether an internet client reaches ``protocol/port`` on ``nic`` over IP ``family``.
+
+    ``chain`` is the whole evaluation order (firewall policies and VPC rules); without it the
+    VPC ``rules`` alone are evaluated, as on a network without firewall policies."""
+    chain = chain if chain is not None else (vpc_stage(rules),)
+    return ingress_verdict(
+        Prepared.of(chain, nic, protocol, port), nic.external(family), protocol, port, family
+    )
+
+
+def ingress_verdict(
+    prepared: Prepared, external: bool, protocol: str, port: int, family: int
+) -> Verdict:
+    """:func:`internet_ingress` on a prepared chain (``external``: the interface has an
+    external address of ``family``)."""
+    walked = _walk_atoms(prepared, family, (), _source_kind(family))
+    sure: dict[Source, _Atom] = {}
+    maybe: dict[Source, _Atom] = {}
+    shadowing: dict[str, FirewallRule] = {}
+    for kind, atom in walked:
+        if atom.surely_allowed:
+            sure.setdefault(kind, atom)
+        elif atom.maybe_allowed:
+            maybe.setdefault(kind, atom)
+        elif kind is Source.INTERNET and atom.shadowed:
+            for e in atom.exits:
+                if e.rule is not None:
+                    shadowing.setdefault(e.rule.uid, e.rule)
     shadows = tuple(shadowing.values())
-    if Source.INTERNET in allowed:
-        rule, client = allowed[Source.INTERNET]
-        example = str(_ip(client, family))
-        if nic.external(family):
-            return Verdict(
-                Reach.EXPOSED,
-                protocol,
-                port,
-                family,
-                f"firewall rule {rule.name} admits internet clients",
-                rule,
-                example,
-                shadows,
+    internet = sure.get(Source.INTERNET) or maybe.get(Source.INTERNET)
+    if internet is not None:
+        exit_ = internet.allow_exit()
+        name = exit_.rule.name if exit_.rule is not None else exit_.stage.label  # type: ignore[union-attr]
+        verb = "admits" if internet.surely_allowed else "may admit"
+        undecided = () if internet.surely_allowed else internet.reasons
+        client = str(to_ip(internet.lo, family))
+        if external:
+            state, detail = Reach.EXPOSED, f"firewall rule {name} {verb} internet clients"
+        else:
+            state = Reach.LATENT
+            detail = (
+                f"firewall rule {name} {verb} internet clients, but the interface "
+                f"has no external IPv{family} address"
             )
         return Verdict(
-            Reach.LATENT,
+            state,
             protocol,
             port,
             family,
-            f"firewall rule {rule.name} admits internet clients, but the interface "
-            f"has no external IPv{family} address",
-            rule,
-            example,
+            detail,
+            exit_.rule,
+            client,
             shadows,
+            undecided,
+            exit_.stage,
         )
-    if Source.IAP in allowed:  # IAP forwards to the internal address: no external IP needed
-        rule = allowed[Source.IAP][0]
+    iap = sure.get(Source.IAP) or maybe.get(Source.IAP)
+    if iap is not None:  # IAP forwards to the internal address: no external IP needed
+        exit_ = iap.allow_exit()
+        name = exit_.rule.name if exit_.rule is not None else "an unknown policy"
         return Verdict(
             Reach.IAP_ONLY,
             protocol,
             port,
             family,
-            f"only Identity-Aware Proxy ({IAP_RANGE}) is admitted, by {rule.name}",
-            rule,
+            f"only Identity-Aware Proxy ({IAP_RANGE}) is admitted, by {name}",
+            exit_.rule,
             None,
             shadows,
+            stage=exit_.stage,
         )
     if shadows:
         names = ", ".join(sorted(r.name for r in shadows))
@@ -353,36 +375,81 @@ def internet_ingress(
     )
 
 
-def _ip(address: int, family: int) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    return ipaddress.IPv4Address(address) if family == 4 else ipaddress.IPv6Address(address)
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Whether some address of a set of source ranges gets through to a port."""
+
+    admitted: Tri
+    rule: FirewallRule | None = None
+    stage: Stage | None = None
+    example: str | None = None
+    undecided: tuple[str, ...] = ()
+    shadowing: tuple[FirewallRule, ...] = ()
+
+    def evidence(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"admitted": self.admitted.name.lower()}
+        if self.rule is not None:
+            out["firewall_rule"] = self.rule.evidence()
+        if self.stage is not None and self.stage.kind != "vpc":
+            out["decided_by"] = self.stage.evidence()
+        if self.example:
+            out["example_source"] = self.example
+        if self.undecided:
+            out["undecided"] = list(self.undecided)
+        if self.shadowing:
+            out["shadowed_by"] = [r.evidence() for r in self.shadowing]
+        return out
 
 
-def rules_by_network(firewalls: Iterable[Asset]) -> dict[str | None, list[Rule]]:
-    out: dict[str | None, list[Rule]] = {}
-    for fw in firewalls:
-        rule = Rule.of(fw)
-        out.setdefault(rule.network, []).append(rule)
-    return out
+def admitted(
+    chain: Chain,
+    nic: Nic,
+    protocol: str,
+    port: int,
+    sources: Sequence[Net],
+    origin: Origin,
+    family: int = 4,
+) -> Admission:
+    """Whether a packet from some address in ``sources`` (of kind ``origin``) reaches
+    ``protocol/port`` on ``nic``; ``origin`` INTERNET also drops the non-public addresses."""
+    nets = [n for n in sources if n.version == family]
+    if not nets:
+        return Admission(Tri.NO)
+    return admission_of(Prepared.of(chain, nic, protocol, port), nets, origin, family)
 
 
-def _protocol(text: str) -> str:
-    text = text.lower()
-    return _PROTOCOL_NUMBERS.get(text, text)
+def admission_of(
+    prepared: Prepared, nets: Sequence[Net], origin: Origin, family: int
+) -> Admission:
+    """:func:`admitted` on a prepared chain (``nets`` of ``family`` only)."""
+
+    def kind_of(lo: int) -> tuple[Origin, Origin] | None:
+        if origin is Origin.INTERNET and classify(lo, family) is not Source.INTERNET:
+            return None
+        return origin, origin
+
+    walked = _walk_atoms(prepared, family, nets, kind_of, within=nets)
+    best: _Atom | None = None
+    shadowing: dict[str, FirewallRule] = {}
+    for _kind, atom in walked:
+        if atom.surely_allowed:
+            best = atom
+            break
+        if atom.maybe_allowed and best is None:
+            best = atom
+        elif atom.shadowed:
+            for e in atom.exits:
+                if e.rule is not None:
+                    shadowing.setdefault(e.rule.uid, e.rule)
+    if best is None:
+        return Admission(Tri.NO, shadowing=tuple(shadowing.values()))
+    exit_ = best.allow_exit()
+    return Admission(
+        Tri.YES if best.surely_allowed else Tri.MAYBE,
+        exit_.rule,
+        exit_.stage,
+        str(to_ip(best.lo, family)),
+        () if best.surely_allowed else best.reasons,
+    )
 
 
-def _port_range(text: Any) -> tuple[int, int]:
-    lo, _, hi = str(text).partition("-")
-    return int(lo), int(hi or lo)
-
-
-def rule_is_world_open(rule: Rule, protocol: str, port: int) -> bool:
-    """Hygiene: an enabled ingress allow rule admitting ``0.0.0.0/0`` or ``::/0`` on the port."""
-    if rule.disabled or rule.direction != "INGRESS" or rule.action != "allow":
-        return False
-    if not rule.matches(protocol, port):
-        return False
-    return any(n.prefixlen == 0 for fam in (4, 6) for n in rule.sources(fam))
-
-
-def evidence_rules(rules: Sequence[Rule]) -> list[Mapping[str, Any]]:
-    return [r.evidence() for r in rules]

@@ -17,6 +17,7 @@ from posture.checks._gcp import (
     grants,
     public_grants,
 )
+from posture.checks._gcp_identity import AdminPath, build_graph
 
 from posture.engine import CheckContext, Result
 from posture.model import Principle, Severity
@@ -208,3 +209,71 @@ def no_public_iam_bindings(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.fail(asset, f"public binding(s): {', '.join(roles)}", public_bindings=public)
         else:
             yield ctx.passed(asset, "no public IAM binding")
+
+
+@check(
+    id="gcp.iam.no_admin_via_sa_impersonation",
+    title="No principal becomes Owner/Editor-equivalent by impersonating a service account",
+    severity=Severity.HIGH,
+    principles=(Principle.LEAST_PRIVILEGE,),
+    reads={POLICY, f"{SERVICE_ACCOUNT}#listing", f"{SERVICE_ACCOUNT}#iam_policy"},
+    remediation=(
+        "Remove Owner/Editor from service accounts (grant the narrow roles their workloads "
+        "need), and grant Token Creator / Service Account User / Key Admin on individual "
+        "service accounts to the principals that must use them, never on the project."
+    ),
+    rationale=(
+        "Whoever can mint tokens for, create keys for, or run workloads as a service account "
+        "holds its permissions: impersonating an account with Owner or Editor is admin access "
+        "without appearing in the project's admin bindings. Paths are followed through chains "
+        "of service accounts; Service Account User counts only with a role that deploys "
+        "workloads; conditional grants and custom roles make a path inconclusive."
+    ),
+)
+def no_admin_via_sa_impersonation(ctx: CheckContext) -> Iterator[Result]:
+    graph = ctx.derived("gcp.iam.identity_graph", build_graph)
+    by_project: dict[str, list[AdminPath]] = {}
+    for path in graph.paths_to_admin():
+        by_project.setdefault(path.project, []).append(path)
+    for project in ctx.inventory.of(PROJECT):
+        pid = str(project.attr("project_id") or project.account)
+        if project.attr("iam_bindings") is None:
+            yield ctx.unknown(project, "project IAM policy unknown")
+            continue
+        paths = by_project.get(pid, [])
+        certain = [p for p in paths if p.certain]
+        evidence = {
+            "paths": [p.evidence() for p in certain],
+            "possible": [p.evidence() for p in paths if not p.certain],
+        }
+        admins = sorted(
+            {e for e, held in graph.admin_of.items() for proj, _r in held if proj == pid}
+        )
+        if certain:
+            who = ", ".join(sorted({p.principal for p in certain}))
+            yield ctx.fail(
+                project,
+                f"admin-equivalent through service-account impersonation: {who}",
+                **evidence,
+            )
+        elif paths:
+            who = ", ".join(sorted({p.principal for p in paths}))
+            yield ctx.unknown(
+                project,
+                "possible admin-equivalence through service-account impersonation "
+                f"(conditional or unexpanded grants): {who}",
+                **evidence,
+            )
+        elif unknown := sorted(e for e in admins if e in graph.unknown_policies):
+            yield ctx.unknown(
+                project,
+                f"who may impersonate {', '.join(unknown)} (Owner/Editor) is unknown: its IAM "
+                "policy could not be read",
+                admin_service_accounts=admins,
+            )
+        else:
+            yield ctx.passed(
+                project,
+                "no principal can impersonate a service account holding Owner/Editor",
+                admin_service_accounts=admins,
+            )

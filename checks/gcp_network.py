@@ -1,10 +1,15 @@
 """Defense in depth on GCP: admin and database ports reachable from the internet, world-open
 firewall rules, the default network's permissive rules, Cloud SQL exposure.
 
-The path checks use the firewall evaluator of :mod:`posture.checks._gcp_reach`: an instance is
-reported as exposed only when a firewall rule admits internet clients on the port *and* the
-interface has an external IP. Rules shadowed by a higher-priority deny, disabled rules, egress
-rules, Identity-Aware Proxy access and rules whose targets have no external IP are not exposure.
+The path checks use :mod:`posture.checks._gcp_exposure`: an instance is reported as exposed
+only when the firewall (hierarchical and network firewall policies, VPC rules, implied rules, in
+the network's evaluation order) admits internet clients on the port *and* the interface has an
+external IP, or when an external load balancer delivers the port to it and the firewall admits
+the load balancer's sources (its proxies, or the clients of a passthrough load balancer). Rules
+shadowed by a deny that is evaluated first, disabled rules, egress rules, Identity-Aware Proxy
+access and rules whose targets have no external IP are not exposure. A verdict that depends on
+what the inventory cannot decide (secure-tag targets, FQDN sources, unread firewall policies,
+Cloud Armor, unresolved load-balancer backends) is INCONCLUSIVE.
 """
 
 from __future__ import annotations
@@ -12,22 +17,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator, Sequence
 
-from posture.checks._gcp import FIREWALL, INSTANCE, NETWORK, SQL_INSTANCE
-from posture.checks._gcp_reach import (
-    Reach,
-    Rule,
-    Verdict,
-    internet_ingress,
-    nics_of,
-    rule_is_world_open,
-    rules_by_network,
-)
+from posture.checks._gcp import FIREWALL, FIREWALL_POLICY, INSTANCE, NETWORK, SQL_INSTANCE
+from posture.checks._gcp_exposure import PATH_READS, assess, estate, judge, unresolved_results
+from posture.checks._gcp_fw import Rule, ports_match, rule_is_world_open
+from posture.checks._gcp_fwpolicy import policy_rules_of, world_sources
 
 from posture.engine import CheckContext, Result
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
-PATH_READS = frozenset({INSTANCE, FIREWALL})
 ADMIN_PORTS = (22, 3389, 5985, 5986)
 DB_PORTS = (1433, 1521, 3306, 5432, 5984, 6379, 9042, 9200, 9300, 11211, 27017, 27018)
 _DEFAULT_RULES = (
@@ -36,55 +34,6 @@ _DEFAULT_RULES = (
     "default-allow-rdp",
     "default-allow-icmp",
 )
-
-
-def _rules(ctx: CheckContext) -> dict[str | None, list[Rule]]:
-    return ctx.derived("gcp.network.rules", lambda inv: rules_by_network(inv.of(FIREWALL)))
-
-
-def _judge(ctx: CheckContext, host: Asset, ports: Sequence[int], what: str) -> Result:
-    by_net = _rules(ctx)
-    pairs: list[tuple[Verdict, dict[str, object]]] = []
-    for nic in nics_of(host):
-        for family in (4, 6):
-            for port in ports:
-                v = internet_ingress(by_net.get(nic.network, []), nic, "tcp", int(port), family)
-                pairs.append((v, v.evidence(nic)))
-    status = host.attr("status")
-    exposed = [e for v, e in pairs if v.state is Reach.EXPOSED]
-    if exposed:
-        ports_txt = "/".join(str(p) for p in sorted({int(str(e["port"])) for e in exposed}))
-        return ctx.fail(
-            host,
-            f"{what} reachable from the internet on tcp/{ports_txt}",
-            paths=exposed,
-            status=status,
-        )
-    latent = [e for v, e in pairs if v.state is Reach.LATENT]
-    iap = [e for v, e in pairs if v.state is Reach.IAP_ONLY]
-    shadowed = [e for v, e in pairs if v.state is Reach.BLOCKED and "shadowed_by" in e]
-    if latent:
-        return ctx.passed(
-            host,
-            f"{what} not reachable from the internet: the firewall admits "
-            "internet clients but the instance has no external IP",
-            latent=latent,
-            iap=iap,
-            shadowed=shadowed,
-            status=status,
-        )
-    if iap:
-        return ctx.passed(
-            host,
-            f"{what} not reachable from the internet; reachable through "
-            "Identity-Aware Proxy only (bastionless admin path)",
-            iap=iap,
-            shadowed=shadowed,
-            status=status,
-        )
-    return ctx.passed(
-        host, f"{what} not reachable from the internet (firewall)", shadowed=shadowed, status=status
-    )
 
 
 @check(
@@ -106,8 +55,10 @@ def _judge(ctx: CheckContext, host: Asset, ports: Sequence[int], what: str) -> R
     params={"admin_ports": ADMIN_PORTS},
 )
 def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
+    ports = tuple(int(p) for p in ctx.param("admin_ports"))
     for host in ctx.inventory.of(INSTANCE):
-        yield _judge(ctx, host, ctx.param("admin_ports"), "administrative ports")
+        yield judge(ctx, host, ports, "administrative ports")
+    yield from unresolved_results(ctx, ports, "administrative ports")
 
 
 @check(
@@ -127,8 +78,10 @@ def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
     params={"db_ports": DB_PORTS},
 )
 def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
+    ports = tuple(int(p) for p in ctx.param("db_ports"))
     for host in ctx.inventory.of(INSTANCE):
-        yield _judge(ctx, host, ctx.param("db_ports"), "database ports")
+        yield judge(ctx, host, ports, "database ports")
+    yield from unresolved_results(ctx, ports, "database ports")
 
 
 @check(
@@ -154,31 +107,32 @@ def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
 )
 def no_latent_sensitive_port_exposure(ctx: CheckContext) -> Iterator[Result]:
     ports = sorted({*map(int, ctx.param("admin_ports")), *map(int, ctx.param("db_ports"))})
-    by_net = _rules(ctx)
+    est = estate(ctx)
     for host in ctx.inventory.of(INSTANCE):
-        exposed: set[int] = set()
-        latent: list[tuple[Verdict, dict[str, object]]] = []
-        for nic in nics_of(host):
-            for family in (4, 6):
-                for port in ports:
-                    v = internet_ingress(by_net.get(nic.network, []), nic, "tcp", port, family)
-                    if v.state is Reach.EXPOSED:
-                        exposed.add(port)
-                    elif v.state is Reach.LATENT:
-                        latent.append((v, v.evidence(nic)))
-        hidden = [(v, e) for v, e in latent if v.port not in exposed]
+        rep = assess(est, host, ports)
+        exposed = set(rep.ports(rep.exposed))
+        hidden = [e for e in rep.latent if int(str(e["port"])) not in exposed]
+        maybe = [e for e in rep.latent_possible if int(str(e["port"])) not in exposed]
         if hidden:
-            rules = sorted({v.rule.name for v, _ in hidden if v.rule is not None})
-            families = sorted({f"IPv{v.family}" for v, _ in hidden})
+            rules = sorted({_rule_name(e) for e in hidden})
+            families = sorted({str(e["family"]).replace("ipv", "IPv") for e in hidden})
             yield ctx.fail(
                 host,
                 f"firewall rule(s) {', '.join(rules)} admit internet clients on "
-                f"tcp/{'/'.join(str(p) for p in sorted({v.port for v, _ in hidden}))}; the only "
-                f"missing layer is an external {'/'.join(families)} address (an access config "
-                "or a passthrough load balancer would expose it)",
-                latent=[e for _, e in hidden],
+                f"tcp/{'/'.join(map(str, rep.ports(hidden)))}; the only missing layer is an "
+                f"external {'/'.join(families)} address (an access config or a passthrough "
+                "load balancer would expose it)",
+                latent=hidden,
                 status=host.attr("status"),
             )
+        elif rep.unknown_networks or maybe:
+            why = (
+                f"the firewall policies of network {', '.join(sorted(set(rep.unknown_networks)))}"
+                " could not be read"
+                if rep.unknown_networks
+                else "; ".join(sorted({r for e in maybe for r in e.get("undecided") or ()}))
+            )
+            yield ctx.unknown(host, f"latent exposure not decided: {why}", possible=maybe)
         elif exposed:
             yield ctx.passed(
                 host,
@@ -191,19 +145,28 @@ def no_latent_sensitive_port_exposure(ctx: CheckContext) -> Iterator[Result]:
             )
 
 
+def _rule_name(evidence: dict[str, object]) -> str:
+    rule = evidence.get("firewall_rule")
+    if isinstance(rule, dict):
+        policy_rule = f"{rule.get('firewall_policy')} rule {rule.get('priority')}"
+        return str(rule.get("firewall") or policy_rule)
+    return "an unknown policy"
+
+
 @check(
     id="gcp.network.firewall_admin_ports_not_open_to_world",
     title="No enabled firewall rule admits SSH or RDP from 0.0.0.0/0",
     severity=Severity.MEDIUM,
     principles=(Principle.DEFENSE_IN_DEPTH,),
-    reads={FIREWALL},
+    reads={FIREWALL, FIREWALL_POLICY},
     remediation=(
         "Narrow the rule's source ranges to Identity-Aware Proxy (35.235.240.0/20) or known "
         "administrative networks, or delete the rule."
     ),
     rationale=(
         "Hygiene on the rule itself (CIS): even when no instance is reachable today, a world-open "
-        "admin rule exposes the next instance that gets a matching tag and an external IP."
+        "admin rule exposes the next instance that gets a matching tag and an external IP. "
+        "VPC firewall rules and the rules of global and regional network firewall policies."
     ),
     params={"admin_ports": (22, 3389)},
 )
@@ -226,6 +189,26 @@ def firewall_admin_ports_not_open_to_world(ctx: CheckContext) -> Iterator[Result
                 disabled=rule.disabled,
                 direction=rule.direction,
             )
+    for policy in ctx.inventory.of(FIREWALL_POLICY):
+        yield _policy_world_open(ctx, policy, ports)
+
+
+def _policy_world_open(ctx: CheckContext, policy: Asset, ports: Sequence[int]) -> Result:
+    hits = []
+    for rule in policy_rules_of(policy):
+        if rule.disabled or rule.direction != "INGRESS" or rule.action != "allow":
+            continue
+        open_ports = [p for p in ports if ports_match(rule.protocols, "tcp", p)]
+        if open_ports and world_sources(rule):
+            hits.append({**rule.evidence(), "ports": open_ports})
+    if hits:
+        found = sorted({p for h in hits for p in h["ports"]})
+        return ctx.fail(
+            policy,
+            f"policy rule(s) admit tcp/{'/'.join(map(str, found))} from anywhere",
+            rules=hits,
+        )
+    return ctx.passed(policy, "no policy rule admits admin ports from anywhere")
 
 
 @check(

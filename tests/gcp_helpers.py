@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from posture.model import GLOBAL, Asset, CollectionError, Inventory, Provider, ScanMeta
@@ -90,6 +91,7 @@ def instance(
     service_accounts: tuple[str, ...] = ("app@acme-test.iam.gserviceaccount.com",),
     network: str = NET,
     ipv6: str | None = None,
+    zone: str = "us-central1-a",
 ) -> Asset:
     nic = {
         "name": "nic0",
@@ -103,10 +105,10 @@ def instance(
     }
     return gasset(
         "compute.googleapis.com/Instance",
-        f"//compute.googleapis.com/projects/{PROJECT_ID}/zones/us-central1-a/instances/{name}",
-        region="us-central1-a",
+        f"//compute.googleapis.com/projects/{PROJECT_ID}/zones/{zone}/instances/{name}",
+        region=zone,
         instance_name=name,
-        zone="us-central1-a",
+        zone=zone,
         status="RUNNING",
         network_tags=list(tags),
         service_accounts=list(service_accounts),
@@ -158,4 +160,296 @@ def gcp_error(
         message="denied",
         asset_types=asset_types,
         resource_uid=resource_uid,
+    )
+
+
+# -- firewall policies ------------------------------------------------------------------------
+
+
+def prule(
+    priority: int,
+    action: str = "allow",
+    *,
+    ports: tuple[str, ...] = ("22",),
+    protocol: str = "tcp",
+    src: tuple[str, ...] = ("0.0.0.0/0",),
+    direction: str = "INGRESS",
+    disabled: bool = False,
+    target_service_accounts: tuple[str, ...] = (),
+    target_resources: tuple[str, ...] = (),
+    target_tags: tuple[tuple[str, str], ...] = (),  # (tagValues/N, EFFECTIVE|INEFFECTIVE)
+    src_secure_tags: tuple[str, ...] = (),
+    src_fqdns: tuple[str, ...] = (),
+    src_network_type: str | None = None,
+    dest_ip_ranges: tuple[str, ...] = (),
+    name: str | None = None,
+    target_type: str | None = None,
+) -> dict[str, Any]:
+    """A normalized firewall-policy rule (docs/gcp-assets.md, "policy rule")."""
+    return {
+        "priority": priority,
+        "rule_name": name,
+        "description": None,
+        "direction": direction,
+        "action": action,
+        "disabled": disabled,
+        "logging_enabled": False,
+        "layer4_configs": [{"protocol": protocol, "ports": list(ports)}],
+        "src_ip_ranges": list(src),
+        "dest_ip_ranges": list(dest_ip_ranges),
+        "src_secure_tags": [{"name": t, "state": "EFFECTIVE"} for t in src_secure_tags],
+        "src_address_groups": [],
+        "src_fqdns": list(src_fqdns),
+        "src_region_codes": [],
+        "src_threat_intelligences": [],
+        "src_network_type": src_network_type,
+        "src_networks": [],
+        "dest_address_groups": [],
+        "target_secure_tags": [{"name": n, "state": st} for n, st in target_tags],
+        "target_service_accounts": list(target_service_accounts),
+        "target_resources": list(target_resources),
+        "target_type": target_type,
+    }
+
+
+def epolicy(name: str, *rules: dict[str, Any], type_: str = "HIERARCHY") -> dict[str, Any]:
+    """One entry of a network's ``effective_firewall_policies``."""
+    number = str(zlib.crc32(name.encode())) if type_ == "HIERARCHY" else name
+    return {
+        "name": number,
+        "short_name": name,
+        "display_name": None,
+        "type": type_,
+        "priority": None,
+        "rules": list(rules),
+    }
+
+
+def network(
+    name: str = "vpc",
+    *,
+    policies: list[dict[str, Any]] | None = None,
+    order: str = "AFTER_CLASSIC_FIREWALL",
+    unknown: bool = False,
+) -> Asset:
+    path = f"projects/{PROJECT_ID}/global/networks/{name}"
+    return gasset(
+        "compute.googleapis.com/Network",
+        f"//compute.googleapis.com/{path}",
+        network_name=name,
+        path=path,
+        peerings=[],
+        subnetworks=[],
+        firewall_policy_enforcement_order=order,
+        effective_firewall_policies=None if unknown else list(policies or []),
+    )
+
+
+def network_policy(
+    name: str, *rules: dict[str, Any], region: str | None = None, networks: tuple[str, ...] = (NET,)
+) -> Asset:
+    where = f"regions/{region}" if region else "global"
+    path = f"projects/{PROJECT_ID}/{where}/firewallPolicies/{name}"
+    return gasset(
+        "compute.googleapis.com/FirewallPolicy",
+        f"//compute.googleapis.com/{path}",
+        region=region or GLOBAL,
+        policy_name=name,
+        path=path,
+        scope="regional" if region else "global",
+        description=None,
+        associations=list(networks),
+        rules=list(rules),
+    )
+
+
+def subnetwork(
+    name: str, cidr: str, *, region: str = "us-central1", purpose: str = "PRIVATE"
+) -> Asset:
+    path = f"projects/{PROJECT_ID}/regions/{region}/subnetworks/{name}"
+    return gasset(
+        "compute.googleapis.com/Subnetwork",
+        f"//compute.googleapis.com/{path}",
+        region=region,
+        subnet_name=name,
+        path=path,
+        network=NET,
+        ip_cidr_range=cidr,
+        purpose=purpose,
+    )
+
+
+# -- load balancing ---------------------------------------------------------------------------
+
+
+def _c(path: str) -> str:
+    return f"//compute.googleapis.com/{path}"
+
+
+def forwarding_rule(
+    name: str,
+    *,
+    target: str | None = None,
+    backend_service: str | None = None,
+    ports: str | None = "443-443",
+    port_list: tuple[str, ...] = (),
+    scheme: str = "EXTERNAL",
+    region: str | None = None,
+    protocol: str = "TCP",
+    all_ports: bool = False,
+    ip: str = "34.100.0.1",
+    network: str | None = None,
+) -> Asset:
+    where = f"regions/{region}" if region else "global"
+    path = f"projects/{PROJECT_ID}/{where}/forwardingRules/{name}"
+    type_ = "ForwardingRule" if region else "GlobalForwardingRule"
+    return gasset(
+        f"compute.googleapis.com/{type_}",
+        _c(path),
+        region=region or GLOBAL,
+        rule_name=name,
+        path=path,
+        ip_address=ip,
+        ip_protocol=protocol,
+        port_range=ports,
+        ports=list(port_list),
+        all_ports=all_ports,
+        load_balancing_scheme=scheme,
+        target=f"projects/{PROJECT_ID}/{target}" if target else None,
+        backend_service=f"projects/{PROJECT_ID}/{backend_service}" if backend_service else None,
+        network=network,
+        subnetwork=None,
+        network_tier="PREMIUM",
+        ip_version=None,
+        source_ip_ranges=[],
+    )
+
+
+def proxy(
+    kind: str,
+    name: str,
+    *,
+    url_map: str | None = None,
+    service: str | None = None,
+    region: str | None = None,
+) -> Asset:
+    """``kind``: targetHttpProxies / targetHttpsProxies / targetSslProxies / targetTcpProxies."""
+    types = {
+        "targetHttpProxies": "TargetHttpProxy",
+        "targetHttpsProxies": "TargetHttpsProxy",
+        "targetSslProxies": "TargetSslProxy",
+        "targetTcpProxies": "TargetTcpProxy",
+    }
+    where = f"regions/{region}" if region else "global"
+    path = f"projects/{PROJECT_ID}/{where}/{kind}/{name}"
+    return gasset(
+        f"compute.googleapis.com/{types[kind]}",
+        _c(path),
+        region=region or GLOBAL,
+        proxy_name=name,
+        path=path,
+        url_map=f"projects/{PROJECT_ID}/{url_map}" if url_map else None,
+        backend_service=f"projects/{PROJECT_ID}/{service}" if service else None,
+        ssl_policy=None,
+        certificates=[],
+        certificate_map=None,
+    )
+
+
+def url_map(name: str, *services: str, region: str | None = None) -> Asset:
+    where = f"regions/{region}" if region else "global"
+    path = f"projects/{PROJECT_ID}/{where}/urlMaps/{name}"
+    full = [f"projects/{PROJECT_ID}/{s}" for s in services]
+    return gasset(
+        "compute.googleapis.com/UrlMap",
+        _c(path),
+        region=region or GLOBAL,
+        map_name=name,
+        path=path,
+        default_service=full[0] if full else None,
+        services=sorted(full),
+        redirect_only=not full,
+    )
+
+
+def backend_service(
+    name: str,
+    *groups: str,
+    port_name: str | None = None,
+    protocol: str = "TCP",
+    scheme: str = "EXTERNAL",
+    region: str | None = None,
+    security_policy: str | None = None,
+    iap: bool = False,
+) -> Asset:
+    from posture.collectors.gcp.compute_lb import backend_kind
+
+    where = f"regions/{region}" if region else "global"
+    path = f"projects/{PROJECT_ID}/{where}/backendServices/{name}"
+    return gasset(
+        "compute.googleapis.com/BackendService",
+        _c(path),
+        region=region or GLOBAL,
+        service_name=name,
+        path=path,
+        protocol=protocol,
+        port_name=port_name,
+        port=None,
+        load_balancing_scheme=scheme,
+        backends=[
+            {
+                "group": f"projects/{PROJECT_ID}/{g}",
+                "kind": backend_kind(f"projects/{PROJECT_ID}/{g}"),
+                "balancing_mode": "UTILIZATION",
+            }
+            for g in groups
+        ],
+        network=None,
+        security_policy=security_policy,
+        edge_security_policy=None,
+        iap_enabled=iap,
+    )
+
+
+def instance_group(
+    name: str,
+    *members: str,
+    named_ports: tuple[tuple[str, int], ...] = (),
+    zone: str = "us-central1-a",
+    unknown_members: bool = False,
+    network: str = NET,
+) -> Asset:
+    path = f"projects/{PROJECT_ID}/zones/{zone}/instanceGroups/{name}"
+    return gasset(
+        "compute.googleapis.com/InstanceGroup",
+        _c(path),
+        region=zone,
+        group_name=name,
+        path=path,
+        network=network,
+        subnetwork=None,
+        named_ports=[{"name": n, "port": p} for n, p in named_ports],
+        size=len(members),
+        instances=None
+        if unknown_members
+        else [f"projects/{PROJECT_ID}/zones/{zone}/instances/{m}" for m in members],
+    )
+
+
+def target_pool(
+    name: str,
+    *members: str,
+    region: str = "us-central1",
+    zone: str = "us-central1-a",
+    security_policy: str | None = None,
+) -> Asset:
+    path = f"projects/{PROJECT_ID}/regions/{region}/targetPools/{name}"
+    return gasset(
+        "compute.googleapis.com/TargetPool",
+        _c(path),
+        region=region,
+        pool_name=name,
+        path=path,
+        instances=[f"projects/{PROJECT_ID}/zones/{zone}/instances/{m}" for m in members],
+        security_policy=security_policy,
     )

@@ -58,6 +58,12 @@ def test_every_asset_type_is_collected_across_pages(inv: Inventory) -> None:
         "compute.googleapis.com/TargetHttpsProxy": 3,
         "compute.googleapis.com/TargetSslProxy": 1,
         "compute.googleapis.com/SslPolicy": 3,
+        "compute.googleapis.com/GlobalForwardingRule": 3,
+        "compute.googleapis.com/ForwardingRule": 3,
+        "compute.googleapis.com/UrlMap": 3,
+        "compute.googleapis.com/BackendService": 5,  # global and regional (aggregated)
+        "compute.googleapis.com/TargetPool": 1,
+        "compute.googleapis.com/InstanceGroup": 4,
         "cloudkms.googleapis.com/KeyRing": 1,
         "cloudkms.googleapis.com/CryptoKey": 4,  # two pages, locations on two pages
         "storage.googleapis.com/Bucket": 3,  # two pages
@@ -300,6 +306,143 @@ def test_bad_key_file_is_a_collector_error(tmp_path: Path) -> None:
 def test_permissions_are_read_only_and_cover_every_module() -> None:
     perms = all_permissions()
     assert "compute.firewalls.list" in perms and "resourcemanager.projects.getIamPolicy" in perms
-    assert all(p.rsplit(".", 1)[1] in ("list", "get", "getIamPolicy") for p in perms), perms
+    reads = ("list", "get", "getIamPolicy", "getEffectiveFirewalls")
+    assert all(p.rsplit(".", 1)[1] in reads for p in perms), perms
+    assert {
+        "compute.networks.getEffectiveFirewalls",
+        "compute.firewallPolicies.list",
+        "compute.regionFirewallPolicies.list",
+        "compute.forwardingRules.list",
+        "compute.globalForwardingRules.list",
+        "compute.backendServices.list",
+        "compute.regionBackendServices.list",
+        "compute.instanceGroups.list",
+        "compute.targetPools.list",
+        "compute.urlMaps.list",
+    } <= set(perms)
     role = custom_role()
     assert role.startswith("title: ") and "includedPermissions:\n- " in role
+
+
+D = "//compute.googleapis.com/projects/acme-dev"
+
+
+def test_firewall_policies_in_effect_and_network_policies(inv: Inventory) -> None:
+    net = inv.get(f"{D}/global/networks/dev-vpc")
+    assert net is not None
+    assert net.attr("firewall_policy_enforcement_order") == "AFTER_CLASSIC_FIREWALL"
+    policies = net.attr("effective_firewall_policies")
+    assert [(p["type"], p["short_name"] or p["name"]) for p in policies] == [
+        ("HIERARCHY", "org-guardrails"),  # the API's order: organisation, folders, network
+        ("HIERARCHY", "dev-folder"),
+        ("NETWORK", "dev-netpol"),
+    ]
+    ci = policies[1]["rules"][0]
+    assert {k: ci[k] for k in ("priority", "action", "direction", "src_ip_ranges")} == {
+        "priority": 500,
+        "action": "allow",
+        "direction": "INGRESS",
+        "src_ip_ranges": ["0.0.0.0/0"],
+    }
+    assert ci["layer4_configs"] == [{"protocol": "tcp", "ports": ["22"]}]
+    assert ci["target_service_accounts"] == ["ci-runner@acme-dev.iam.gserviceaccount.com"]
+    assert policies[0]["rules"][-1]["priority"] == 2147483647  # the default goto_next rules
+    east = inv.get(f"{D}/regions/us-east1/firewallPolicies/dev-east-policy")
+    assert east is not None and east.region == "us-east1"
+    assert east.attr("scope") == "regional"
+    assert east.attr("associations") == ["projects/acme-dev/global/networks/dev-vpc"]
+    assert east.attr("rules")[0]["target_secure_tags"] == [
+        {"name": "tagValues/281484079012345", "state": "EFFECTIVE"}
+    ]
+    prod = inv.get(f"{C}/global/networks/prod-vpc")
+    assert prod is not None and len(prod.attr("effective_firewall_policies")) == 2
+
+
+def test_load_balancer_attrs(inv: Inventory) -> None:
+    tls = inv.get(f"{C}/global/forwardingRules/tcp-tls")
+    assert tls is not None and tls.type == "compute.googleapis.com/GlobalForwardingRule"
+    assert {k: tls.attr(k) for k in ("ip_protocol", "port_range", "load_balancing_scheme")} == {
+        "ip_protocol": "TCP",
+        "port_range": "443-443",
+        "load_balancing_scheme": "EXTERNAL",
+    }
+    assert tls.attr("target") == "projects/acme-prod/global/targetSslProxies/tcp-tls"
+    nlb = inv.get(f"{C}/regions/us-central1/forwardingRules/worker-ssh-nlb")
+    assert nlb is not None and nlb.attr("ports") == ["22"]
+    assert nlb.attr("backend_service") == (
+        "projects/acme-prod/regions/us-central1/backendServices/worker-nlb"
+    )
+    web = inv.get(f"{C}/global/urlMaps/web")
+    assert web is not None and web.attr("services") == [
+        "projects/acme-prod/global/backendBuckets/static-assets",
+        "projects/acme-prod/global/backendServices/web-backend",
+    ]
+    bs = inv.get(f"{C}/global/backendServices/tls-backend")
+    assert bs is not None and bs.attr("port_name") == "tls" and bs.attr("protocol") == "SSL"
+    assert bs.attr("backends") == [
+        {
+            "group": "projects/acme-prod/zones/us-central1-a/instanceGroups/web-ig",
+            "kind": "instance_group",
+            "balancing_mode": "UTILIZATION",
+        }
+    ]
+    group = inv.get(f"{C}/zones/us-central1-b/instanceGroups/db-ig")
+    assert group is not None and group.attr("named_ports") == [{"name": "pg", "port": 5432}]
+    assert group.attr("instances") == ["projects/acme-prod/zones/us-central1-b/instances/db-1"]
+    pool = inv.get(f"{C}/regions/us-central1/targetPools/win-pool")
+    assert pool is not None
+    assert pool.attr("instances") == ["projects/acme-prod/zones/us-central1-a/instances/win-1"]
+
+
+def test_effective_firewalls_and_group_member_failures_are_recorded() -> None:
+    routes = load_routes()
+    denied = {
+        "__status__": 403,
+        "error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"},
+    }
+    routes["GET /compute/v1/projects/acme-prod/global/networks/prod-vpc/getEffectiveFirewalls"] = (
+        denied
+    )
+    routes[
+        "POST /compute/v1/projects/acme-prod/zones/us-central1-b/instanceGroups/db-ig/listInstances"
+    ] = denied
+    with serving(routes) as running:
+        target = GcpTarget(projects=(PROD,), api_endpoint=running.base, anonymous=True)
+        got = collect(target)
+    errors = {(e.operation, e.asset_types, e.resource_uid, e.region) for e in got.errors}
+    assert errors == {
+        (
+            "networks.getEffectiveFirewalls",
+            ("compute.googleapis.com/Network#effective_firewalls",),
+            f"{C}/global/networks/prod-vpc",
+            "global",
+        ),
+        (
+            "instanceGroups.listInstances",
+            ("compute.googleapis.com/InstanceGroup#instances",),
+            f"{C}/zones/us-central1-b/instanceGroups/db-ig",
+            "us-central1-b",
+        ),
+    }
+    net = got.get(f"{C}/global/networks/prod-vpc")
+    assert net is not None and net.attr("effective_firewall_policies") is None
+    group = got.get(f"{C}/zones/us-central1-b/instanceGroups/db-ig")
+    assert group is not None and group.attr("instances") is None
+
+
+def test_service_account_policies_are_read_as_version_3(inv: Inventory, fake: FakeGoogle) -> None:
+    email = "deployer@acme-prod.iam.gserviceaccount.com"
+    deployer = inv.get(f"//iam.googleapis.com/projects/acme-prod/serviceAccounts/{email}")
+    assert deployer is not None
+    assert deployer.attr("iam_bindings") == [
+        {
+            "role": "roles/iam.serviceAccountTokenCreator",
+            "members": ["group:ci-admins@acme.example"],
+            "condition": None,
+        }
+    ]
+    calls = [
+        r for r in fake.requests if r.path.endswith(":getIamPolicy") and "serviceAccounts" in r.path
+    ]
+    assert len(calls) == 3
+    assert {r.query.get("options.requestedPolicyVersion") for r in calls} == {"3"}

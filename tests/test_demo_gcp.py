@@ -35,6 +35,27 @@ def test_demo_gcp_writes_reports_with_gcp_findings(tmp_path: Path) -> None:
     assert by[("gcp.network.admin_ports_not_internet_reachable", "web-1")] == "FAIL"
     assert by[("gcp.network.admin_ports_not_internet_reachable", "bastionless-1")] == "PASS"
     assert by[("gcp.storage.bucket_not_public", "acme-prod-public-assets")] == "FAIL"
+    # firewall policies: a hierarchical allow exposes, a hierarchical deny shadows a VPC allow,
+    # a network-policy allow exposes, a secure-tag rule is undecidable
+    admin, db = "gcp.network.admin_ports_not_internet_reachable", (
+        "gcp.network.db_ports_not_internet_reachable"
+    )
+    assert by[(admin, "ci-1")] == "FAIL"
+    assert by[(db, "pg-dev-1")] == "PASS"
+    assert by[(db, "report-1")] == "FAIL"
+    assert by[(db, "cache-1")] == "INCONCLUSIVE"
+    # load balancers: a passthrough NLB and a TCP proxy expose instances without external IPs;
+    # traps: NLBs whose clients the firewall does not admit, a TCP proxy blocked by the folder's
+    # deny, an internal load balancer in front of db-1
+    assert by[(admin, "jump-1")] == "FAIL"
+    assert by[(db, "mongo-1")] == "FAIL"
+    for trap in ("worker-1", "win-1"):
+        assert by[(admin, trap)] == "PASS", trap
+    assert by[(db, "db-1")] == "PASS"
+    # bob (project-wide token creator) and a chain through the deployer account reach the
+    # default compute service account, which holds Editor
+    assert by[("gcp.iam.no_admin_via_sa_impersonation", "acme-prod")] == "FAIL"
+    assert by[("gcp.iam.no_admin_via_sa_impersonation", "acme-dev")] == "PASS"
     # the deliberate 403 on Cloud SQL in acme-dev: reported, and INCONCLUSIVE, never PASS
     assert [e["operation"] for e in doc["collection_errors"]] == ["instances.list"]
     assert any(f["status"] == "INCONCLUSIVE" for f in findings)

@@ -19,7 +19,16 @@ from posture.collectors.gcp.base import SCOPES, Clients, GcpTarget, ProjectScope
 from posture.errors import CollectorError
 from posture.model import ALL, GLOBAL, Asset, CollectionError, Inventory, Provider, ScanMeta
 
-MODULES = ("resourcemanager", "compute_network", "compute", "kms", "storage", "sql", "iam")
+MODULES = (
+    "resourcemanager",
+    "compute_network",
+    "compute",
+    "compute_lb",
+    "kms",
+    "storage",
+    "sql",
+    "iam",
+)
 Progress = Callable[[str], None]
 
 __all__ = ["GcpTarget", "all_permissions", "collect", "custom_role", "make_credentials"]

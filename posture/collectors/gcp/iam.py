@@ -1,4 +1,5 @@
-"""IAM (discovery client): service accounts and their user-managed keys."""
+"""IAM (discovery client): service accounts, their IAM policies (who may impersonate them) and
+their user-managed keys."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from posture.collectors.gcp.base import ProjectScope, discovery_items, last, parallel_map
+from posture.collectors.gcp.resourcemanager import bindings
 from posture.model import Asset
 
 SERVICE_ACCOUNT = "iam.googleapis.com/ServiceAccount"
 SA_KEY = "iam.googleapis.com/ServiceAccountKey"
 SERVICE = "iam"
-PERMISSIONS = ("iam.serviceAccountKeys.list", "iam.serviceAccounts.list")
+PERMISSIONS = (
+    "iam.serviceAccountKeys.list",
+    "iam.serviceAccounts.getIamPolicy",
+    "iam.serviceAccounts.list",
+)
 
 
 def uid(name: str) -> str:
@@ -46,7 +52,21 @@ def collect(scope: ProjectScope) -> list[Asset]:
             run,
             resource_uid=uid(name),
         )
-        out = [normalize_service_account(scope, sa, listed)]
+
+        def policy() -> dict[str, Any]:
+            coll = scope.clients.discovery("iam", "v1").projects().serviceAccounts()
+            request = coll.getIamPolicy(resource=name, options_requestedPolicyVersion=3)
+            answer: dict[str, Any] = request.execute(num_retries=retries)
+            return answer
+
+        got = scope.call(
+            SERVICE,
+            "serviceAccounts.getIamPolicy",
+            (f"{SERVICE_ACCOUNT}#iam_policy",),
+            policy,
+            resource_uid=uid(name),
+        )
+        out = [normalize_service_account(scope, sa, listed, got)]
         out += [normalize_key(scope, sa, k) for k in listed or []]
         return out
 
@@ -54,8 +74,12 @@ def collect(scope: ProjectScope) -> list[Asset]:
 
 
 def normalize_service_account(
-    scope: ProjectScope, sa: Mapping[str, Any], keys: Sequence[Mapping[str, Any]] | None
+    scope: ProjectScope,
+    sa: Mapping[str, Any],
+    keys: Sequence[Mapping[str, Any]] | None,
+    policy: Mapping[str, Any] | None = None,
 ) -> Asset:
+    """The account; ``policy`` is its own IAM policy (who may act as it), None = unknown."""
     attrs = {
         "email": sa.get("email"),
         "unique_id": sa.get("uniqueId"),
@@ -64,6 +88,7 @@ def normalize_service_account(
         "user_managed_key_ids": (
             sorted(last(k.get("name")) for k in keys) if keys is not None else None
         ),
+        "iam_bindings": bindings(policy) if policy is not None else None,
     }
     return scope.asset(uid(str(sa["name"])), SERVICE_ACCOUNT, str(sa.get("email")), attrs, sa)
 

@@ -1,0 +1,319 @@
+"""Internet exposure of one GCP instance on a set of ports: directly (external IP, firewall
+policies and VPC rules, :mod:`posture.checks._gcp_fwpolicy`) and through external load
+balancers (:mod:`posture.checks._gcp_lb`). Shared by the defense-in-depth path checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from posture.checks._gcp import (
+    BACKEND_SERVICE,
+    FIREWALL,
+    FIREWALL_POLICY,
+    FORWARDING_RULE,
+    GLOBAL_FORWARDING_RULE,
+    HTTP_PROXY,
+    HTTPS_PROXY,
+    INSTANCE,
+    INSTANCE_GROUP,
+    NETWORK,
+    SSL_PROXY,
+    SUBNETWORK,
+    TARGET_INSTANCE,
+    TARGET_POOL,
+    TCP_PROXY,
+    URL_MAP,
+)
+from posture.checks._gcp_fwpolicy import PolicyIndex, chain_for, effective_unknown
+from posture.checks._gcp_lb import LbPath, LoadBalancing, Unresolved, load_balancing
+from posture.checks._gcp_reach import (
+    Admission,
+    Nic,
+    Prepared,
+    Reach,
+    Tri,
+    Verdict,
+    admission_of,
+    ingress_verdict,
+    nics_of,
+    rules_by_network,
+)
+
+from posture.engine import CheckContext, Result
+from posture.model import Asset
+
+PATH_READS = frozenset(
+    {
+        INSTANCE,
+        FIREWALL,
+        NETWORK,
+        f"{FIREWALL_POLICY}#listing",
+        f"{SUBNETWORK}#listing",
+        FORWARDING_RULE,
+        GLOBAL_FORWARDING_RULE,
+        HTTP_PROXY,
+        HTTPS_PROXY,
+        SSL_PROXY,
+        TCP_PROXY,
+        URL_MAP,
+        BACKEND_SERVICE,
+        TARGET_POOL,
+        TARGET_INSTANCE,
+        f"{INSTANCE_GROUP}#listing",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Estate:
+    index: PolicyIndex
+    lb: LoadBalancing
+    verdicts: dict[tuple[Any, ...], Verdict] = field(default_factory=dict)
+    admissions: dict[tuple[Any, ...], Admission] = field(default_factory=dict)
+    prepared: dict[tuple[Any, ...], Prepared] = field(default_factory=dict)
+
+    def verdict(self, nic: Nic, port: int, family: int) -> Verdict:
+        """Interfaces with the same firewall-relevant attributes - or, failing that, to which
+        the same rules apply - are one equivalence class, evaluated once."""
+        key = (_nic_key(nic), nic.external(family), port, family)
+        if key not in self.verdicts:
+            prepared = self._prepared(nic, port)
+            by_rules = (prepared.signature(), nic.external(family), port, family)
+            if by_rules not in self.verdicts:
+                self.verdicts[by_rules] = ingress_verdict(
+                    prepared, nic.external(family), "tcp", port, family
+                )
+            self.verdicts[key] = self.verdicts[by_rules]
+        return self.verdicts[key]
+
+    def admission(self, nic: Nic, port: int, path: LbPath) -> Admission:
+        key = (_nic_key(nic), port, path.sources, path.origin, path.family)
+        if key not in self.admissions:
+            prepared = self._prepared(nic, port)
+            nets = [n for n in path.sources if n.version == path.family]
+            self.admissions[key] = (
+                admission_of(prepared, nets, path.origin, path.family)
+                if nets
+                else Admission(Tri.NO)
+            )
+        return self.admissions[key]
+
+    def _prepared(self, nic: Nic, port: int) -> Prepared:
+        key = (_nic_key(nic), port)
+        if key not in self.prepared:
+            self.prepared[key] = Prepared.of(chain_for(self.index, nic), nic, "tcp", port)
+        return self.prepared[key]
+
+
+def _nic_key(nic: Nic) -> tuple[Any, ...]:
+    return (
+        nic.network,
+        nic.region,
+        tuple(sorted(set(nic.tags))),
+        tuple(sorted(set(nic.service_accounts))),
+    )
+
+
+def estate(ctx: CheckContext) -> Estate:
+    def build(inv: Any) -> Estate:
+        return Estate(PolicyIndex.of(inv, rules_by_network(inv.of(FIREWALL))), load_balancing(inv))
+
+    return ctx.derived("gcp.network.estate", build)
+
+
+@dataclass
+class HostExposure:
+    """Evidence of one host on the given ports, by kind."""
+
+    exposed: list[dict[str, Any]] = field(default_factory=list)  # certain
+    possible: list[dict[str, Any]] = field(default_factory=list)  # undecided exposure
+    latent: list[dict[str, Any]] = field(default_factory=list)
+    latent_possible: list[dict[str, Any]] = field(default_factory=list)
+    iap: list[dict[str, Any]] = field(default_factory=list)
+    shadowed: list[dict[str, Any]] = field(default_factory=list)
+    lb_blocked: list[dict[str, Any]] = field(default_factory=list)
+    lb_authenticated: list[dict[str, Any]] = field(default_factory=list)
+    unknown_networks: list[str] = field(default_factory=list)
+
+    def ports(self, which: list[dict[str, Any]]) -> list[int]:
+        return sorted({int(str(e["port"])) for e in which})
+
+
+def _direct_path(host: Asset, nic: Nic, v: Verdict) -> list[dict[str, Any]]:
+    """internet -> external address -> instance, with the admitting rule (the HTML diagram)."""
+    ips = nic.external_ipv4 if v.family == 4 else nic.external_ipv6
+    rule = _rule_label(v.rule.evidence()) if v.rule is not None else v.detail
+    return [
+        {"kind": "internet", "id": v.example_client or "any"},
+        {"kind": "external IP", "id": ", ".join(ips) or f"ipv{v.family}"},
+        {"kind": "Instance", "id": host.name, "uid": host.uid, "rule": rule},
+    ]
+
+
+def _nic_for(nics: Sequence[Nic], network: str | None) -> Nic | None:
+    for nic in nics:
+        if network is None or nic.network == network:
+            return nic
+    return nics[0] if nics else None
+
+
+def assess(est: Estate, host: Asset, ports: Sequence[int]) -> HostExposure:
+    out = HostExposure()
+    nics = nics_of(host)
+    for nic in nics:
+        network = est.index.networks.get(str(nic.network))
+        if effective_unknown(network) and network is not None:
+            out.unknown_networks.append(network.name)
+        for family in (4, 6):
+            for port in ports:
+                v = est.verdict(nic, int(port), family)
+                e = v.evidence(nic)
+                if v.state is Reach.EXPOSED:
+                    e["path"] = _direct_path(host, nic, v)
+                if v.state is Reach.EXPOSED:
+                    (out.exposed if v.certain else out.possible).append(e)
+                elif v.state is Reach.LATENT:
+                    (out.latent if v.certain else out.latent_possible).append(e)
+                elif v.state is Reach.IAP_ONLY:
+                    out.iap.append(e)
+                elif v.shadowing:
+                    out.shadowed.append(e)
+    for path in est.lb.paths.get(host.uid, []):
+        _assess_path(est, path, _nic_for(nics, path.network), ports, out)
+    return out
+
+
+def _assess_path(
+    est: Estate, path: LbPath, nic: Nic | None, ports: Sequence[int], out: HostExposure
+) -> None:
+    if nic is None:
+        return
+    for port in ports:
+        if not path.reaches("tcp", int(port)):
+            continue
+        adm = est.admission(nic, int(port), path)
+        e = {**path.evidence(), "protocol": "tcp", "port": int(port), **adm.evidence()}
+        if adm.rule is not None:  # the firewall rule that admits the last hop
+            e["path"] = [
+                *e["path"][:-1],
+                {**e["path"][-1], "rule": _rule_label(adm.rule.evidence())},
+            ]
+        if adm.admitted is Tri.NO:
+            out.lb_blocked.append({**e, "state": "blocked"})
+        elif path.authenticated:
+            out.lb_authenticated.append(
+                {**e, "state": "authenticated", "detail": path.authenticated}
+            )
+        elif adm.admitted is Tri.YES and not path.undecided:
+            out.exposed.append({**e, "state": "exposed"})
+        else:
+            reasons = [*adm.undecided, *path.undecided]
+            out.possible.append({**e, "state": "possibly exposed", "undecided": reasons})
+
+
+def via_lb(evidence: Sequence[dict[str, Any]]) -> list[str]:
+    return sorted({str(e["frontend"]["forwarding_rule"]) for e in evidence if "frontend" in e})
+
+
+def judge(ctx: CheckContext, host: Asset, ports: Sequence[int], what: str) -> Result:
+    rep = assess(estate(ctx), host, ports)
+    status = host.attr("status")
+    if rep.exposed:
+        lbs = via_lb(rep.exposed)
+        policies = sorted(
+            {
+                _rule_label(e["firewall_rule"])
+                for e in rep.exposed
+                if "frontend" not in e and "decided_by" in e and "firewall_rule" in e
+            }
+        )
+        through = f" (through load balancer {', '.join(lbs)})" if lbs else ""
+        if policies:
+            through += f" (admitted by firewall policy {', '.join(policies)})"
+        return ctx.fail(
+            host,
+            f"{what} reachable from the internet on tcp/"
+            f"{'/'.join(map(str, rep.ports(rep.exposed)))}{through}",
+            paths=rep.exposed,
+            possible=rep.possible,
+            status=status,
+        )
+    if rep.unknown_networks:
+        names = ", ".join(sorted(set(rep.unknown_networks)))
+        return ctx.unknown(
+            host,
+            f"{what}: the firewall policies of network {names} could not be read "
+            "(networks.getEffectiveFirewalls failed); exposure not decided",
+            possible=rep.possible + rep.latent_possible,
+            status=status,
+        )
+    if rep.possible:
+        reasons = sorted({r for e in rep.possible for r in e.get("undecided") or ()})
+        return ctx.unknown(
+            host,
+            f"{what} may be reachable from the internet on tcp/"
+            f"{'/'.join(map(str, rep.ports(rep.possible)))}: {'; '.join(reasons)}",
+            possible=rep.possible,
+            status=status,
+        )
+    extra = {
+        "latent": rep.latent,
+        "iap": rep.iap,
+        "shadowed": rep.shadowed,
+        "load_balancer_blocked": rep.lb_blocked,
+        "load_balancer_authenticated": rep.lb_authenticated,
+        "status": status,
+    }
+    if rep.latent:
+        return ctx.passed(
+            host,
+            f"{what} not reachable from the internet: the firewall admits "
+            "internet clients but the instance has no external IP",
+            **extra,
+        )
+    if rep.iap:
+        return ctx.passed(
+            host,
+            f"{what} not reachable from the internet; reachable through "
+            "Identity-Aware Proxy only (bastionless admin path)",
+            **extra,
+        )
+    if rep.shadowed:
+        denies = sorted({_rule_label(r) for e in rep.shadowed for r in e["shadowed_by"]})
+        return ctx.passed(
+            host,
+            f"{what} not reachable from the internet (firewall: deny rule(s) "
+            f"{', '.join(denies)} take precedence over the allow rules)",
+            **extra,
+        )
+    return ctx.passed(host, f"{what} not reachable from the internet (firewall)", **extra)
+
+
+def _rule_label(rule: dict[str, Any]) -> str:
+    if "firewall" in rule:
+        return str(rule["firewall"])
+    name = f" ({rule['rule_name']})" if rule.get("rule_name") else ""
+    return f"{rule.get('firewall_policy')} rule {rule.get('priority')}{name}"
+
+
+def unresolved_results(ctx: CheckContext, ports: Sequence[int], what: str) -> list[Result]:
+    """INCONCLUSIVE for each load-balancer part whose receiving instances are unknown and that
+    may carry one of ``ports``."""
+    by_subject: dict[str, list[Unresolved]] = {}
+    for u in estate(ctx).lb.unresolved:
+        if u.relevant("tcp", tuple(int(p) for p in ports)):
+            by_subject.setdefault(u.subject.uid, []).append(u)
+    out = []
+    for _uid, items in sorted(by_subject.items()):
+        reasons = sorted({u.reason for u in items})
+        out.append(
+            ctx.unknown(
+                items[0].subject,
+                f"external load balancer may deliver {what} to instances that are not "
+                f"resolved: {'; '.join(reasons)}",
+                paths=[u.evidence() for u in items],
+            )
+        )
+    return out
