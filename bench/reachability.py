@@ -5,7 +5,9 @@
 
 For each size a fresh child process generates the estate (not timed), then measures the
 engine: building the graph and judging every host on the admin and database ports (what the
-two CRITICAL checks do), with internet-facing load balancers. "naive" is the same evaluation
+two CRITICAL checks do), with internet-facing load balancers; then, on the same graph, the
+defense depth of every host on those ports ("depth cpu": CPU seconds; "depth 1": hosts one
+change away from the internet). "naive" is the same evaluation
 per host without equivalence classes or shared filters. Memory is the child's peak RSS
 (resource.getrusage) and the growth over the RSS before the engine ran. Times: wall clock
 and CPU (process time) of the engine; the naive column and the speed-up compare CPU time.
@@ -363,8 +365,11 @@ def measure(instances: int, naive: bool) -> dict[str, Any]:
         exposed += bool(exp.exposed)
     seconds = time.perf_counter() - start
     cpu = time.process_time() - cpu
+    depth_cpu, shallow = _depth(reach) if not naive else (None, None)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
+        "depth_cpu": depth_cpu,
+        "shallow": shallow,
         "instances": instances,
         "naive": naive,
         "seconds": seconds,
@@ -376,6 +381,19 @@ def measure(instances: int, naive: bool) -> dict[str, Any]:
         "subnets": len(reach.subnets),
         "sgs": len(reach.sgs),
     }
+
+
+def _depth(reach: Any) -> tuple[float, int]:
+    """CPU seconds to compute the defense depth of every host on the admin and database
+    ports (after the exposure pass, on the same graph), and the hosts at depth 1."""
+    from posture.graph.depth import host_depths
+
+    cpu = time.process_time()
+    shallow = 0
+    for host in reach.hosts():
+        depths = host_depths(reach, host, ADMIN + DB)
+        shallow += min((d.depth for d in depths if d.depth is not None), default=None) == 1
+    return time.process_time() - cpu, shallow
 
 
 def _child(instances: int, naive: bool) -> dict[str, Any]:
@@ -402,7 +420,7 @@ def main() -> None:
     print(
         f"{'instances':>9} {'subnets':>7} {'SGs':>5} {'classes':>7} {'exposed':>7} "
         f"{'engine s':>9} {'cpu s':>6} {'peak MiB':>8} {'+MiB':>6} {'naive cpu':>8} "
-        f"{'naive MiB':>9} {'speed-up':>8}"
+        f"{'naive MiB':>9} {'speed-up':>8} {'depth cpu':>9} {'depth 1':>7}"
     )
     for n in args.sizes:
         r = _child(n, False)
@@ -415,7 +433,7 @@ def main() -> None:
         print(
             f"{n:>9} {r['subnets']:>7} {r['sgs']:>5} {r['classes']:>7} {r['exposed']:>7} "
             f"{r['seconds']:9.2f} {r['cpu']:6.2f} {r['peak_mib']:8.0f} {r['engine_mib']:6.0f} "
-            f"{ns} {nm} {ratio}",
+            f"{ns} {nm} {ratio} {r['depth_cpu']:9.2f} {r['shallow']:>7}",
             flush=True,
         )
 

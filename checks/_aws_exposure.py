@@ -15,21 +15,16 @@ from typing import Any
 
 from posture.graph.aws import FAMILIES, LB_READS, NETWORK_READS, AwsReach, Iface
 from posture.graph.aws_lb import LbExposure, lb_exposures
-from posture.graph.intervals import IntervalSet
+from posture.graph.depth import wide  # one definition of "the wide internet"
 from posture.graph.paths import Verdict
 from posture.model import Asset, Inventory
 
 READS = NETWORK_READS | LB_READS
-WIDE = {4: 1 << 24, 6: 1 << 112}
 TCP = "tcp"
 
 
 def reach_of(inventory: Inventory) -> AwsReach:
     return AwsReach(inventory)
-
-
-def wide(family: int, clients: IntervalSet) -> bool:
-    return clients.size() >= WIDE[family]
 
 
 def is_bastion(asset: Asset, tags: Iterable[str]) -> bool:

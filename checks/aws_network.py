@@ -59,6 +59,7 @@ def _verdict(ctx: CheckContext, subject: Asset, exp: Exposure, what: str, **extr
             subject,
             f"{what} reachable from the internet on {ports_text(exp.ports)}; path: {exp.summary}",
             paths=exp.exposed,
+            depth=0,  # defense depth (aws.network.sensitive_ports_defense_in_depth): exposed
             **extra,
         )
     if exp.unknown:

@@ -209,6 +209,19 @@ def _audit_and_report(
     return max(exit_code(findings, threshold), tracked.exit_code)
 
 
+def _print_depth(fails: list[Finding]) -> None:
+    """Assets one change away from the internet (defense depth 1), whatever their severity:
+    the change is the point, so it is printed even when the table above is full."""
+    single = [f for f in fails if isinstance(f.evidence.get("single_change"), dict)]
+    if not single:
+        return
+    out.print(f"Defense depth 1 (one change exposes it): {len(single)} asset(s)", markup=False)
+    for f in single[:3]:
+        out.print(Text(f"  {f.resource_name or f.resource_uid}: {f.message}"))
+    if len(single) > 3:
+        out.print(f"  ... and {len(single) - 3} more in the reports", markup=False)
+
+
 def _print_summary(findings: tuple[Finding, ...], prepared: Prepared) -> None:
     fails = [f for f in findings if f.status == Status.FAIL]
     fails.sort(key=lambda f: (-f.severity, f.check_id, f.resource_uid))
@@ -232,6 +245,7 @@ def _print_summary(findings: tuple[Finding, ...], prepared: Prepared) -> None:
         out.print(table, width=out.width if out.is_terminal else 180)
     if len(fails) > 25:
         out.print(f"... and {len(fails) - 25} more in the reports", markup=False)
+    _print_depth(fails)
     by_sev = failures_by_severity(findings)
     statuses = {s: sum(1 for f in findings if f.status == s) for s in Status}
     out.print(

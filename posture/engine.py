@@ -15,7 +15,7 @@ It does the shared work so that checks don't:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from posture.errors import CheckSelectionError
@@ -52,6 +52,7 @@ class Result:
     status: Status
     message: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    severity: Severity | None = None  # this finding's severity, when not the check's
 
 
 class CheckContext:
@@ -96,6 +97,13 @@ class CheckContext:
     def fail(self, target: Asset | Subject, message: str, **evidence: Any) -> Result:
         return self._result(target, Status.FAIL, message, evidence)
 
+    def fail_at(
+        self, severity: Severity, target: Asset | Subject, message: str, **evidence: Any
+    ) -> Result:
+        """FAIL at ``severity`` instead of the check's (a check whose severity depends on what
+        failed, e.g. the port class of a defense-depth finding)."""
+        return replace(self._result(target, Status.FAIL, message, evidence), severity=severity)
+
     def unknown(self, target: Asset | Subject, message: str, **evidence: Any) -> Result:
         """INCONCLUSIVE: the data needed to decide is missing or conditional."""
         return self._result(target, Status.INCONCLUSIVE, message, evidence)
@@ -131,7 +139,7 @@ class _Stamper:
             check_id=spec.id,
             title=spec.title,
             status=r.status,
-            severity=self.severity,
+            severity=self.severity if r.severity is None else r.severity,
             provider=spec.provider,
             resource_uid=r.subject.uid,
             resource_type=r.subject.type,

@@ -139,3 +139,29 @@ def hostile_report() -> Report:
                 message="check crashed: KeyError"),
         errors=(collection_error(message=XSS_IMG),),
     )
+
+
+DEPTH_CHANGE = {"layer": "network-acl inbound", "resource": "acl-1",
+                "rule": "rule 50 deny tcp/22 from 0.0.0.0/0", "detail": "denies",
+                "blocking": True, "change": "insert an inbound allow for tcp/22"}
+
+
+def depth_report() -> Report:
+    """Defense-depth findings (depth 0 from an exposure check, 1, 2, >= 3, undecided) on
+    assets with attacker-controlled names, and one finding without a depth."""
+    depth = "aws.network.sensitive_ports_defense_in_depth"
+    return report(
+        finding(1, name=XSS_SCRIPT, evidence={"depth": 0, "paths": []}),
+        finding(2, name=XSS_IMG, severity=Severity.LOW, check_id=depth,
+                evidence={"depth": 1, "port": 22, "via": f"direct (IPv4) {XSS_CLOSE}",
+                          "changes": [DEPTH_CHANGE], "single_change": DEPTH_CHANGE}),
+        finding(3, status=Status.PASS, severity=Severity.LOW, check_id=depth,
+                evidence={"depth": 2, "port": 5432, "changes": [DEPTH_CHANGE, DEPTH_CHANGE]}),
+        finding(4, status=Status.PASS, severity=Severity.LOW, check_id=depth,
+                evidence={"depth": None, "depth_at_least": 3, "port": 3306}),
+        finding(5, status=Status.INCONCLUSIVE, severity=Severity.LOW, check_id=depth,
+                evidence={"depth": 2, "port": 22}),
+        finding(6, status=Status.PASS, check_id="aws.encryption.volume_encrypted"),
+        # the same asset as finding 2, from the exposure check: the lower depth wins
+        finding(2, name=XSS_IMG, status=Status.PASS, evidence={"note": "no depth"}),
+    )

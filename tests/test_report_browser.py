@@ -188,3 +188,25 @@ def test_sort_by_region_and_path_diagram(history_html: Path, profile: Path) -> N
     assert len([a for t, a in dom.elements if t == "svg"]) == 1
     assert len([a for t, a in dom.elements if t == "rect"]) == 4  # one box per hop
     assert not [a for t, a in dom.elements if t == "img"]
+
+
+@pytest.fixture(scope="module")
+def depth_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from report_builders import depth_report
+
+    out = tmp_path_factory.mktemp("depth-report")
+    return write_reports(depth_report(), out, [OutputFormat.HTML])[OutputFormat.HTML]
+
+
+def test_depth_table_renders_and_links_to_the_asset_findings(depth_html: Path,
+                                                             profile: Path) -> None:
+    dom = dump(profile, depth_html.as_uri())
+    depth_rows = [a.get("data-depth") for t, a in dom.elements if t == "tr" and "data-depth" in a]
+    assert depth_rows == ["0", "1", "2+", "2+", "undecided"]
+    assert not [a for t, a in dom.elements if t == "img"]
+    links = [a["href"] for t, a in dom.elements
+             if t == "a" and (a.get("href") or "").startswith("#q=")]
+    assert len(links) == 5
+    # the second row's link (the depth-1 asset) shows that asset's two findings only
+    dom = dump(profile, depth_html.as_uri() + str(links[1]))
+    assert dom.count_text == "Showing 2 of 7 findings"

@@ -25,6 +25,7 @@ from report_builders import (
     XSS_IMG,
     XSS_SCRIPT,
     collection_error,
+    depth_report,
     finding,
     hostile_report,
     report,
@@ -94,6 +95,7 @@ def test_csv_round_trips_to_the_same_rows() -> None:
             "|".join(f"{fw}:{';'.join(ids)}" for fw, ids in sorted(f.controls.items())),
             defuse(f.message), f.remediation,
             json.dumps(f.evidence, sort_keys=True, separators=(",", ":")),
+            "",  # depth: these findings carry none
         ])
     assert rows[1:] == expected
     assert rows[3][10] == "CIS-AWS-3.0:2.2.1|SOC2:CC6.1"
@@ -423,6 +425,34 @@ def test_html_empty_report() -> None:
     html = render(OutputFormat.HTML, report()).decode("utf-8")
     assert "No findings." in html
     assert json.loads(DATA_BLOCK.findall(html)[0]) == {"findings": []}
+
+
+def test_csv_depth_column() -> None:
+    rows = parse_csv(render(OutputFormat.CSV, depth_report()))
+    assert rows[0][-1] == "depth"
+    assert [r[-1] for r in rows[1:]] == ["0", "1", "2", ">=3", "undecided", "", ""]
+
+
+def test_html_depth_table_one_row_per_asset_lowest_first() -> None:
+    html = render(OutputFormat.HTML, depth_report()).decode("utf-8")
+    section = html[html.index('<section id="defense-depth">'):]
+    section = section[: section.index("</section>")]
+    depths = re.findall(r'<tr data-depth="([^"]+)">', section)
+    assert depths == ["0", "1", "2+", "2+", "undecided"]
+    assert "exposed: reachable from the internet today" in section
+    assert "network-acl inbound acl-1: rule 50 deny tcp/22 from 0.0.0.0/0" in section
+    assert "One change exposes it:</b> insert an inbound allow for tcp/22" in section
+    assert "≥ 3" in section
+    assert "&lt;img src=x onerror=alert(1)&gt;" in section and "<img" not in section
+    assert XSS_CLOSE not in section
+    counts = re.findall(r'<tr data-type="([^"]+)">(.*?)</tr>', section)
+    assert [t for t, _ in counts] == ["AWS::EC2::SecurityGroup"]
+    assert re.findall(r">(\d+)</td>", counts[0][1]) == ["1", "1", "2", "1"]
+    assert 'href="#q=arn%3Aaws%3Aec2' in section
+
+
+def test_html_without_depth_findings_has_no_depth_section() -> None:
+    assert b'id="defense-depth"' not in render(OutputFormat.HTML)
 
 
 def test_html_is_deterministic() -> None:

@@ -24,7 +24,8 @@ Traps (what posture must *not* report as exposed):
 * ``batch-worker``: security group open to 0.0.0.0/0 on SSH, but in a private subnet without a
   public address.
 * ``nacl-guarded``: public address and SSH open in its security group, but the subnet's network
-  ACL denies tcp/22 (rule 50) before allowing everything (rule 100).
+  ACL denies tcp/22 (rule 50) before allowing everything (rule 100). Not exposed, but at defense
+  depth 1: that one ACL rule is all that keeps SSH from the internet (a LOW finding naming it).
 * ``bastion``: SSH only from the office range.
 """
 

@@ -11,13 +11,14 @@ own filters admit the internet clients themselves.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from posture.graph.aws import LISTENER, LOAD_BALANCER, AwsReach, Iface
 from posture.graph.core import Hop, Path
 from posture.graph.intervals import EMPTY, IntervalSet, cidr_span
-from posture.graph.paths import Flow, Pieces, Verdict, flow_verdict
+from posture.graph.paths import Attachment, Flow, Pieces, Verdict, flow_verdict
 from posture.model import Asset
 
 _PROTOCOLS = {
@@ -195,7 +196,11 @@ def _target(
     iface: Iface,
     proto: str,
     port: int,
+    classes: Mapping[tuple[Any, ...], Attachment] | None = None,
 ) -> LbExposure | None:
+    """The target's exposure through ``fronts``; ``classes`` overrides the interface classes
+    (``posture.graph.depth_lb`` evaluates the same path with some layers flipped open)."""
+    view = reach.classes if classes is None else classes
     preserve = (
         not lb.attr("security_group_ids")
         and lb.attr("lb_type") == "network"
@@ -209,7 +214,7 @@ def _target(
         if not front.reachable:
             continue
         lb_addrs = reach.subnet_addresses(subnet_id)
-        dst = reach.classes[iface.key]
+        dst = view[iface.key]
         dst_addrs = iface.private.get(4, EMPTY) or dst.private.get(4, EMPTY)
         forward = reach.route_fn(subnet_id, iface.key[0])
         back_route = reach.route_fn(dst.network, key[0], "return route")
@@ -236,7 +241,7 @@ def _target(
         hops = (Hop("asset", target.name, target.type),)
         back = flow_verdict(
             Flow(
-                reach.classes[key],
+                view[key],
                 dst,
                 src_addrs,
                 dst_addrs,

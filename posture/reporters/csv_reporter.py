@@ -4,7 +4,10 @@ The file is RFC 4180: comma separated, CRLF line ends, a field quoted (``"``, do
 when it holds a comma, a quote or a line break. It is UTF-8 with a byte order mark so that
 Excel detects the encoding. Columns are :data:`HEADER`; ``principles`` are joined with ``;``;
 ``controls`` are ``FRAMEWORK:ID;ID`` per framework, frameworks joined with ``|``
-(``SOC2:CC6.1;CC6.6|CIS-AWS-3.0:5.2``); ``evidence`` is compact JSON with sorted keys.
+(``SOC2:CC6.1;CC6.6|CIS-AWS-3.0:5.2``); ``evidence`` is compact JSON with sorted keys;
+``depth`` is the defense depth a finding gives its asset (0 = exposed; ``>=N`` a lower bound,
+``undecided``; empty when the finding is not about depth), so a working paper can show "every
+database is at depth >= 2".
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from posture.reporters.base import OutputFormat, Report, utf8
+from posture.reporters.html_depth import depth_cell
 from posture.results import to_frame
 
 HEADER: tuple[str, ...] = (
@@ -35,6 +39,7 @@ HEADER: tuple[str, ...] = (
     "message",
     "remediation",
     "evidence",
+    "depth",
 )
 
 CELL_LIMIT = 32_767
@@ -99,6 +104,7 @@ def _cells(row: Mapping[str, Any]) -> list[str]:
     values["principles"] = ";".join(row["principles"])
     values["controls"] = join_controls(row["controls"])
     values["evidence"] = compact_json(row["evidence"])
+    values["depth"] = depth_cell(row["evidence"], str(row["status"]))
     return [defuse(_limit(str(values[col]))) for col in HEADER]
 
 

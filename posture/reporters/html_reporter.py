@@ -31,6 +31,7 @@ from posture.diff import fingerprint
 from posture.model import CollectionError, Finding, Status
 from posture.reporters.base import OutputFormat, Report, error_document, scan_document, utf8
 from posture.reporters.controls_reporter import checks_by_control
+from posture.reporters.html_depth import depth_table
 from posture.reporters.html_paths import diagrams
 from posture.results import (
     PRINCIPLES,
@@ -206,6 +207,7 @@ def context(report: Report) -> dict[str, Any]:
         "summary": summary,
         "frameworks": _frameworks(report, summary),
         "errors": _errors(report.collection_errors, findings),
+        "depth": depth_table(findings),
         "rows": [_row(i, findings[i], new) for i in order],
         "statuses": STATUSES,
         "severities": SEVERITIES,

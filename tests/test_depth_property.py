@@ -1,0 +1,209 @@
+"""Property: the defense depth of every (host, port) agrees with brute force on random estates.
+
+Hypothesis generates the small estates of ``test_graph_property`` (random route tables with
+blackholes and more specific routes, NACLs with denies, security groups with CIDR, prefix-list
+and SG sources, interfaces with and without public IPv4/IPv6). For each host and sensitive port
+the engine's depth ``d`` is compared with a brute force that *edits the inventory* - one flip
+per layer, as docs/reachability.md defines them - and asks the packet-by-packet reference
+evaluator (``reachability_reference``) whether a wide range of internet clients then gets
+through:
+
+* ``d == 0`` iff the unchanged estate is exposed;
+* ``d == 1`` iff some single flip exposes it;
+* ``d == 2`` iff no single flip but some pair does; ``d >= 3`` iff no pair does.
+
+"Wide" is decided exactly: the address space is cut at every CIDR boundary in the estate, and
+one client per piece is tried (the reference's answer is constant on each piece).
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+import itertools
+from collections.abc import Callable, Iterable
+
+from hypothesis import HealthCheck, given, settings
+from reachability_reference import NOT_PUBLIC_V4, Reference, is_public
+from test_graph_property import estates
+
+from posture.graph.aws import AwsReach
+from posture.graph.depth import WIDE, host_depth
+from posture.model import Asset, Inventory
+
+PORTS = (22, 5432)
+FLIPS = ("address4", "address6", "route", "acl-inbound", "acl-outbound", "security-group")
+OPEN_ACL = [
+    {
+        "rule_number": 0,
+        "egress": egress,
+        "protocol": "-1",
+        "action": "allow",
+        "cidr": cidr,
+        "port_from": None,
+        "port_to": None,
+        "icmp_type": None,
+        "icmp_code": None,
+    }
+    for egress in (False, True)
+    for cidr in ("0.0.0.0/0", "::/0")
+]
+IGW = [
+    {
+        "destination": dest,
+        "destination_kind": kind,
+        "target_kind": "igw",
+        "target_id": "igw-flip",
+        "state": "active",
+    }
+    for dest, kind in (("0.0.0.0/0", "ipv4"), ("::/0", "ipv6"))
+]
+
+
+def _edit(
+    inv: Inventory, pick: Callable[[Asset], bool], change: Callable[[dict], None]
+) -> Inventory:
+    assets = []
+    for a in inv.assets:
+        if pick(a):
+            attrs = copy.deepcopy(dict(a.attrs))
+            change(attrs)
+            a = Asset(a.uid, a.provider, a.type, a.account, a.region, a.name, a.tags, attrs)
+        assets.append(a)
+    return Inventory(meta=inv.meta, assets=tuple(assets), errors=inv.errors)
+
+
+def flip(inv: Inventory, eni_id: str, layer: str, port: int) -> Inventory:
+    """The estate with one layer of ``eni_id``'s direct path opened, by editing assets."""
+    ref = Reference(inv)
+    eni = next(a.attrs for a in inv.of("AWS::EC2::NetworkInterface") if a.attrs["eni_id"] == eni_id)
+    subnet = eni["subnet_id"]
+    if layer == "address4":
+        return _edit(inv, lambda a: a.attr("eni_id") == eni_id,
+                     lambda x: x.update(public_ips=x["public_ips"] or ["54.9.9.9"]))
+    if layer == "address6":
+        return _edit(inv, lambda a: a.attr("eni_id") == eni_id,
+                     lambda x: x.update(ipv6_addresses=[*x["ipv6_addresses"], "2600:ffff::9"]))
+    if layer == "route":
+        table = ref.table(subnet)["route_table_id"]
+        return _edit(
+            inv,
+            lambda a: a.attr("route_table_id") == table,
+            lambda x: x.update(
+                routes=[r for r in x["routes"] if r["target_kind"] == "local"] + IGW
+            ),
+        )
+    if layer in ("acl-inbound", "acl-outbound"):
+        acl = ref.acl(subnet)["network_acl_id"]
+        egress = layer == "acl-outbound"
+        opened = [e for e in OPEN_ACL if e["egress"] == egress]
+        return _edit(inv, lambda a: a.attr("network_acl_id") == acl,
+                     lambda x: x.update(entries=opened + x["entries"]))
+    group = eni["security_group_ids"][0]
+    rules = [
+        {
+            "protocol": "tcp",
+            "from_port": port,
+            "to_port": port,
+            "source_kind": kind,
+            "source": cidr,
+            "source_account": None,
+            "description": None,
+        }
+        for kind, cidr in (("cidr4", "0.0.0.0/0"), ("cidr6", "::/0"))
+    ]
+    return _edit(inv, lambda a: a.attr("group_id") == group,
+                 lambda x: x.update(ingress=[*x["ingress"], *rules]))
+
+
+def _cidrs(inv: Inventory) -> Iterable[str]:
+    yield from NOT_PUBLIC_V4
+    yield from ("2000::/3", "0.0.0.0/0", "::/0")
+    for a in inv.assets:
+        for e in a.attr("entries") or ():
+            yield e["cidr"] if isinstance(e, dict) else e
+        for r in (a.attr("ingress") or []) + (a.attr("egress") or []):
+            if r["source_kind"] in ("cidr4", "cidr6"):
+                yield r["source"]
+        for r in a.attr("routes") or ():
+            if r["destination_kind"] != "prefix_list":
+                yield r["destination"]
+
+
+def pieces(inv: Inventory) -> dict[int, list[tuple[int, int]]]:
+    """Per family: (first address, size) of every piece between two CIDR boundaries."""
+    cuts: dict[int, set[int]] = {4: {0, 1 << 32}, 6: {0, 1 << 128}}
+    for c in _cidrs(inv):
+        n = ipaddress.ip_network(c, strict=False)
+        cuts[n.version] |= {int(n.network_address), int(n.broadcast_address) + 1}
+    out: dict[int, list[tuple[int, int]]] = {}
+    for fam, points in cuts.items():
+        ordered = sorted(points)
+        spans = [(lo, hi - lo) for lo, hi in itertools.pairwise(ordered)]
+        out[fam] = sorted(spans, key=lambda s: -s[1])  # widest first: decides early
+    return out
+
+
+def exposed(inv: Inventory, eni_id: str, port: int) -> bool:
+    """Whether a wide range of internet clients reaches tcp/port on the ENI (reference)."""
+    ref = Reference(inv)
+    eni = next(a.attrs for a in inv.of("AWS::EC2::NetworkInterface") if a.attrs["eni_id"] == eni_id)
+    for fam, spans in pieces(inv).items():
+        total = 0
+        for lo, size in spans:
+            ip = ipaddress.ip_address(lo) if fam == 4 else ipaddress.IPv6Address(lo)
+            if is_public(ip) and ref.from_internet(eni, ip, "tcp", port):
+                total += size
+                if total >= WIDE[fam]:
+                    return True
+    return False
+
+
+def brute_depth(inv: Inventory, eni_id: str, port: int) -> int:
+    """0, 1 or 2 flips (the least that exposes the port), else 3 meaning "3 or more"."""
+    if exposed(inv, eni_id, port):
+        return 0
+    for k in (1, 2):
+        for combo in itertools.combinations(FLIPS, k):
+            changed = inv
+            for layer in combo:
+                changed = flip(changed, eni_id, layer, port)
+            if exposed(changed, eni_id, port):
+                return k
+    return 3
+
+
+@settings(
+    derandomize=True, max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(estates())
+def test_depth_matches_brute_force_flips(inv: Inventory) -> None:
+    reach = AwsReach(inv)
+    for host in reach.hosts():
+        eni_id = host.asset.attrs["eni_id"]
+        for port in PORTS:
+            d = host_depth(reach, host, port)
+            assert d.depth is not None, (eni_id, port, d.unknown)
+            want = brute_depth(inv, eni_id, port)
+            assert min(d.depth, 3) == want, (eni_id, port, d.depth, want, d.best)
+            if d.best is not None:
+                assert len(d.best.changes) == d.depth
+
+
+@settings(
+    derandomize=True, max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(estates())
+def test_direct_layers_intersect_to_the_engine_verdict(inv: Inventory) -> None:
+    """Depth 0 on a direct path is exactly the exposure checks' verdict (same evaluation)."""
+    from posture.graph.depth import wide
+    from posture.graph.depth_direct import direct
+
+    reach = AwsReach(inv)
+    for host in reach.hosts():
+        key = host.interfaces[0].key
+        for fam in (4, 6):
+            for port in (*PORTS, 443):
+                v = reach.internet(key, fam, "tcp", port)
+                assert (direct(reach, key, fam, port).depth == 0) == wide(fam, v.reachable)
+
