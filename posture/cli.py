@@ -26,7 +26,7 @@ from posture.errors import (
     ReportError,
     SnapshotError,
 )
-from posture.model import Finding, Severity, Status
+from posture.model import Finding, Inventory, Severity, Status
 from posture.pipeline import ExitCode, Prepared, audit, exit_code, failures_by_severity
 from posture.registry import load_catalogue
 from posture.tracking import Tracking
@@ -422,7 +422,6 @@ def demo_cmd(
         raise CollectorError(
             f"the demo needs the emulator: pip install 'posture[demo]' ({exc.name} missing)"
         ) from None
-    from posture.pipeline import prepare
     from posture.reporters import parse_formats
 
     parse_formats(formats)
@@ -431,6 +430,15 @@ def demo_cmd(
         demo.build_account(endpoint)
         with _progress("Collecting AWS (demo)", None, quiet) as step:
             inventory = demo.scan(endpoint, progress=step)
+    report_demo(inventory, output_dir, formats, snapshot_out, quiet)
+
+
+def report_demo(
+    inventory: Inventory, output_dir: Path, formats: str, snapshot_out: Path | None, quiet: bool
+) -> None:
+    """The tail every demo shares: prepare, optionally save the snapshot, audit and report."""
+    from posture.pipeline import prepare
+
     prepared = prepare(inventory)
     if snapshot_out is not None:
         _write_snapshot(prepared, snapshot_out)

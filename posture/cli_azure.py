@@ -63,7 +63,6 @@ def demo_azure(output_dir: Path, formats: str, snapshot_out: Path | None, quiet:
             f"({exc.name} missing)"
         ) from None
     from posture.demo import azure as demo
-    from posture.pipeline import prepare
     from posture.reporters import parse_formats
 
     parse_formats(formats)
@@ -76,11 +75,7 @@ def demo_azure(output_dir: Path, formats: str, snapshot_out: Path | None, quiet:
     )
     with cli._progress("Collecting Azure (demo)", None, quiet) as step:
         inventory = demo.scan(progress=step)
-    prepared = prepare(inventory)
-    if snapshot_out is not None:
-        cli._write_snapshot(prepared, snapshot_out)
-    cli._audit_and_report(prepared, output_dir, formats, None, None, quiet)
-    out.print(f"Open the HTML report: {(output_dir / 'report.html').resolve()}", markup=False)
+    cli.report_demo(inventory, output_dir, formats, snapshot_out, quiet)
 
 
 def register() -> None:

@@ -63,7 +63,6 @@ def demo_gcp(output_dir: Path, formats: str, snapshot_out: Path | None, quiet: b
             f"({exc.name} missing)"
         ) from None
     from posture.demo import gcp as demo
-    from posture.pipeline import prepare
     from posture.reporters import parse_formats
 
     parse_formats(formats)
@@ -75,11 +74,7 @@ def demo_gcp(output_dir: Path, formats: str, snapshot_out: Path | None, quiet: b
     )
     with cli._progress("Collecting GCP (demo)", None, quiet) as step:
         inventory = demo.scan(progress=step)
-    prepared = prepare(inventory)
-    if snapshot_out is not None:
-        cli._write_snapshot(prepared, snapshot_out)
-    cli._audit_and_report(prepared, output_dir, formats, None, None, quiet)
-    out.print(f"Open the HTML report: {(output_dir / 'report.html').resolve()}", markup=False)
+    cli.report_demo(inventory, output_dir, formats, snapshot_out, quiet)
 
 
 def register() -> None:
