@@ -226,11 +226,12 @@ def _print_summary(findings: tuple[Finding, ...], prepared: Prepared) -> None:
     fails = [f for f in findings if f.status == Status.FAIL]
     fails.sort(key=lambda f: (-f.severity, f.check_id, f.resource_uid))
     table = Table(title=f"Failed checks ({len(fails)})", show_lines=False)
+    # narrow terminals (and pipes, 80 columns) fold the long cells instead of starving a column
     table.add_column("severity", no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("resource", overflow="fold", max_width=40)
-    table.add_column("region", no_wrap=True)
-    table.add_column("message", overflow="fold")
+    table.add_column("check", overflow="fold", min_width=14, ratio=2)
+    table.add_column("resource", overflow="fold", min_width=10, max_width=40, ratio=2)
+    table.add_column("region", overflow="fold", min_width=9)
+    table.add_column("message", overflow="fold", min_width=20, ratio=4)
     for f in fails[:25]:
         # resource names are attacker-controlled: Text() cells are never parsed as markup
         cells = (
@@ -241,8 +242,14 @@ def _print_summary(findings: tuple[Finding, ...], prepared: Prepared) -> None:
             f.message,
         )
         table.add_row(*(Text(c) for c in cells))
-    if fails:
-        out.print(table, width=out.width if out.is_terminal else 180)
+    if fails and out.is_terminal:
+        out.print(table)
+    elif fails:
+        # logs (cron, CI, pipes): one plain line per finding, nothing folded or cropped
+        out.print(f"Failed checks ({len(fails)})", markup=False)
+        for f in fails[:25]:
+            line = f"  {f.severity.label:<8}  {f.check_id}  {f.resource_name or f.resource_uid}"
+            out.print(Text(f"{line}  [{f.region}]  {f.message}"), soft_wrap=True)
     if len(fails) > 25:
         out.print(f"... and {len(fails) - 25} more in the reports", markup=False)
     _print_depth(fails)

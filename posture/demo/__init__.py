@@ -5,6 +5,7 @@ account with deliberate misconfigurations, scanned by the real collector over HT
 from __future__ import annotations
 
 import logging
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -34,7 +35,13 @@ def running_emulator() -> Iterator[str]:
     server.start()
     try:
         port = server._server.server_port  # type: ignore[union-attr]
-        yield f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port}"
+        # moto's backends are process-wide: start from an empty account even if this process
+        # has used moto before (an embedding program, a test session)
+        request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=30):
+            pass
+        yield url
     finally:
         server.stop()
 
