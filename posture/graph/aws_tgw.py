@@ -107,7 +107,7 @@ class TgwIndex:
         attached_fallback: Iterable[str],
     ) -> Pieces:
         """The parts of ``piece`` the gateway delivers from ``src_vpc`` into ``dst_vpc``."""
-        if dst_vpc is None or src_vpc is None or src_vpc == dst_vpc:
+        if dst_vpc is None or src_vpc is None:
             return []
         source = self.by_vpc.get((tgw_id, src_vpc))
         rt_id = None if source is None else source.attr("route_table_id")
