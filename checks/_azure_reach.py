@@ -21,8 +21,9 @@ an allow rule restricted to source ports still admits them and such a deny rule 
 
 Entry points from the internet: an instance-level public IP on the IP configuration (NSGs see
 the private address), a public load balancer's rule or inbound NAT rule whose backend port is
-the port, and Azure Firewall DNAT rules (classic or policy) translating to the NIC's address
-and port (the firewall SNATs, so NSGs see the firewall's private address as the source).
+the port, and Azure Firewall DNAT rules (classic, its policy's and the policy's ancestors')
+translating to the NIC's address and port (the firewall SNATs, so NSGs see the firewall's
+private address as the source).
 Standard SKU public IPs and load balancers are secure by default: with no NSG at either level
 they deliver no inbound traffic (Basic SKU, or an unknown SKU, is open without an NSG).
 
@@ -134,6 +135,7 @@ class AzureNetwork:
         self.firewalls = inventory.of(FIREWALL)
         self.policies = {a.uid: a for a in inventory.of(FIREWALL_POLICY)}
         self.peerings: dict[str, list[Asset]] = {}
+        self.memo: dict[Any, Any] = {}  # derived views (defense depth) keyed by their inputs
         for p in inventory.of(PEERING):
             self.peerings.setdefault(str(p.attr("vnet_id")), []).append(p)
 
@@ -159,7 +161,7 @@ class AzureNetwork:
 
     # -- NSG layers --------------------------------------------------------------------------
 
-    def _layers(self, ep: Endpoint) -> tuple[Asset | None, Asset | None, str | None]:
+    def layers(self, ep: Endpoint) -> tuple[Asset | None, Asset | None, str | None]:
         """(subnet NSG, NIC NSG, why unknown)."""
         subnet = self.subnets.get(ep.subnet or "")
         if subnet is None:
@@ -220,14 +222,14 @@ class AzureNetwork:
                         pip.uid,
                         pip.attr("ip_address"),
                         INTERNET,
-                        secure_by_default=_standard(pip),
+                        secure_by_default=standard_sku(pip),
                     )
                 )
         entries += self._lb_entries(ep, port, unknown)
         entries += self._dnat_entries(ep, port)
         return entries, unknown
 
-    def _frontend_ip(self, lb: Asset, frontend_ids: Sequence[str]) -> str | None:
+    def frontend_ip(self, lb: Asset, frontend_ids: Sequence[str]) -> str | None:
         for fe in lb.attr("frontends") or ():
             if fe.get("id") in frontend_ids and fe.get("public_ip_id"):
                 pip = self.public_ips.get(fe["public_ip_id"])
@@ -238,75 +240,90 @@ class AzureNetwork:
                 )
         return None
 
-    def _lb_entries(self, ep: Endpoint, port: int, unknown: list[str]) -> list[_Entry]:
+    def lb_rules(self, ep: Endpoint) -> list[tuple[Asset, str, Mapping[str, Any]]]:
+        """(load balancer, ``rule`` | ``inbound-nat``, rule) of every load-balancing rule and
+        inbound NAT rule that sends traffic to ``ep``, whatever its ports and frontend."""
         pools = set(ep.ipconfig.get("lb_backend_pool_ids") or ())
         nat_ids = set(ep.ipconfig.get("lb_nat_rule_ids") or ())
-        out = []
+        out: list[tuple[Asset, str, Mapping[str, Any]]] = []
         for lb in self.lbs:
-            rules = [
-                ("rule", r)
+            out += [
+                (lb, "rule", r)
                 for r in lb.attr("rules") or ()
                 if pools & set(r.get("backend_pool_ids") or ())
             ]
-            rules += [
-                ("inbound-nat", r)
+            out += [
+                (lb, "inbound-nat", r)
                 for r in lb.attr("inbound_nat_rules") or ()
                 if r.get("id") in nat_ids
                 or r.get("backend_ip_configuration_id") == ep.ipconfig.get("id")
                 or pools & set(r.get("backend_pool_ids") or ())
             ]
-            for kind, rule in rules:
-                if rule.get("backend_port") not in (port, 0) or rule.get("protocol") not in (
-                    "tcp",
-                    "all",
-                ):
-                    continue
-                public = self._frontend_ip(lb, rule.get("frontend_ids") or ())
-                if public:
-                    out.append(
-                        _Entry(
-                            "load-balancer",
-                            lb.uid,
-                            public,
-                            INTERNET,
-                            {
-                                "lb_rule": rule.get("name"),
-                                "lb_rule_kind": kind,
-                                "frontend_port": rule.get("frontend_port"),
-                            },
-                            secure_by_default=_standard(lb),
-                        )
-                    )
         return out
+
+    def _lb_entries(self, ep: Endpoint, port: int, unknown: list[str]) -> list[_Entry]:
+        out = []
+        for lb, kind, rule in self.lb_rules(ep):
+            if not lb_delivers(rule, port):
+                continue
+            public = self.frontend_ip(lb, rule.get("frontend_ids") or ())
+            if public:
+                out.append(
+                    _Entry(
+                        "load-balancer",
+                        lb.uid,
+                        public,
+                        INTERNET,
+                        {
+                            "lb_rule": rule.get("name"),
+                            "lb_rule_kind": kind,
+                            "frontend_port": rule.get("frontend_port"),
+                        },
+                        secure_by_default=standard_sku(lb),
+                    )
+                )
+        return out
+
+    def dnat_rules(self, fw: Asset) -> tuple[list[Mapping[str, Any]], str | None]:
+        """The DNAT rules of ``fw``: its classic rules, its policy's and the policy's ancestors'
+        (``base_policy_id``: a child policy inherits its parent's rules); and why some are
+        unknown (a policy in the chain, or its rules, not collected)."""
+        rules = list(fw.attr("nat_rules") or ())
+        unknown = None
+        seen: set[str] = set()
+        policy_id = fw.attr("firewall_policy_id")
+        while policy_id and policy_id not in seen:
+            seen.add(policy_id)
+            policy = self.policies.get(policy_id)
+            if policy is None or policy.attr("nat_rules") is None:
+                name = policy_id.rsplit("/", 1)[-1]
+                unknown = unknown or f"DNAT rules of firewall policy {name} not collected"
+                break
+            rules += policy.attr("nat_rules")
+            policy_id = policy.attr("base_policy_id")
+        return rules, unknown
+
+    def firewall_source(self, fw: Asset, ep: Endpoint) -> Peer:
+        """The source NSGs see for traffic a firewall DNATs to ``ep``: its private address."""
+        sources = fw.attr("private_ips") or ()
+        if not sources:
+            return INTERNET
+        return self.peer_at(sources[0], self.vnet_space(ep.subnet), label=fw.name)
 
     def _dnat_entries(self, ep: Endpoint, port: int) -> list[_Entry]:
         out = []
         for fw in self.firewalls:
-            rules = list(fw.attr("nat_rules") or ())
-            policy = self.policies.get(fw.attr("firewall_policy_id") or "")
-            if policy is not None:
-                rules += policy.attr("nat_rules") or ()
-            sources = fw.attr("private_ips") or ()
-            for rule in rules:
-                if str(rule.get("translated_address")) != str(ep.private_ip) or str(
-                    rule.get("translated_port")
-                ) != str(port):
+            for rule in self.dnat_rules(fw)[0]:
+                if str(rule.get("translated_address")) != str(ep.private_ip):
                     continue
-                if not ({"tcp", "any"} & set(rule.get("protocols") or ())):
+                if dnat_blocks(rule, port):
                     continue
-                if not any(
-                    prefix_matches(str(s), INTERNET) for s in rule.get("source_addresses") or ()
-                ):
-                    continue
-                space = self.vnet_space(ep.subnet)
-                src = self.peer_at(sources[0], space, label=fw.name) if sources else INTERNET
-                public = ", ".join(rule.get("destination_addresses") or ())
                 out.append(
                     _Entry(
                         "firewall-dnat",
                         fw.uid,
-                        public,
-                        src,
+                        ", ".join(rule.get("destination_addresses") or ()),
+                        self.firewall_source(fw, ep),
                         {
                             "dnat_rule": rule.get("name"),
                             "frontend_port": ",".join(rule.get("destination_ports") or ()),
@@ -316,7 +333,7 @@ class AzureNetwork:
         return out
 
     def internet_exposure(self, ep: Endpoint, port: int) -> Verdict:
-        subnet_nsg, nic_nsg, why = self._layers(ep)
+        subnet_nsg, nic_nsg, why = self.layers(ep)
         if why:
             return Verdict(PathState.UNKNOWN, port, why, nsg_known=False)
         dst = self.target(ep)
@@ -334,6 +351,7 @@ class AzureNetwork:
                 "entry": entry.kind,
                 "via": entry.via,
                 "public_ip": entry.public_ip,
+                "port": port,
                 "nic": ep.nic,
                 "ip_configuration": ep.ipconfig.get("name"),
                 "private_ip": ep.private_ip,
@@ -377,7 +395,7 @@ class AzureNetwork:
     def admitted_sources(self, ep: Endpoint, port: int) -> tuple[list[dict[str, Any]], str | None]:
         """Sources whose ``tcp/port`` flow to ``ep`` both NSG levels admit: the internet, every
         subnet of the VNet and connected peers, and every NIC IP configuration in them."""
-        subnet_nsg, nic_nsg, why = self._layers(ep)
+        subnet_nsg, nic_nsg, why = self.layers(ep)
         if why:
             return [], why
         space = self.vnet_space(ep.subnet)
@@ -439,7 +457,26 @@ class AzureNetwork:
         return out
 
 
-def _standard(asset: Asset) -> bool:
+def lb_delivers(rule: Mapping[str, Any], port: int) -> bool:
+    """Whether a load-balancing or inbound NAT rule delivers ``tcp/port`` to its backends
+    (backend port 0: HA ports, every port)."""
+    return rule.get("backend_port") in (port, 0) and rule.get("protocol") in ("tcp", "all")
+
+
+def dnat_blocks(rule: Mapping[str, Any], port: int) -> list[str]:
+    """What keeps a DNAT rule (translating to the right address) from delivering ``tcp/port``
+    from any internet client: empty when it delivers."""
+    out = []
+    if str(rule.get("translated_port")) != str(port):
+        out.append(f"translates to port {rule.get('translated_port')}")
+    if not ({"tcp", "any"} & set(rule.get("protocols") or ())):
+        out.append(f"protocols {', '.join(rule.get('protocols') or ()) or 'none'}")
+    if not any(prefix_matches(str(s), INTERNET) for s in rule.get("source_addresses") or ()):
+        out.append(f"sources {', '.join(rule.get('source_addresses') or ()) or 'none'}")
+    return out
+
+
+def standard_sku(asset: Asset) -> bool:
     """Standard SKU public IPs and load balancers are closed to inbound traffic without an NSG."""
     return str(asset.attr("sku") or "").lower().startswith("standard")  # Standard, StandardV2
 

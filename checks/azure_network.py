@@ -40,6 +40,7 @@ def _judge(ctx: CheckContext, vm: Asset, verdicts: Sequence[Verdict], what: str)
             vm,
             f"{what} reachable from the internet on tcp/{ports} through {', '.join(entries)}",
             paths=[p for v in exposed for p in v.paths],
+            depth=0,  # defense depth (azure.network.sensitive_ports_defense_in_depth): exposed
         )
     undecided = [v for v in verdicts if v.state is PathState.UNKNOWN]
     if undecided:

@@ -5,8 +5,10 @@ the same reports as the AWS demo, and the one-line error without the Azure SDKs.
 from __future__ import annotations
 
 import builtins
+import csv
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,6 +89,38 @@ def test_demo_azure_verdicts_of_named_checks(demo: tuple[Path, Any, dict[str, An
     }
     for (check_id, name), status in expected.items():
         assert _status(doc, check_id, name) == status, (check_id, name)
+
+
+def test_demo_azure_defense_depth(demo: tuple[Path, Any, dict[str, Any]]) -> None:
+    folder, _, doc = demo
+    depth_id = "azure.network.sensitive_ports_defense_in_depth"
+    found = {f["resource_name"]: f for f in doc["findings"] if f["check_id"] == depth_id}
+    # the three traps are one change away; the exposed VMs are the exposure checks' (depth 0)
+    assert {n: (f["status"], f["evidence"]["depth"]) for n, f in found.items()} == {
+        "vm-app": ("FAIL", 1),
+        "vm-double": ("FAIL", 1),
+        "vm-private": ("FAIL", 1),
+    }
+    single = {n: (f["evidence"]["single_change"]["layer"], f["evidence"]["single_change"]["rule"])
+              for n, f in found.items()}
+    assert single == {
+        "vm-app": ("subnet-nsg", "deny-admin-internet, priority 100: deny tcp/22,3389 from "
+                   "Internet"),
+        "vm-double": ("nic-nsg", "deny-all, priority 4000: deny any/* from *"),
+        "vm-private": ("public-address", None),
+    }
+    with (folder / "findings.csv").open(encoding="utf-8-sig", newline="") as handle:
+        depth_cells = {(r["resource_name"], r["check_id"]): r["depth"]
+                       for r in csv.DictReader(handle) if r["depth"]}
+    admin = "azure.network.admin_ports_not_internet_reachable"
+    assert depth_cells == {
+        **{(n, admin): "0" for n in ("vm-web", "vm-lb", "vm-fw")},
+        **{(n, depth_id): "1" for n in ("vm-app", "vm-double", "vm-private")},
+    }
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    section = html[html.index('<section id="defense-depth">'):]
+    section = section[: section.index("</section>")]
+    assert re.findall(r'<tr data-depth="([^"]+)">', section) == ["0"] * 3 + ["1"] * 3
 
 
 def test_demo_azure_denied_provider_is_inconclusive(

@@ -1,0 +1,253 @@
+"""Property: the Azure defense depth of every (VM, port) agrees with brute force on random estates.
+
+Hypothesis generates small estates (fixed seed, bounded examples): one VM whose IP configuration
+sits in a subnet, NSGs with random rules (priorities, allow/deny, protocols, port lists and
+ranges, source ports, world-wide / allow-listed / service-tag / VNet sources, destination
+prefixes and ASGs) at the subnet level, the NIC level, both, or one NSG at both; a public IP
+present or absent, allocated or not, Standard / Basic / unknown SKU; optionally a load balancer
+(Standard or Basic, public or internal frontend) with a load-balancing or inbound NAT rule on some
+backend port and protocol, and an Azure Firewall with a DNAT rule to the VM.
+
+For each port the depth ``d`` is compared with a brute force that *edits the inventory* - one
+edit per flip, as docs/azure-assets.md defines them - and asks the existing exposure evaluator
+(``AzureNetwork.internet_exposure``, the CRITICAL checks' verdict) whether the port is then
+exposed: ``d == 0`` iff exposed today, ``1`` iff some single flip exposes it, ``2`` iff no single
+flip but some pair does, ``>= 3`` iff no pair does. The flips: a Standard SKU public IP on the IP
+configuration (or an address for an unallocated one), an allow for any source on the port ahead
+of every rule of one NSG, a new NSG admitting the port associated with the NIC, the backend port
+(and tcp) of one load-balancer rule, the port, tcp and any source on the DNAT rule.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from azure_builders import NET, az, inventory, nic, nsg, public_ip, rule, subnet, vm, vnet
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from posture.checks._azure_depth import vm_depths
+from posture.checks._azure_reach import AzureNetwork, PathState
+
+from posture.model import Asset, Inventory
+
+PORTS = (22, 5432)
+NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
+NIC_TYPE = "Microsoft.Network/networkInterfaces"
+LB_TYPE = "Microsoft.Network/loadBalancers"
+FW_TYPE = "Microsoft.Network/azureFirewalls"
+PUBLIC_IP_TYPE = "Microsoft.Network/publicIPAddresses"
+POLICY_TYPE = "Microsoft.Network/firewallPolicies"
+SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
+SOURCES = [
+    "*", "Internet", "0.0.0.0/0", "20.0.0.0/8", "0.0.0.0/1", "203.0.113.0/24", "10.0.0.0/8",
+    "VirtualNetwork", "10.0.1.4", "AzureLoadBalancer", "AzureCloud",
+]
+DEST_PORTS = ["22", "*", "20-25", "5432", "3389", "5000-6000"]
+DESTINATIONS = ["*", "VirtualNetwork", "10.0.2.4", "10.0.3.0/24", "Internet"]
+ASG = f"{NET}/applicationsecuritygroups/asg-web"
+LB_UID = f"{NET}/loadbalancers/lb"
+FRONTEND = f"{LB_UID}/frontendipconfigurations/fe"
+NAT_ID = f"{LB_UID}/inboundnatrules/nat"
+POOL = f"{LB_UID}/backendaddresspools/pool"
+
+
+@st.composite
+def nsg_rules(draw: Any) -> list[dict[str, Any]]:
+    priorities = draw(st.lists(st.sampled_from([100, 110, 200, 300, 4000]), max_size=4,
+                               unique=True))
+    out = []
+    for n, priority in enumerate(priorities):
+        dst_asg = draw(st.booleans()) and draw(st.booleans())
+        out.append(rule(
+            f"r{n}",
+            priority,
+            draw(st.sampled_from(["allow", "deny"])),
+            src=draw(st.sampled_from(SOURCES)),
+            ports=draw(st.lists(st.sampled_from(DEST_PORTS), min_size=1, max_size=2)),
+            protocol=draw(st.sampled_from(["tcp", "udp", "*"])),
+            dst=draw(st.sampled_from(DESTINATIONS)),
+            dst_asgs=[ASG] if dst_asg else None,
+            src_ports=draw(st.sampled_from([["*"], ["1024-65535"]])),
+        ))
+    return out
+
+
+@st.composite
+def estates(draw: Any) -> Inventory:
+    groups = [nsg(f"nsg-{k}", *draw(nsg_rules())) for k in "ab"]
+    at_subnet = draw(st.sampled_from([None, 0, 1]))
+    at_nic = draw(st.sampled_from([None, 0, 1]))
+    sn = subnet("web", "10.0.2.0/24", groups[at_subnet] if at_subnet is not None else None)
+    assets: list[Asset] = [vnet(), sn, *groups]
+    pip = None
+    if draw(st.booleans()):
+        address = "20.0.0.1" if draw(st.booleans()) else None
+        pip = public_ip("pip-h", address, draw(st.sampled_from(["Standard", "Basic", None])))
+        assets.append(pip)
+    lb_kind = draw(st.sampled_from([None, "rule", "inbound-nat"]))
+    card = nic(
+        "nic-h", sn, "10.0.2.4", public=pip,
+        nsg_asset=groups[at_nic] if at_nic is not None else None,
+        asgs=(ASG,) if draw(st.booleans()) else (),
+        nat_rules=(NAT_ID,) if lb_kind == "inbound-nat" else (),
+        pools=(POOL,) if lb_kind == "rule" else (),
+    )
+    assets += [card, vm("h", card)]
+    if lb_kind:
+        lb_ip = public_ip("pip-lb", "20.0.0.9", "Standard")
+        lb_rule = {
+            "name": "lb-rule", "id": NAT_ID, "protocol": draw(st.sampled_from(["tcp", "udp",
+                                                                              "all"])),
+            "frontend_port": 50022, "backend_port": draw(st.sampled_from([22, 5432, 80, 0])),
+            "frontend_ids": [FRONTEND], "backend_pool_ids": [POOL] if lb_kind == "rule" else [],
+        }
+        public = draw(st.booleans())
+        assets += [lb_ip, az(
+            LB_TYPE, LB_UID, sku=draw(st.sampled_from(["Standard", "Basic"])),
+            frontends=[{"id": FRONTEND, "public_ip_id": lb_ip.uid if public else None,
+                        "subnet_id": None if public else sn.uid}],
+            rules=[lb_rule] if lb_kind == "rule" else [],
+            inbound_nat_rules=[lb_rule] if lb_kind == "inbound-nat" else [],
+        )]
+    if draw(st.booleans()):
+        dnat = [{
+            "collection": "dnat", "name": "to-h",
+            "protocols": draw(st.sampled_from([["tcp"], ["udp"], ["any"]])),
+            "source_addresses": [draw(st.sampled_from(["*", "203.0.113.0/24"]))],
+            "destination_addresses": ["20.0.0.50"], "destination_ports": ["50000"],
+            "translated_address": "10.0.2.4",
+            "translated_port": str(draw(st.sampled_from([22, 5432, 80]))),
+        }]
+        policy = None
+        if draw(st.booleans()):  # the rule lives in the firewall's policy
+            policy = az(POLICY_TYPE, f"{NET}/firewallpolicies/pol", base_policy_id=None,
+                        nat_rules=dnat)
+            assets.append(policy)
+        assets.append(az(
+            FW_TYPE, f"{NET}/azurefirewalls/fw", private_ips=["10.0.1.4"],
+            firewall_policy_id=policy.uid if policy else None,
+            nat_rules=[] if policy else dnat,
+        ))
+    return inventory(*assets)
+
+
+# -- flips, as edits of the inventory -------------------------------------------------------------
+
+
+def _edit(inv: Inventory, pick: Callable[[Asset], bool], change: Callable[[dict], None],
+          *extra: Asset) -> Inventory:
+    assets = []
+    for a in inv.assets:
+        if pick(a):
+            attrs = copy.deepcopy(dict(a.attrs))
+            change(attrs)
+            a = Asset(a.uid, a.provider, a.type, a.account, a.region, a.name, a.tags, attrs)
+        assets.append(a)
+    return inventory(*assets, *extra)
+
+
+Flip = Callable[[Inventory], Inventory]
+
+
+def _on(uid: str, change: Callable[[dict], None], *extra: Asset) -> Flip:
+    """The flip that edits the asset ``uid`` (and adds ``extra`` assets)."""
+    return lambda x: _edit(x, lambda a: a.uid == uid, change, *extra)
+
+
+def flips(inv: Inventory, port: int) -> list[Flip]:
+    """Every flip of the estate (one edit each); a flip that changes nothing is harmless."""
+    card = inv.of(NIC_TYPE)[0]
+    cfg = card.attrs["ip_configurations"][0]
+    opened = rule("flip", 99, src="*", ports=str(port))
+    out: list[Flip] = []
+    if cfg["public_ip_id"] is None:  # associate a new (Standard SKU) public IP
+        new = public_ip("pip-new", "20.0.0.77", "Standard")
+        out.append(_on(card.uid, lambda at: at["ip_configurations"][0].update(
+            public_ip_id=new.uid), new))
+    else:  # allocate its address
+        out.append(_on(cfg["public_ip_id"],
+                       lambda at: at.update(ip_address=at["ip_address"] or "20.0.0.1")))
+    for group in inv.of(NSG_TYPE):  # an allow for any source ahead of every rule
+        out.append(_on(group.uid, lambda at: at.update(rules=[opened, *at["rules"]])))
+    if not card.attrs["nsg_id"]:  # associate an NSG admitting the port with the NIC
+        fresh = nsg("nsg-new", opened)
+        out.append(_on(card.uid, lambda at: at.update(nsg_id=fresh.uid), fresh))
+
+    def backend(at: dict) -> None:
+        for r in at["rules"] + at["inbound_nat_rules"]:
+            r.update(backend_port=port, protocol="tcp")
+
+    def dnat(at: dict) -> None:
+        for r in at["nat_rules"]:
+            r.update(translated_port=str(port), protocols=["tcp"], source_addresses=["*"])
+
+    out += [_on(lb.uid, backend) for lb in inv.of(LB_TYPE)]
+    out += [_on(fw.uid, dnat) for fw in [*inv.of(FW_TYPE), *inv.of(POLICY_TYPE)]]
+    return out
+
+
+def exposed(inv: Inventory, port: int) -> bool:
+    net = AzureNetwork(inv)
+    ((_, endpoints),) = net.hosts()
+    return any(net.internet_exposure(ep, port).state is PathState.EXPOSED for ep in endpoints)
+
+
+def brute_depth(inv: Inventory, port: int) -> int:
+    """0, 1 or 2 flips (the least that exposes the port), else 3 meaning "3 or more"."""
+    if exposed(inv, port):
+        return 0
+    universe = flips(inv, port)
+    for k in (1, 2):
+        for combo in itertools.combinations(universe, k):
+            changed = inv
+            for flip in combo:
+                changed = flip(changed)
+            if exposed(changed, port):
+                return k
+    return 3
+
+
+@settings(
+    derandomize=True, max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(estates())
+def test_depth_matches_brute_force_flips(inv: Inventory) -> None:
+    net = AzureNetwork(inv)
+    (host,) = inv.of("Microsoft.Compute/virtualMachines")
+    depths = vm_depths(net, host, PORTS)
+    assert depths is not None
+    for d in depths:
+        assert d.depth is not None, (d.port, d.unknown)
+        want = brute_depth(inv, d.port)
+        assert min(d.depth, 3) == want, (d.port, d.depth, want, d.best)
+        assert d.best is not None and len(d.best.changes) == d.depth
+        # a depth-0 path is exactly the exposure checks' verdict
+        assert (d.depth == 0) == exposed(inv, d.port)
+
+
+@settings(
+    derandomize=True, max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(estates(), st.data())
+def test_uncollected_assets_give_sound_bounds(inv: Inventory, data: st.DataObject) -> None:
+    """Hide one referenced NSG, public IP, subnet or firewall policy's rules: the real estate is
+    one way to fill the gap, so a decided depth must be the real one and a lower bound must not
+    exceed it (never a depth the real estate does not have)."""
+    hideable = [
+        a for a in inv.assets if a.type in (NSG_TYPE, PUBLIC_IP_TYPE, SUBNET_TYPE, POLICY_TYPE)
+    ]
+    hidden = data.draw(st.sampled_from(hideable)) if hideable else None
+    partial = inventory(*(a for a in inv.assets if hidden is None or a.uid != hidden.uid))
+    (host,) = inv.of("Microsoft.Compute/virtualMachines")
+    real = vm_depths(AzureNetwork(inv), host, PORTS)
+    seen = vm_depths(AzureNetwork(partial), host, PORTS)
+    assert real is not None and seen is not None
+    for truth, got in zip(real, seen, strict=True):
+        assert truth.depth is not None
+        if got.depth is not None:
+            assert got.depth == truth.depth, (got.port, got.depth, truth.depth, hidden)
+        else:
+            assert got.at_least <= truth.depth, (got.port, got.at_least, truth.depth, hidden)
