@@ -7,7 +7,9 @@ For each size a fresh child process generates the estate (not timed), then measu
 engine: building the graph and judging every host on the admin and database ports (what the
 two CRITICAL checks do), with internet-facing load balancers; then, on the same graph, the
 defense depth of every host on those ports ("depth cpu": CPU seconds; "depth 1": hosts one
-change away from the internet). "naive" is the same evaluation
+change away from the internet), and the depth of every tcp and udp port of every host as if
+all were tagged as sensitive ("sweep cpu": CPU seconds of the port-range sweep). "naive" is the
+same evaluation
 per host without equivalence classes or shared filters. Memory is the child's peak RSS
 (resource.getrusage) and the growth over the RSS before the engine ran. Times: wall clock
 and CPU (process time) of the engine; the naive column and the speed-up compare CPU time.
@@ -367,9 +369,11 @@ def measure(instances: int, naive: bool) -> dict[str, Any]:
     cpu = time.process_time() - cpu
     depth_cpu, shallow = _depth(reach) if not naive else (None, None)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sweep_cpu = _sweep(reach) if not naive else None  # after the peak: not what a scan holds
     return {
         "depth_cpu": depth_cpu,
         "shallow": shallow,
+        "sweep_cpu": sweep_cpu,
         "instances": instances,
         "naive": naive,
         "seconds": seconds,
@@ -396,6 +400,18 @@ def _depth(reach: Any) -> tuple[float, int]:
     return time.process_time() - cpu, shallow
 
 
+def _sweep(reach: Any) -> float:
+    """CPU seconds to judge every tcp and udp port of every host (as if every host were tagged
+    as sensitive: the port-range sweep, admin and database ports alone)."""
+    from posture.graph.depth_sweep import sweep
+
+    cpu = time.process_time()
+    for host in reach.hosts():
+        for proto in ("tcp", "udp"):
+            sweep(reach, host, proto, ADMIN + DB if proto == "tcp" else ())
+    return time.process_time() - cpu
+
+
 def _child(instances: int, naive: bool) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, __file__, "--child", str(instances)] + (["--naive"] if naive else []),
@@ -420,7 +436,7 @@ def main() -> None:
     print(
         f"{'instances':>9} {'subnets':>7} {'SGs':>5} {'classes':>7} {'exposed':>7} "
         f"{'engine s':>9} {'cpu s':>6} {'peak MiB':>8} {'+MiB':>6} {'naive cpu':>8} "
-        f"{'naive MiB':>9} {'speed-up':>8} {'depth cpu':>9} {'depth 1':>7}"
+        f"{'naive MiB':>9} {'speed-up':>8} {'depth cpu':>9} {'depth 1':>7} {'sweep cpu':>9}"
     )
     for n in args.sizes:
         r = _child(n, False)
@@ -433,7 +449,7 @@ def main() -> None:
         print(
             f"{n:>9} {r['subnets']:>7} {r['sgs']:>5} {r['classes']:>7} {r['exposed']:>7} "
             f"{r['seconds']:9.2f} {r['cpu']:6.2f} {r['peak_mib']:8.0f} {r['engine_mib']:6.0f} "
-            f"{ns} {nm} {ratio} {r['depth_cpu']:9.2f} {r['shallow']:>7}",
+            f"{ns} {nm} {ratio} {r['depth_cpu']:9.2f} {r['shallow']:>7} {r['sweep_cpu']:9.2f}",
             flush=True,
         )
 

@@ -26,11 +26,13 @@ from posture.checks._gcp import (
     TCP_PROXY,
     URL_MAP,
 )
+from posture.checks._gcp_clients import clients, gate
 from posture.checks._gcp_fwpolicy import PolicyIndex, chain_for, effective_unknown
 from posture.checks._gcp_lb import LbPath, LoadBalancing, Unresolved, load_balancing
 from posture.checks._gcp_reach import (
     Admission,
     Nic,
+    Origin,
     Prepared,
     Reach,
     Tri,
@@ -40,6 +42,7 @@ from posture.checks._gcp_reach import (
     nics_of,
     rules_by_network,
 )
+from posture.checks._gcp_route import RouteIndex, RouteTable
 
 from posture.engine import CheckContext, Result
 from posture.model import Asset
@@ -70,9 +73,19 @@ PATH_READS = frozenset(
 class Estate:
     index: PolicyIndex
     lb: LoadBalancing
+    routes: RouteIndex
     verdicts: dict[tuple[Any, ...], Verdict] = field(default_factory=dict)
     admissions: dict[tuple[Any, ...], Admission] = field(default_factory=dict)
     prepared: dict[tuple[Any, ...], Prepared] = field(default_factory=dict)
+    gates: dict[tuple[Any, ...], tuple[Tri, tuple[str, ...]]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, inv: Any) -> Estate:
+        return cls(
+            PolicyIndex.of(inv, rules_by_network(inv.of(FIREWALL))),
+            load_balancing(inv),
+            RouteIndex.of(inv),
+        )
 
     def verdict(self, nic: Nic, port: int, family: int) -> Verdict:
         """Interfaces with the same firewall-relevant attributes - or, failing that, to which
@@ -100,11 +113,36 @@ class Estate:
             )
         return self.admissions[key]
 
+    def prepared_for(self, nic: Nic, port: int) -> Prepared:
+        """The chain of ``nic``'s network reduced to the rules that apply to it on tcp/port."""
+        return self._prepared(nic, port)
+
     def _prepared(self, nic: Nic, port: int) -> Prepared:
         key = (_nic_key(nic), port)
         if key not in self.prepared:
             self.prepared[key] = Prepared.of(chain_for(self.index, nic), nic, "tcp", port)
         return self.prepared[key]
+
+    def routed(
+        self, nic: Nic, port: int, family: int, path: LbPath | None = None
+    ) -> tuple[Tri, tuple[str, ...]]:
+        """Whether some client the firewall admits (directly, or from ``path``'s sources) also
+        gets its replies routed to the internet gateway, with the reasons of a MAYBE."""
+        table = self.routes.table(nic, family)
+        if table.everywhere:
+            return Tri.YES, ()
+        sources = None if path is None else tuple(
+            n for n in path.sources if n.version == family
+        )
+        key = (_nic_key(nic), port, family, sources)
+        if key not in self.gates:
+            found = clients(self._prepared(nic, port), family, Origin.INTERNET, sources)
+            self.gates[key] = (gate(found, table), _route_reasons(table, found.reasons))
+        return self.gates[key]
+
+
+def _route_reasons(table: RouteTable, reasons: tuple[str, ...]) -> tuple[str, ...]:
+    return (*reasons, table.reason) if table.reason else reasons
 
 
 def _nic_key(nic: Nic) -> tuple[Any, ...]:
@@ -117,10 +155,7 @@ def _nic_key(nic: Nic) -> tuple[Any, ...]:
 
 
 def estate(ctx: CheckContext) -> Estate:
-    def build(inv: Any) -> Estate:
-        return Estate(PolicyIndex.of(inv, rules_by_network(inv.of(FIREWALL))), load_balancing(inv))
-
-    return ctx.derived("gcp.network.estate", build)
+    return ctx.derived("gcp.network.estate", Estate.of)
 
 
 @dataclass
@@ -135,6 +170,7 @@ class HostExposure:
     shadowed: list[dict[str, Any]] = field(default_factory=list)
     lb_blocked: list[dict[str, Any]] = field(default_factory=list)
     lb_authenticated: list[dict[str, Any]] = field(default_factory=list)
+    unrouted: list[dict[str, Any]] = field(default_factory=list)  # no route for the replies
     unknown_networks: list[str] = field(default_factory=list)
 
     def ports(self, which: list[dict[str, Any]]) -> list[int]:
@@ -152,7 +188,7 @@ def _direct_path(host: Asset, nic: Nic, v: Verdict) -> list[dict[str, Any]]:
     ]
 
 
-def _nic_for(nics: Sequence[Nic], network: str | None) -> Nic | None:
+def nic_for(nics: Sequence[Nic], network: str | None) -> Nic | None:
     for nic in nics:
         if network is None or nic.network == network:
             return nic
@@ -170,24 +206,35 @@ def assess(est: Estate, host: Asset, ports: Sequence[int]) -> HostExposure:
             for port in ports:
                 v = est.verdict(nic, int(port), family)
                 e = v.evidence(nic)
+                certain = v.certain
+                if v.state in (Reach.EXPOSED, Reach.LATENT):
+                    routed, why = est.routed(nic, int(port), family)
+                    if routed is Tri.NO:
+                        out.unrouted.append({**e, "state": f"{v.state.value}, unrouted",
+                                             "route": _route_evidence(est, nic, family)})
+                        continue
+                    if routed is Tri.MAYBE and certain:
+                        certain = False
+                        e["undecided"] = list(why)
                 if v.state is Reach.EXPOSED:
                     e["path"] = _direct_path(host, nic, v)
                 if v.state is Reach.EXPOSED:
-                    (out.exposed if v.certain else out.possible).append(e)
+                    (out.exposed if certain else out.possible).append(e)
                 elif v.state is Reach.LATENT:
-                    (out.latent if v.certain else out.latent_possible).append(e)
+                    (out.latent if certain else out.latent_possible).append(e)
                 elif v.state is Reach.IAP_ONLY:
                     out.iap.append(e)
                 elif v.shadowing:
                     out.shadowed.append(e)
     for path in est.lb.paths.get(host.uid, []):
-        _assess_path(est, path, _nic_for(nics, path.network), ports, out)
+        _assess_path(est, path, nic_for(nics, path.network), ports, out)
     return out
 
 
 def _assess_path(
     est: Estate, path: LbPath, nic: Nic | None, ports: Sequence[int], out: HostExposure
 ) -> None:
+    why: tuple[str, ...]
     if nic is None:
         return
     for port in ports:
@@ -200,17 +247,38 @@ def _assess_path(
                 *e["path"][:-1],
                 {**e["path"][-1], "rule": _rule_label(adm.rule.evidence())},
             ]
+        routed, why = Tri.YES, ()
+        if adm.admitted is not Tri.NO and path.origin is Origin.INTERNET:
+            routed, why = est.routed(nic, int(port), path.family, path)  # replies to the clients
         if adm.admitted is Tri.NO:
             out.lb_blocked.append({**e, "state": "blocked"})
+        elif routed is Tri.NO:
+            out.unrouted.append(
+                {**e, "state": "unrouted", "route": _route_evidence(est, nic, path.family)}
+            )
         elif path.authenticated:
             out.lb_authenticated.append(
                 {**e, "state": "authenticated", "detail": path.authenticated}
             )
-        elif adm.admitted is Tri.YES and not path.undecided:
+        elif adm.admitted is Tri.YES and routed is Tri.YES and not path.undecided:
             out.exposed.append({**e, "state": "exposed"})
         else:
-            reasons = [*adm.undecided, *path.undecided]
+            reasons = [*adm.undecided, *path.undecided, *why]
             out.possible.append({**e, "state": "possibly exposed", "undecided": reasons})
+
+
+def _route_evidence(est: Estate, nic: Nic, family: int) -> dict[str, Any]:
+    """The route that keeps internet replies from the internet gateway (widest range)."""
+    table = est.routes.table(nic, family)
+    piece, route = table.deciding(routed=False)
+    return {
+        "network": nic.network,
+        "range": piece,
+        "decided_by": route.evidence() if route is not None else None,
+        "detail": f"replies to {piece} leave by {route.text()}"
+        if route is not None
+        else "no route covers internet addresses (no default route)",
+    }
 
 
 def via_lb(evidence: Sequence[dict[str, Any]]) -> list[str]:
@@ -239,6 +307,7 @@ def judge(ctx: CheckContext, host: Asset, ports: Sequence[int], what: str) -> Re
             paths=rep.exposed,
             possible=rep.possible,
             status=status,
+            depth=0,  # defense depth (gcp.network.sensitive_ports_defense_in_depth): exposed
         )
     if rep.unknown_networks:
         names = ", ".join(sorted(set(rep.unknown_networks)))
@@ -264,8 +333,17 @@ def judge(ctx: CheckContext, host: Asset, ports: Sequence[int], what: str) -> Re
         "shadowed": rep.shadowed,
         "load_balancer_blocked": rep.lb_blocked,
         "load_balancer_authenticated": rep.lb_authenticated,
+        "unrouted": rep.unrouted,
         "status": status,
     }
+    if rep.unrouted and not rep.latent:
+        return ctx.passed(
+            host,
+            f"{what} not reachable from the internet: the firewall admits internet clients "
+            f"on tcp/{'/'.join(map(str, rep.ports(rep.unrouted)))} but no route sends the "
+            "replies to the internet gateway",
+            **extra,
+        )
     if rep.latent:
         return ctx.passed(
             host,

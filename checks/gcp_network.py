@@ -4,8 +4,10 @@ firewall rules, the default network's permissive rules, Cloud SQL exposure.
 The path checks use :mod:`posture.checks._gcp_exposure`: an instance is reported as exposed
 only when the firewall (hierarchical and network firewall policies, VPC rules, implied rules, in
 the network's evaluation order) admits internet clients on the port *and* the interface has an
-external IP, or when an external load balancer delivers the port to it and the firewall admits
-the load balancer's sources (its proxies, or the clients of a passthrough load balancer). Rules
+external IP *and* the network's routes send the replies to those clients to the internet gateway
+(:mod:`posture.checks._gcp_route`), or when an external load balancer delivers the port to it
+and the firewall admits the load balancer's sources (its proxies, or the clients of a
+passthrough load balancer, whose replies need the route too). Rules
 shadowed by a deny that is evaluated first, disabled rules, egress rules, Identity-Aware Proxy
 access and rules whose targets have no external IP are not exposure. A verdict that depends on
 what the inventory cannot decide (secure-tag targets, FQDN sources, unread firewall policies,
@@ -49,8 +51,9 @@ _DEFAULT_RULES = (
     ),
     rationale=(
         "SSH and RDP exposed to the internet are brute-forced within minutes. Reported only "
-        "when a firewall rule that wins (priority, deny over allow) admits internet clients and "
-        "the interface has an external IP; IAP-only access is the bastionless admin path."
+        "when a firewall rule that wins (priority, deny over allow) admits internet clients, "
+        "the interface has an external IP and a route sends the replies to the internet "
+        "gateway; IAP-only access is the bastionless admin path."
     ),
     params={"admin_ports": ADMIN_PORTS},
 )

@@ -52,6 +52,20 @@ def test_demo_gcp_writes_reports_with_gcp_findings(tmp_path: Path) -> None:
     for trap in ("worker-1", "win-1"):
         assert by[(admin, trap)] == "PASS", trap
     assert by[(db, "db-1")] == "PASS"
+    # defense depth: one change away - a VPC deny shadowing an allow (app-1), the dev folder's
+    # hierarchical deny over a VPC allow (pg-dev-1), a missing external IP (db-1); exposed
+    # instances are the exposure checks' (depth 0), not the depth check's
+    depth = {f["resource_name"]: f for f in findings
+             if f["check_id"] == "gcp.network.sensitive_ports_defense_in_depth"}
+    assert {n for n, f in depth.items() if f["status"] == "FAIL"} >= {"app-1", "pg-dev-1", "db-1"}
+    assert depth["app-1"]["evidence"]["single_change"]["rule"].startswith("deny-ssh-app")
+    assert "hierarchical firewall policy dev-folder" in depth["pg-dev-1"]["message"]
+    assert depth["db-1"]["evidence"]["single_change"]["layer"] == "external-address"
+    assert depth["cache-1"]["status"] == "INCONCLUSIVE"  # the secure-tag rule
+    assert "web-1" not in depth and "jump-1" not in depth and "mongo-1" not in depth
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    section = html[html.index('<section id="defense-depth">'):]
+    assert "compute.googleapis.com/Instance" in section[: section.index("</section>")]
     # bob (project-wide token creator) and a chain through the deployer account reach the
     # default compute service account, which holds Editor
     assert by[("gcp.iam.no_admin_via_sa_impersonation", "acme-prod")] == "FAIL"

@@ -1,4 +1,5 @@
-"""Property: the defense depth of every (host, port) agrees with brute force on random estates.
+"""Property: the defense depth of every (host, port) agrees with brute force on random estates,
+and the port-range sweep of a sensitive host agrees with the depth of every port inside.
 
 Hypothesis generates the small estates of ``test_graph_property`` (random route tables with
 blackholes and more specific routes, NACLs with denies, security groups with CIDR, prefix-list
@@ -10,7 +11,12 @@ through:
 
 * ``d == 0`` iff the unchanged estate is exposed;
 * ``d == 1`` iff some single flip exposes it;
-* ``d == 2`` iff no single flip but some pair does; ``d >= 3`` iff no pair does.
+* ``d == 2`` iff no single flip but some pair does; ``d >= 3`` iff no pair does;
+
+for tcp/22, tcp/5432 and udp/53. The sweep (:mod:`posture.graph.depth_sweep`) cuts 1-65535
+into pieces judged at their first port; each piece's depth must be the depth of its first, last
+and middle port, and of both sides of every rule boundary inside it, computed on a fresh graph
+(no memo shared with the sweep).
 
 "Wide" is decided exactly: the address space is cut at every CIDR boundary in the estate, and
 one client per piece is tried (the reference's answer is constant on each piece).
@@ -25,13 +31,16 @@ from collections.abc import Callable, Iterable
 
 from hypothesis import HealthCheck, given, settings
 from reachability_reference import NOT_PUBLIC_V4, Reference, is_public
-from test_graph_property import estates
+from test_graph_property import PORT_RANGES, estates
 
 from posture.graph.aws import AwsReach
 from posture.graph.depth import WIDE, host_depth
 from posture.model import Asset, Inventory
 
 PORTS = (22, 5432)
+CASES = (("tcp", 22), ("tcp", 5432), ("udp", 53))
+# every port boundary a random estate's rules can have
+BOUNDS = sorted({p for r in PORT_RANGES if r for p in (r[0], r[1] + 1)})
 FLIPS = ("address4", "address6", "route", "acl-inbound", "acl-outbound", "security-group")
 OPEN_ACL = [
     {
@@ -73,7 +82,7 @@ def _edit(
     return Inventory(meta=inv.meta, assets=tuple(assets), errors=inv.errors)
 
 
-def flip(inv: Inventory, eni_id: str, layer: str, port: int) -> Inventory:
+def flip(inv: Inventory, eni_id: str, layer: str, port: int, protocol: str = "tcp") -> Inventory:
     """The estate with one layer of ``eni_id``'s direct path opened, by editing assets."""
     ref = Reference(inv)
     eni = next(a.attrs for a in inv.of("AWS::EC2::NetworkInterface") if a.attrs["eni_id"] == eni_id)
@@ -102,7 +111,7 @@ def flip(inv: Inventory, eni_id: str, layer: str, port: int) -> Inventory:
     group = eni["security_group_ids"][0]
     rules = [
         {
-            "protocol": "tcp",
+            "protocol": protocol,
             "from_port": port,
             "to_port": port,
             "source_kind": kind,
@@ -144,31 +153,31 @@ def pieces(inv: Inventory) -> dict[int, list[tuple[int, int]]]:
     return out
 
 
-def exposed(inv: Inventory, eni_id: str, port: int) -> bool:
-    """Whether a wide range of internet clients reaches tcp/port on the ENI (reference)."""
+def exposed(inv: Inventory, eni_id: str, port: int, protocol: str = "tcp") -> bool:
+    """Whether a wide range of internet clients reaches protocol/port on the ENI (reference)."""
     ref = Reference(inv)
     eni = next(a.attrs for a in inv.of("AWS::EC2::NetworkInterface") if a.attrs["eni_id"] == eni_id)
     for fam, spans in pieces(inv).items():
         total = 0
         for lo, size in spans:
             ip = ipaddress.ip_address(lo) if fam == 4 else ipaddress.IPv6Address(lo)
-            if is_public(ip) and ref.from_internet(eni, ip, "tcp", port):
+            if is_public(ip) and ref.from_internet(eni, ip, protocol, port):
                 total += size
                 if total >= WIDE[fam]:
                     return True
     return False
 
 
-def brute_depth(inv: Inventory, eni_id: str, port: int) -> int:
+def brute_depth(inv: Inventory, eni_id: str, port: int, protocol: str = "tcp") -> int:
     """0, 1 or 2 flips (the least that exposes the port), else 3 meaning "3 or more"."""
-    if exposed(inv, eni_id, port):
+    if exposed(inv, eni_id, port, protocol):
         return 0
     for k in (1, 2):
         for combo in itertools.combinations(FLIPS, k):
             changed = inv
             for layer in combo:
-                changed = flip(changed, eni_id, layer, port)
-            if exposed(changed, eni_id, port):
+                changed = flip(changed, eni_id, layer, port, protocol)
+            if exposed(changed, eni_id, port, protocol):
                 return k
     return 3
 
@@ -181,11 +190,11 @@ def test_depth_matches_brute_force_flips(inv: Inventory) -> None:
     reach = AwsReach(inv)
     for host in reach.hosts():
         eni_id = host.asset.attrs["eni_id"]
-        for port in PORTS:
-            d = host_depth(reach, host, port)
-            assert d.depth is not None, (eni_id, port, d.unknown)
-            want = brute_depth(inv, eni_id, port)
-            assert min(d.depth, 3) == want, (eni_id, port, d.depth, want, d.best)
+        for proto, port in CASES:
+            d = host_depth(reach, host, port, protocol=proto)
+            assert d.depth is not None, (eni_id, proto, port, d.unknown)
+            want = brute_depth(inv, eni_id, port, proto)
+            assert min(d.depth, 3) == want, (eni_id, proto, port, d.depth, want, d.best)
             if d.best is not None:
                 assert len(d.best.changes) == d.depth
 
@@ -207,3 +216,27 @@ def test_direct_layers_intersect_to_the_engine_verdict(inv: Inventory) -> None:
                 v = reach.internet(key, fam, "tcp", port)
                 assert (direct(reach, key, fam, port).depth == 0) == wide(fam, v.reachable)
 
+
+
+@settings(
+    derandomize=True, max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(estates())
+def test_sweep_pieces_have_the_depth_of_every_port_inside(inv: Inventory) -> None:
+    from posture.graph.depth_sweep import sweep
+
+    reach = AwsReach(inv)
+    for n, host in enumerate(reach.hosts()):
+        for proto in ("tcp", "udp"):
+            pieces = sweep(reach, host, proto, (22,))
+            assert pieces[0].lo == 1 and pieces[-1].hi == 65535
+            assert all(a.hi + 1 == b.lo for a, b in itertools.pairwise(pieces))
+            for piece in pieces:
+                got = (piece.depth.depth, piece.depth.at_least)
+                # its ends, its middle, and both sides of every rule boundary of the estate
+                inside = {b + d for b in BOUNDS for d in (-1, 0)} & set(
+                    range(piece.lo, piece.hi + 1))
+                for port in sorted({piece.lo, (piece.lo + piece.hi) // 2, piece.hi} | inside):
+                    fresh = AwsReach(inv)
+                    d = host_depth(fresh, fresh.hosts()[n], port, named=False, protocol=proto)
+                    assert (d.depth, d.at_least) == got, (host.asset.name, proto, port, piece)

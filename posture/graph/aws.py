@@ -272,7 +272,7 @@ class AwsReach:
             )
         self._pending.clear()
 
-    def _eni_iface(self, eni: Asset) -> Iface:
+    def _eni_iface(self, eni: Asset, join: bool = True) -> Iface:
         publics = [p for p in eni.attr("public_ips") or () if p]
         v6 = [a for a in eni.attr("ipv6_addresses") or () if _global6(a)]
         private = _addr_set([*(eni.attr("private_ips") or ()), *(eni.attr("ipv6_addresses") or ())])
@@ -286,7 +286,7 @@ class AwsReach:
             pub[4],
             pub[6],
             str(eni.attr("eni_id")),
-            private,
+            private if join else None,
         )
         return Iface(eni.attr("eni_id"), key, private, pub)
 
@@ -329,6 +329,21 @@ class AwsReach:
             self._hosts = sorted(out, key=lambda h: h.asset.uid)
             self._merge_private()
         return self._hosts
+
+    def endpoints(self) -> list[Host]:
+        """The in-use interfaces of interface VPC endpoints (``interface_type`` vpc_endpoint:
+        requester-managed, one per endpoint subnet), each as a host of its own. Their private
+        addresses are not folded into the classes (no flow starts at or targets them here), so
+        the classes are the same whether or not this ran first."""
+        found: list[Host] | None = self.memo.get("endpoints")
+        if found is None:
+            found = [
+                Host(eni, (self._eni_iface(eni, join=False),))
+                for eni in sorted(self.enis.values(), key=lambda e: e.uid)
+                if eni.attr("interface_type") == "vpc_endpoint" and eni.attr("status") == "in-use"
+            ]
+            self.memo["endpoints"] = found
+        return found
 
     def rds_interfaces(self, db: Asset) -> tuple[Iface, ...]:
         """One candidate interface per subnet of the DB subnet group (AWS picks one)."""

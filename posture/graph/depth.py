@@ -43,6 +43,7 @@ family, port) in ``reach.memo``. :func:`wide` is also the exposure checks' defin
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -215,40 +216,64 @@ def combine(port: int, paths: Sequence[PathDepth]) -> Depth:
     return Depth(port, None, low, best or unsure, reason, tuple(paths))
 
 
-def host_depth(reach: AwsReach, host: Host, port: int, named: bool = True) -> Depth:
-    """Depth of ``tcp/port`` on an EC2 instance or standalone ENI: its interfaces over IPv4 and
-    IPv6, and internet-facing load balancers whose target groups hold it; ``named`` names the
-    best path after this host's interface (:func:`name_best`)."""
-    found = host_depths(reach, host, (port,))[0]
+def host_depth(
+    reach: AwsReach, host: Host, port: int, named: bool = True, protocol: str = TCP
+) -> Depth:
+    """Depth of ``protocol/port`` on an EC2 instance or standalone ENI: its interfaces over
+    IPv4 and IPv6, and internet-facing load balancers whose target groups hold it; ``named``
+    names the best path after this host's interface (:func:`name_best`)."""
+    found = host_depths(reach, host, (port,), protocol)[0]
     return name_best(found, host) if named else found
 
 
-def host_depths(reach: AwsReach, host: Host, ports: Sequence[int]) -> tuple[Depth, ...]:
+def host_depths(
+    reach: AwsReach, host: Host, ports: Sequence[int], protocol: str = TCP
+) -> tuple[Depth, ...]:
     """:func:`host_depth` of several ports (unnamed). Hosts with the same interface classes and
-    no load balancer share one computation, memoized in ``reach.memo``."""
+    no load balancer share one computation, memoized in ``reach.memo``. The interfaces of a VPC
+    endpoint (:func:`pinned`) can never get a public IPv4 address."""
     from posture.graph.depth_lb import members
 
-    lb = host.asset.uid in members(reach)
+    lb = host.asset.uid in members(reach, protocol)
+    fixed = pinned(host)
     memo_key = (tuple(i.key for i in host.interfaces), host.asset.uid if lb else None,
-                tuple(ports))
+                protocol, fixed, tuple(ports))
     memo: dict[Any, tuple[Depth, ...]] = reach.memo.setdefault("depth.host", {})
     found = memo.get(memo_key)
     if found is None:
-        found = memo[memo_key] = tuple(_host_port(reach, host, int(p), lb) for p in ports)
+        found = memo[memo_key] = tuple(
+            _host_port(reach, host, int(p), lb, protocol, fixed) for p in ports
+        )
     return found
 
 
-def _host_port(reach: AwsReach, host: Host, port: int, lb: bool) -> Depth:
+def pinned(host: Host) -> bool:
+    """The host is the requester-managed interface of an interface VPC endpoint: AWS gives it
+    no public IPv4 address and lets nobody associate one (an Elastic IP included)."""
+    return host.asset.attr("interface_type") == "vpc_endpoint"
+
+
+def endpoint_id(host: Host) -> str:
+    """The VPC endpoint an endpoint interface belongs to (AWS describes its interfaces as
+    "VPC Endpoint Interface vpce-...")."""
+    found = re.search(r"\bvpce-[0-9a-f]+\b", str(host.asset.attr("description") or ""))
+    return found.group(0) if found else f"the endpoint of {host.asset.name}"
+
+
+def _host_port(
+    reach: AwsReach, host: Host, port: int, lb: bool, protocol: str, fixed: bool
+) -> Depth:
     from posture.graph.depth_direct import direct
     from posture.graph.depth_lb import lb_paths
 
     paths: list[PathDepth] = []
     for n, iface in enumerate(host.interfaces):
         for family in (4, 6):
-            paths.append(replace(direct(reach, iface.key, family, port), member=n))
+            found = direct(reach, iface.key, family, port, protocol, fixed)
+            paths.append(replace(found, member=n))
     limit = min((p.depth for p in paths if p.depth is not None), default=NEVER)
     if lb:
-        paths.extend(lb_paths(reach, host.asset, port, limit - 1))
+        paths.extend(lb_paths(reach, host.asset, port, limit - 1, protocol))
     return combine(port, paths)
 
 
@@ -262,7 +287,9 @@ def name_best(depth: Depth, host: Host) -> Depth:
     best = best.explained()
     if best.member >= 0:
         name = host.interfaces[best.member].eni_id or host.asset.name
-        best = best.relabel("public-address", name, change=address_change(best.family, name))
+        endpoint = endpoint_id(host) if pinned(host) else None
+        change = address_change(best.family, endpoint or name, endpoint is not None)
+        best = best.relabel("public-address", name, change=change)
         best = replace(best, via=f"{best.via} {name}")
     return replace(depth, best=best)
 
@@ -300,10 +327,12 @@ __all__ = [
     "Layer",
     "PathDepth",
     "combine",
+    "endpoint_id",
     "host_depth",
     "host_depths",
     "min_flips",
     "name_best",
+    "pinned",
     "rds_depth",
     "result",
     "search",

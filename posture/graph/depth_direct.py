@@ -28,16 +28,30 @@ from posture.graph.depth import (
 from posture.graph.intervals import EMPTY, PUBLIC, IntervalSet
 
 
-def direct(reach: AwsReach, key: tuple[Any, ...], family: int, port: int) -> PathDepth:
-    """Depth of the direct path to ``tcp/port`` on the interface class ``key`` (memoized)."""
+def direct(
+    reach: AwsReach,
+    key: tuple[Any, ...],
+    family: int,
+    port: int,
+    protocol: str = TCP,
+    pinned: bool = False,
+) -> PathDepth:
+    """Depth of the direct path to ``protocol/port`` on the interface class ``key`` (memoized).
+
+    ``pinned``: the interfaces can never be given a public IPv4 address (the requester-managed
+    interface of a VPC endpoint): the IPv4 public-address layer cannot be flipped, so an IPv4
+    path without one is never opened by any set of flips."""
     memo: dict[Any, PathDepth] = reach.memo.setdefault("depth.direct", {})
-    found = memo.get((key, family, port))
+    k = (key, family, port, protocol, pinned)
+    found = memo.get(k)
     if found is None:
-        found = memo[(key, family, port)] = _direct(reach, key, family, port)
+        found = memo[k] = _direct(reach, key, family, port, protocol, pinned)
     return found
 
 
-def _direct(reach: AwsReach, key: tuple[Any, ...], family: int, port: int) -> PathDepth:
+def _direct(
+    reach: AwsReach, key: tuple[Any, ...], family: int, port: int, protocol: str, pinned: bool
+) -> PathDepth:
     att = reach.classes[key]
     via = f"direct (IPv{family})"
     if att.unknown:
@@ -45,16 +59,21 @@ def _direct(reach: AwsReach, key: tuple[Any, ...], family: int, port: int) -> Pa
     pub = PUBLIC[family]
     pairs: list[tuple[Layer, IntervalSet]] = []
     for f in att.host_filters():
-        pairs.append(_host_layer(f, f.admit(Direction.IN, family, TCP, port), family, port))
+        adm = f.admit(Direction.IN, family, protocol, port)
+        pairs.append(_host_layer(f, adm, family, protocol, port))
     has = att.public.get(family)
-    pairs.append((_address_layer(family, has), pub if has else EMPTY))
+    fixed = pinned and family == 4
+    pairs.append((_address_layer(family, has, fixed), pub if has else EMPTY))
     pairs.append(route_layer(reach, att.network, family))
     for f in att.net_filters():
-        pairs.append(_acl_in_layer(f, f.admit(Direction.IN, family, TCP, port), family, port))
+        adm = f.admit(Direction.IN, family, protocol, port)
+        pairs.append(_acl_in_layer(f, adm, family, protocol, port))
     for f in att.net_filters():
         if not f.stateful:
-            pairs.append(_acl_return_layer(f, family))
+            pairs.append(_acl_return_layer(f, family, protocol))
     layers = [x for x, _ in pairs]
+    if fixed and not has:  # no flip gives the interface a public IPv4 address
+        return PathDepth(via, family, tuple(layers), None, NEVER)
     # layers letting every internet client through change nothing when flipped: leave them
     # out of the intersections
     sets = [(i, s, layers[i].unknown is None) for i, (_, s) in enumerate(pairs) if s != pub]
@@ -72,7 +91,8 @@ def _direct(reach: AwsReach, key: tuple[Any, ...], family: int, port: int) -> Pa
         return None if unsure and wide(family, high) else False
 
     # ports that no rule of the class's filters tells apart have the same search result
-    atom = (key, family, *(port_atom(f, Direction.IN, port) for f in att.filters))
+    atom = (key, family, protocol,
+            *(port_atom(f, Direction.IN, port, protocol) for f in att.filters))
     memo: dict[Any, tuple[int | None, int, frozenset[int]]] = reach.memo.setdefault(
         "depth.direct.search", {}
     )
@@ -82,12 +102,13 @@ def _direct(reach: AwsReach, key: tuple[Any, ...], family: int, port: int) -> Pa
     return result(via, family, layers, *found)
 
 
-def port_atom(f: Filter, direction: Direction, port: int) -> int:
-    """Which piece of the port range, cut at every port boundary of ``f``'s tcp rules in
-    ``direction``, holds ``port`` (ports in one piece are admitted alike)."""
-    cuts: list[int] | None = f.memo.get(("depth.cuts", direction))
+def port_atom(f: Filter, direction: Direction, port: int, protocol: str = TCP) -> int:
+    """Which piece of the port range, cut at every port boundary of ``f``'s ``protocol`` rules
+    in ``direction``, holds ``port`` (ports in one piece are admitted alike)."""
+    cuts: list[int] | None = f.memo.get(("depth.cuts", direction, protocol))
     if cuts is None:
-        cuts = f.memo[("depth.cuts", direction)] = sorted(f.port_cuts(direction, TCP))
+        cuts = sorted(f.port_cuts(direction, protocol))
+        f.memo[("depth.cuts", direction, protocol)] = cuts
     return bisect.bisect_right(cuts, port)
 
 
@@ -104,7 +125,7 @@ def _rule_text(adm: Admission, peer: int | None) -> str:
 
 
 def _host_layer(
-    f: Filter, adm: Admission, family: int, port: int
+    f: Filter, adm: Admission, family: int, protocol: str, port: int
 ) -> tuple[Layer, IntervalSet]:
     pub = PUBLIC[family]
     admitted = adm.addresses & pub
@@ -113,12 +134,12 @@ def _host_layer(
     if adm.unresolved:
         unknown = "cannot resolve " + ", ".join(sorted({str(r.unresolved) for r in adm.unresolved}))
     if not admitted:
-        detail, rule = f"no rule admits tcp/{port} from the internet", ""
+        detail, rule = f"no rule admits {protocol}/{port} from the internet", ""
     elif wide(family, admitted):
-        detail = f"admits tcp/{port} from the internet"
+        detail = f"admits {protocol}/{port} from the internet"
         rule = _rule_text(adm, admitted.widest())
     else:
-        detail = f"admits tcp/{port} only from {admitted.describe(family)}"
+        detail = f"admits {protocol}/{port} only from {admitted.describe(family)}"
         rule = _rule_text(adm, admitted.widest())
     first = f.id.split("+")[0]
     layer = Layer(
@@ -128,21 +149,25 @@ def _host_layer(
         None if unknown and not wide(family, admitted) else not wide(family, admitted),
         rule,
         detail,
-        f"add an inbound rule to {first} allowing tcp/{port} from {ANYWHERE[family]}",
+        f"add an inbound rule to {first} allowing {protocol}/{port} from {ANYWHERE[family]}",
         unknown,
     )
     return layer, admitted
 
 
-def address_change(family: int, name: str) -> str:
+def address_change(family: int, name: str, endpoint: bool = False) -> str:
+    if endpoint:
+        return "" if family == 4 else f"set the IP address type of {name} to dualstack"
     if family == 4:
         return f"associate a public IPv4 (or Elastic IP) address with {name}"
     return f"assign a global IPv6 address to {name}"
 
 
-def _address_layer(family: int, has: str | None) -> Layer:
-    change = address_change(family, "the interface")
+def _address_layer(family: int, has: str | None, fixed: bool = False) -> Layer:
+    change = "" if fixed else address_change(family, "the interface")
     detail = f"public IPv{family} {has}" if has else f"no public IPv{family} address"
+    if fixed and not has:
+        detail += " (a requester-managed interface cannot be given one)"
     return Layer(("public-address", str(family)), "public-address", "", not has, "", detail, change)
 
 
@@ -190,7 +215,7 @@ def _route_layer(reach: AwsReach, subnet_id: str, family: int) -> tuple[Layer, I
 
 
 def _acl_in_layer(
-    f: Filter, adm: Admission, family: int, port: int
+    f: Filter, adm: Admission, family: int, protocol: str, port: int
 ) -> tuple[Layer, IntervalSet]:
     pub = PUBLIC[family]
     admitted = adm.addresses & pub
@@ -198,30 +223,31 @@ def _acl_in_layer(
     peer = (pub - admitted).widest() if blocking else admitted.widest()
     rule = _rule_text(adm, peer)
     if not admitted:
-        detail = f"denies inbound tcp/{port} from the internet"
+        detail = f"denies inbound {protocol}/{port} from the internet"
     elif blocking:
-        detail = f"admits inbound tcp/{port} only from {admitted.describe(family, 2)}"
+        detail = f"admits inbound {protocol}/{port} only from {admitted.describe(family, 2)}"
     else:
-        detail = f"admits inbound tcp/{port} from the internet"
+        detail = f"admits inbound {protocol}/{port} from the internet"
     change = (
-        f"insert an inbound allow for tcp/{port} from {ANYWHERE[family]} ahead of every entry "
-        f"of {f.id}"
+        f"insert an inbound allow for {protocol}/{port} from {ANYWHERE[family]} ahead of every "
+        f"entry of {f.id}"
     )
     key = (f.kind, f.id, Direction.IN.value)
     return Layer(key, f"{f.kind} inbound", f.id, blocking, rule, detail, change), admitted
 
 
-def _acl_return_layer(f: Filter, family: int) -> tuple[Layer, IntervalSet]:
+def _acl_return_layer(f: Filter, family: int, protocol: str) -> tuple[Layer, IntervalSet]:
     """The replies' layer of a stateless filter (whatever the port: memoized on the filter)."""
-    found: tuple[Layer, IntervalSet] | None = f.memo.get(("depth.return", family))
+    found: tuple[Layer, IntervalSet] | None = f.memo.get(("depth.return", family, protocol))
     if found is None:
-        found = f.memo[("depth.return", family)] = _acl_return(f, family)
+        found = _acl_return(f, family, protocol)
+        f.memo[("depth.return", family, protocol)] = found
     return found
 
 
-def _acl_return(f: Filter, family: int) -> tuple[Layer, IntervalSet]:
+def _acl_return(f: Filter, family: int, protocol: str) -> tuple[Layer, IntervalSet]:
     pub = PUBLIC[family]
-    per_port = f.returnable(Direction.OUT, family, TCP)
+    per_port = f.returnable(Direction.OUT, family, protocol)
     admitted = EMPTY
     for _, a in per_port:
         admitted = admitted | a.addresses
@@ -245,8 +271,8 @@ def _acl_return(f: Filter, family: int) -> tuple[Layer, IntervalSet]:
         else "lets the replies reach the internet's ephemeral ports"
     )
     change = (
-        f"insert an outbound allow for tcp/1024-65535 to {ANYWHERE[family]} ahead of every entry "
-        f"of {f.id}"
+        f"insert an outbound allow for {protocol}/1024-65535 to {ANYWHERE[family]} ahead of every "
+        f"entry of {f.id}"
     )
     key = (f.kind, f.id, Direction.OUT.value)
     return Layer(key, f"{f.kind} outbound", f.id, blocking, rule, detail, change), admitted

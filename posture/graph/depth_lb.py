@@ -60,9 +60,10 @@ class Forward:
     label: str
 
 
-def members(reach: AwsReach) -> dict[str, list[Forward]]:
-    """Per asset uid: every internet-facing forward to a target group holding it (memoized)."""
-    found: dict[str, list[Forward]] | None = reach.memo.get("depth.lb.members")
+def members(reach: AwsReach, protocol: str = TCP) -> dict[str, list[Forward]]:
+    """Per asset uid: every internet-facing forward of ``protocol`` to a target group holding
+    it (memoized)."""
+    found: dict[str, list[Forward]] | None = reach.memo.get(f"depth.lb.members.{protocol}")
     if found is not None:
         return found
     out: dict[str, list[Forward]] = {}
@@ -76,7 +77,7 @@ def members(reach: AwsReach) -> dict[str, list[Forward]]:
         ):
             continue
         for lst in listeners.get(str(lb.attr("arn") or lb.uid), []):
-            if lst.attr("port") is None or TCP not in aws_lb._PROTOCOLS.get(
+            if lst.attr("port") is None or protocol not in aws_lb._PROTOCOLS.get(
                 str(lst.attr("protocol")), ()
             ):
                 continue
@@ -94,30 +95,39 @@ def members(reach: AwsReach) -> dict[str, list[Forward]]:
                         Forward(lb, lst, tg, target, iface, frozenset(registered), restriction,
                                 label)
                     )
-    reach.memo["depth.lb.members"] = out
+    reach.memo[f"depth.lb.members.{protocol}"] = out
     return out
 
 
-def lb_paths(reach: AwsReach, asset: Asset, port: int, limit: int) -> list[PathDepth]:
-    """Candidate paths of ``tcp/port`` on ``asset`` through internet-facing load balancers,
-    each searched up to ``limit`` flips (a path needing more reports ``at_least`` only)."""
+def lb_paths(
+    reach: AwsReach, asset: Asset, port: int, limit: int, protocol: str = TCP
+) -> list[PathDepth]:
+    """Candidate paths of ``protocol/port`` on ``asset`` through internet-facing load
+    balancers, each searched up to ``limit`` flips (a path needing more reports ``at_least``
+    only)."""
     if limit < 0:
         return []
     out = []
     memo: dict[Any, PathDepth] = reach.memo.setdefault("depth.lb", {})
-    for fw in members(reach).get(asset.uid, []):
+    for fw in members(reach, protocol).get(asset.uid, []):
         listener_port = int(fw.listener.attr("port"))
-        for subnet_id, key, _ in aws_lb._fronts(reach, fw.lb, TCP, listener_port):
+        for subnet_id, key, _ in aws_lb._fronts(reach, fw.lb, protocol, listener_port):
             k = (fw.lb.uid, fw.listener.uid, fw.group.uid, fw.label, subnet_id, asset.uid, port,
-                 limit)
+                 limit, protocol)
             if k not in memo:
-                memo[k] = _path(reach, fw, subnet_id, key, port, limit)
+                memo[k] = _path(reach, fw, subnet_id, key, port, limit, protocol)
             out.append(memo[k])
     return out
 
 
 def _path(
-    reach: AwsReach, fw: Forward, subnet_id: str, key: tuple[Any, ...], port: int, limit: int
+    reach: AwsReach,
+    fw: Forward,
+    subnet_id: str,
+    key: tuple[Any, ...],
+    port: int,
+    limit: int,
+    protocol: str,
 ) -> PathDepth:
     lb, lst, tg, target, iface = fw.lb, fw.listener, fw.group, fw.target, fw.iface
     registered, restriction, label = fw.registered, fw.restriction, fw.label
@@ -163,7 +173,7 @@ def _path(
     for side, f, d in sides:
         uses.setdefault((f.kind, f.id, d.value), (f, d, []))[2].append(side)
     for f, d, where in uses.values():
-        layers.append(_filter_layer(f, d, where, port, int(lst.attr("port"))))
+        layers.append(_filter_layer(f, d, where, protocol, port, int(lst.attr("port"))))
     member_port = frozenset({port}) <= registered
 
     def opens(flipped: frozenset[int]) -> bool | None:
@@ -171,7 +181,7 @@ def _path(
         if not member_port and layers[0].key not in keys:
             return False
         clients = restriction if restriction is not None and layers[1].key not in keys else None
-        return _evaluate(reach, fw, subnet_id, key, port, keys, route.key, clients)
+        return _evaluate(reach, fw, subnet_id, key, protocol, port, keys, route.key, clients)
 
     def explain() -> tuple[Layer, ...]:
         every = frozenset(range(len(layers)))
@@ -183,7 +193,8 @@ def _path(
 
     # ports no rule on the path tells apart (same registration, same side of every port
     # boundary of every filter) have the same search result: search once per such atom
-    atom = (member_port, *(port_atom(f, d, port) for f, d, _ in uses.values()))
+    atom = (member_port, protocol,
+            *(port_atom(f, d, port, protocol) for f, d, _ in uses.values()))
     memo: dict[Any, tuple[int | None, int, frozenset[int]]] = reach.memo.setdefault(
         "depth.lb.search", {}
     )
@@ -195,29 +206,29 @@ def _path(
 
 
 _ROLES = {
-    ("lb", "security-group", Direction.IN): "internet clients to listener tcp/{listener}",
-    ("lb", "security-group", Direction.OUT): "the load balancer to the target on tcp/{port}",
-    ("lb", "network-acl", Direction.IN): "internet clients to tcp/{listener}, the target's replies",
+    ("lb", "security-group", Direction.IN): "internet clients to listener {p}/{listener}",
+    ("lb", "security-group", Direction.OUT): "the load balancer to the target on {p}/{port}",
+    ("lb", "network-acl", Direction.IN): "internet clients to {p}/{listener}, the target's replies",
     ("lb", "network-acl", Direction.OUT): "replies to the internet, the load balancer to "
-    "tcp/{port}",
-    ("target", "network-acl", Direction.IN): "the load balancer to tcp/{port}",
+    "{p}/{port}",
+    ("target", "network-acl", Direction.IN): "the load balancer to {p}/{port}",
     ("target", "network-acl", Direction.OUT): "the target's replies to the load balancer",
-    ("target", "security-group", Direction.IN): "tcp/{port} from the load balancer",
+    ("target", "security-group", Direction.IN): "{p}/{port} from the load balancer",
 }
 
 
 def _filter_layer(
-    f: Filter, direction: Direction, sides: list[str], port: int, listener: int
+    f: Filter, direction: Direction, sides: list[str], protocol: str, port: int, listener: int
 ) -> Layer:
     """A filter (one direction) on a load-balancer path; ``sides``: "lb" and/or "target"."""
     roles = [_ROLES.get((side, f.kind, direction), "") for side in sides]
-    role = "; ".join(r.format(port=port, listener=listener) for r in roles if r)
+    role = "; ".join(r.format(p=protocol, port=port, listener=listener) for r in roles if r)
     first = f.id.split("+")[0]
     if f.kind == "security-group" and direction is Direction.OUT:
-        name, change = "security-group egress", f"allow egress to the target on tcp/{port}"
+        name, change = "security-group egress", f"allow egress to the target on {protocol}/{port}"
     elif f.kind == "security-group":
         name = "security-group"
-        change = f"allow {role}" if role else f"allow tcp/{port}"
+        change = f"allow {role}" if role else f"allow {protocol}/{port}"
     else:
         name = f"{f.kind} {direction.value}"
         change = f"insert an {direction.value} allow-all entry ahead of every entry"
@@ -267,12 +278,14 @@ def _evaluate(
     fw: Forward,
     subnet_id: str,
     key: tuple[Any, ...],
+    protocol: str,
     port: int,
     keys: set[tuple[str, ...]],
     route_key: tuple[str, ...],
     restriction: IntervalSet | None,
 ) -> bool | None:
-    """Whether the wide internet reaches ``tcp/port`` on the target with ``keys`` flipped."""
+    """Whether the wide internet reaches ``protocol/port`` on the target with ``keys``
+    flipped."""
     iface = fw.iface
     lb_att = _view(reach, reach.classes[key], keys)
     dst_att = _view(reach, reach.classes[iface.key], keys)
@@ -280,18 +293,18 @@ def _evaluate(
     front_keys = frozenset(k for k in keys if k == route_key or any(
         k == (f.kind, f.id, d.value) for f in lb_att.filters for d in Direction))
     memo: dict[Any, Verdict] = reach.memo.setdefault("depth.lb.front", {})
-    front = memo.get((key, listener, front_keys))
+    front = memo.get((key, protocol, listener, front_keys))
     if front is None:
         routes: Pieces | None
         if route_key in keys:
             routes, problem = [(PUBLIC[4], (Hop("internet-gateway", "(flipped)"),))], ""
         else:
             routes, problem = reach.internet_routes(subnet_id, 4)
-        front = internet_verdict(lb_att, 4, TCP, listener, routes, problem)
-        memo[(key, listener, front_keys)] = front
+        front = internet_verdict(lb_att, 4, protocol, listener, routes, problem)
+        memo[(key, protocol, listener, front_keys)] = front
     exp = aws_lb._target(
-        reach, fw.lb, fw.listener, fw.group, [(subnet_id, key, front)], fw.target, iface, TCP,
-        port, {key: lb_att, iface.key: dst_att},
+        reach, fw.lb, fw.listener, fw.group, [(subnet_id, key, front)], fw.target, iface,
+        protocol, port, {key: lb_att, iface.key: dst_att},
     )
     if exp is None:
         return False

@@ -69,6 +69,9 @@ def _row(f: Finding) -> dict[str, Any] | None:
     paths = ev.get("paths")
     if port is None and isinstance(paths, list) and paths and isinstance(paths[0], Mapping):
         port = paths[0].get("port")  # an exposure finding: the port of its first path
+    protocol = str(ev.get("protocol") or "tcp")
+    ports = ev.get("port_range") if isinstance(ev.get("port_range"), str) else port
+    why = ev.get("sensitive")
     return {
         "name": f.resource_name,
         "uid": f.resource_uid,
@@ -78,7 +81,9 @@ def _row(f: Finding) -> dict[str, Any] | None:
         "bucket": "undecided" if rank < 0 else ("0" if rank == 0 else "1" if rank == 1 else "2+"),
         "status": f.status.value,
         "check_id": f.check_id,
-        "port": f"tcp/{port}" if isinstance(port, int) else "",
+        "port": f"{protocol}/{ports}" if isinstance(port, int) else "",
+        # why the asset's ports are judged: "tagged Sensitivity=high", "private tier", ...
+        "sensitive": ", ".join(map(str, why)) if isinstance(why, list) else "",
         "via": str(ev.get("via") or ""),
         "layers": [_layer_text(x) for x in changes],
         "change": str(single.get("change") or "") if single else "",
