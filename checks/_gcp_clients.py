@@ -4,7 +4,10 @@ routed: the shared primitive of the exposure checks (``_gcp_exposure``) and the 
 
 :func:`clients` walks every atom of the address space (cut at every boundary of the chain's
 rules and of the given sources) that a client of the given kind can come from; :func:`gate`
-intersects the admitted pieces with a routing table (:mod:`posture.checks._gcp_route`);
+intersects the admitted pieces with a routing table (:mod:`posture.checks._gcp_route`). The
+result is an exposure when it is *wide* (:attr:`Reached.wide`, :data:`WIDE`: at least a /8
+worth of public IPv4 addresses or a /16 worth of global IPv6, as on AWS and Azure); fewer
+clients - an office /24 - are allow-listed ranges, not the internet;
 :func:`flipped` opens whole stages of a prepared chain - the flip of a firewall level in the
 defense depth: a rule admitting everything, evaluated before every other rule of that level.
 """
@@ -15,9 +18,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from posture.checks._gcp_fw import Net, Nic, Origin, Source, Tri, atoms, classify, span
+from posture.checks._gcp_fw import (
+    WIDE,
+    Net,
+    Nic,
+    Origin,
+    Source,
+    Tri,
+    atoms,
+    classify,
+    span,
+    wideness,
+)
 from posture.checks._gcp_reach import Prepared
 from posture.checks._gcp_route import RouteTable
+
+from posture.graph.intervals import EMPTY, IntervalSet
 
 Span = tuple[int, int]
 
@@ -68,20 +84,45 @@ def clients(
     return Clients(tuple(sure), tuple(maybe), tuple(dict.fromkeys(reasons)))
 
 
-def gate(found: Clients, table: RouteTable | None) -> Tri:
-    """Whether some admitted client also gets its replies routed to the internet gateway
-    (``table`` None: the path needs no route)."""
+@dataclass(frozen=True, slots=True)
+class Reached:
+    """The admitted clients whose replies are routed to the internet gateway: for sure, and
+    possibly (an undecided rule, an unknown routing table)."""
+
+    family: int
+    sure: IntervalSet = EMPTY
+    maybe: IntervalSet = EMPTY  # disjoint from ``sure``
+
+    @property
+    def wide(self) -> Tri:
+        """Exposure: the clients add up to the wide internet (:data:`WIDE`)."""
+        return wideness(self.sure.size(), self.maybe.size(), self.family)
+
+    @property
+    def any(self) -> Tri:
+        return Tri.YES if self.sure else Tri.MAYBE if self.maybe else Tri.NO
+
+    def describe(self) -> str:
+        return (self.sure | self.maybe).describe(self.family)
+
+
+def gate(found: Clients, table: RouteTable | None, family: int) -> Reached:
+    """The admitted clients (``found``) that also get their replies routed to the internet
+    gateway (``table`` None: the path needs no route)."""
     if table is None:
-        return found.any
-    best = Tri.NO
+        sure = IntervalSet.from_spans(found.sure)
+        return Reached(family, sure, IntervalSet.from_spans(found.maybe) - sure)
+    yes: list[Span] = []
+    maybe: list[Span] = []
     for lo, hi in found.sure:
-        routed = table.routed(lo, hi)
-        if routed is Tri.YES:
-            return Tri.YES
-        best = max(best, routed)
+        routed, unsure = table.split(lo, hi)
+        yes += routed
+        maybe += unsure
     for lo, hi in found.maybe:
-        best = max(best, min(table.routed(lo, hi), Tri.MAYBE))
-    return best
+        routed, unsure = table.split(lo, hi)
+        maybe += routed + unsure
+    sure = IntervalSet.from_spans(yes)
+    return Reached(family, sure, IntervalSet.from_spans(maybe) - sure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,4 +171,14 @@ def single(prepared: Prepared, index: int) -> Prepared:
     return Prepared((prepared.stages[index],))
 
 
-__all__ = ["OPEN", "Clients", "client_atoms", "clients", "flipped", "gate", "single"]
+__all__ = [
+    "OPEN",
+    "WIDE",
+    "Clients",
+    "Reached",
+    "client_atoms",
+    "clients",
+    "flipped",
+    "gate",
+    "single",
+]

@@ -25,9 +25,12 @@ client through (texts: :mod:`posture.checks._gcp_depth_text`):
   passthrough load balancer is a candidate only for the ports of its forwarding rule (changing
   them means recreating the forwarding rule: not a flip).
 
-The path is open when every non-firewall layer is open and some client that the (partly
-flipped) firewall chain admits gets its replies routed - exactly the exposure checks'
-computation (:mod:`posture.checks._gcp_clients`), so depth 0 is their FAIL. Firewall levels are
+The path is open when every non-firewall layer is open and the clients that the (partly
+flipped) firewall chain admits and whose replies are routed are the *wide* internet (a /8 worth
+of public IPv4, a /16 of global IPv6: :data:`posture.checks._gcp_clients.WIDE`; a proxy load
+balancer's path: some proxy source gets through) - exactly the exposure checks' computation
+(:mod:`posture.checks._gcp_clients`), so depth 0 is their FAIL and an allow-listed office range
+is a layer (depth 1: its flip admits 0.0.0.0/0). Firewall levels are
 evaluated as the chain, not as independent filters: an allow at an earlier level ends the
 evaluation, so one flip of the first level opens the whole chain - a chain of levels is never
 more than one change from open, and a hierarchical deny protects against changes in the VPC
@@ -43,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from posture.checks._gcp import BACKEND_SERVICE, INSTANCE_GROUP, TARGET_POOL
-from posture.checks._gcp_clients import Clients, client_atoms, clients, flipped, gate
+from posture.checks._gcp_clients import Clients, Reached, client_atoms, clients, flipped, gate
 from posture.checks._gcp_depth_text import (
     armor_layer,
     entry_layer,
@@ -229,7 +232,8 @@ class GcpDepth:
                     return False
                 stages = frozenset(i - first for i in picked if i >= first)
                 admitted = self._clients(prepared, cand, stages)
-                state = min(state, gate(admitted, None if route_at in picked else table))
+                reached = gate(admitted, None if route_at in picked else table, cand.family)
+                state = min(state, _opened(reached, cand.origin))
                 return None if state is Tri.MAYBE else state is Tri.YES
 
             depth, at_least, chosen = min_flips(len(layers), opens, len(layers))
@@ -262,6 +266,13 @@ class GcpDepth:
                 cand.source_text, direct=cand.sources is None,
             )
         return found
+
+
+def _opened(reached: Reached, origin: Origin) -> Tri:
+    """Internet clients (direct, passthrough load balancer) open the path when they are the
+    wide internet - an allow-listed office range is a layer, as on AWS; a proxy load balancer's
+    sources (its proxies) open it when any of them gets through."""
+    return reached.wide if origin is Origin.INTERNET else reached.any
 
 
 def _kind(type_: str) -> str:

@@ -9,7 +9,6 @@ before it (said in ``detail``); the depth itself is computed on the whole chain.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,12 +23,14 @@ from posture.checks._gcp_fw import (
     Tri,
     atoms,
     classify,
+    wideness,
 )
 from posture.checks._gcp_fwpolicy import PolicyRule
 from posture.checks._gcp_reach import Exit, Prepared
 from posture.checks._gcp_route import ASSUMED, UNKNOWN, RouteTable, route_change
 
 from posture.graph.depth import Layer
+from posture.graph.intervals import IntervalSet
 from posture.model import Asset
 
 LAYER = {
@@ -86,7 +87,7 @@ def route_layer(table: RouteTable) -> Layer:
         return Layer(key, "route", name, None, "", table.reason, change, table.reason)
     if table.state == ASSUMED:
         return Layer(key, "route", name, False, "", table.reason, change)
-    if table.routes_any_internet() is Tri.YES:
+    if table.routes_wide_internet():
         piece, route = table.deciding(routed=True)
         rest = "" if table.everywhere else "; other internet ranges are routed elsewhere"
         detail = f"replies to {piece} leave through the default internet gateway{rest}"
@@ -94,6 +95,12 @@ def route_layer(table: RouteTable) -> Layer:
     piece, route = table.deciding(routed=False)
     rule = route.text() if route is not None else "no route covers internet addresses"
     detail = "no route sends the replies to internet clients to the default internet gateway"
+    if table.routes_any_internet() is Tri.YES:
+        few, _route = table.deciding(routed=True)
+        detail = (
+            f"only the replies to a few internet ranges ({few}, less than the wide internet) "
+            "leave through the default internet gateway"
+        )
     return Layer(key, "route", name, True, rule, detail, change)
 
 
@@ -202,17 +209,18 @@ def _stage_layer(prepared: Prepared, i: int, ctx: _Context, unreached: bool) -> 
     sure_allow = [(lo, hi, ex) for lo, hi, ex, _ in walks if all(e.action == "allow" for e in ex)]
     may_allow = [w for w in walks if any(e.action == "allow" for e in w[2])]
     stops = [w for w in walks if all(e.action == "deny" and e.rule is not None for e in w[2])]
-    passes = [w for w in walks if len(w[2]) == 1 and w[2][0].rule is None]
     reasons = sorted({r for w in walks for r in w[3]})
     blocking: bool | None
-    if vpc:
-        blocking = True if not may_allow else False if sure_allow else None
-    else:
-        blocking = True if len(stops) == len(walks) else (
-            False if sure_allow or passes else None
-        )
+    if vpc:  # the level admits the path's clients, or it keeps them out
+        opened = _wide(ctx, sure_allow, [w for w in may_allow if w not in sure_allow])
+    else:  # a policy blocks by denying; what it does not decide passes to the next level
+        open_sure = [w for w in walks if all(e.action == "allow" or _passes(e) for e in w[2])]
+        maybe_open = [w for w in walks if w not in stops and w not in open_sure]
+        opened = _wide(ctx, open_sure, maybe_open)
+    blocking = {Tri.YES: False, Tri.NO: True, Tri.MAYBE: None}[opened]
     denies = [e.rule for w in walks for e in w[2] if e.action == "deny" and e.rule is not None]
     first_deny = min(denies, key=lambda r: r.priority) if denies else None
+    allow_list = None  # the allow rule of an allow-listed range that alone keeps the rest out
     if blocking is False and sure_allow:
         widest = max(sure_allow, key=_width)
         rule = _rule_text(widest[2][0].rule, ctx.port)
@@ -220,6 +228,14 @@ def _stage_layer(prepared: Prepared, i: int, ctx: _Context, unreached: bool) -> 
     elif blocking is False:
         rule = ""
         detail = f"no rule decides tcp/{ctx.port} from {ctx.who}: passes to the next level"
+    elif sure_allow and first_deny is None:
+        widest = max(sure_allow, key=_width)
+        allow_list = widest[2][0].rule
+        rule = _rule_text(allow_list, ctx.port)
+        detail = (
+            f"admits tcp/{ctx.port} only from {_describe(sure_allow, ctx, only=False)}: an "
+            f"allow-list, not {ctx.who}"
+        )
     else:
         closed = [w for w in walks if w not in sure_allow]
         widest_closed = max(closed, key=_width) if closed else None
@@ -237,10 +253,13 @@ def _stage_layer(prepared: Prepared, i: int, ctx: _Context, unreached: bool) -> 
             )
     if unreached:
         detail += "; not reached: an earlier level decides first"
-    return Layer(
-        key, name, resource, blocking, rule, detail, _change(stage, title, first_deny, ctx),
-        "; ".join(reasons) or None,
-    )
+    change = _change(stage, title, first_deny, ctx)
+    if allow_list is not None and first_deny is None and vpc:
+        change = (
+            f"widen the source ranges of VPC firewall rule {allow_list.name} (network "
+            f"{short(ctx.network)}) to {ctx.src}"
+        )
+    return Layer(key, name, resource, blocking, rule, detail, change, "; ".join(reasons) or None)
 
 
 def _title(stage: Stage) -> str:
@@ -256,14 +275,28 @@ def _deny_of(exits: Sequence[Exit]) -> FirewallRule | None:
     return next((e.rule for e in exits if e.action == "deny" and e.rule is not None), None)
 
 
-def _describe(spans: Sequence[tuple[Any, ...]], ctx: _Context) -> str:
+def _describe(spans: Sequence[tuple[Any, ...]], ctx: _Context, only: bool = True) -> str:
     if len(spans) == len(ctx.pieces):
         return ctx.who
-    lo, hi = max(spans, key=_width)[:2]
-    make = ipaddress.IPv4Address if ctx.family == 4 else ipaddress.IPv6Address
-    first = next(ipaddress.summarize_address_range(make(lo), make(hi)))
-    more = f" (+{len(spans) - 1} more range(s))" if len(spans) > 1 else ""
-    return f"{first}{more} only"
+    merged = IntervalSet.from_spans((w[0], w[1]) for w in spans)
+    return merged.describe(ctx.family, 2) + (" only" if only else "")
+
+
+def _wide(ctx: _Context, sure: Sequence[tuple[Any, ...]], maybe: Sequence[tuple[Any, ...]]) -> Tri:
+    """Whether clients of these pieces open the path: the wide internet for internet clients
+    (direct, passthrough), any of them for a proxy load balancer's sources."""
+    if ctx.origin is not Origin.INTERNET:
+        return Tri.YES if sure else Tri.MAYBE if maybe else Tri.NO
+    return wideness(_count(sure), _count(maybe), ctx.family)
+
+
+def _count(spans: Sequence[tuple[Any, ...]]) -> int:
+    return sum(w[1] - w[0] + 1 for w in spans)
+
+
+def _passes(e: Exit) -> bool:
+    """The level alone decides nothing for the packet: it reaches the implied deny."""
+    return e.action == "deny" and e.rule is None and e.stage is None
 
 
 def _admits_iap(alone: Prepared, ctx: _Context) -> bool:

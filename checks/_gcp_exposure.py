@@ -1,11 +1,18 @@
 """Internet exposure of one GCP instance on a set of ports: directly (external IP, firewall
 policies and VPC rules, :mod:`posture.checks._gcp_fwpolicy`) and through external load
-balancers (:mod:`posture.checks._gcp_lb`). Shared by the defense-in-depth path checks."""
+balancers (:mod:`posture.checks._gcp_lb`). Shared by the defense-in-depth path checks.
+
+Exposed means a wide range of internet clients - at least a /8 worth of public IPv4 addresses
+or a /16 worth of global IPv6 (:data:`posture.checks._gcp_clients.WIDE`, AWS's definition) -
+gets through the firewall chain and has its replies routed to the internet gateway, on an
+external address or through a passthrough load balancer (client addresses kept). Fewer clients
+(an office /24) are *allow-listed* ranges: not exposure, named in the evidence. A proxy load
+balancer is reached from its proxies: exposed when the firewall admits some of them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from posture.checks._gcp import (
@@ -26,7 +33,8 @@ from posture.checks._gcp import (
     TCP_PROXY,
     URL_MAP,
 )
-from posture.checks._gcp_clients import clients, gate
+from posture.checks._gcp_clients import Reached, clients, gate
+from posture.checks._gcp_fw import to_ip
 from posture.checks._gcp_fwpolicy import PolicyIndex, chain_for, effective_unknown
 from posture.checks._gcp_lb import LbPath, LoadBalancing, Unresolved, load_balancing
 from posture.checks._gcp_reach import (
@@ -42,7 +50,7 @@ from posture.checks._gcp_reach import (
     nics_of,
     rules_by_network,
 )
-from posture.checks._gcp_route import RouteIndex, RouteTable
+from posture.checks._gcp_route import UNKNOWN, RouteIndex, RouteTable
 
 from posture.engine import CheckContext, Result
 from posture.model import Asset
@@ -77,7 +85,7 @@ class Estate:
     verdicts: dict[tuple[Any, ...], Verdict] = field(default_factory=dict)
     admissions: dict[tuple[Any, ...], Admission] = field(default_factory=dict)
     prepared: dict[tuple[Any, ...], Prepared] = field(default_factory=dict)
-    gates: dict[tuple[Any, ...], tuple[Tri, tuple[str, ...]]] = field(default_factory=dict)
+    gates: dict[tuple[Any, ...], tuple[Reached, tuple[str, ...]]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, inv: Any) -> Estate:
@@ -125,24 +133,26 @@ class Estate:
 
     def routed(
         self, nic: Nic, port: int, family: int, path: LbPath | None = None
-    ) -> tuple[Tri, tuple[str, ...]]:
-        """Whether some client the firewall admits (directly, or from ``path``'s sources) also
-        gets its replies routed to the internet gateway, with the reasons of a MAYBE."""
+    ) -> tuple[Reached, tuple[str, ...]]:
+        """The internet clients the firewall admits (directly, or from ``path``'s sources) whose
+        replies are also routed to the internet gateway, with the reasons of the possible
+        ones."""
         table = self.routes.table(nic, family)
-        if table.everywhere:
-            return Tri.YES, ()
         sources = None if path is None else tuple(
             n for n in path.sources if n.version == family
         )
         key = (_nic_key(nic), port, family, sources)
         if key not in self.gates:
             found = clients(self._prepared(nic, port), family, Origin.INTERNET, sources)
-            self.gates[key] = (gate(found, table), _route_reasons(table, found.reasons))
+            self.gates[key] = (
+                gate(found, table, family),
+                _route_reasons(table, found.reasons),
+            )
         return self.gates[key]
 
 
 def _route_reasons(table: RouteTable, reasons: tuple[str, ...]) -> tuple[str, ...]:
-    return (*reasons, table.reason) if table.reason else reasons
+    return (*reasons, table.reason) if table.state == UNKNOWN else reasons
 
 
 def _nic_key(nic: Nic) -> tuple[Any, ...]:
@@ -171,6 +181,7 @@ class HostExposure:
     lb_blocked: list[dict[str, Any]] = field(default_factory=list)
     lb_authenticated: list[dict[str, Any]] = field(default_factory=list)
     unrouted: list[dict[str, Any]] = field(default_factory=list)  # no route for the replies
+    narrow: list[dict[str, Any]] = field(default_factory=list)  # allow-listed ranges only
     unknown_networks: list[str] = field(default_factory=list)
 
     def ports(self, which: list[dict[str, Any]]) -> list[int]:
@@ -207,18 +218,20 @@ def assess(est: Estate, host: Asset, ports: Sequence[int]) -> HostExposure:
                 v = est.verdict(nic, int(port), family)
                 e = v.evidence(nic)
                 certain = v.certain
-                if v.state in (Reach.EXPOSED, Reach.LATENT):
-                    routed, why = est.routed(nic, int(port), family)
-                    if routed is Tri.NO:
+                if v.state in (Reach.EXPOSED, Reach.LATENT, Reach.NARROW):
+                    reached, why = est.routed(nic, int(port), family)
+                    if reached.any is Tri.NO:  # no admitted client gets its replies
                         out.unrouted.append({**e, "state": f"{v.state.value}, unrouted",
                                              "route": _route_evidence(est, nic, family)})
                         continue
-                    if routed is Tri.MAYBE and certain:
+                    if v.state is Reach.NARROW or reached.wide is Tri.NO:
+                        _narrow(est, host, nic, v, e, reached, out)
+                        continue
+                    if reached.wide is Tri.MAYBE and certain:
                         certain = False
                         e["undecided"] = list(why)
                 if v.state is Reach.EXPOSED:
                     e["path"] = _direct_path(host, nic, v)
-                if v.state is Reach.EXPOSED:
                     (out.exposed if certain else out.possible).append(e)
                 elif v.state is Reach.LATENT:
                     (out.latent if certain else out.latent_possible).append(e)
@@ -231,10 +244,38 @@ def assess(est: Estate, host: Asset, ports: Sequence[int]) -> HostExposure:
     return out
 
 
+def _narrow(
+    est: Estate,
+    host: Asset,
+    nic: Nic,
+    v: Verdict,
+    e: dict[str, Any],
+    reached: Reached,
+    out: HostExposure,
+) -> None:
+    """Fewer internet clients than the wide internet get a complete path: on an external
+    address, allow-listed ranges (named); without one, nothing to report (two layers are
+    missing). The firewall admits the wide internet but the routes send only a few replies to
+    the gateway: the routes are the allow-list (``unrouted`` evidence names them)."""
+    clients = reached.describe()
+    e = {**e, "clients": clients}  # the clients with a complete path
+    e.pop("undecided", None)  # fewer than the wide internet whatever is undecided
+    if v.state is not Reach.NARROW:  # the firewall may admit more: the routes narrow it
+        e["route"] = _route_evidence(est, nic, v.family)
+    if v.state is Reach.LATENT:
+        out.unrouted.append({**e, "state": f"{v.state.value}, routed to {clients} only"})
+        return
+    if not nic.external(v.family):
+        return
+    first = (reached.sure | reached.maybe).widest()
+    example = str(to_ip(first, v.family)) if first is not None else v.example_client
+    e["path"] = _direct_path(host, nic, replace(v, example_client=example))
+    out.narrow.append({**e, "state": Reach.NARROW.value})
+
+
 def _assess_path(
     est: Estate, path: LbPath, nic: Nic | None, ports: Sequence[int], out: HostExposure
 ) -> None:
-    why: tuple[str, ...]
     if nic is None:
         return
     for port in ports:
@@ -247,20 +288,29 @@ def _assess_path(
                 *e["path"][:-1],
                 {**e["path"][-1], "rule": _rule_label(adm.rule.evidence())},
             ]
-        routed, why = Tri.YES, ()
-        if adm.admitted is not Tri.NO and path.origin is Origin.INTERNET:
-            routed, why = est.routed(nic, int(port), path.family, path)  # replies to the clients
         if adm.admitted is Tri.NO:
             out.lb_blocked.append({**e, "state": "blocked"})
-        elif routed is Tri.NO:
-            out.unrouted.append(
-                {**e, "state": "unrouted", "route": _route_evidence(est, nic, path.family)}
-            )
-        elif path.authenticated:
+            continue
+        why: tuple[str, ...] = ()
+        opened = adm.admitted  # proxy load balancers: some proxy gets through
+        if path.origin is Origin.INTERNET:  # passthrough: the clients' own addresses
+            reached, why = est.routed(nic, int(port), path.family, path)
+            if reached.any is Tri.NO:
+                out.unrouted.append(
+                    {**e, "state": "unrouted", "route": _route_evidence(est, nic, path.family)}
+                )
+                continue
+            if reached.wide is Tri.NO:
+                out.narrow.append(
+                    {**e, "state": Reach.NARROW.value, "clients": reached.describe()}
+                )
+                continue
+            opened = reached.wide
+        if path.authenticated:
             out.lb_authenticated.append(
                 {**e, "state": "authenticated", "detail": path.authenticated}
             )
-        elif adm.admitted is Tri.YES and routed is Tri.YES and not path.undecided:
+        elif opened is Tri.YES and not path.undecided:
             out.exposed.append({**e, "state": "exposed"})
         else:
             reasons = [*adm.undecided, *path.undecided, *why]
@@ -334,8 +384,19 @@ def judge(ctx: CheckContext, host: Asset, ports: Sequence[int], what: str) -> Re
         "load_balancer_blocked": rep.lb_blocked,
         "load_balancer_authenticated": rep.lb_authenticated,
         "unrouted": rep.unrouted,
+        "allow_listed": rep.narrow,
         "status": status,
     }
+    if rep.narrow:  # reachable, from allow-listed ranges (latent paths are in the evidence)
+        ranges = ", ".join(dict.fromkeys(str(e["clients"]) for e in rep.narrow))
+        lbs = via_lb(rep.narrow)
+        through = f" (through load balancer {', '.join(lbs)})" if lbs else ""
+        return ctx.passed(
+            host,
+            f"{what} reachable only from allow-listed internet ranges ({ranges}) on tcp/"
+            f"{'/'.join(map(str, rep.ports(rep.narrow)))}{through}",
+            **extra,
+        )
     if rep.unrouted and not rep.latent:
         return ctx.passed(
             host,

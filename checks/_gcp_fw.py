@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any, Protocol
 
+from posture.graph.depth import WIDE
 from posture.model import Asset
 
 IAP_RANGE = ipaddress.ip_network("35.235.240.0/20")
 LB_RANGES = (ipaddress.ip_network("130.211.0.0/22"), ipaddress.ip_network("35.191.0.0/16"))
 _WORLD = {4: "0.0.0.0/0", 6: "::/0"}
 _GLOBAL6 = ipaddress.ip_network("2000::/3")
+# Not internet clients (as on AWS, posture.graph.intervals.PUBLIC): "this network", private,
+# shared (CGNAT), loopback, link-local, multicast and reserved IPv4.
 _NON_PUBLIC4 = tuple(
     ipaddress.ip_network(n)
     for n in (
@@ -28,12 +31,7 @@ _NON_PUBLIC4 = tuple(
         "127.0.0.0/8",
         "169.254.0.0/16",
         "172.16.0.0/12",
-        "192.0.0.0/24",
-        "192.0.2.0/24",
         "192.168.0.0/16",
-        "198.18.0.0/15",
-        "198.51.100.0/24",
-        "203.0.113.0/24",
         "224.0.0.0/3",
     )
 )
@@ -57,8 +55,9 @@ class Origin(StrEnum):
 
 
 class Reach(StrEnum):
-    EXPOSED = "exposed"  # an internet client reaches the port on an external IP
-    LATENT = "latent"  # the firewall admits internet clients but the interface has no external IP
+    EXPOSED = "exposed"  # a wide range of internet clients reaches the port on an external IP
+    LATENT = "latent"  # the firewall admits the wide internet but the interface has no external IP
+    NARROW = "allow-listed"  # the firewall admits internet clients from narrow ranges only
     IAP_ONLY = "iap-only"  # only Identity-Aware Proxy reaches the port
     BLOCKED = "blocked"
 
@@ -247,6 +246,15 @@ def classify(address: int, family: int) -> Source | None:
     if any(a <= address <= b for a, b in _LB_SPANS):
         return Source.LOAD_BALANCER
     return Source.INTERNET
+
+
+def wideness(sure: int, maybe: int, family: int) -> Tri:
+    """Whether clients add up to the wide internet (:data:`WIDE`, shared with AWS and the
+    defense depth: a /8 worth of public IPv4 addresses, a /16 worth of global IPv6): YES when
+    the ``sure`` addresses do, MAYBE when the ``maybe`` ones could make up the difference."""
+    if sure >= WIDE[family]:
+        return Tri.YES
+    return Tri.MAYBE if sure + maybe >= WIDE[family] else Tri.NO
 
 
 def span(net: Net) -> tuple[int, int]:

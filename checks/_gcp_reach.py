@@ -6,7 +6,7 @@ path: :class:`Rule` (one VPC firewall rule), :class:`Nic` (one network interface
 network, region, tags, service accounts, external addresses), a :data:`Chain` of
 :class:`Stage` s (the levels Cloud NGFW walks: hierarchical policies, VPC rules, network
 policies; built by :mod:`posture.checks._gcp_fwpolicy`) and :func:`internet_ingress`, which
-answers "does some internet client reach ``protocol/port`` on this interface, and why (not)?",
+answers "does the wide internet reach ``protocol/port`` on this interface, and why (not)?",
 and :func:`admitted`, "does some address of these ranges (load-balancer proxies) get through?".
 
 Semantics (https://cloud.google.com/firewall/docs/firewalls,
@@ -31,13 +31,21 @@ https://cloud.google.com/firewall/docs/firewall-policies-rule-eval-order):
   certainty;
 - an interface is addressable from the internet only through an external IP (an access config,
   or an IPv6 access config);
+- *the internet* is a wide range of clients, as on AWS and Azure: the public addresses the
+  chain admits add up to at least a /8 worth of IPv4 or a /16 worth of global IPv6
+  (:data:`posture.checks._gcp_fw.WIDE`; several narrow rules count together). Public excludes
+  private, shared (CGNAT), loopback, link-local, multicast and reserved addresses, IAP and
+  Google's load-balancer ranges. Fewer admitted clients - an office /24 - are
+  :attr:`Reach.NARROW` (allow-listed ranges, named), not exposure. Clients that only *may* be
+  admitted (an undecided rule) count towards a possible exposure: certain only when the
+  certain clients alone are wide, not exposed only when all of them together are not;
 - ``35.235.240.0/20`` is Identity-Aware Proxy TCP forwarding: a rule admitting only it is the
   bastionless admin path, not internet exposure; ``130.211.0.0/22`` and ``35.191.0.0/16`` are
   Google's load-balancer proxies and health checks: traffic from them is load-balanced, not
   direct (exposure through a load balancer is :mod:`posture.checks._gcp_lb`).
 
 Addresses are integer intervals: the address space is cut at every CIDR boundary of the
-applicable rules, and each atom is decided once, so "some internet client gets through" is exact
+applicable rules, and each atom is decided once, so the admitted clients are counted exactly
 even when denies shadow parts of an allowed range.
 """
 
@@ -69,7 +77,10 @@ from posture.checks._gcp_fw import (
     span,
     to_ip,
     vpc_stage,
+    wideness,
 )
+
+from posture.graph.intervals import IntervalSet
 
 __all__ = [
     "IAP_RANGE",
@@ -121,6 +132,7 @@ class Verdict:
     shadowing: tuple[FirewallRule, ...] = ()  # denies that beat allows for some internet clients
     undecided: tuple[str, ...] = ()  # why the verdict is only possible, not certain
     stage: Stage | None = None  # the stage of ``rule``
+    admitted: tuple[tuple[int, int], ...] = ()  # the internet clients the chain may admit
 
     @property
     def certain(self) -> bool:
@@ -144,6 +156,8 @@ class Verdict:
             out["decided_by"] = self.stage.evidence()
         if self.example_client:
             out["example_client"] = self.example_client
+        if self.state is Reach.NARROW:
+            out["admitted_clients"] = IntervalSet.from_spans(self.admitted).describe(self.family)
         if self.shadowing:
             out["shadowed_by"] = [r.evidence() for r in self.shadowing]
         if self.undecided:
@@ -224,6 +238,7 @@ class Prepared:
 @dataclass(frozen=True, slots=True)
 class _Atom:
     lo: int
+    hi: int
     exits: tuple[Exit, ...]
     reasons: tuple[str, ...]
     shadowed: bool  # denied for sure although an allow rule matches it
@@ -251,7 +266,7 @@ def _walk_atoms(
     atoms of kind None are skipped) and its walk."""
     out = []
     nets = [*prepared.nets(family), *extra]
-    for lo, _hi in atoms(family, nets):
+    for lo, hi in atoms(family, nets):
         if within is not None and not any(a <= lo <= b for a, b in map(span, within)):
             continue
         found = kind_of(lo)
@@ -261,8 +276,16 @@ def _walk_atoms(
         exits, reasons = prepared.walk(lo, family, origin)
         denied = all(e.action == "deny" for e in exits)
         shadowed = denied and prepared.allow_matches(lo, family, origin)
-        out.append((kind, _Atom(lo, tuple(exits), tuple(dict.fromkeys(reasons)), shadowed)))
+        out.append((kind, _Atom(lo, hi, tuple(exits), tuple(dict.fromkeys(reasons)), shadowed)))
     return out
+
+
+def _size(found: Sequence[_Atom]) -> int:
+    return sum(a.hi - a.lo + 1 for a in found)
+
+
+def _widest(found: Sequence[_Atom]) -> _Atom:
+    return max(found, key=lambda a: (a.hi - a.lo, -a.lo))
 
 
 def _source_kind(family: int) -> Callable[[int], tuple[Source, Origin] | None]:
@@ -302,6 +325,8 @@ def ingress_verdict(
     sure: dict[Source, _Atom] = {}
     maybe: dict[Source, _Atom] = {}
     shadowing: dict[str, FirewallRule] = {}
+    internet_sure: list[_Atom] = []
+    internet_maybe: list[_Atom] = []
     for kind, atom in walked:
         if atom.surely_allowed:
             sure.setdefault(kind, atom)
@@ -311,13 +336,21 @@ def ingress_verdict(
             for e in atom.exits:
                 if e.rule is not None:
                     shadowing.setdefault(e.rule.uid, e.rule)
+        if kind is Source.INTERNET and atom.maybe_allowed:
+            (internet_sure if atom.surely_allowed else internet_maybe).append(atom)
     shadows = tuple(shadowing.values())
-    internet = sure.get(Source.INTERNET) or maybe.get(Source.INTERNET)
-    if internet is not None:
+    sure_n, maybe_n = _size(internet_sure), _size(internet_maybe)
+    wide = wideness(sure_n, maybe_n, family)
+    admitted = tuple((a.lo, a.hi) for a in sorted([*internet_sure, *internet_maybe],
+                                                   key=lambda a: a.lo))
+    if wide is not Tri.NO:
+        internet = _widest(internet_sure if wide is Tri.YES else internet_maybe)
         exit_ = internet.allow_exit()
         name = exit_.rule.name if exit_.rule is not None else exit_.stage.label  # type: ignore[union-attr]
-        verb = "admits" if internet.surely_allowed else "may admit"
-        undecided = () if internet.surely_allowed else internet.reasons
+        verb = "admits" if wide is Tri.YES else "may admit"
+        undecided: tuple[str, ...] = ()
+        if wide is Tri.MAYBE:
+            undecided = tuple(dict.fromkeys(r for a in internet_maybe for r in a.reasons))
         client = str(to_ip(internet.lo, family))
         if external:
             state, detail = Reach.EXPOSED, f"firewall rule {name} {verb} internet clients"
@@ -338,6 +371,24 @@ def ingress_verdict(
             shadows,
             undecided,
             exit_.stage,
+            admitted,
+        )
+    if admitted:  # fewer than the wide internet, whatever the undecided rules do
+        internet = _widest(internet_sure or internet_maybe)
+        exit_ = internet.allow_exit()
+        ranges = IntervalSet.from_spans(admitted).describe(family)
+        name = exit_.rule.name if exit_.rule is not None else exit_.stage.label  # type: ignore[union-attr]
+        return Verdict(
+            Reach.NARROW,
+            protocol,
+            port,
+            family,
+            f"firewall rule {name} admits allow-listed internet ranges only ({ranges})",
+            exit_.rule,
+            str(to_ip(internet.lo, family)),
+            shadows,
+            stage=exit_.stage,
+            admitted=admitted,
         )
     iap = sure.get(Source.IAP) or maybe.get(Source.IAP)
     if iap is not None:  # IAP forwards to the internal address: no external IP needed

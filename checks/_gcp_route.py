@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from posture.checks._gcp_fw import Net, Nic, Source, Tri, atoms, classify, span
+from posture.checks._gcp_fw import WIDE, Net, Nic, Source, Tri, atoms, classify, span
 
 from posture.model import Inventory
 
@@ -110,6 +110,17 @@ class RouteTable:
                 return Tri.YES
         return Tri.NO
 
+    def split(self, lo: int, hi: int) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """The parts of ``lo..hi`` routed to the internet gateway: (for sure, possibly)."""
+        if self.state == ASSUMED:
+            return [(lo, hi)], []
+        if self.state == UNKNOWN:
+            return [], [(lo, hi)]
+        return [
+            (max(a, lo), min(b, hi)) for a, b, _route, to in self.segments
+            if to and a <= hi and lo <= b
+        ], []
+
     def _internet(self) -> list[Segment]:
         return [s for s in self.segments if classify(s[0], self.family) is Source.INTERNET]
 
@@ -117,6 +128,14 @@ class RouteTable:
         if self.state != KNOWN:
             return Tri.YES if self.state == ASSUMED else Tri.MAYBE
         return Tri.YES if any(to for *_x, to in self._internet()) else Tri.NO
+
+    def routes_wide_internet(self) -> bool:
+        """The replies to the wide internet (:data:`WIDE`) leave through the gateway (known
+        tables; an assumed table does)."""
+        if self.state != KNOWN:
+            return self.state == ASSUMED
+        routed = sum(b - a + 1 for a, b, _r, to in self._internet() if to)
+        return routed >= WIDE[self.family]
 
     def deciding(self, routed: bool) -> tuple[str, RouteEntry | None]:
         """The widest internet range that is (``routed``) or is not sent to the internet

@@ -7,7 +7,10 @@ the network's evaluation order) admits internet clients on the port *and* the in
 external IP *and* the network's routes send the replies to those clients to the internet gateway
 (:mod:`posture.checks._gcp_route`), or when an external load balancer delivers the port to it
 and the firewall admits the load balancer's sources (its proxies, or the clients of a
-passthrough load balancer, whose replies need the route too). Rules
+passthrough load balancer, whose replies need the route too). Internet clients count only as
+the *wide* internet, as on AWS and Azure: those public addresses add up to at least a /8 of
+IPv4 or a /16 of IPv6 (:data:`posture.checks._gcp_clients.WIDE`); a port reachable from narrow
+allow-listed ranges only (an office /24) passes, naming them. Rules
 shadowed by a deny that is evaluated first, disabled rules, egress rules, Identity-Aware Proxy
 access and rules whose targets have no external IP are not exposure. A verdict that depends on
 what the inventory cannot decide (secure-tag targets, FQDN sources, unread firewall policies,
@@ -51,9 +54,11 @@ _DEFAULT_RULES = (
     ),
     rationale=(
         "SSH and RDP exposed to the internet are brute-forced within minutes. Reported only "
-        "when a firewall rule that wins (priority, deny over allow) admits internet clients, "
-        "the interface has an external IP and a route sends the replies to the internet "
-        "gateway; IAP-only access is the bastionless admin path."
+        "when the firewall rules that win (priority, deny over allow) admit a wide range of "
+        "internet clients (at least a /8 worth of public IPv4 addresses, or a /16 of IPv6), "
+        "the interface has an external IP and a route sends their replies to the internet "
+        "gateway; IAP-only access is the bastionless admin path, and a port reachable only from "
+        "allow-listed ranges (an office /24) passes with the ranges named."
     ),
     params={"admin_ports": ADMIN_PORTS},
 )
@@ -100,7 +105,8 @@ def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
         "administration and the application tier's tags or service accounts for databases."
     ),
     rationale=(
-        "Latent exposure: the winning firewall rule admits internet clients on an administrative "
+        "Latent exposure: the winning firewall rules admit the wide internet (as in the CRITICAL "
+        "checks: a /8 of IPv4, a /16 of IPv6) on an administrative "
         "or database port, and the only missing layer is the instance's external IP. Adding an "
         "access config (or a passthrough network load balancer, which keeps client addresses) "
         "exposes the port at once. Real exposures are reported by the CRITICAL checks, never "
@@ -144,7 +150,9 @@ def no_latent_sensitive_port_exposure(ctx: CheckContext) -> Iterator[Result]:
             )
         else:
             yield ctx.passed(
-                host, "no firewall rule admits internet clients to a sensitive port"
+                host,
+                "no firewall rule admits the wide internet (a /8 of IPv4, a /16 of IPv6) to a "
+                "sensitive port",
             )
 
 

@@ -217,11 +217,15 @@ def test_routes_for_a_tag_and_routes_diverting_the_internet() -> None:
     d = depth_of(firewall("ssh"), SUBNET_ROUTE, DEFAULT_ROUTE, *halves, instance("vm"))
     assert d.depth == 1 and d.best is not None
     assert d.best.changes[0].layer == "route" and "nat-" in d.best.changes[0].rule
-    # only the office range is admitted and it is the part sent elsewhere: not exposed
-    office = firewall("office", source_ranges=("8.8.0.0/16",))
+    # only a /8 is admitted (just the wide internet) and it is the part sent elsewhere: not
+    # exposed; routed, it is
+    partner = firewall("partner", source_ranges=("8.0.0.0/8",))
     nat = route("to-nat", "8.0.0.0/8", "instance", priority=900)
-    assert depth_of(office, SUBNET_ROUTE, DEFAULT_ROUTE, nat, instance("vm")).depth == 1
-    assert depth_of(office, SUBNET_ROUTE, DEFAULT_ROUTE, instance("vm")).depth == 0
+    assert depth_of(partner, SUBNET_ROUTE, DEFAULT_ROUTE, nat, instance("vm")).depth == 1
+    assert depth_of(partner, SUBNET_ROUTE, DEFAULT_ROUTE, instance("vm")).depth == 0
+    # an office /16 is an allow-list, not the internet, routed or not
+    office = firewall("office", source_ranges=("8.8.0.0/16",))
+    assert depth_of(office, SUBNET_ROUTE, DEFAULT_ROUTE, instance("vm")).depth == 1
 
 
 def test_unlisted_routes_are_undecided_never_pass() -> None:

@@ -1,24 +1,13 @@
 """Property: the GCP defense depth of every (instance, port) agrees with brute force.
 
 Hypothesis (derandomized, bounded) generates small estates: VPC firewall rules with
-priorities, allow/deny, target tags and CIDR sources (the internet, IAP, a /16, a private
-range, Google's proxy range), disabled rules, an optional hierarchical policy and an optional
-network firewall policy (allow / deny / goto_next, service-account targets), either enforcement
-order, an instance with or without an external IPv4 address, the network's routes (not
-collected, a default route, none, a more specific route diverting part of the internet, a
-default route for a tag only) and an optional passthrough network load balancer.
-
-The brute force *edits the inventory* - one flip per layer, as docs/gcp-assets.md defines them
-(an external IPv4 / IPv6 address; the network's routes replaced by a default route to the
-internet gateway; a rule admitting everything evaluated first in the VPC rules, the
-hierarchical policy, the network policy) - and asks the exposure checks' own evaluation
-(``_gcp_exposure.assess``) whether the port is exposed:
-
-* ``d == 0`` iff the unchanged estate is exposed (the exposure checks' FAIL);
-* ``d == 1`` iff some single flip exposes it; ``d == 2`` iff no single flip but some pair
-  does; ``d >= 3`` iff no pair does;
-
-and the flips the engine names, applied to the inventory, do expose the port.
+priorities, allow/deny, target tags and CIDR sources (the internet, IAP, allow-listed public
+ranges - a /16, the /9 halves of a /8 - a private range, Google's proxy range), disabled
+rules, an optional hierarchical policy and an optional network firewall policy (allow / deny /
+goto_next, service-account targets), either enforcement order, an instance with or without an
+external IPv4 address, the network's routes (not collected, a default route, none, a more
+specific route diverting part of the internet, a default route for a tag only) and an
+optional passthrough network load balancer.
 """
 
 from __future__ import annotations
@@ -52,7 +41,8 @@ from posture.model import Asset, Inventory
 PORTS = (22, 5432)
 APP_SA = "app@acme-test.iam.gserviceaccount.com"
 FLIPS = ("address4", "address6", "route", "vpc", "hier", "netpol")
-SOURCES = ("0.0.0.0/0", "35.235.240.0/20", "8.8.0.0/16", "10.0.0.0/8", "130.211.0.0/22")
+SOURCES = ("0.0.0.0/0", "35.235.240.0/20", "8.8.0.0/16", "10.0.0.0/8", "130.211.0.0/22",
+           "11.0.0.0/9", "11.128.0.0/9")  # two halves of a /8: wide only together
 WORLD = ("0.0.0.0/0", "::/0")
 INSTANCE = "compute.googleapis.com/Instance"
 NETWORK = "compute.googleapis.com/Network"
