@@ -24,11 +24,17 @@ Candidate paths of one IP configuration and their layers:
   gives a path whose ``dnat-rule`` layer is unknown.
 
 NSG layers: ``subnet-nsg`` and ``nic-nsg`` (``subnet-nsg+nic-nsg`` when one NSG is associated at
-both levels: one change opens both). Each blocks when its first matching inbound rule by
-priority denies the flow, and names that rule. Unknown data (a subnet, NSG, NIC or public IP not
-collected, DNAT rules not collected) makes a layer unknown: the path's depth is then only
-bounded below (by its known blocking layers), and the (VM, port) depth is decided only when
-that bound cannot beat another path's exact depth (:func:`posture.graph.depth.combine`).
+both levels: one change opens both). For internet clients (an address set,
+:func:`~posture.checks._azure_nsg.internet_admission`) a layer blocks when the NSG alone does not
+admit a wide set of them, and names the rule turning most of them away; when each level admits
+a wide set but the two sets have no wide intersection, the NIC's NSG is the blocking layer
+(opening either level exposes the port). An NSG whose verdict depends on uncollected service
+tags is an unknown layer. For a firewall's address as the source, a layer blocks when its first
+matching inbound rule by priority denies the flow, and names that rule. Unknown data (a subnet,
+NSG, NIC or public IP not collected, DNAT rules not collected) makes a layer unknown: the path's
+depth is then only bounded below (by its known blocking layers), and the (VM, port) depth is
+decided only when that bound cannot beat another path's exact depth
+(:func:`posture.graph.depth.combine`).
 """
 
 from __future__ import annotations
@@ -40,12 +46,17 @@ from typing import Any
 
 from posture.checks._azure_nsg import (
     INTERNET,
+    PUBLIC_SPACE,
+    Admission,
     Decision,
     Peer,
+    describe,
+    flow_family,
+    internet_admission,
+    is_wide,
     nsg_decision,
     ordered_rules,
     parse_ports,
-    rule_matches,
     side_matches,
 )
 from posture.checks._azure_reach import (
@@ -56,7 +67,7 @@ from posture.checks._azure_reach import (
     standard_sku,
 )
 
-from posture.graph.depth import NEVER, Depth, Layer, PathDepth, combine, result
+from posture.graph.depth import Depth, Layer, PathDepth, combine, result
 from posture.model import Asset
 
 FAMILY = 4  # Azure paths are evaluated over IPv4 (IPv6 is not modelled yet)
@@ -240,15 +251,116 @@ def nsg_layers(net: AzureNetwork, ep: Endpoint, source: Source, port: int) -> li
     if dst is None:
         dst = net.memo[("depth.target", ep.nic, str(ep.ipconfig.get("id")))] = net.target(ep)
     out = []
+    admissions: list[tuple[int, Admission]] = []
     for nsg_id, names in levels.items():
         kind = "+".join(names)
         nsg = net.nsgs.get(nsg_id)
         if nsg is None:
             why = f"NSG {_short(nsg_id)} not collected"
             out.append(Layer(("nsg", nsg_id), kind, _short(nsg_id), None, "", why, "", why))
+        elif source.peer is INTERNET:
+            admission = _admission(net, nsg, dst, port)
+            admissions.append((len(out), admission))
+            out.append(_internet_layer(net, nsg, kind, admission, source, dst, port))
         else:
             out.append(_nsg_layer(net, nsg, kind, source, dst, port))
+    if len(admissions) == 2 and all(out[i].blocking is False for i, _ in admissions):
+        (_, first), (i, second) = admissions
+        both = (first.sure[0] & second.sure[0] & PUBLIC_SPACE[0],
+                first.sure[1] & second.sure[1] & PUBLIC_SPACE[1])
+        if not is_wide(both, first.family):
+            layer = out[i]
+            maybe = (first.maybe[0] & second.maybe[0], first.maybe[1] & second.maybe[1])
+            detail = (
+                f"admits tcp/{port} from {_public(second)}, but the subnet's NSG admits it only "
+                f"from {_public(first)}: together only {describe(both, first.family)}"
+            )
+            if is_wide(maybe, first.family):
+                why = "the overlap of the two NSG levels depends on uncollected service tags"
+                out[i] = Layer(layer.key, layer.layer, layer.resource, None, layer.rule, detail,
+                               "", why)
+            else:
+                nsg = net.nsgs[str(second.nsg)]
+                change = (f"add an inbound rule to {nsg.name} allowing tcp/{port} from "
+                          f"{source.token} ahead of every rule")
+                out[i] = Layer(layer.key, layer.layer, layer.resource, True, layer.rule, detail,
+                               change)
     return out
+
+
+def _public(admission: Admission) -> str:
+    return describe((admission.sure[0] & PUBLIC_SPACE[0], admission.sure[1] & PUBLIC_SPACE[1]),
+                    admission.family)
+
+
+def _admission(net: AzureNetwork, nsg: Asset, dst: Peer, port: int,
+               skip: str | None = None) -> Admission:
+    """:func:`internet_admission` of ``nsg`` (without the rule named ``skip``), memoized."""
+    group, cuts = _variant(net, nsg, skip)
+    key = ("depth.admission", nsg.uid, skip, dst, bisect.bisect_right(cuts, port))
+    found: Admission | None = net.memo.get(key)
+    if found is None:
+        found = net.memo[key] = internet_admission(group, dst, port)
+    return found
+
+
+def _internet_layer(
+    net: AzureNetwork, nsg: Asset, kind: str, admission: Admission, source: Source, dst: Peer,
+    port: int,
+) -> Layer:
+    """An NSG level for internet clients: blocking unless it admits a wide set of them."""
+    key, name = ("nsg", nsg.uid), nsg.name
+    if is_wide(admission.sure, admission.family):
+        rule = admission.allow_rule
+        text = describe_rule(rule) if rule else "no rule matches"
+        return Layer(key, kind, name, False, text, f"admits tcp/{port} from {source.text}")
+    rule = admission.deny_rule or {}
+    text = describe_rule(rule) if rule else "no rule matches"
+    admitted = _public(admission)
+    rules = admission.allow_names
+    named = f" (rule{'s' if len(rules) > 1 else ''} {', '.join(rules)})" if rules else ""
+    detail = (f"admits tcp/{port} only from {admitted}{named}" if admitted != "none"
+              else f"denies tcp/{port} from {source.text}")
+    if is_wide(admission.maybe, admission.family):
+        why = (f"{name} admits tcp/{port} from service tags whose ranges are not collected "
+               "(a wide range of internet clients or not)")
+        return Layer(key, kind, name, None, text, detail, "", why)
+    return Layer(key, kind, name, True, text, detail,
+                 _internet_change(net, nsg, rule, source, dst, port))
+
+
+def _internet_change(
+    net: AzureNetwork, nsg: Asset, rule: Mapping[str, Any], source: Source, dst: Peer, port: int
+) -> str:
+    allow = f"allowing tcp/{port} from {source.token}"
+    priority, name = rule.get("priority"), rule.get("name")
+    if not rule or rule.get("default"):
+        return f"add an inbound rule to {nsg.name} {allow} (any priority 100-4096)"
+    rest = _admission(net, nsg, dst, port, skip=str(name))
+    if is_wide(rest.sure, rest.family) and rest.allow_rule:
+        return (
+            f"delete rule {name} (priority {priority}) from {nsg.name}: rule "
+            f"{rest.allow_rule.get('name')} (priority {rest.allow_rule.get('priority')}) behind "
+            f"it admits tcp/{port} from {source.token}"
+        )
+    ahead = {
+        "name": "flip", "priority": float(priority or 0) - 0.5, "access": "allow",
+        "direction": "inbound", "protocol": "*", "source_prefixes": ["Internet"],
+        "source_asg_ids": [], "source_ports": ["*"], "destination_prefixes": ["*"],
+        "destination_asg_ids": [], "destination_ports": [str(port)],
+    }
+    variant = _with_rules(nsg, [*(nsg.attr("rules") or ()), ahead])
+    if not is_wide(internet_admission(variant, dst, port).sure, flow_family(dst)):
+        return f"add an inbound rule to {nsg.name} {allow} ahead of every rule"
+    if int(priority or 0) <= 100:
+        return (
+            f"rewrite rule {name} of {nsg.name} (priority {priority}: no rule can precede it) "
+            f"as an allow for tcp/{port} from {source.token}"
+        )
+    return (
+        f"add an inbound rule to {nsg.name} {allow} at a priority ahead of {name} "
+        f"(below {priority})"
+    )
 
 
 def _nsg_layer(
@@ -261,11 +373,7 @@ def _nsg_layer(
     if decision.allowed:
         detail = f"admits tcp/{port} from {source.text}"
         return Layer(("nsg", nsg.uid), kind, name, False, text, detail)
-    narrow = _narrow_allows(nsg, dst, port, int(rule.get("priority") or NEVER))
-    if narrow and source.peer is INTERNET:
-        detail = f"admits tcp/{port} only from {'; '.join(narrow)}"
-    else:
-        detail = f"denies tcp/{port} from {source.text}"
+    detail = f"denies tcp/{port} from {source.text}"
     change = _nsg_change(net, nsg, rule, source, dst, port)
     return Layer(("nsg", nsg.uid), kind, name, True, text, detail, change)
 
@@ -319,23 +427,6 @@ def describe_rule(rule: Mapping[str, Any]) -> str:
         f"{rule.get('name')}, priority {rule.get('priority')}{default}: {rule.get('access')} "
         f"{proto}/{ports} from {', '.join(sources) or '*'}"
     )
-
-
-def _narrow_allows(nsg: Asset, dst: Peer, port: int, before: int) -> list[str]:
-    """Custom allow rules on the port, ahead of the deciding rule, whose sources are specific
-    (an allow-list: they admit some clients, not an arbitrary one)."""
-    out = []
-    for rule in ordered_rules(nsg):
-        if (rule.get("priority") or 0) >= before or rule.get("default"):
-            break
-        if rule.get("access") != "allow":
-            continue
-        anyone = Peer(None, internet=True, virtual_network=True, label="any")
-        probe = {**rule, "source_prefixes": ["*"], "source_asg_ids": []}
-        if rule_matches(probe, "inbound", anyone, dst, port):
-            sources = ", ".join(rule.get("source_prefixes") or ()) or "ASGs"
-            out.append(f"{sources} (rule {rule.get('name')})")
-    return out
 
 
 def _nsg_change(

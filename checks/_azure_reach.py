@@ -14,10 +14,15 @@ first); the interface is small so it can feed that graph later:
 Matching: ``*``/``Any``/``0.0.0.0/0``, the service tags ``Internet``, ``VirtualNetwork`` (the
 VNet's address space plus connected peerings' spaces) and ``AzureLoadBalancer``
 (168.63.129.16), CIDRs and addresses, application security groups, port ranges and lists.
-"An arbitrary internet client" is outside every specific range: a rule matches it only through
-``*``, ``Internet`` or a public CIDR of prefix length ≤ 8; other service tags (``AzureCloud``,
-``Storage``...) are specific ranges and do not match it. Clients choose their source port, so
-an allow rule restricted to source ports still admits them and such a deny rule never stops them.
+Internet clients are a set of addresses (:func:`~posture.checks._azure_nsg.internet_reach`):
+each NSG level's inbound walk, by priority and first match per address, admits some public
+addresses; a port is open to the internet when the addresses both levels admit are wide
+(at least 2^24 public IPv4 or 2^112 global IPv6 addresses), so a deny of a partial range ahead
+of an allow from ``*``/``Internet`` leaves the rest of the internet in, and narrow or disjoint
+allow-lists at the two levels do not add up to exposure. Service tags other than ``Internet``,
+``VirtualNetwork`` and ``AzureLoadBalancer`` are ranges that are not collected: the verdict is
+unknown only when their contents could change it. Clients choose their source port, so an allow
+rule restricted to source ports still admits them and such a deny rule never stops them.
 
 Entry points from the internet: an instance-level public IP on the IP configuration (NSGs see
 the private address), a public load balancer's rule or inbound NAT rule whose backend port is
@@ -27,9 +32,9 @@ private address as the source).
 Standard SKU public IPs and load balancers are secure by default: with no NSG at either level
 they deliver no inbound traffic (Basic SKU, or an unknown SKU, is open without an NSG).
 
-Latent exposure (:attr:`Verdict.latent`): at least one NSG is present and both levels, in
-priority order, admit an arbitrary internet client through a world-wide rule, but no entry point
-delivers the port. The NSG layers that admit it are in :attr:`Verdict.admitted_by`.
+Latent exposure (:attr:`Verdict.latent`): at least one NSG is present and both levels admit a
+wide set of internet clients, but no entry point delivers the port. The NSG layers that admit
+it are in :attr:`Verdict.admitted_by`.
 """
 
 from __future__ import annotations
@@ -46,9 +51,9 @@ from posture.checks._azure_nsg import (
     Peer,
     allowed,
     inbound,
+    internet_reach,
     net_of,
     prefix_matches,
-    world_wide,
 )
 
 from posture.model import Asset, Inventory
@@ -337,16 +342,26 @@ class AzureNetwork:
         if why:
             return Verdict(PathState.UNKNOWN, port, why, nsg_known=False)
         dst = self.target(ep)
-        direct = inbound(subnet_nsg, nic_nsg, INTERNET, dst, port)
-        filtered = any(d.nsg is not None for _, d in direct)
-        latent = filtered and allowed(direct) and world_wide(direct)
+        reach = internet_reach(subnet_nsg, nic_nsg, dst, port)
+        direct = reach.chain()
+        filtered = reach.subnet.nsg is not None or reach.nic.nsg is not None
+        latent = filtered and reach.open is True
         admitted = tuple(d.evidence(layer) for layer, d in direct if d.nsg) if latent else ()
         entries, unknown = self.entries(ep, port)
         exposed: list[dict[str, Any]] = []
         blocked: list[dict[str, Any]] = []
         for entry in entries:
-            chain = inbound(subnet_nsg, nic_nsg, entry.source, dst, port)
-            world = entry.kind == "firewall-dnat" or world_wide(chain)
+            if entry.source is INTERNET:
+                chain = direct
+                ok = reach.open is True
+                if reach.open is None and not (entry.secure_by_default and not filtered):
+                    unknown.append(
+                        f"whether the NSGs admit a wide range of internet clients on tcp/{port} "
+                        "depends on service tags whose ranges are not collected"
+                    )
+            else:  # the firewall's private address
+                chain = inbound(subnet_nsg, nic_nsg, entry.source, dst, port)
+                ok = entry.kind == "firewall-dnat" and allowed(chain)
             path: dict[str, Any] = {
                 "entry": entry.kind,
                 "via": entry.via,
@@ -358,13 +373,15 @@ class AzureNetwork:
                 **entry.extra,
                 "nsg_layers": [d.evidence(layer) for layer, d in chain],
             }
+            if entry.source is INTERNET and filtered:
+                path["internet_sources_admitted"] = reach.admitted_text()
             closed = entry.secure_by_default and not filtered
             if closed:
                 path["blocked_by"] = (
                     f"Standard SKU {entry.kind} {entry.via.rsplit('/', 1)[-1]} admits no inbound "
                     "traffic without an NSG (secure by default)"
                 )
-            (exposed if allowed(chain) and world and not closed else blocked).append(path)
+            (exposed if ok and not closed else blocked).append(path)
         if exposed:
             return Verdict(
                 PathState.EXPOSED, port, f"reachable through {exposed[0]['entry']}", tuple(exposed)
@@ -484,10 +501,14 @@ def standard_sku(asset: Asset) -> bool:
 def _blocked_detail(path: Mapping[str, Any]) -> str:
     if path.get("blocked_by"):
         return str(path["blocked_by"])
+    admitted = path.get("internet_sources_admitted")
+    only = f"; admitted only from {admitted}" if admitted and admitted != "none" else ""
     for layer in path["nsg_layers"]:
         if layer.get("access") == "deny":
             return (
                 f"{layer['layer']} NSG {layer['nsg'].rsplit('/', 1)[-1]} denies it "
-                f"(rule {layer['rule']}, priority {layer['priority']})"
+                f"(rule {layer['rule']}, priority {layer['priority']}){only}"
             )
+    if only:
+        return f"not open to a wide range of internet clients{only}"
     return "admitted only from specific source ranges, not from any internet client"

@@ -4,7 +4,8 @@ networks (Azure SQL's public endpoint: :mod:`posture.checks.azure_network_sql`).
 
 The port checks use the NSG path evaluator of :mod:`posture.checks._azure_reach`: a VM is
 reported as exposed only when an internet entry point (public IP, public load balancer rule,
-firewall DNAT) delivers the port and both NSG levels admit an arbitrary internet client. An NSG
+firewall DNAT) delivers the port and both NSG levels together admit a wide range of internet
+clients (at least a /8 of public IPv4 addresses: the address sets both admit). An NSG
 path open to the internet without such an entry point is latent: the CRITICAL checks pass the VM
 and say so, and ``azure.network.no_latent_sensitive_port_exposure`` (MEDIUM) reports it.
 """
@@ -131,8 +132,9 @@ def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
         "administration and the application tier's ASG or subnet for databases."
     ),
     rationale=(
-        "Latent exposure: both NSG levels, in priority order, admit an arbitrary internet client "
-        "on an administrative or database port, and the only missing layer is an internet entry "
+        "Latent exposure: both NSG levels, in priority order, admit a wide range of internet "
+        "clients (at least a /8 of public addresses) on an administrative or database port, and "
+        "the only missing layer is an internet entry "
         "point (an instance public IP, a public load balancer rule or inbound NAT rule, an Azure "
         "Firewall DNAT rule). Adding any of them exposes the port at once. Real exposures are "
         "reported by the CRITICAL checks, never here; a rule shadowed by a higher-priority deny "
