@@ -14,7 +14,16 @@ from typing import Any
 
 from posture.engine import CheckContext, Result
 from posture.graph.aws import AwsReach, Host
-from posture.graph.depth import NEVER, TCP, Depth, Layer, PathDepth, combine, name_best
+from posture.graph.depth import (
+    TCP,
+    Depth,
+    Layer,
+    PathDepth,
+    combine,
+    depth_evidence,
+    depth_text,
+    name_best,
+)
 from posture.graph.depth_sweep import spread
 from posture.model import Asset, Severity
 
@@ -117,14 +126,6 @@ def _rank(u: Unit, ctx: CheckContext) -> tuple[Any, ...]:
     return (level, -int(severity_of(ctx, u.klass)), sg_blocks, u.protocol != TCP, u.lo)
 
 
-def _depth_text(d: Depth) -> int | str:
-    if d.depth is not None:
-        return d.depth
-    if d.at_least >= NEVER:
-        return "unreachable"  # no set of flips opens any candidate path
-    return f">={d.at_least}" if d.at_least else "undecided"
-
-
 def ports_text(units: Sequence[Unit], merge: bool = False, limit: int = 0) -> str:
     """``tcp/22, 8000-8079; udp/53``: the units' ports per protocol, adjacent ones merged when
     ``merge`` (the ranges of a sweep; an admin-port host lists its ports apart); at most
@@ -154,7 +155,7 @@ def _by_port(units: Sequence[Unit], merge: bool) -> dict[str, int | str]:
         if run:
             lo, hi, proto = run[0].lo, run[-1].hi, run[0].protocol
             key = str(lo) if lo == hi else f"{lo}-{hi}"
-            out[key if proto == TCP else f"{proto}/{key}"] = _depth_text(run[0].depth)
+            out[key if proto == TCP else f"{proto}/{key}"] = depth_text(run[0].depth)
             run.clear()
 
     for u in units:
@@ -163,7 +164,7 @@ def _by_port(units: Sequence[Unit], merge: bool) -> dict[str, int | str]:
             last is not None
             and merge
             and (u.protocol, u.lo) == (last.protocol, last.hi + 1)
-            and _depth_text(u.depth) == _depth_text(last.depth)
+            and depth_text(u.depth) == depth_text(last.depth)
         )
         if last is not None and not joins:
             flush()
@@ -178,12 +179,9 @@ def _evidence(
     """``group``: the units the weakest stands for (same layers; their ports are
     ``port_range``)."""
     d = weakest.depth
-    best = d.best
     out: dict[str, Any] = {
-        "depth": d.depth,
+        **depth_evidence(d),
         "port": weakest.port,
-        "via": best.via if best else None,
-        "layers": [x.to_dict() for x in best.layers] if best else [],
         # every sensitive port's depth (">=N": a lower bound; "undecided")
         "depth_by_port": _by_port(units, swept),
     }
@@ -193,21 +191,15 @@ def _evidence(
     if weakest.protocol != TCP:
         out["protocol"] = weakest.protocol
     if swept:
-        level = _depth_text(d)
+        level = depth_text(d)
         out["weakest_ports"] = ports_text(
-            [u for u in units if _depth_text(u.depth) == level], merge=True
+            [u for u in units if depth_text(u.depth) == level], merge=True
         )
     served = [u for u in units if u.served is not None]
     if served:
         out["served"] = [
             {"ports": ports_text([u]), "via": u.served.via} for u in served if u.served
         ]
-    if d.depth is None:
-        out["depth_at_least"] = d.at_least
-    if best and best.changes:
-        out["changes"] = [x.to_dict() for x in best.changes]
-        if len(best.changes) == 1:
-            out["single_change"] = best.changes[0].to_dict()
     return out
 
 
@@ -230,7 +222,7 @@ def _same_layers(units: Sequence[Unit], weakest: Unit) -> list[Unit]:
     def sig(u: Unit) -> tuple[Any, ...]:
         best = u.depth.best
         keys = tuple(x.key for x in best.changes) if best is not None else ()
-        return (u.protocol, _depth_text(u.depth), keys)
+        return (u.protocol, depth_text(u.depth), keys)
 
     want = sig(weakest)
     return [u for u in units if u is weakest or sig(u) == want]

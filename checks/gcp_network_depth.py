@@ -19,7 +19,7 @@ from posture.checks._gcp_exposure import PATH_READS, estate, unresolved_results
 from posture.checks.gcp_network import ADMIN_PORTS, DB_PORTS
 
 from posture.engine import CheckContext, Result
-from posture.graph.depth import NEVER, Depth, Layer
+from posture.graph.depth import Depth, Layer, depth_evidence, depth_text
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
@@ -75,30 +75,12 @@ def _blocker(x: Layer) -> str:
     return f"{x.layer} {x.resource}{rule}"
 
 
-def _depth_text(d: Depth) -> int | str:
-    if d.depth is not None:
-        return d.depth
-    if d.at_least >= NEVER:
-        return "unreachable"
-    return f">={d.at_least}" if d.at_least else "undecided"
-
-
 def _evidence(depths: Sequence[Depth], weakest: Depth) -> dict[str, Any]:
-    best = weakest.best
-    out: dict[str, Any] = {
-        "depth": weakest.depth,
+    return {
+        **depth_evidence(weakest),
         "port": weakest.port,
-        "via": best.via if best else None,
-        "layers": [x.to_dict() for x in best.layers] if best else [],
-        "depth_by_port": {str(d.port): _depth_text(d) for d in depths},
+        "depth_by_port": {str(d.port): depth_text(d) for d in depths},
     }
-    if weakest.depth is None:
-        out["depth_at_least"] = weakest.at_least
-    if best and best.changes:
-        out["changes"] = [x.to_dict() for x in best.changes]
-        if len(best.changes) == 1:
-            out["single_change"] = best.changes[0].to_dict()
-    return out
 
 
 def _judge(

@@ -150,6 +150,34 @@ class Depth:
     paths: tuple[PathDepth, ...] = ()
 
 
+def depth_text(d: Depth) -> int | str:
+    """A depth as reports show it: the number, ``>=N`` (a lower bound), ``undecided``, or
+    ``unreachable`` (no set of flips opens any candidate path)."""
+    if d.depth is not None:
+        return d.depth
+    if d.at_least >= NEVER:
+        return "unreachable"
+    return f">={d.at_least}" if d.at_least else "undecided"
+
+
+def depth_evidence(d: Depth) -> dict[str, Any]:
+    """The evidence every provider's depth finding carries about its weakest (asset, port):
+    the depth, the best path's layers and the changes that would open it."""
+    best = d.best
+    out: dict[str, Any] = {
+        "depth": d.depth,
+        "via": best.via if best else None,
+        "layers": [x.to_dict() for x in best.layers] if best else [],
+    }
+    if d.depth is None:
+        out["depth_at_least"] = d.at_least
+    if best and best.changes:
+        out["changes"] = [x.to_dict() for x in best.changes]
+        if len(best.changes) == 1:
+            out["single_change"] = best.changes[0].to_dict()
+    return out
+
+
 Opens = Callable[[frozenset[int]], "bool | None"]
 
 
