@@ -78,8 +78,12 @@ def make_credential(target: AzureTarget) -> Any:
     With a custom authority host the credential must not ask the public cloud for instance
     discovery; with a CA bundle the token requests trust it too.
     """
+    import logging
+
     from azure.identity import DefaultAzureCredential
 
+    # the chain's own multi-line warning repeats what the one-line CollectorError says
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)
     kwargs: dict[str, Any] = {"exclude_interactive_browser_credential": True}
     if target.authority_host:
         kwargs["authority"] = target.authority_host
