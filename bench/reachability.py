@@ -353,9 +353,8 @@ def _rss_mib() -> float:
 
 
 def measure(instances: int, naive: bool) -> dict[str, Any]:
-    from posture.checks._aws_exposure import host_lb, judge
-
-    from posture.graph.aws import AwsReach
+    from posture.graph.aws.exposure import host_lb, judge
+    from posture.graph.aws.reach import AwsReach
 
     inv = estate(instances)
     before = _rss_mib()
@@ -390,7 +389,7 @@ def measure(instances: int, naive: bool) -> dict[str, Any]:
 def _depth(reach: Any) -> tuple[float, int]:
     """CPU seconds to compute the defense depth of every host on the admin and database
     ports (after the exposure pass, on the same graph), and the hosts at depth 1."""
-    from posture.graph.depth import host_depths
+    from posture.graph.aws.depth import host_depths
 
     cpu = time.process_time()
     shallow = 0
@@ -403,7 +402,7 @@ def _depth(reach: Any) -> tuple[float, int]:
 def _sweep(reach: Any) -> float:
     """CPU seconds to judge every tcp and udp port of every host (as if every host were tagged
     as sensitive: the port-range sweep, admin and database ports alone)."""
-    from posture.graph.depth_sweep import sweep
+    from posture.graph.aws.depth_sweep import sweep
 
     cpu = time.process_time()
     for host in reach.hosts():

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from posture.checks._aws_keys import aws_managed_alias, key_index, resolve
-
 from posture.engine import CheckContext, Result, Subject
+from posture.kms import aws_managed_alias, key_index, resolve
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 

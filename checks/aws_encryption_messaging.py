@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.checks._aws_keys import aws_managed_alias, key_index, resolve
 from posture.checks.aws_encryption import KMS_KEY, _customer_managed
 
 from posture.engine import CheckContext, Result
+from posture.kms import aws_managed_alias, key_index, resolve
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 

@@ -6,13 +6,13 @@ import fnmatch
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from posture.checks._aws import age_days, as_list, parse_time, scan_time, statements
-from posture.checks._aws_identity import identity
+from posture.checks._shared import identity
 
 from posture.engine import CheckContext, Result
 from posture.iam.evaluate import Evaluator, broad_grant
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
+from posture.values import age_days, as_list, parse_time, scan_time, statements
 
 USER = "AWS::IAM::User"
 ROLE = "AWS::IAM::Role"

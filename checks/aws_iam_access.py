@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from posture.checks._aws_identity import identity
+from posture.checks._shared import identity
 
 from posture.engine import CheckContext, Result
 from posture.iam.evaluate import Decision, world_verdict

@@ -7,11 +7,10 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from posture.checks._aws import age_days, parse_time, scan_time
-
 from posture.engine import CheckContext, Result
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
+from posture.values import age_days, parse_time, scan_time
 
 USER = "AWS::IAM::User"
 PASSWORD_POLICY = "AWS::IAM::PasswordPolicy"

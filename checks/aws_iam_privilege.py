@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.checks._aws_identity import IDENTITY_READS, identity, path_evidence, principal_kind
+from posture.checks._shared import identity
 
 from posture.engine import CheckContext, Result
+from posture.iam.aws import IDENTITY_READS, path_evidence, principal_kind
 from posture.iam.principals import ROLE, USER
 from posture.model import Principle, Severity
 from posture.registry import check

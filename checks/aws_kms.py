@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from posture.checks._aws import as_list, statements
-from posture.checks._aws_keys import key_index, resolve
-
 from posture.engine import CheckContext, Result
+from posture.kms import key_index, resolve
 from posture.model import Asset, Inventory, Principle, Severity
 from posture.registry import check
+from posture.values import as_list, statements
 
 KMS_KEY = "AWS::KMS::Key"
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from posture.checks._aws_exposure import (
+from posture.engine import CheckContext, Result
+from posture.graph.aws.exposure import (
     READS,
     TCP,
     Exposure,
@@ -21,14 +22,12 @@ from posture.checks._aws_exposure import (
     ports_text,
     reach_of,
 )
-
-from posture.engine import CheckContext, Result
-from posture.graph.aws import RDS_INSTANCE, AwsReach
+from posture.graph.aws.reach import RDS_INSTANCE, AwsReach
 from posture.model import Asset, Principle, Severity
+from posture.net import ADMIN_PORTS
+from posture.net import DATABASE_PORTS as DB_PORTS
 from posture.registry import check
 
-ADMIN_PORTS = (22, 3389, 5985, 5986)
-DB_PORTS = (1433, 1521, 3306, 5432, 5439, 5984, 6379, 8086, 9042, 9200, 9300, 11211, 27017, 27018)
 BASTION_TAGS = ("Role=bastion",)
 BASTION_PARAMS = {"admin_ports": ADMIN_PORTS, "bastion_tags": BASTION_TAGS, "infer_bastions": True}
 BASTION_RULE = (
@@ -46,7 +45,7 @@ def _reach(ctx: CheckContext) -> AwsReach:
 
 
 def _bastions(ctx: CheckContext, reach: AwsReach) -> dict[str, str]:
-    from posture.checks._aws_bastion import bastions
+    from posture.graph.aws.bastion import bastions
 
     return bastions(
         reach, ctx.param("bastion_tags"), ctx.param("admin_ports"), ctx.param("infer_bastions")
@@ -257,7 +256,7 @@ def bastion_not_open_to_internet(ctx: CheckContext) -> Iterator[Result]:
     params=BASTION_PARAMS,
 )
 def private_admin_only_via_bastion(ctx: CheckContext) -> Iterator[Result]:
-    from posture.checks._aws_bastion import admin_sources, is_private
+    from posture.graph.aws.bastion import admin_sources, is_private
 
     reach = _reach(ctx)
     ports = ctx.param("admin_ports")

@@ -6,7 +6,7 @@ a security-group rule, a target-group registration - after which a wide range of
 clients reaches the port, over every candidate path (each interface over IPv4 and IPv6, each
 internet-facing load balancer whose target group holds the asset). Sensitive are the admin and
 database ports of every host, an RDS instance's port, tcp/443 of every interface VPC endpoint,
-and every port (:mod:`posture.graph.depth_sweep`) of a host tagged as sensitive. Depth 0 on an
+and every port (:mod:`posture.graph.aws.depth_sweep`) of a host tagged as sensitive. Depth 0 on an
 admin or database port is a real exposure the exposure checks report (their evidence carries
 ``depth: 0``); depth 0 on a port judged only because the asset is sensitive is reported here
 (no other check covers it). This check reports the assets below the required depth.
@@ -17,30 +17,35 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from posture.checks._aws_depth import SENSITIVE, Unit, front_door, judge, pairs
-from posture.checks._aws_exposure import READS, is_bastion, reach_of
-from posture.checks.aws_network import ADMIN_PORTS, BASTION_TAGS, DB_PORTS
+from posture.checks._shared import class_severity as severity_of
+from posture.checks._shared import port_classes as _classes
+from posture.checks.aws_network import BASTION_TAGS
 
 from posture.engine import CheckContext, Result
-from posture.graph.aws import RDS_INSTANCE, AwsReach, Host
-from posture.graph.depth import TCP, Depth, host_depths, rds_depth
-from posture.graph.depth_direct import route_layer
-from posture.graph.depth_sweep import sweep
+from posture.graph.aws.depth import host_depths, rds_depth
+from posture.graph.aws.depth_direct import route_layer
+from posture.graph.aws.depth_sweep import sweep
+from posture.graph.aws.depth_units import (
+    SENSITIVE,
+    Unit,
+    blocker_text,
+    front_door,
+    ports_text,
+    same_layers,
+    shown,
+    unit_evidence,
+)
+from posture.graph.aws.exposure import READS, is_bastion, reach_of
+from posture.graph.aws.reach import RDS_INSTANCE, AwsReach, Host
+from posture.graph.depth import TCP, Depth
 from posture.model import Asset, Principle, Severity
+from posture.net import ADMIN_PORTS
+from posture.net import PORT_CLASSES as NET_PORT_CLASSES
 from posture.registry import check
 
-PORT_CLASSES = (("admin", ADMIN_PORTS), ("database", DB_PORTS))
+PORT_CLASSES = NET_PORT_CLASSES
 CLASS_SEVERITY = (("admin", "low"), ("database", "low"), (SENSITIVE, "low"))
 SENSITIVE_TAGS = ("Sensitivity=high", "DataClassification=confidential", "Tier=private")
-
-
-def _classes(ctx: CheckContext) -> dict[int, str]:
-    """port -> its class (the first class listing it)."""
-    out: dict[int, str] = {}
-    for name, ports in pairs(ctx.param("port_classes")):
-        for p in ports:
-            out.setdefault(int(p), str(name))
-    return out
 
 
 def _strings(value: Any, lower: bool = False) -> tuple[str, ...]:
@@ -136,7 +141,7 @@ def _swept_units(
     },
 )
 def sensitive_ports_defense_in_depth(ctx: CheckContext) -> Iterator[Result]:
-    from posture.checks._aws_bastion import bastions
+    from posture.graph.aws.bastion import bastions
 
     reach: AwsReach = ctx.derived("aws.reach", reach_of)
     classes = _classes(ctx)
@@ -198,6 +203,127 @@ def _rds(ctx: CheckContext, reach: AwsReach, db: Asset, need: int) -> Result | N
         )
     unit = Unit(TCP, depth.port, depth.port, depth, "database", need)
     return judge(ctx, reach, db, [unit], sensitive=["database"])
+
+
+def _rank(u: Unit, ctx: CheckContext) -> tuple[Any, ...]:
+    """Weakest first: lowest depth, most severe class, an open security group (latent
+    exposure) before a closed one, tcp before udp, then port order."""
+    d = u.depth
+    level = d.depth if d.depth is not None else d.at_least
+    sg_blocks = d.best is not None and any(c.layer == "security-group" for c in d.best.changes)
+    return (level, -int(severity_of(ctx, u.klass)), sg_blocks, u.protocol != TCP, u.lo)
+
+
+def judge(
+    ctx: CheckContext,
+    reach: AwsReach,
+    asset: Asset,
+    units: Sequence[Unit],
+    host: Host | None = None,
+    swept: bool = False,
+    **extra: Any,
+) -> Result | None:
+    """The asset's finding over its units (None: a real exposure the exposure checks report)."""
+    exposed = [u for u in units if u.depth.depth == 0]
+    if any(u.klass == SENSITIVE for u in exposed):
+        return _exposed(ctx, reach, asset, units, host, swept, **extra)
+    if exposed:
+        return None  # exposed: the exposure checks report it (evidence depth 0)
+    undecided = [u for u in units if u.depth.depth is None and u.depth.at_least < u.need]
+    if undecided:
+        u = undecided[0]
+        label = ports_text(undecided, True, 5) if swept else u.label()
+        return ctx.unknown(
+            asset,
+            f"cannot decide the defense depth of {label}: {u.depth.unknown} "
+            f"(at least {u.depth.at_least} layer(s))",
+            undecided=sorted({str(x.depth.unknown) for x in undecided}),
+            depth=None,
+            **extra,
+        )
+    first = min(units, key=lambda u: _rank(u, ctx))
+    group = same_layers(units, first) if swept else [first]
+    label = ports_text(group, merge=True) if len(group) > 1 else first.label()
+    weakest = shown(first, host, ports_text(group, merge=True))
+    evidence = {**extra, **unit_evidence(units, weakest, swept, group)}
+    short = [u for u in units if u.depth.depth is not None and u.depth.depth < u.need]
+    best = weakest.depth.best
+    what = f"{label} on {asset.name}"
+    changes = best.changes if best is not None else ()
+    blockers = "; ".join(blocker_text(x) for x in changes)
+    if not short:
+        d = weakest.depth
+        level = d.depth if d.depth is not None else f">= {d.at_least}"
+        need = min(u.need for u in units)
+        return ctx.passed(
+            asset,
+            f"every sensitive port is at depth >= {need}; the weakest, {what}, is at depth "
+            f"{level}" + (f": {blockers}" if blockers else ""),
+            **evidence,
+        )
+    severity = max(severity_of(ctx, u.klass) for u in short)
+    others = [u for u in short if not any(u is g for g in group)]
+    message = _shortfall(weakest, what, others, swept)
+    return ctx.fail_at(severity, asset, message, **evidence)
+
+
+def _shortfall(weakest: Unit, what: str, others: Sequence[Unit], merge: bool) -> str:
+    """The FAIL message: the layers that alone keep the port from the internet, the open
+    security group if that is what lets it through, and the single change at depth 1."""
+    best = weakest.depth.best
+    changes = best.changes if best is not None else ()
+    blockers = "; ".join(blocker_text(x) for x in changes)
+    also = ""
+    if others:
+        also = f" Also below depth {weakest.need}: {ports_text(others, merge, 5)}."
+    through = ""
+    for x in best.layers if best is not None and best.via.startswith("direct") else ():
+        if x.layer == "security-group" and x.blocking is False and x.rule:
+            through = f"; its security group {x.resource} admits it from the internet ({x.rule})"
+    if len(changes) == 1:
+        return (
+            f"only {blockers} keeps {what} from the internet{through}; one change exposes it: "
+            f"{changes[0].change}.{also}"
+        )
+    return (
+        f"only {len(changes)} layers keep {what} from the internet (required: {weakest.need}): "
+        f"{blockers}{through}.{also}"
+    )
+
+
+def _exposed(
+    ctx: CheckContext,
+    reach: AwsReach,
+    asset: Asset,
+    units: Sequence[Unit],
+    host: Host | None,
+    swept: bool,
+    **extra: Any,
+) -> Result:
+    """Depth 0 on a port judged only because the asset is sensitive: no exposure check covers
+    it, so this check reports it, with the path, at ``exposed_severity``."""
+    loud = [u for u in units if u.depth.depth == 0 and u.klass == SENSITIVE]
+    first = shown(min(loud, key=lambda u: (u.protocol != TCP, u.lo)), host, None)
+    evidence = {**extra, **unit_evidence(units, first, swept)}
+    best = first.depth.best
+    path = None
+    if host is not None and best is not None and best.member >= 0:
+        iface = host.interfaces[best.member]
+        v = reach.internet(iface.key, best.family, first.protocol, first.port)
+        if v.path is not None:
+            path = v.path.at(iface.eni_id or asset.name, iface.public.get(best.family),
+                             asset.name, asset.type)
+    if path is not None:
+        evidence["paths"] = [path.to_dict()]
+    why = ", ".join(extra.get("sensitive") or ()) or "sensitive"
+    ports = ports_text(loud, swept)
+    evidence["exposed_ports"] = ports
+    message = (
+        f"{ports} on {asset.name} ({why}) is reachable from the internet"
+        + (f": {path.text()}" if path is not None else f" ({best.via})" if best else "")
+    )
+    return ctx.fail_at(Severity.parse(str(ctx.param("exposed_severity"))), asset, message,
+                       **evidence)
 
 
 __all__ = ["CLASS_SEVERITY", "PORT_CLASSES", "SENSITIVE_TAGS"]

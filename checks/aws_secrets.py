@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from posture.checks._aws import age_days, parse_time, scan_time
-
 from posture.engine import CheckContext, Result
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
+from posture.values import age_days, parse_time, scan_time
 
 SECRET = "AWS::SecretsManager::Secret"
 INSTANCE = "AWS::EC2::Instance"

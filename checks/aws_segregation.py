@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from posture.engine import CheckContext, Result
-from posture.graph.aws import NETWORK_READS
+from posture.graph.aws.reach import NETWORK_READS
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
@@ -191,8 +191,8 @@ def _vpcs_in(destination: Any, vpcs: Mapping[str, Asset]) -> list[str]:
     },
 )
 def no_prod_nonprod_network_path(ctx: CheckContext) -> Iterator[Result]:
-    from posture.checks._aws_envpaths import connections, first_path
-    from posture.checks._aws_exposure import reach_of
+    from posture.graph.aws.envpaths import connections, first_path
+    from posture.graph.aws.exposure import reach_of
 
     keys, prod = ctx.param("environment_tag_keys"), ctx.param("production_values")
     reach = ctx.derived("aws.reach", reach_of)

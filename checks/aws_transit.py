@@ -8,11 +8,10 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from posture.checks._aws import as_list, parse_time, scan_time, statements
-
 from posture.engine import CheckContext, Result
 from posture.model import Asset, Inventory, Principle, Severity
 from posture.registry import check
+from posture.values import as_list, parse_time, scan_time, statements
 
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"

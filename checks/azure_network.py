@@ -2,7 +2,7 @@
 latent exposure, admin access only through Azure Bastion, and data services not open to public
 networks (Azure SQL's public endpoint: :mod:`posture.checks.azure_network_sql`).
 
-The port checks use the NSG path evaluator of :mod:`posture.checks._azure_reach`: a VM is
+The port checks use the NSG path evaluator of :mod:`posture.graph.azure.reach`: a VM is
 reported as exposed only when an internet entry point (public IP, public load balancer rule,
 firewall DNAT) delivers the port and both NSG levels together admit a wide range of internet
 clients (at least a /8 of public IPv4 addresses: the address sets both admit). An NSG
@@ -15,16 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from posture.checks._azure_reach import NETWORK_READS, AzureNetwork, PathState, Verdict
-
 from posture.engine import CheckContext, Result
+from posture.graph.azure.reach import NETWORK_READS, AzureNetwork, EndpointVerdict, Reach
 from posture.model import Asset, Principle, Severity
+from posture.net import ADMIN_PORTS
+from posture.net import DATABASE_PORTS as DB_PORTS
 from posture.registry import check
 
 STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
 VAULT = "Microsoft.KeyVault/vaults"
-ADMIN_PORTS = (22, 3389, 5985, 5986)
-DB_PORTS = (1433, 1521, 3306, 5432, 5984, 6379, 9042, 9200, 11211, 27017)
 LATENT_CHECK = "azure.network.no_latent_sensitive_port_exposure"
 
 
@@ -32,8 +31,8 @@ def _net(ctx: CheckContext) -> AzureNetwork:
     return ctx.derived("azure.network.reach", AzureNetwork)
 
 
-def _judge(ctx: CheckContext, vm: Asset, verdicts: Sequence[Verdict], what: str) -> Result:
-    exposed = [v for v in verdicts if v.state is PathState.EXPOSED]
+def _judge(ctx: CheckContext, vm: Asset, verdicts: Sequence[EndpointVerdict], what: str) -> Result:
+    exposed = [v for v in verdicts if v.state is Reach.EXPOSED]
     if exposed:
         ports = "/".join(str(p) for p in sorted({v.port for v in exposed}))
         entries = sorted({str(p["entry"]) for v in exposed for p in v.paths})
@@ -43,7 +42,7 @@ def _judge(ctx: CheckContext, vm: Asset, verdicts: Sequence[Verdict], what: str)
             paths=[p for v in exposed for p in v.paths],
             depth=0,  # defense depth (azure.network.sensitive_ports_defense_in_depth): exposed
         )
-    undecided = [v for v in verdicts if v.state is PathState.UNKNOWN]
+    undecided = [v for v in verdicts if v.state is Reach.UNKNOWN]
     if undecided:
         return ctx.unknown(
             vm,
@@ -149,15 +148,15 @@ def no_latent_sensitive_port_exposure(ctx: CheckContext) -> Iterator[Result]:
         yield _latent(ctx, vm, [net.internet_exposure(ep, p) for ep in endpoints for p in ports])
 
 
-def _latent(ctx: CheckContext, vm: Asset, verdicts: Sequence[Verdict]) -> Result:
-    exposed = sorted({v.port for v in verdicts if v.state is PathState.EXPOSED})
+def _latent(ctx: CheckContext, vm: Asset, verdicts: Sequence[EndpointVerdict]) -> Result:
+    exposed = sorted({v.port for v in verdicts if v.state is Reach.EXPOSED})
     hidden = [
-        v for v in verdicts if v.latent and v.state is PathState.BLOCKED and v.port not in exposed
+        v for v in verdicts if v.latent and v.state is Reach.BLOCKED and v.port not in exposed
     ]
     undecided = [
         v
         for v in verdicts
-        if v.state is PathState.UNKNOWN and (v.latent or not v.nsg_known) and v.port not in exposed
+        if v.state is Reach.UNKNOWN and (v.latent or not v.nsg_known) and v.port not in exposed
     ]
     if hidden:
         ports = "/".join(str(p) for p in sorted({v.port for v in hidden}))
@@ -196,7 +195,7 @@ def _rule_text(layer: Mapping[str, Any]) -> str:
     return f"{nsg}/{layer.get('rule')} ({layer.get('layer')}, priority {layer.get('priority')})"
 
 
-def _missing(verdict: Verdict, ports: str) -> str:
+def _missing(verdict: EndpointVerdict, ports: str) -> str:
     if verdict.paths:  # an entry point exists but its own path is blocked (a firewall DNAT)
         path = verdict.paths[0]
         name = str(path.get("via")).rsplit("/", 1)[-1]

@@ -1,7 +1,7 @@
 """Defense depth on Azure: how many independent layers keep each sensitive port of a VM from
 the internet.
 
-Depth is computed by :mod:`posture.checks._azure_depth` (docs/azure-assets.md, "Defense
+Depth is computed by :mod:`posture.graph.azure.depth` (docs/azure-assets.md, "Defense
 depth"): the least number of layer flips - a public IP on the IP configuration, an NSG rule at
 the subnet or NIC level, an NSG where a Standard SKU entry point has none (secure by default),
 the backend port of a public load balancer's rule, a firewall DNAT rule - after which an
@@ -13,49 +13,19 @@ reports the VMs one change away (depth 1) and, more generally, below the require
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import Iterator, Sequence
 
-from posture.checks._azure_depth import NSG_LAYERS, vm_depths
-from posture.checks._azure_reach import NETWORK_READS, VM, AzureNetwork
-from posture.checks.azure_network import ADMIN_PORTS, DB_PORTS
+from posture.checks._shared import DepthWording, depth_finding, port_classes
 
 from posture.engine import CheckContext, Result
-from posture.graph.depth import Depth, Layer, depth_evidence, depth_text
-from posture.model import Asset, Principle, Severity
+from posture.graph.azure.depth import NSG_LAYERS, vm_depths
+from posture.graph.azure.reach import NETWORK_READS, VM, AzureNetwork
+from posture.graph.depth import Depth, Layer
+from posture.model import Principle, Severity
+from posture.net import PORT_CLASSES
 from posture.registry import check
 
-PORT_CLASSES = (("admin", ADMIN_PORTS), ("database", DB_PORTS))
 CLASS_SEVERITY = (("admin", "low"), ("database", "low"))
-SERVICES = {
-    22: "SSH", 3389: "RDP", 5985: "WinRM", 5986: "WinRM", 1433: "SQL Server", 1521: "Oracle",
-    3306: "MySQL", 5432: "PostgreSQL", 5984: "CouchDB", 6379: "Redis", 9042: "Cassandra",
-    9200: "Elasticsearch", 11211: "Memcached", 27017: "MongoDB",
-}
-
-
-def _pairs(value: Any) -> list[tuple[str, Any]]:
-    return list(value.items()) if isinstance(value, Mapping) else [tuple(p) for p in value]
-
-
-def _classes(ctx: CheckContext) -> dict[int, str]:
-    """port -> its class (the first class listing it)."""
-    out: dict[int, str] = {}
-    for name, ports in _pairs(ctx.param("port_classes")):
-        for p in ports:
-            out.setdefault(int(p), str(name))
-    return out
-
-
-def _severity(ctx: CheckContext, klass: str) -> Severity:
-    table = {str(k): v for k, v in _pairs(ctx.param("class_severity"))}
-    return Severity.parse(str(table.get(klass, ctx.spec.severity.label)))
-
-
-def _service(port: int) -> str:
-    name = SERVICES.get(port)
-    return f"{name} (tcp/{port})" if name else f"tcp/{port}"
 
 
 def _blocker(x: Layer) -> str:
@@ -94,74 +64,12 @@ def _through(layers: Sequence[Layer]) -> str:
     return "; ".join(out)
 
 
-def _rank(d: Depth, klass: str, ctx: CheckContext) -> tuple[Any, ...]:
-    """Weakest first: lowest depth, most severe class, open NSGs (latent exposure) before a
-    closed one, then port order."""
-    level = d.depth if d.depth is not None else d.at_least
-    nsg_blocks = d.best is not None and any(c.layer in NSG_LAYERS for c in d.best.changes)
-    return (level, -int(_severity(ctx, klass)), nsg_blocks, d.port)
+def _nsg_blocks(d: Depth) -> bool:
+    """Open NSGs (a latent exposure) rank before a closed one among equally deep ports."""
+    return d.best is not None and any(c.layer in NSG_LAYERS for c in d.best.changes)
 
 
-def _evidence(depths: Sequence[Depth], weakest: Depth) -> dict[str, Any]:
-    return {
-        **depth_evidence(weakest),
-        "port": weakest.port,
-        "depth_by_port": {str(d.port): depth_text(d) for d in depths},
-    }
-
-
-def _judge(
-    ctx: CheckContext, vm: Asset, depths: Sequence[Depth], classes: Mapping[int, str], need: int
-) -> Result | None:
-    if any(d.depth == 0 for d in depths):
-        return None  # exposed: the exposure checks report it (evidence depth 0)
-    undecided = [d for d in depths if d.depth is None and d.at_least < need]
-    if undecided:
-        d = undecided[0]
-        return ctx.unknown(
-            vm,
-            f"cannot decide the defense depth of {_service(d.port)}: {d.unknown} "
-            f"(at least {d.at_least} layer(s))",
-            undecided=sorted({str(x.unknown) for x in undecided}),
-            depth=None,
-            depth_at_least=min(x.at_least for x in undecided),
-        )
-    weakest = min(depths, key=lambda d: _rank(d, classes.get(d.port, "database"), ctx))
-    if weakest.best is not None:
-        weakest = replace(weakest, best=weakest.best.explained())
-    evidence = _evidence(depths, weakest)
-    best = weakest.best
-    changes = best.changes if best is not None else ()
-    what = f"{_service(weakest.port)} on {vm.name}"
-    blockers = "; ".join(_blocker(x) for x in changes)
-    short = [d for d in depths if d.depth is not None and d.depth < need]
-    if not short:
-        level = weakest.depth if weakest.depth is not None else f">= {weakest.at_least}"
-        return ctx.passed(
-            vm,
-            f"every sensitive port is at depth >= {need}; the weakest, {what}, is at depth "
-            f"{level}" + (f": {blockers}" if blockers else ""),
-            **evidence,
-        )
-    severity = max(_severity(ctx, classes.get(d.port, "database")) for d in short)
-    others = sorted({d.port for d in short} - {weakest.port})
-    also = ""
-    if others:
-        more = f" (+{len(others) - 5} more)" if len(others) > 5 else ""
-        also = f" Also below depth {need}: tcp/{', '.join(map(str, others[:5]))}{more}."
-    through = _through(best.layers) if best is not None else ""
-    through = f"; open: {through}" if through else ""
-    if len(changes) == 1:
-        message = (
-            f"only {blockers} keeps {what} from the internet{through}; one change exposes it: "
-            f"{changes[0].change}.{also}"
-        )
-    else:
-        message = (
-            f"only {len(changes)} layers keep {what} from the internet (required: {need}): "
-            f"{blockers}{through}.{also}"
-        )
-    return ctx.fail_at(severity, vm, message, **evidence)
+WORDING = DepthWording(blocker=_blocker, rank=_nsg_blocks, through=_through, explain=True)
 
 
 @check(
@@ -197,7 +105,7 @@ def _judge(
 )
 def sensitive_ports_defense_in_depth(ctx: CheckContext) -> Iterator[Result]:
     net: AzureNetwork = ctx.derived("azure.network.reach", AzureNetwork)
-    classes = _classes(ctx)
+    classes = port_classes(ctx)
     need = int(ctx.param("min_depth"))
     ports = tuple(classes)
     for vm in ctx.inventory.of(VM):
@@ -205,7 +113,7 @@ def sensitive_ports_defense_in_depth(ctx: CheckContext) -> Iterator[Result]:
         if depths is None:
             yield ctx.passed(vm, "no network interface: no path from the internet")
             continue
-        found = _judge(ctx, vm, depths, classes, need)
+        found = depth_finding(ctx, vm, depths, classes, need, WORDING)
         if found is not None:
             yield found
 

@@ -22,23 +22,12 @@ from typing import Any
 
 from posture.engine import CheckContext, Result
 from posture.model import Asset, Principle, Severity
+from posture.net import NON_PUBLIC_IPV4
 from posture.registry import check
 
 SQL_SERVER = "Microsoft.Sql/servers"
 AZURE_SERVICES = ("0.0.0.0", "0.0.0.0")
-_NOT_PUBLIC = tuple(
-    ipaddress.IPv4Network(n)
-    for n in (
-        "0.0.0.0/8",
-        "10.0.0.0/8",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "224.0.0.0/3",
-    )
-)
+_NOT_PUBLIC = tuple(ipaddress.IPv4Network(n) for n in NON_PUBLIC_IPV4)
 
 
 @dataclass(frozen=True, slots=True)

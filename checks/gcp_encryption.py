@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.checks._gcp import BUCKET, CRYPTO_KEY, label_matches
-
 from posture.engine import CheckContext, Result
+from posture.gcp import BUCKET, CRYPTO_KEY, label_matches
 from posture.model import Principle, Severity
 from posture.registry import check
 

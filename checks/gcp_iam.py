@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from posture.checks._aws import age_days, parse_time, scan_time
-from posture.checks._gcp import (
+from posture.engine import CheckContext, Result
+from posture.gcp import (
     CRYPTO_KEY,
     HUMAN_PREFIXES,
     PROJECT,
@@ -17,11 +17,10 @@ from posture.checks._gcp import (
     grants,
     public_grants,
 )
-from posture.checks._gcp_identity import AdminPath, build_graph
-
-from posture.engine import CheckContext, Result
+from posture.iam.gcp import AdminPath, build_graph
 from posture.model import Principle, Severity
 from posture.registry import check
+from posture.values import age_days, parse_time, scan_time
 
 BASIC_ADMIN = ("roles/owner", "roles/editor")
 IMPERSONATION = ("roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser")

@@ -1,15 +1,15 @@
 """Defense in depth on GCP: admin and database ports reachable from the internet, world-open
 firewall rules, the default network's permissive rules, Cloud SQL exposure.
 
-The path checks use :mod:`posture.checks._gcp_exposure`: an instance is reported as exposed
+The path checks use :mod:`posture.graph.gcp.exposure`: an instance is reported as exposed
 only when the firewall (hierarchical and network firewall policies, VPC rules, implied rules, in
 the network's evaluation order) admits internet clients on the port *and* the interface has an
 external IP *and* the network's routes send the replies to those clients to the internet gateway
-(:mod:`posture.checks._gcp_route`), or when an external load balancer delivers the port to it
+(:mod:`posture.graph.gcp.route`), or when an external load balancer delivers the port to it
 and the firewall admits the load balancer's sources (its proxies, or the clients of a
 passthrough load balancer, whose replies need the route too). Internet clients count only as
 the *wide* internet, as on AWS and Azure: those public addresses add up to at least a /8 of
-IPv4 or a /16 of IPv6 (:data:`posture.checks._gcp_clients.WIDE`); a port reachable from narrow
+IPv4 or a /16 of IPv6 (:data:`posture.graph.gcp.clients.WIDE`); a port reachable from narrow
 allow-listed ranges only (an office /24) passes, naming them. Rules
 shadowed by a deny that is evaluated first, disabled rules, egress rules, Identity-Aware Proxy
 access and rules whose targets have no external IP are not exposure. A verdict that depends on
@@ -22,17 +22,19 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator, Sequence
 
-from posture.checks._gcp import FIREWALL, FIREWALL_POLICY, INSTANCE, NETWORK, SQL_INSTANCE
-from posture.checks._gcp_exposure import PATH_READS, assess, estate, judge, unresolved_results
-from posture.checks._gcp_fw import Rule, ports_match, rule_is_world_open
-from posture.checks._gcp_fwpolicy import policy_rules_of, world_sources
+from posture.checks._shared import gcp_estate as estate
 
 from posture.engine import CheckContext, Result
+from posture.gcp import FIREWALL, FIREWALL_POLICY, INSTANCE, NETWORK, SQL_INSTANCE
+from posture.graph.gcp.exposure import PATH_READS, assess, rule_label, via_lb
+from posture.graph.gcp.fw import Rule, ports_match, rule_is_world_open
+from posture.graph.gcp.fwpolicy import policy_rules_of, world_sources
+from posture.graph.gcp.lb import Unresolved
 from posture.model import Asset, Principle, Severity
+from posture.net import ADMIN_PORTS
+from posture.net import DATABASE_PORTS as DB_PORTS
 from posture.registry import check
 
-ADMIN_PORTS = (22, 3389, 5985, 5986)
-DB_PORTS = (1433, 1521, 3306, 5432, 5984, 6379, 9042, 9200, 9300, 11211, 27017, 27018)
 _DEFAULT_RULES = (
     "default-allow-internal",
     "default-allow-ssh",
@@ -342,3 +344,119 @@ def sql_no_public_ip(ctx: CheckContext) -> Iterator[Result]:
             )
         else:
             yield ctx.passed(db, "no public IP", private_network=db.attr("private_network"))
+
+
+def judge(ctx: CheckContext, host: Asset, ports: Sequence[int], what: str) -> Result:
+    rep = assess(estate(ctx), host, ports)
+    status = host.attr("status")
+    if rep.exposed:
+        lbs = via_lb(rep.exposed)
+        policies = sorted(
+            {
+                rule_label(e["firewall_rule"])
+                for e in rep.exposed
+                if "frontend" not in e and "decided_by" in e and "firewall_rule" in e
+            }
+        )
+        through = f" (through load balancer {', '.join(lbs)})" if lbs else ""
+        if policies:
+            through += f" (admitted by firewall policy {', '.join(policies)})"
+        return ctx.fail(
+            host,
+            f"{what} reachable from the internet on tcp/"
+            f"{'/'.join(map(str, rep.ports(rep.exposed)))}{through}",
+            paths=rep.exposed,
+            possible=rep.possible,
+            status=status,
+            depth=0,  # defense depth (gcp.network.sensitive_ports_defense_in_depth): exposed
+        )
+    if rep.unknown_networks:
+        names = ", ".join(sorted(set(rep.unknown_networks)))
+        return ctx.unknown(
+            host,
+            f"{what}: the firewall policies of network {names} could not be read "
+            "(networks.getEffectiveFirewalls failed); exposure not decided",
+            possible=rep.possible + rep.latent_possible,
+            status=status,
+        )
+    if rep.possible:
+        reasons = sorted({r for e in rep.possible for r in e.get("undecided") or ()})
+        return ctx.unknown(
+            host,
+            f"{what} may be reachable from the internet on tcp/"
+            f"{'/'.join(map(str, rep.ports(rep.possible)))}: {'; '.join(reasons)}",
+            possible=rep.possible,
+            status=status,
+        )
+    extra = {
+        "latent": rep.latent,
+        "iap": rep.iap,
+        "shadowed": rep.shadowed,
+        "load_balancer_blocked": rep.lb_blocked,
+        "load_balancer_authenticated": rep.lb_authenticated,
+        "unrouted": rep.unrouted,
+        "allow_listed": rep.narrow,
+        "status": status,
+    }
+    if rep.narrow:  # reachable, from allow-listed ranges (latent paths are in the evidence)
+        ranges = ", ".join(dict.fromkeys(str(e["clients"]) for e in rep.narrow))
+        lbs = via_lb(rep.narrow)
+        through = f" (through load balancer {', '.join(lbs)})" if lbs else ""
+        return ctx.passed(
+            host,
+            f"{what} reachable only from allow-listed internet ranges ({ranges}) on tcp/"
+            f"{'/'.join(map(str, rep.ports(rep.narrow)))}{through}",
+            **extra,
+        )
+    if rep.unrouted and not rep.latent:
+        return ctx.passed(
+            host,
+            f"{what} not reachable from the internet: the firewall admits internet clients "
+            f"on tcp/{'/'.join(map(str, rep.ports(rep.unrouted)))} but no route sends the "
+            "replies to the internet gateway",
+            **extra,
+        )
+    if rep.latent:
+        return ctx.passed(
+            host,
+            f"{what} not reachable from the internet: the firewall admits "
+            "internet clients but the instance has no external IP",
+            **extra,
+        )
+    if rep.iap:
+        return ctx.passed(
+            host,
+            f"{what} not reachable from the internet; reachable through "
+            "Identity-Aware Proxy only (bastionless admin path)",
+            **extra,
+        )
+    if rep.shadowed:
+        denies = sorted({rule_label(r) for e in rep.shadowed for r in e["shadowed_by"]})
+        return ctx.passed(
+            host,
+            f"{what} not reachable from the internet (firewall: deny rule(s) "
+            f"{', '.join(denies)} take precedence over the allow rules)",
+            **extra,
+        )
+    return ctx.passed(host, f"{what} not reachable from the internet (firewall)", **extra)
+
+
+def unresolved_results(ctx: CheckContext, ports: Sequence[int], what: str) -> list[Result]:
+    """INCONCLUSIVE for each load-balancer part whose receiving instances are unknown and that
+    may carry one of ``ports``."""
+    by_subject: dict[str, list[Unresolved]] = {}
+    for u in estate(ctx).lb.unresolved:
+        if u.relevant("tcp", tuple(int(p) for p in ports)):
+            by_subject.setdefault(u.subject.uid, []).append(u)
+    out = []
+    for _uid, items in sorted(by_subject.items()):
+        reasons = sorted({u.reason for u in items})
+        out.append(
+            ctx.unknown(
+                items[0].subject,
+                f"external load balancer may deliver {what} to instances that are not "
+                f"resolved: {'; '.join(reasons)}",
+                paths=[u.evidence() for u in items],
+            )
+        )
+    return out

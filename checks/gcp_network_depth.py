@@ -1,6 +1,6 @@
 """Defense depth on GCP: how many independent layers keep each sensitive port of an instance
 from the internet (docs/gcp-assets.md, "Defense depth"; the engine is
-:mod:`posture.checks._gcp_depth`).
+:mod:`posture.graph.gcp.depth`).
 
 Depth 0 is a real exposure, reported by the exposure checks (their FAIL evidence carries
 ``depth: 0``); this check reports the instances one change away (depth 1) and, generally, below
@@ -10,50 +10,22 @@ so that the report's depth table and the CSV ``depth`` column read both.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator
 
-from posture.checks._gcp import INSTANCE
-from posture.checks._gcp_depth import GcpDepth
-from posture.checks._gcp_exposure import PATH_READS, estate, unresolved_results
-from posture.checks.gcp_network import ADMIN_PORTS, DB_PORTS
+from posture.checks._shared import DepthWording, depth_finding, port_classes
+from posture.checks._shared import gcp_estate as estate
+from posture.checks.gcp_network import unresolved_results
 
 from posture.engine import CheckContext, Result
-from posture.graph.depth import Depth, Layer, depth_evidence, depth_text
+from posture.gcp import INSTANCE
+from posture.graph.depth import Depth, Layer
+from posture.graph.gcp.depth import GcpDepth
+from posture.graph.gcp.exposure import PATH_READS
 from posture.model import Asset, Principle, Severity
+from posture.net import PORT_CLASSES
 from posture.registry import check
 
-PORT_CLASSES = (("admin", ADMIN_PORTS), ("database", DB_PORTS))
 CLASS_SEVERITY = (("admin", "low"), ("database", "low"))
-SERVICES = {
-    22: "SSH", 3389: "RDP", 5985: "WinRM", 5986: "WinRM", 1433: "SQL Server", 1521: "Oracle",
-    3306: "MySQL", 5432: "PostgreSQL", 5984: "CouchDB", 6379: "Redis", 9042: "Cassandra",
-    9200: "Elasticsearch", 9300: "Elasticsearch", 11211: "Memcached", 27017: "MongoDB",
-    27018: "MongoDB",
-}
-
-
-def _pairs(value: Any) -> list[tuple[str, Any]]:
-    return list(value.items()) if isinstance(value, Mapping) else [tuple(p) for p in value]
-
-
-def _classes(ctx: CheckContext) -> dict[int, str]:
-    """port -> its class (the first class listing it)."""
-    out: dict[int, str] = {}
-    for name, ports in _pairs(ctx.param("port_classes")):
-        for p in ports:
-            out.setdefault(int(p), str(name))
-    return out
-
-
-def _severity(ctx: CheckContext, klass: str) -> Severity:
-    table = {str(k): v for k, v in _pairs(ctx.param("class_severity"))}
-    return Severity.parse(str(table.get(klass, ctx.spec.severity.label)))
-
-
-def _service(port: int) -> str:
-    name = SERVICES.get(port)
-    return f"{name} (tcp/{port})" if name else f"tcp/{port}"
 
 
 def _blocker(x: Layer) -> str:
@@ -73,76 +45,6 @@ def _blocker(x: Layer) -> str:
     if x.layer == "named-port":
         return f"instance group {x.resource}{rule}"
     return f"{x.layer} {x.resource}{rule}"
-
-
-def _evidence(depths: Sequence[Depth], weakest: Depth) -> dict[str, Any]:
-    return {
-        **depth_evidence(weakest),
-        "port": weakest.port,
-        "depth_by_port": {str(d.port): depth_text(d) for d in depths},
-    }
-
-
-def _judge(
-    ctx: CheckContext,
-    engine: GcpDepth,
-    host: Asset,
-    depths: Sequence[Depth],
-    classes: Mapping[int, str],
-    need: int,
-) -> Result | None:
-    if any(d.depth == 0 for d in depths):
-        return None  # exposed: the exposure checks report it (evidence depth 0)
-    undecided = [d for d in depths if d.depth is None and d.at_least < need]
-    if undecided:
-        d = undecided[0]
-        return ctx.unknown(
-            host,
-            f"cannot decide the defense depth of {_service(d.port)} on {host.name}: "
-            f"{d.unknown} (at least {d.at_least} layer(s))",
-            undecided=sorted({str(x.unknown) for x in undecided}),
-            depth=None,
-            depth_at_least=min(x.at_least for x in undecided),
-        )
-
-    def rank(d: Depth) -> tuple[Any, ...]:
-        """Weakest first: lowest depth, most severe class, then a port that something admits
-        (held back by a deny, a missing address or route) before one nothing admits."""
-        level = d.depth if d.depth is not None else d.at_least
-        quiet = not engine.admitted_somewhere(host, d.port)
-        return (level, -int(_severity(ctx, classes.get(d.port, "database"))), quiet, d.port)
-
-    weakest = min(depths, key=rank)
-    evidence = _evidence(depths, weakest)
-    short = [d for d in depths if d.depth is not None and d.depth < need]
-    changes = weakest.best.changes if weakest.best is not None else ()
-    blockers = "; ".join(_blocker(x) for x in changes)
-    what = f"{_service(weakest.port)} on {host.name}"
-    if not short:
-        level = weakest.depth if weakest.depth is not None else f">= {weakest.at_least}"
-        return ctx.passed(
-            host,
-            f"every sensitive port is at depth >= {need}; the weakest, {what}, is at depth "
-            f"{level}" + (f": {blockers}" if blockers else ""),
-            **evidence,
-        )
-    severity = max(_severity(ctx, classes.get(d.port, "database")) for d in short)
-    others = sorted({d.port for d in short} - {weakest.port})
-    also = ""
-    if others:
-        more = f" (+{len(others) - 5} more)" if len(others) > 5 else ""
-        also = f" Also below depth {need}: tcp/{', '.join(map(str, others[:5]))}{more}."
-    if len(changes) == 1:
-        message = (
-            f"only {blockers} keeps {what} from the internet; one change exposes it: "
-            f"{changes[0].change}.{also}"
-        )
-    else:
-        message = (
-            f"only {len(changes)} layers keep {what} from the internet (required: {need}): "
-            f"{blockers}.{also}"
-        )
-    return ctx.fail_at(severity, host, message, **evidence)
 
 
 @check(
@@ -178,11 +80,17 @@ def _judge(
 )
 def sensitive_ports_defense_in_depth(ctx: CheckContext) -> Iterator[Result]:
     engine = ctx.derived("gcp.network.depth", lambda inv: GcpDepth(estate(ctx), inv))
-    classes = _classes(ctx)
+    classes = port_classes(ctx)
     need = int(ctx.param("min_depth"))
     ports = tuple(classes)
     for host in ctx.inventory.of(INSTANCE):
-        found = _judge(ctx, engine, host, engine.host_depths(host, ports), classes, need)
+        def quiet(d: Depth, host: Asset = host) -> bool:
+            # a port something admits (held back by a deny, a missing address or route) ranks
+            # before one nothing admits
+            return not engine.admitted_somewhere(host, d.port)
+
+        wording = DepthWording(blocker=_blocker, rank=quiet, name_host=True)
+        found = depth_finding(ctx, host, engine.host_depths(host, ports), classes, need, wording)
         if found is not None:
             yield found
     yield from unresolved_results(ctx, ports, "sensitive ports (their defense depth is undecided)")

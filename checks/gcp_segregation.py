@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from posture.checks._gcp import NETWORK, PROJECT
-
 from posture.engine import CheckContext, Result
+from posture.gcp import NETWORK, PROJECT
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.checks._gcp import HTTPS_PROXY, SQL_INSTANCE, SSL_POLICY, SSL_PROXY
-
 from posture.engine import CheckContext, Result
+from posture.gcp import HTTPS_PROXY, SQL_INSTANCE, SSL_POLICY, SSL_PROXY
 from posture.model import Principle, Severity
 from posture.registry import check
 

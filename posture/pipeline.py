@@ -1,25 +1,37 @@
-"""The audit pipeline shared by ``scan``, ``audit`` and ``demo``: inventory → findings → reports.
+"""The audit pipeline shared by ``scan``, ``audit``, ``demo`` and ``evidence``: inventory →
+findings → tracked findings → reports, in one place (:func:`run_audit`).
 
 A freshly collected inventory is serialized and read back before it is audited, so a scan and a
 later ``posture audit`` of its saved snapshot see exactly the same data and write byte-identical
 findings.
+
+The pipeline sits below the reporters: :func:`run_audit` is handed the report step as a
+function of its :class:`AuditRun` (the CLI's formats, or the evidence folder's), so the order
+audit → track (exceptions, history store) → report is fixed here and nowhere else.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from posture import snapshot
 from posture.engine import RunOptions, run
 from posture.errors import SnapshotError
+from posture.history.tracking import Tracked, Tracking, track
 from posture.model import Finding, Inventory, Severity, Status
 from posture.registry import Catalogue, load_catalogue
+
+W = TypeVar("W")
+Step = Callable[[str], None]
+# given the number of checks about to run, a context that yields the per-check callback
+Progress = Callable[[int], AbstractContextManager[Step | None]]
 
 
 class ExitCode(IntEnum):
@@ -89,3 +101,62 @@ def failures_by_severity(findings: Iterable[Finding]) -> dict[Severity, int]:
         if f.status == Status.FAIL:
             out[f.severity] += 1
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRun:
+    """One audit of a prepared snapshot: the checks that ran, their findings after exceptions
+    and history (:class:`~posture.history.tracking.Tracked`), and the exit code they call for."""
+
+    prepared: Prepared
+    checks: tuple[str, ...]  # ids of the checks that ran, sorted
+    tracked: Tracked
+    catalogue_version: str
+    exit_code: ExitCode  # a FAIL at or above ``fail_on``, or a new one at ``--fail-on-new``
+
+    @property
+    def findings(self) -> tuple[Finding, ...]:
+        return self.tracked.findings
+
+
+def select_checks(
+    prepared: Prepared,
+    catalogue: Catalogue,
+    check_ids: Iterable[str] = (),
+    within: Collection[str] | None = None,
+) -> tuple[str, ...]:
+    """The ids of the checks to run on this snapshot: the ones asked for (all by default) of
+    its provider, and only those in ``within`` when given (a framework's mapped checks)."""
+    chosen = catalogue.select(ids=tuple(check_ids), provider=prepared.inventory.meta.provider)
+    return tuple(c.spec.id for c in chosen if within is None or c.spec.id in within)
+
+
+def run_audit(
+    prepared: Prepared,
+    catalogue: Catalogue,
+    report: Callable[[AuditRun], W],
+    *,
+    check_ids: Iterable[str] = (),
+    within: Collection[str] | None = None,
+    tracking: Tracking | None = None,
+    fail_on: Severity | None = None,
+    progress: Progress | None = None,
+) -> tuple[AuditRun, W]:
+    """Audit → track → report: run the selected checks (:func:`select_checks`), apply the
+    exceptions and record the scan (``tracking``), then hand the run to ``report`` (which
+    writes the reports) and return the run with what ``report`` returned."""
+    checks = select_checks(prepared, catalogue, check_ids, within)
+    with (progress or _quiet)(len(checks)) as step:
+        findings = audit(prepared, catalogue, checks, progress=step) if checks else ()
+    version = catalogue.version()
+    tracked = track(
+        tracking or Tracking(), prepared.inventory, findings, prepared.snapshot_sha256, version
+    )
+    gate = ExitCode.FINDINGS if tracked.new_failures else ExitCode.OK
+    code = max(exit_code(tracked.findings, fail_on), gate)
+    run = AuditRun(prepared, checks, tracked, version, code)
+    return run, report(run)
+
+
+def _quiet(_total: int) -> AbstractContextManager[Step | None]:
+    return nullcontext(None)

@@ -2,10 +2,14 @@
 
 ``denied_session`` makes moto enforce IAM (``/moto-api/reset-auth``) and returns a session of an
 IAM user whose policy allows everything except the given actions, so the collector meets a real
-``AccessDenied`` answer from the server. Use it for S3 and IAM: for JSON-protocol services (KMS,
-Secrets Manager, CloudTrail) moto answers a denial with an XML body that botocore cannot parse
-(the error code becomes ``403``), so ``refuse`` makes botocore's own event system answer one
-operation the way AWS does (``AccessDeniedException``) on the client the collector uses.
+``AccessDenied`` answer from the server. Use it for IAM, EC2, and S3 only where the API operation
+and the IAM action share a name (``s3:GetBucketPolicy``, ``s3:GetBucketLocation``,
+``s3:GetBucketAcl``): moto 5.2.6 authorises S3 requests as ``s3:<operation>``, so denying
+``s3:GetEncryptionConfiguration`` (GetBucketEncryption) or ``s3:ListBucket`` (ListObjects) is
+silently not enforced. For JSON-protocol services (KMS, Secrets Manager, CloudTrail) moto
+answers a denial with an XML body that botocore cannot parse (the error code becomes ``403``), so
+``refuse`` makes botocore's own event system answer one operation the way AWS does
+(``AccessDeniedException``) on the client the collector uses.
 """
 
 from __future__ import annotations

@@ -23,10 +23,10 @@ from azure_builders import (
     vnet,
 )
 from check_helpers import catalogue, only, run_one
-from posture.checks._azure_depth import vm_depths
-from posture.checks._azure_reach import AzureNetwork
 
 from posture.engine import RunOptions, run
+from posture.graph.azure.depth import vm_depths
+from posture.graph.azure.reach import AzureNetwork
 from posture.model import Asset, Finding, Inventory, Severity, Status
 from posture.reporters import OutputFormat, Report, reporter_for
 

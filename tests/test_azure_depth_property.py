@@ -28,9 +28,9 @@ from typing import Any
 from azure_builders import NET, az, inventory, nic, nsg, public_ip, rule, subnet, vm, vnet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from posture.checks._azure_depth import vm_depths
-from posture.checks._azure_reach import AzureNetwork, PathState
 
+from posture.graph.azure.depth import vm_depths
+from posture.graph.azure.reach import AzureNetwork, Reach
 from posture.model import Asset, Inventory
 
 PORTS = (22, 5432)
@@ -192,7 +192,7 @@ def flips(inv: Inventory, port: int) -> list[Flip]:
 def exposed(inv: Inventory, port: int) -> bool:
     net = AzureNetwork(inv)
     ((_, endpoints),) = net.hosts()
-    return any(net.internet_exposure(ep, port).state is PathState.EXPOSED for ep in endpoints)
+    return any(net.internet_exposure(ep, port).state is Reach.EXPOSED for ep in endpoints)
 
 
 def brute_depth(inv: Inventory, port: int) -> int:

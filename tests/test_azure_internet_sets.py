@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from azure_builders import inventory, nic, nsg, public_ip, rule, subnet, vm, vnet
 from check_helpers import only, run_one
-from posture.checks._azure_depth import vm_depths
-from posture.checks._azure_nsg import internet_admission, internet_reach, is_wide
-from posture.checks._azure_reach import AzureNetwork, PathState
 
+from posture.graph.azure.depth import vm_depths
+from posture.graph.azure.nsg import internet_admission, internet_reach, is_wide
+from posture.graph.azure.reach import AzureNetwork, Reach
 from posture.model import Finding, Severity, Status
 
 ADMIN = "azure.network.admin_ports_not_internet_reachable"
@@ -134,18 +134,18 @@ def test_service_tags_are_inconclusive_only_when_they_can_change_the_verdict() -
     # an allow from AzureCloud: wide or not depends on the tag's ranges
     cloud = nsg("cloud", rule("azurecloud", 100, src="AzureCloud", ports="22"))
     verdict = _verdict(_vm(nic_nsg=cloud))
-    assert verdict.state is PathState.UNKNOWN and "service tags" in verdict.detail
+    assert verdict.state is Reach.UNKNOWN and "service tags" in verdict.detail
     # ... but not behind a deny of everything, nor ahead of an allow from everywhere
     shut = nsg("shut", rule("deny", 90, "deny", src="*", ports="22"),
                rule("azurecloud", 100, src="AzureCloud", ports="22"))
-    assert _verdict(_vm(nic_nsg=shut)).state is PathState.BLOCKED
+    assert _verdict(_vm(nic_nsg=shut)).state is Reach.BLOCKED
     open_ = nsg("open", rule("azurecloud", 100, src="AzureCloud", ports="22"),
                 rule("ssh-any", 200, src="*", ports="22"))
-    assert _verdict(_vm(nic_nsg=open_)).state is PathState.EXPOSED
+    assert _verdict(_vm(nic_nsg=open_)).state is Reach.EXPOSED
     # a deny of a tag ahead of an allow from everywhere: the tag could be the whole internet
     deny_tag = nsg("deny-tag", rule("no-storage", 100, "deny", src="Storage", ports="22"),
                    rule("ssh-any", 200, src="*", ports="22"))
-    assert _verdict(_vm(nic_nsg=deny_tag)).state is PathState.UNKNOWN
+    assert _verdict(_vm(nic_nsg=deny_tag)).state is Reach.UNKNOWN
 
 
 @pytest.mark.parametrize(

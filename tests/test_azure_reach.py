@@ -6,7 +6,8 @@ import ipaddress
 
 import pytest
 from azure_builders import inventory, nic, nsg, public_ip, rule, subnet, vnet
-from posture.checks._azure_nsg import (
+
+from posture.graph.azure.nsg import (
     INTERNET,
     Peer,
     allowed,
@@ -16,7 +17,7 @@ from posture.checks._azure_nsg import (
     parse_ports,
     prefix_matches,
 )
-from posture.checks._azure_reach import AzureNetwork, PathState
+from posture.graph.azure.reach import AzureNetwork, Reach
 
 VM_PEER = Peer(ipaddress.ip_address("10.0.2.4"), virtual_network=True, asgs=frozenset({"asg-web"}))
 VNET_PEER = Peer(ipaddress.ip_address("10.0.9.9"), virtual_network=True)
@@ -119,10 +120,10 @@ def test_exposure_needs_an_entry_point_private_only_is_latent() -> None:
     open_ = nsg("open", rule("ssh", 100, src="Internet", ports="22"))
     net, ep = _network(subnet_nsg=open_, address=None)  # public IP not allocated
     verdict = net.internet_exposure(ep, 22)
-    assert verdict.state is PathState.BLOCKED and verdict.latent
+    assert verdict.state is Reach.BLOCKED and verdict.latent
     net, ep = _network(subnet_nsg=open_)
     verdict = net.internet_exposure(ep, 22)
-    assert verdict.state is PathState.EXPOSED
+    assert verdict.state is Reach.EXPOSED
     assert verdict.paths[0]["entry"] == "public-ip"
 
 
@@ -132,17 +133,17 @@ def test_subnet_vs_nic_double_evaluation() -> None:
     for subnet_nsg, nic_nsg in ((open_, closed), (closed, open_)):
         net, ep = _network(subnet_nsg=subnet_nsg, nic_nsg=nic_nsg)
         verdict = net.internet_exposure(ep, 22)
-        assert verdict.state is PathState.BLOCKED, verdict
+        assert verdict.state is Reach.BLOCKED, verdict
         assert "denies" in verdict.detail
 
 
 def test_no_nsg_at_all_is_exposed_and_narrow_source_is_not() -> None:
     net, ep = _network()
-    assert net.internet_exposure(ep, 3389).state is PathState.EXPOSED
+    assert net.internet_exposure(ep, 3389).state is Reach.EXPOSED
     narrow = nsg("narrow", rule("office", 100, src="203.0.113.0/24", ports="22"))
     net, ep = _network(subnet_nsg=narrow)
     verdict = net.internet_exposure(ep, 22)
-    assert verdict.state is PathState.BLOCKED and "DenyAllInBound" in verdict.detail
+    assert verdict.state is Reach.BLOCKED and "DenyAllInBound" in verdict.detail
 
 
 def test_missing_nsg_is_unknown() -> None:
@@ -150,7 +151,7 @@ def test_missing_nsg_is_unknown() -> None:
     sn = subnet("web", "10.0.2.0/24", ghost)
     card = nic("nic", sn, "10.0.2.4", public=public_ip("pip", "20.0.0.1"))
     net = AzureNetwork(inventory(vnet(), sn, public_ip("pip", "20.0.0.1"), card))
-    assert net.internet_exposure(net.endpoints(card)[0], 22).state is PathState.UNKNOWN
+    assert net.internet_exposure(net.endpoints(card)[0], 22).state is Reach.UNKNOWN
 
 
 def test_bastion_subnet_sources() -> None:
@@ -183,16 +184,16 @@ def test_latent_names_the_admitting_rules_and_needs_an_nsg() -> None:
     assert verdict.evidence()["admitted_by"][0]["priority"] == 100
     net, ep = _network(address=None)  # no NSG anywhere: nothing filters, but no rule to blame
     verdict = net.internet_exposure(ep, 22)
-    assert verdict.state is PathState.BLOCKED and not verdict.latent
+    assert verdict.state is Reach.BLOCKED and not verdict.latent
 
 
 def test_standard_sku_entry_points_are_closed_without_an_nsg() -> None:
     sn = subnet("web", "10.0.2.0/24")
-    for sku, state in (("Standard", PathState.BLOCKED), ("Basic", PathState.EXPOSED)):
+    for sku, state in (("Standard", Reach.BLOCKED), ("Basic", Reach.EXPOSED)):
         pip = public_ip("pip", "20.0.0.1", sku=sku)
         card = nic("nic", sn, "10.0.2.4", public=pip)
         net = AzureNetwork(inventory(vnet(), sn, pip, card))
         verdict = net.internet_exposure(net.endpoints(card)[0], 22)
         assert verdict.state is state, sku
-        if state is PathState.BLOCKED:
+        if state is Reach.BLOCKED:
             assert "secure by default" in verdict.detail

@@ -13,7 +13,7 @@ import pytest
 from conftest import client
 from typer.testing import CliRunner
 
-from posture.cli import app
+from posture.cli.main import app
 
 runner = CliRunner()
 
@@ -21,7 +21,7 @@ runner = CliRunner()
 def _posture(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the real console entry point in a subprocess (to see tracebacks if any leak)."""
     return subprocess.run(
-        [sys.executable, "-c", "from posture.cli import main; main()", *args],
+        [sys.executable, "-c", "from posture.cli.main import main; main()", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -126,7 +126,7 @@ def test_no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     env.update(AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(
         tmp_path / "none"), AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1")
     proc = subprocess.run(
-        [sys.executable, "-c", "from posture.cli import main; main()", "scan", "aws",
+        [sys.executable, "-c", "from posture.cli.main import main; main()", "scan", "aws",
          "--endpoint-url", "http://127.0.0.1:9", "-r", "us-east-1"],
         capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL,
     )
@@ -192,8 +192,9 @@ def test_hostile_tags_are_inert_in_html_and_csv(moto_endpoint: str, tmp_path: Pa
 def test_denied_call_makes_affected_checks_inconclusive_end_to_end(
     moto_endpoint: str, tmp_path: Path
 ) -> None:
-    """A real AccessDenied from the server → a collection error in the snapshot → the check
-    that needed the data is INCONCLUSIVE (never PASS), and the reports say so."""
+    """A real AccessDenied from the server → a collection error in the snapshot → the checks
+    that needed the data are INCONCLUSIVE (never PASS) and name the failed call; checks on data
+    that was collected keep their verdicts."""
     from collect_helpers import denied_session
 
     from posture.collectors.aws.collector import AwsTarget, collect
@@ -203,16 +204,34 @@ def test_denied_call_makes_affected_checks_inconclusive_end_to_end(
     s3.create_bucket(Bucket="evidence-bucket")
     s3.put_bucket_encryption(Bucket="evidence-bucket", ServerSideEncryptionConfiguration={
         "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    client("ec2", moto_endpoint).create_volume(
+        AvailabilityZone="us-east-1a", Size=8, Encrypted=True)
     target = AwsTarget(regions=("us-east-1",), endpoint_url=moto_endpoint)
-    # the real IAM action is s3:GetEncryptionConfiguration; moto authorizes ?encryption
-    # requests as s3:ListBucket (its default for bucket GETs it has no mapping for)
-    denied = ("s3:GetEncryptionConfiguration", "s3:ListBucket")
-    with denied_session(moto_endpoint, *denied) as session:
+    # Deny an EC2 call: moto authorises EC2 (query protocol) requests by their Action, which is
+    # the IAM action name, so this explicit deny is enforced like AWS would. S3 is not used
+    # here: moto 5.2.6 authorises S3 requests as s3:<operation name> (s3:GetBucketEncryption,
+    # s3:ListObjects) instead of the IAM action (s3:GetEncryptionConfiguration, s3:ListBucket).
+    with denied_session(moto_endpoint, "ec2:DescribeVolumes") as session:
         prepared = prepare(collect(target, session=session))
     errors = [(e.service, e.operation, e.code) for e in prepared.inventory.errors]
-    assert ("s3", "GetBucketEncryption", "AccessDenied") in errors
+    assert ("ec2", "DescribeVolumes", "AccessDenied") in errors
+    assert not any(service == "s3" for service, _, _ in errors), errors
     findings = audit(prepared)
-    verdicts = {f.status.value for f in findings
-                if f.check_id == "aws.encryption.s3_bucket_encrypted"
-                and f.resource_uid == "arn:aws:s3:::evidence-bucket"}
-    assert verdicts == {"INCONCLUSIVE"}
+
+    # the encrypted volume was not seen: the check says so instead of passing (or saying nothing)
+    volumes = [f for f in findings if f.check_id == "aws.encryption.ebs_volume_encrypted"]
+    assert volumes
+    assert {f.status.value for f in volumes} == {"INCONCLUSIVE"}
+    assert all("ec2:DescribeVolumes" in f.message and "AccessDenied" in f.message
+               for f in volumes), [f.message for f in volumes]
+    failed_calls = {(e["service"], e["operation"], e["code"])
+                    for f in volumes for e in f.evidence["collection_errors"]}
+    assert failed_calls == {("ec2", "DescribeVolumes", "AccessDenied")}
+
+    # the bucket was seen: its verdict does not depend on the denied call
+    buckets = {f.status.value for f in findings
+               if f.check_id == "aws.encryption.s3_bucket_encrypted"
+               and f.resource_uid == "arn:aws:s3:::evidence-bucket"}
+    assert buckets == {"PASS"}
+    assert not any("DescribeVolumes" in f.message for f in findings
+                   if f.check_id == "aws.encryption.s3_bucket_encrypted")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from posture.cli import app
+from posture.cli.main import app
 from posture.demo.azure_fake import FakeArm
 
 runner = CliRunner()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from posture.cli import app
+from posture.cli.main import app
 from posture.demo.gcp_fake import FakeGoogle, serving
 
 runner = CliRunner()

@@ -14,7 +14,7 @@ from conftest import asset, inventory
 from typer.testing import CliRunner
 
 from posture import snapshot
-from posture.cli import app
+from posture.cli.main import app
 
 runner = CliRunner()
 VOLUME = "AWS::EC2::Volume"
@@ -138,7 +138,7 @@ def test_malformed_exceptions_file_is_a_one_line_error(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from posture.cli import main; main()",
+            "from posture.cli.main import main; main()",
             "audit",
             str(snap),
             "--exceptions",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from posture.cli import app
+from posture.cli.main import app
 from posture.pipeline import audit, load_prepared
 from posture.reporters import OutputFormat, Report, write_reports
 

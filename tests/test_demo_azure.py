@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from posture.cli import app
+from posture.cli.main import app
 
 runner = CliRunner()
 DEV = "22222222-2222-2222-2222-222222222222"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from posture.cli import app
+from posture.cli.main import app
 
 runner = CliRunner()
 

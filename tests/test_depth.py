@@ -37,8 +37,9 @@ from test_graph_scenarios import (
     lb_estate,
 )
 
-from posture.graph.aws import AwsReach
-from posture.graph.depth import host_depth, min_flips, rds_depth
+from posture.graph.aws.depth import host_depth, rds_depth
+from posture.graph.aws.reach import AwsReach
+from posture.graph.depth import min_flips
 from posture.model import Inventory, Severity, Status
 
 DEPTH = "aws.network.sensitive_ports_defense_in_depth"

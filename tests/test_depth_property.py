@@ -13,7 +13,7 @@ through:
 * ``d == 1`` iff some single flip exposes it;
 * ``d == 2`` iff no single flip but some pair does; ``d >= 3`` iff no pair does;
 
-for tcp/22, tcp/5432 and udp/53. The sweep (:mod:`posture.graph.depth_sweep`) cuts 1-65535
+for tcp/22, tcp/5432 and udp/53. The sweep (:mod:`posture.graph.aws.depth_sweep`) cuts 1-65535
 into pieces judged at their first port; each piece's depth must be the depth of its first, last
 and middle port, and of both sides of every rule boundary inside it, computed on a fresh graph
 (no memo shared with the sweep).
@@ -33,8 +33,9 @@ from hypothesis import HealthCheck, given, settings
 from reachability_reference import NOT_PUBLIC_V4, Reference, is_public
 from test_graph_property import PORT_RANGES, estates
 
-from posture.graph.aws import AwsReach
-from posture.graph.depth import WIDE, host_depth
+from posture.graph.aws.depth import host_depth
+from posture.graph.aws.reach import AwsReach
+from posture.graph.depth import WIDE
 from posture.model import Asset, Inventory
 
 PORTS = (22, 5432)
@@ -205,8 +206,8 @@ def test_depth_matches_brute_force_flips(inv: Inventory) -> None:
 @given(estates())
 def test_direct_layers_intersect_to_the_engine_verdict(inv: Inventory) -> None:
     """Depth 0 on a direct path is exactly the exposure checks' verdict (same evaluation)."""
+    from posture.graph.aws.depth_direct import direct
     from posture.graph.depth import wide
-    from posture.graph.depth_direct import direct
 
     reach = AwsReach(inv)
     for host in reach.hosts():
@@ -223,7 +224,7 @@ def test_direct_layers_intersect_to_the_engine_verdict(inv: Inventory) -> None:
 )
 @given(estates())
 def test_sweep_pieces_have_the_depth_of_every_port_inside(inv: Inventory) -> None:
-    from posture.graph.depth_sweep import sweep
+    from posture.graph.aws.depth_sweep import sweep
 
     reach = AwsReach(inv)
     for n, host in enumerate(reach.hosts()):

@@ -29,9 +29,10 @@ from test_checks_network import (
 from test_depth import DEPTH, SSH_DENIED, registered_on
 from test_graph_scenarios import lb_estate
 
-from posture.graph.aws import AwsReach
-from posture.graph.depth import NEVER, host_depth
-from posture.graph.depth_sweep import sweep
+from posture.graph.aws.depth import host_depth
+from posture.graph.aws.depth_sweep import sweep
+from posture.graph.aws.reach import AwsReach
+from posture.graph.depth import NEVER
 from posture.model import Inventory, Severity, Status
 from posture.reporters.html_depth import depth_table
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from report_builders import finding, report
 
-from posture.exceptions import (
+from posture.history.exceptions import (
     ExceptionsError,
     ExceptionsFile,
     ExceptionState,

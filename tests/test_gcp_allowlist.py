@@ -23,13 +23,13 @@ from gcp_helpers import (
     prule,
     target_pool,
 )
-from posture.checks._gcp_clients import WIDE
-from posture.checks._gcp_depth import GcpDepth
-from posture.checks._gcp_exposure import Estate
-from posture.checks._gcp_reach import Reach, Rule, internet_ingress, nics_of
 
 from posture.graph import depth as aws_depth
 from posture.graph.depth import Depth
+from posture.graph.gcp.clients import WIDE
+from posture.graph.gcp.depth import GcpDepth
+from posture.graph.gcp.exposure import Estate
+from posture.graph.gcp.reach import Reach, Rule, internet_ingress, nics_of
 from posture.model import Asset, Finding, Severity, Status
 
 ADMIN = "gcp.network.admin_ports_not_internet_reachable"

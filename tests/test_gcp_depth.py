@@ -30,10 +30,10 @@ from gcp_helpers import (
     prule,
     target_pool,
 )
-from posture.checks._gcp_depth import GcpDepth
-from posture.checks._gcp_exposure import Estate
 
 from posture.graph.depth import Depth
+from posture.graph.gcp.depth import GcpDepth
+from posture.graph.gcp.exposure import Estate
 from posture.model import Asset, Finding, Inventory, Severity, Status
 
 DEPTH = "gcp.network.sensitive_ports_defense_in_depth"

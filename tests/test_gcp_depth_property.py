@@ -33,9 +33,9 @@ from gcp_helpers import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from posture.checks._gcp_depth import GcpDepth
-from posture.checks._gcp_exposure import Estate, assess
 
+from posture.graph.gcp.depth import GcpDepth
+from posture.graph.gcp.exposure import Estate, assess
 from posture.model import Asset, Inventory
 
 PORTS = (22, 5432)

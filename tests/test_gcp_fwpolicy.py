@@ -1,5 +1,5 @@
-"""Hierarchical and network firewall policies (checks/_gcp_fwpolicy.py) in the exposure checks:
-evaluation order, goto_next, enforcement order, targets, secure tags and other undecidable
+"""Hierarchical and network firewall policies (posture/graph/gcp/fwpolicy.py) in the exposure
+checks: evaluation order, goto_next, enforcement order, targets, secure tags and other undecidable
 matches, regional policies, and collection gaps - each with its trap."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Admin-equivalence through service-account impersonation (checks/_gcp_identity.py): token
+"""Admin-equivalence through service-account impersonation (posture/iam/gcp.py): token
 creator, key admin and act-as edges, chains, conditions, custom roles, cross-project accounts."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Exposure through external load balancers (checks/_gcp_lb.py): proxy and passthrough paths,
+"""Exposure through external load balancers (posture/graph/gcp/lb.py): proxy and passthrough paths,
 the backend port and the sources the firewall must admit, and what stays unresolved."""
 
 from __future__ import annotations

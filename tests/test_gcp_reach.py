@@ -1,11 +1,12 @@
-"""GCP firewall semantics (checks/_gcp_reach.py): priorities, deny-wins ties, implied rules,
+"""GCP firewall semantics (posture/graph/gcp/reach.py): priorities, deny-wins ties, implied rules,
 disabled and egress rules, targets, sources, IAP, load-balancer ranges, IPv6."""
 
 from __future__ import annotations
 
 import pytest
 from gcp_helpers import NET, firewall, instance
-from posture.checks._gcp_reach import (
+
+from posture.graph.gcp.reach import (
     Reach,
     Rule,
     Source,
@@ -14,7 +15,6 @@ from posture.checks._gcp_reach import (
     nics_of,
     rule_is_world_open,
 )
-
 from posture.model import Asset
 
 

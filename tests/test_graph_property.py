@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reachability_reference import Reference
 
-from posture.graph.aws import AwsReach
+from posture.graph.aws.reach import AwsReach
 from posture.graph.intervals import IntervalSet, address
 from posture.model import Inventory
 

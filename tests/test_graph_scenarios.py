@@ -28,7 +28,7 @@ from test_checks_network import (
     subnet,
 )
 
-from posture.graph.aws import AwsReach
+from posture.graph.aws.reach import AwsReach
 from posture.model import Asset, Inventory, Status
 
 LATENT = "aws.network.no_latent_sensitive_port_exposure"
@@ -732,7 +732,7 @@ def test_graph_command_exports_graphml_and_json(tmp_path: Any) -> None:
     import networkx as nx
     from typer.testing import CliRunner
 
-    from posture.cli import app
+    from posture.cli.main import app
 
     snapshot = Path(__file__).parent.parent / "fixtures" / "demo" / "snapshot.json"
     result = CliRunner().invoke(app, ["graph", str(snapshot), "-o", str(tmp_path)])

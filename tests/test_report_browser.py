@@ -154,7 +154,7 @@ def history_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     from report_builders import HOSTILE_PATH, finding, report
 
-    from posture.diff import HistoryContext, fingerprint
+    from posture.history.diff import HistoryContext, fingerprint
 
     bucket = replace(finding(3, region="eu-west-1"), resource_type="AWS::S3::Bucket",
                      controls={"SOC2": ("CC6.7",)})

@@ -17,7 +17,7 @@ import pytest
 from conftest import client
 from typer.testing import CliRunner
 
-from posture.cli import app
+from posture.cli.main import app
 
 USER_DATA_SECRET = "Zq7vT3xK9mW2pL8r"
 LAMBDA_SECRET = "hN4bV8cX2zQ6wE1t"

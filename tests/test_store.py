@@ -12,9 +12,9 @@ import pg_server
 import pytest
 from report_builders import META, finding
 
-from posture.diff import diff, fingerprint
+from posture.history.diff import diff, fingerprint
+from posture.history.store import StoreError, open_store, scope_of
 from posture.model import Finding, Severity, Status
-from posture.store import StoreError, open_store, scope_of
 
 PG_MISSING = pg_server.missing_reason()
 

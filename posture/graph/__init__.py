@@ -1,8 +1,8 @@
 """Reachability: which assets the internet (or another network) reaches, on which ports, how.
 
-The core (:mod:`.intervals`, :mod:`.core`, :mod:`.paths`) is provider-neutral; adapters
-(:mod:`.aws`, :mod:`.aws_rules`, :mod:`.aws_lb`) translate an inventory into it. See
-docs/reachability.md.
+This package is the provider-neutral core (:mod:`.intervals`, :mod:`.core`, :mod:`.paths`,
+:mod:`.depth`); it imports no provider adapter. Each cloud's adapter (:mod:`.aws`, :mod:`.azure`,
+:mod:`.gcp`) translates an inventory into it. See docs/reachability.md.
 """
 
 from posture.graph.core import Hop, Path

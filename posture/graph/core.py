@@ -1,6 +1,6 @@
 """The provider-neutral core: rules, filters, routes, hops and paths.
 
-A provider adapter (``posture.graph.aws``; Azure and GCP later) translates its inventory into
+A provider adapter (``posture.graph.aws.reach``; Azure and GCP later) translates its inventory into
 these types; :mod:`posture.graph.paths` evaluates them. Nothing here knows a provider's names.
 
 * :class:`Rule` - one filter entry: allow/deny, protocol, port set, peer addresses per family,

@@ -2,7 +2,7 @@
 
 A *candidate path* is one way the internet could reach ``tcp/port`` on an asset: directly on
 one of its interfaces over IPv4 or IPv6, or through an internet-facing load balancer whose
-target group holds the asset (:mod:`posture.graph.depth_lb`). A path crosses *layers*; each
+target group holds the asset (:mod:`posture.graph.aws.depth_lb`). A path crosses *layers*; each
 layer is one piece of configuration with one *flip* - the single change that makes the layer
 let every internet client through for this traffic:
 
@@ -33,7 +33,7 @@ port) is the minimum over its candidate paths: 0 is a real exposure, 1 means one
 exposes it. A layer whose data is unknown (unreadable route table, unresolved prefix list)
 gives a lower and an upper bound; the depth is decided only when they agree.
 
-Direct paths (:mod:`posture.graph.depth_direct`) reuse the filters' memoized admissions and the
+Direct paths (:mod:`posture.graph.aws.depth_direct`) reuse the filters' memoized admissions and the
 adapter's internet routes (the primitives :func:`posture.graph.paths.internet_verdict`
 composes): the internet path is the intersection of its layers' client sets, so one path costs a
 handful of admissions and at most 2**layers set intersections, memoized per (interface class,
@@ -43,19 +43,15 @@ family, port) in ``reach.memo``. :func:`wide` is also the exposure checks' defin
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from posture.graph.aws import AwsReach, Host
 from posture.graph.intervals import IntervalSet
-from posture.model import Asset
+from posture.net import WIDE
 
-WIDE = {4: 1 << 24, 6: 1 << 112}
 TCP = "tcp"
 NEVER = 1 << 20  # "no number of flips opens this path" (a lower bound larger than any depth)
-ANYWHERE = {4: "0.0.0.0/0", 6: "::/0"}
 
 
 def wide(family: int, clients: IntervalSet) -> bool:
@@ -244,110 +240,6 @@ def combine(port: int, paths: Sequence[PathDepth]) -> Depth:
     return Depth(port, None, low, best or unsure, reason, tuple(paths))
 
 
-def host_depth(
-    reach: AwsReach, host: Host, port: int, named: bool = True, protocol: str = TCP
-) -> Depth:
-    """Depth of ``protocol/port`` on an EC2 instance or standalone ENI: its interfaces over
-    IPv4 and IPv6, and internet-facing load balancers whose target groups hold it; ``named``
-    names the best path after this host's interface (:func:`name_best`)."""
-    found = host_depths(reach, host, (port,), protocol)[0]
-    return name_best(found, host) if named else found
-
-
-def host_depths(
-    reach: AwsReach, host: Host, ports: Sequence[int], protocol: str = TCP
-) -> tuple[Depth, ...]:
-    """:func:`host_depth` of several ports (unnamed). Hosts with the same interface classes and
-    no load balancer share one computation, memoized in ``reach.memo``. The interfaces of a VPC
-    endpoint (:func:`pinned`) can never get a public IPv4 address."""
-    from posture.graph.depth_lb import members
-
-    lb = host.asset.uid in members(reach, protocol)
-    fixed = pinned(host)
-    memo_key = (tuple(i.key for i in host.interfaces), host.asset.uid if lb else None,
-                protocol, fixed, tuple(ports))
-    memo: dict[Any, tuple[Depth, ...]] = reach.memo.setdefault("depth.host", {})
-    found = memo.get(memo_key)
-    if found is None:
-        found = memo[memo_key] = tuple(
-            _host_port(reach, host, int(p), lb, protocol, fixed) for p in ports
-        )
-    return found
-
-
-def pinned(host: Host) -> bool:
-    """The host is the requester-managed interface of an interface VPC endpoint: AWS gives it
-    no public IPv4 address and lets nobody associate one (an Elastic IP included)."""
-    return host.asset.attr("interface_type") == "vpc_endpoint"
-
-
-def endpoint_id(host: Host) -> str:
-    """The VPC endpoint an endpoint interface belongs to (AWS describes its interfaces as
-    "VPC Endpoint Interface vpce-...")."""
-    found = re.search(r"\bvpce-[0-9a-f]+\b", str(host.asset.attr("description") or ""))
-    return found.group(0) if found else f"the endpoint of {host.asset.name}"
-
-
-def _host_port(
-    reach: AwsReach, host: Host, port: int, lb: bool, protocol: str, fixed: bool
-) -> Depth:
-    from posture.graph.depth_direct import direct
-    from posture.graph.depth_lb import lb_paths
-
-    paths: list[PathDepth] = []
-    for n, iface in enumerate(host.interfaces):
-        for family in (4, 6):
-            found = direct(reach, iface.key, family, port, protocol, fixed)
-            paths.append(replace(found, member=n))
-    limit = min((p.depth for p in paths if p.depth is not None), default=NEVER)
-    if lb:
-        paths.extend(lb_paths(reach, host.asset, port, limit - 1, protocol))
-    return combine(port, paths)
-
-
-def name_best(depth: Depth, host: Host) -> Depth:
-    """``depth`` with its best path explained and naming the host's interface."""
-    from posture.graph.depth_direct import address_change
-
-    best = depth.best
-    if best is None:
-        return depth
-    best = best.explained()
-    if best.member >= 0:
-        name = host.interfaces[best.member].eni_id or host.asset.name
-        endpoint = endpoint_id(host) if pinned(host) else None
-        change = address_change(best.family, endpoint or name, endpoint is not None)
-        best = best.relabel("public-address", name, change=change)
-        best = replace(best, via=f"{best.via} {name}")
-    return replace(depth, best=best)
-
-
-def rds_depth(reach: AwsReach, db: Asset) -> tuple[Depth, list[tuple[str, Depth]]]:
-    """Depth of an RDS instance on its port: IPv4, per subnet of its DB subnet group.
-
-    AWS places the instance in one of the subnets (and may move it on failover), so the depth
-    is the minimum over the subnets; the per-subnet depths are returned too.
-    """
-    from posture.graph.depth_direct import direct
-
-    port = int(db.attr("port"))
-    name = str(db.attr("db_instance_id") or db.name)
-    per_subnet = []
-    paths = []
-    for iface in reach.rds_interfaces(db):
-        p = direct(reach, iface.key, 4, port).relabel(
-            "public-address",
-            name,
-            "publicly accessible" if db.attr("publicly_accessible") else "not publicly accessible",
-            "set PubliclyAccessible = true",
-        )
-        subnet = str(iface.key[1])
-        p = replace(p, via=f"direct (IPv4) {subnet}")
-        paths.append(p)
-        per_subnet.append((subnet, combine(port, [p])))
-    return combine(port, paths), per_subnet
-
-
 __all__ = [
     "NEVER",
     "WIDE",
@@ -355,13 +247,7 @@ __all__ = [
     "Layer",
     "PathDepth",
     "combine",
-    "endpoint_id",
-    "host_depth",
-    "host_depths",
     "min_flips",
-    "name_best",
-    "pinned",
-    "rds_depth",
     "result",
     "search",
     "wide",

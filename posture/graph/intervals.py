@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from posture.net import GLOBAL_IPV6, NON_PUBLIC_IPV4
+
 Span = tuple[int, int]
 
 SPACE = {4: (1 << 32) - 1, 6: (1 << 128) - 1}
@@ -182,20 +184,5 @@ def _nets(*cidrs: str) -> IntervalSet:
     return out
 
 
-# Internet clients: public unicast IPv4 (no private, shared, loopback, link-local, multicast or
-# reserved ranges) and global unicast IPv6 (2000::/3).
-PUBLIC = {
-    4: everything(4)
-    - _nets(
-        "0.0.0.0/8",
-        "10.0.0.0/8",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "224.0.0.0/4",
-        "240.0.0.0/4",
-    ),
-    6: _nets("2000::/3"),
-}
+# Internet clients: public unicast IPv4 and global unicast IPv6 (posture.net).
+PUBLIC = {4: everything(4) - _nets(*NON_PUBLIC_IPV4), 6: _nets(GLOBAL_IPV6)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from posture.graph.core import (
@@ -29,6 +30,17 @@ from posture.graph.intervals import ALL_PORTS, EMPTY, EPHEMERAL, PUBLIC, Interva
 Pieces = list[tuple[IntervalSet, tuple[Hop, ...]]]
 RouteFn = Callable[[int, IntervalSet], Pieces]
 """``(family, addresses) -> [(delivered piece, hops)]``; pieces not listed are not delivered."""
+
+
+class Reach(StrEnum):
+    """How the internet reaches a port, on every cloud (the ``state`` of a verdict's evidence)."""
+
+    EXPOSED = "exposed"  # a wide range of internet clients reaches the port
+    LATENT = "latent"  # the filters admit the wide internet, but no entry point delivers it
+    NARROW = "allow-listed"  # only narrow (allow-listed) internet ranges are admitted
+    IAP_ONLY = "iap-only"  # only an identity-aware proxy reaches the port (GCP IAP)
+    BLOCKED = "blocked"
+    UNKNOWN = "unknown"  # the data that decides it was not collected
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 The CLI calls::
 
     formats = parse_formats("csv,json,html,controls") # ReportError on an unknown name
-    report = Report(findings, inventory.meta, inventory.errors, snapshot_sha256, frameworks)
+    report = Report.of(run, catalogue.frameworks)      # run: posture.pipeline.AuditRun
     written = write_reports(report, Path("out"), formats)   # {OutputFormat: Path}
 
 Each format writes one file with a fixed name (:data:`FILENAMES`) into the output directory.

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from posture.diff import HistoryContext
 from posture.errors import ReportError
-from posture.exceptions import ExceptionsOutcome
+from posture.history.diff import HistoryContext
+from posture.history.exceptions import ExceptionsOutcome
 from posture.model import CollectionError, Finding, ScanMeta
 from posture.registry import Framework
+
+if TYPE_CHECKING:
+    from posture.pipeline import AuditRun
 
 
 class OutputFormat(StrEnum):
@@ -48,6 +51,22 @@ class Report:
     catalogue_version: str | None = None  # shown in the HTML manifest and evidence manifest
     exceptions: ExceptionsOutcome | None = None  # given --exceptions FILE
     history: HistoryContext | None = None  # a recorded scan: what is new since the previous
+
+    @classmethod
+    def of(cls, run: AuditRun, frameworks: tuple[Framework, ...]) -> Report:
+        """The report of one audit run (:func:`posture.pipeline.run_audit`), showing the
+        controls of ``frameworks``."""
+        inventory = run.prepared.inventory
+        return cls(
+            findings=run.tracked.findings,
+            inventory_meta=inventory.meta,
+            collection_errors=inventory.errors,
+            snapshot_sha256=run.prepared.snapshot_sha256,
+            frameworks=frameworks,
+            catalogue_version=run.catalogue_version,
+            exceptions=run.tracked.exceptions,
+            history=run.tracked.history,
+        )
 
 
 class Reporter(Protocol):

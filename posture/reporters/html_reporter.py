@@ -27,7 +27,7 @@ import jinja2
 from markupsafe import Markup
 
 from posture import __version__
-from posture.diff import fingerprint
+from posture.history.diff import fingerprint
 from posture.model import CollectionError, Finding, Status
 from posture.reporters.base import OutputFormat, Report, error_document, scan_document, utf8
 from posture.reporters.controls_reporter import checks_by_control

@@ -6,16 +6,17 @@ Service modules (``ec2.py``, ``iam.py``, ...) follow the fetch → normalize spl
 :class:`CollectionError` and return ``None`` instead of raising, and pure ``normalize_*``
 functions turn payloads into assets. Each service module declares the read-only IAM actions it
 uses in a module constant ``PERMISSIONS``.
+
+:class:`RegionScope` is a :class:`posture.collectors.runner.Scope`: recording errors and building
+assets are the runner's; an asset or error that names no region is in the scope's region.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import boto3
@@ -24,8 +25,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from posture.model import GLOBAL, Asset, CollectionError, Provider
-from posture.snapshot import jsonable
+from posture.collectors.runner import DETAIL_WORKERS as DETAIL_WORKERS
+from posture.collectors.runner import ClientCache, Scope
+from posture.collectors.runner import parallel_map as parallel_map
+from posture.model import GLOBAL, Provider
 
 RETRY_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 8},
@@ -43,20 +46,18 @@ class ClientFactory:
     session: boto3.session.Session
     endpoint_url: str | None = None
     config: Config = RETRY_CONFIG
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _clients: ClientCache[tuple[str, str], Any] = field(default_factory=ClientCache, repr=False)
 
     def client(self, service: str, region: str) -> Any:
-        key = (service, region)
-        with self._lock:
-            if key not in self._cache:
-                client = self.session.client(
-                    service, region_name=region, endpoint_url=self.endpoint_url, config=self.config
-                )
-                if self.endpoint_url and service == "s3control":
-                    client.meta.events.register("before-sign.s3-control", self._drop_host_prefix)
-                self._cache[key] = client
-            return self._cache[key]
+        return self._clients.get((service, region), lambda: self._make(service, region))
+
+    def _make(self, service: str, region: str) -> Any:
+        client = self.session.client(
+            service, region_name=region, endpoint_url=self.endpoint_url, config=self.config
+        )
+        if self.endpoint_url and service == "s3control":
+            client.meta.events.register("before-sign.s3-control", self._drop_host_prefix)
+        return client
 
     def _drop_host_prefix(self, request: Any, **_: Any) -> None:
         """S3 Control prefixes the host with the account id (``<acct>.<endpoint>``); a custom
@@ -68,42 +69,32 @@ class ClientFactory:
 
 
 @dataclass
-class RegionScope:
+class RegionScope(Scope):
     """One (account, region) being collected; records failures instead of raising."""
+
+    provider: ClassVar[Provider] = Provider.AWS
 
     account: str
     region: str  # GLOBAL for global services; the API region is then ``api_region``
     clients: ClientFactory
     api_region: str = "us-east-1"
     partition: str = "aws"
-    errors: list[CollectionError] = field(default_factory=list)
+
+    @property
+    def owner(self) -> str:
+        return self.account
+
+    @property
+    def home_region(self) -> str:
+        return self.region
+
+    @property
+    def where(self) -> str:
+        return self.region
 
     def client(self, service: str) -> Any:
         region = self.api_region if self.region == GLOBAL else self.region
         return self.clients.client(service, region)
-
-    def record(
-        self,
-        service: str,
-        operation: str,
-        code: str,
-        message: str,
-        asset_types: tuple[str, ...],
-        resource_uid: str | None = None,
-    ) -> None:
-        self.errors.append(
-            CollectionError(
-                provider=Provider.AWS,
-                account=self.account,
-                region=self.region,
-                service=service,
-                operation=operation,
-                code=code,
-                message=message[:500],
-                asset_types=asset_types,
-                resource_uid=resource_uid,
-            )
-        )
 
     def call(
         self,
@@ -123,16 +114,11 @@ class RegionScope:
         method = getattr(client, _snake(operation))
         try:
             response: dict[str, Any] = method(**kwargs)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
-            if code in ok_codes:
+        except (ClientError, BotoCoreError, ResponseParserError) as exc:
+            code, message = _failure(exc)
+            if isinstance(exc, ClientError) and code in ok_codes:
                 return {"__error_code__": code}
-            msg = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-            self.record(service, operation, code, msg, asset_types, resource_uid)
-            return None
-        except (BotoCoreError, ResponseParserError) as exc:
-            self.record(service, operation, type(exc).__name__, _first_line(exc), asset_types,
-                        resource_uid)
+            self.record(service, operation, code, message, asset_types, resource_uid=resource_uid)
             return None
         response.pop("ResponseMetadata", None)
         return response
@@ -156,14 +142,9 @@ class RegionScope:
                     items.extend(page.get(result_key, []))
             else:
                 items.extend(getattr(client, name)(**kwargs).get(result_key, []))
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", "ClientError"))
-            msg = str(exc.response.get("Error", {}).get("Message", "")) or str(exc)
-            self.record(service, operation, code, msg, asset_types, resource_uid)
-            return None
-        except (BotoCoreError, ResponseParserError) as exc:
-            self.record(service, operation, type(exc).__name__, _first_line(exc), asset_types,
-                        resource_uid)
+        except (ClientError, BotoCoreError, ResponseParserError) as exc:
+            code, message = _failure(exc)
+            self.record(service, operation, code, message, asset_types, resource_uid=resource_uid)
             return None
         return items
 
@@ -172,27 +153,13 @@ class RegionScope:
         reg = "" if reg == GLOBAL else reg
         return f"arn:{self.partition}:{service}:{reg}:{self.account}:{resource}"
 
-    def asset(
-        self,
-        uid: str,
-        type_: str,
-        name: str,
-        attrs: dict[str, Any],
-        raw: Any = None,
-        tags: dict[str, str] | None = None,
-        region: str | None = None,
-    ) -> Asset:
-        return Asset(
-            uid=uid,
-            provider=Provider.AWS,
-            type=type_,
-            account=self.account,
-            region=self.region if region is None else region,
-            name=name,
-            tags=dict(sorted((tags or {}).items())),
-            attrs=jsonable(attrs),
-            raw=jsonable(raw or {}),
-        )
+
+def _failure(exc: Exception) -> tuple[str, str]:
+    """(error code, message) of a failed botocore call."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return str(error.get("Code", "ClientError")), str(error.get("Message", "")) or str(exc)
+    return type(exc).__name__, _first_line(exc)
 
 
 def tag_map(tags: list[dict[str, Any]] | None) -> dict[str, str]:
@@ -234,24 +201,6 @@ def _snake(operation: str) -> str:
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-DETAIL_WORKERS = 8
-"""Threads per service module for per-resource detail calls (buckets, keys, principals)."""
-
-
-def parallel_map(
-    fn: Callable[[T], R], items: Iterable[T], workers: int = DETAIL_WORKERS
-) -> list[R]:
-    """``[fn(x) for x in items]`` on a small thread pool, results in input order."""
-    todo = list(items)
-    if len(todo) <= 1:
-        return [fn(x) for x in todo]
-    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-        return list(pool.map(fn, todo))
 
 
 def _first_line(exc: Exception) -> str:

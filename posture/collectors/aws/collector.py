@@ -2,18 +2,14 @@
 
 Service modules live beside this file; each exposes ``collect(scope) -> list[Asset]`` and a
 ``PERMISSIONS`` tuple of read-only IAM actions. Regional modules run once per enabled region,
-global ones once per account (their scope's region is ``global``).
+global ones once per account (their scope's region is ``global``). The jobs run on the shared
+runner (:mod:`posture.collectors.runner`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import importlib
-import uuid
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from collections.abc import Sequence
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -28,10 +24,10 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from posture import __version__
+from posture.collectors import runner
 from posture.collectors.aws.base import ClientFactory, RegionScope
 from posture.errors import CollectorError
-from posture.model import ALL, GLOBAL, Asset, CollectionError, Inventory, Provider, ScanMeta
+from posture.model import ALL, GLOBAL, Inventory, Provider
 
 REGIONAL_MODULES = (
     "ec2_network", "ec2", "elbv2", "rds", "kms", "secretsmanager", "cloudtrail", "peering",
@@ -40,8 +36,7 @@ REGIONAL_MODULES = (
 )
 GLOBAL_MODULES = ("iam", "s3", "cloudfront", "iam_certificates")
 CORE_PERMISSIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
-
-Progress = Callable[[str], None]
+PACKAGE = "posture.collectors.aws"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +50,9 @@ class AwsTarget:
     max_workers: int = 16
 
 
-def service_module(name: str) -> ModuleType:
-    return importlib.import_module(f"posture.collectors.aws.{name}")
-
-
 def all_permissions() -> tuple[str, ...]:
-    actions = set(CORE_PERMISSIONS)
-    for name in REGIONAL_MODULES + GLOBAL_MODULES:
-        actions.update(getattr(service_module(name), "PERMISSIONS", ()))
-    return tuple(sorted(actions))
+    modules = REGIONAL_MODULES + GLOBAL_MODULES
+    return tuple(sorted(set(CORE_PERMISSIONS) | runner.declared_permissions(PACKAGE, modules)))
 
 
 def make_session(target: AwsTarget) -> boto3.session.Session:
@@ -126,35 +115,21 @@ def _regions(clients: ClientFactory, target: AwsTarget, scope: RegionScope) -> l
             f"unknown AWS region(s): {', '.join(unknown)} (known: {', '.join(sorted(status))})"
         )
     for region in sorted(set(target.regions) - set(enabled)):
-        scope.errors.append(
-            CollectionError(Provider.AWS, scope.account, region, "ec2", "DescribeRegions",
-                            "RegionDisabled", f"region {region} is not enabled for this account",
-                            (ALL,))
-        )
+        scope.record("ec2", "DescribeRegions", "RegionDisabled",
+                     f"region {region} is not enabled for this account", (ALL,), region=region)
     return sorted(set(target.regions) & set(enabled))
-
-
-def _run_module(name: str, scope: RegionScope) -> list[Asset]:
-    module = service_module(name)
-    try:
-        assets: list[Asset] = module.collect(scope)
-    except Exception as exc:  # a module let an error escape: record it, keep the scan going
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        scope.record(name, "collect", type(exc).__name__, message, (ALL,))
-        return []
-    return assets
 
 
 def collect(
     target: AwsTarget,
-    progress: Progress | None = None,
+    progress: runner.Progress | None = None,
     session: boto3.session.Session | None = None,
 ) -> Inventory:
     """Collect one AWS account. Raises :class:`CollectorError` only if nothing can be scanned.
 
     ``session`` overrides the credential chain (the demo and tests inject one).
     """
-    started = _now()
+    started = runner.now()
     try:
         session = session or make_session(target)
         clients = ClientFactory(session=session, endpoint_url=target.endpoint_url)
@@ -164,44 +139,22 @@ def collect(
     base = RegionScope(account=account, region=GLOBAL, clients=clients,
                        api_region=target.default_region)
     regions = _regions(clients, target, base)
-    jobs: list[tuple[str, RegionScope]] = [
-        (name, RegionScope(account, GLOBAL, clients, api_region=target.default_region))
+    jobs = [
+        runner.Job(name, RegionScope(account, GLOBAL, clients, api_region=target.default_region))
         for name in GLOBAL_MODULES
     ]
-    jobs += [(name, RegionScope(account, region, clients)) for region in regions
+    jobs += [runner.Job(name, RegionScope(account, region, clients)) for region in regions
              for name in REGIONAL_MODULES]
-    assets: list[Asset] = []
-    errors: list[CollectionError] = list(base.errors)
-    with ThreadPoolExecutor(max_workers=target.max_workers) as pool:
-        futures = {pool.submit(_run_module, name, scope): (name, scope) for name, scope in jobs}
-        for future in as_completed(futures):
-            name, scope = futures[future]
-            assets.extend(future.result())
-            errors.extend(scope.errors)
-            if progress:
-                progress(f"{name} {scope.region}")
-    meta = ScanMeta(
-        scan_id=str(uuid.uuid4()),
-        provider=Provider.AWS,
-        tool_version=__version__,
-        started_at=started,
-        finished_at=_now(),
+    found = runner.run_jobs(PACKAGE, jobs, max_workers=target.max_workers, progress=progress)
+    return runner.build_inventory(
+        Provider.AWS,
+        started=started,
         accounts=(account,),
-        regions=tuple(regions),
+        regions=regions,
         endpoint_url=target.endpoint_url,
+        assets=found.assets,
+        errors=(*base.errors, *found.errors),
     )
-    return Inventory(meta=meta, assets=tuple(_dedupe(assets)), errors=tuple(errors))
-
-
-def _dedupe(assets: Sequence[Asset]) -> list[Asset]:
-    seen: dict[str, Asset] = {}
-    for a in assets:
-        seen.setdefault(a.uid, a)
-    return list(seen.values())
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def jobs_count(target: AwsTarget, regions: Sequence[str]) -> int:

@@ -116,7 +116,7 @@ def fetch_ssl_policies(scope: RegionScope, names: list[str]) -> list[Payload]:
         if name not in found:
             scope.record(SERVICE, "DescribeSSLPolicies", "SSLPolicyNotFound",
                          f"policy {name} was not returned", (SSL_POLICY,),
-                         ssl_policy_uid(scope, name))
+                         resource_uid=ssl_policy_uid(scope, name))
     return [p for p in policies if p.get("Name") in names]
 
 

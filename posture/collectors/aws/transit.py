@@ -153,7 +153,7 @@ def _routes(scope: RegionScope, rt_id: str, uid: str) -> list[dict[str, Any]] | 
             "Truncated",
             f"{rt_id} has more than 1000 routes; the rest cannot be listed",
             (ROUTE_TABLE,),
-            uid,
+            resource_uid=uid,
         )
         return None
     out = []

@@ -10,28 +10,27 @@ declares the read-only ARM actions it uses in ``PERMISSIONS``.
 Normalizers read the wire JSON, not SDK model attributes: the SDK models are turned back into
 the REST payload with :func:`wire` (``serialize`` for msrest models, ``as_dict`` for the newer
 mapping models), so one normalizer works whatever model generation a package ships.
+
+:class:`SubscriptionScope` is a :class:`posture.collectors.runner.Scope`: recording errors and
+building assets are the runner's. Azure's own part: asset uids are lower-case ARM ids (ARM
+compares ids case-insensitively), and :meth:`SubscriptionScope.arm_asset` reads the uid, name,
+tags and region of a top-level resource from its ARM payload.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
 from azure.core.exceptions import AzureError, HttpResponseError
 
-from posture.model import GLOBAL, Asset, CollectionError, Provider
-from posture.snapshot import jsonable
+from posture.collectors.runner import DETAIL_WORKERS as DETAIL_WORKERS
+from posture.collectors.runner import ClientCache, Scope
+from posture.collectors.runner import parallel_map as parallel_map
+from posture.model import GLOBAL, Asset, Provider
 
 PUBLIC_ARM = "https://management.azure.com"
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-DETAIL_WORKERS = 8
-"""Threads per service module for per-resource detail calls (keys, databases, settings)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +76,13 @@ class ClientFactory:
 
     credential: Any
     target: AzureTarget
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _cache: dict[tuple[type, str], Any] = field(default_factory=dict)
+    _clients: ClientCache[tuple[type, str], Any] = field(default_factory=ClientCache, repr=False)
 
     def client(self, cls: type, subscription: str) -> Any:
-        key = (cls, subscription)
-        with self._lock:
-            if key not in self._cache:
-                self._cache[key] = cls(self.credential, subscription, **self.target.client_kwargs())
-            return self._cache[key]
+        return self._clients.get(
+            (cls, subscription),
+            lambda: cls(self.credential, subscription, **self.target.client_kwargs()),
+        )
 
 
 def wire(model: Any) -> dict[str, Any]:
@@ -179,13 +176,21 @@ NOT_FOUND: Any = _Missing()
 
 
 @dataclass
-class SubscriptionScope:
+class SubscriptionScope(Scope):
     """One subscription being collected; records failures instead of raising."""
+
+    provider: ClassVar[Provider] = Provider.AZURE
 
     subscription: str
     clients: ClientFactory
     info: dict[str, Any] = field(default_factory=dict)  # the subscription's ARM payload
-    errors: list[CollectionError] = field(default_factory=list)
+
+    @property
+    def owner(self) -> str:
+        return self.subscription
+
+    def canonical_uid(self, uid: str) -> str:
+        return uid.lower()
 
     def client(self, cls: type) -> Any:
         return self.clients.client(cls, self.subscription)
@@ -193,30 +198,6 @@ class SubscriptionScope:
     @property
     def sub_uid(self) -> str:
         return f"/subscriptions/{self.subscription}".lower()
-
-    def record(
-        self,
-        service: str,
-        operation: str,
-        code: str,
-        message: str,
-        asset_types: tuple[str, ...],
-        region: str = GLOBAL,
-        resource_uid: str | None = None,
-    ) -> None:
-        self.errors.append(
-            CollectionError(
-                provider=Provider.AZURE,
-                account=self.subscription,
-                region=region,
-                service=service,
-                operation=operation,
-                code=code,
-                message=message[:500],
-                asset_types=asset_types,
-                resource_uid=resource_uid,
-            )
-        )
 
     def listing(
         self,
@@ -231,15 +212,7 @@ class SubscriptionScope:
         try:
             return [wire(item) for item in fetch()]
         except (AzureError, ValueError) as exc:
-            self.record(
-                service,
-                operation,
-                error_code(exc),
-                error_message(exc),
-                asset_types,
-                region,
-                resource_uid,
-            )
+            self._failed(exc, service, operation, asset_types, region, resource_uid)
             return None
 
     def get(
@@ -254,73 +227,48 @@ class SubscriptionScope:
         """One resource as ARM JSON; :data:`NOT_FOUND` on 404; ``None`` (recorded) on failure."""
         try:
             return wire(fetch())
-        except HttpResponseError as exc:
-            if exc.status_code == 404:
-                return NOT_FOUND
-            self.record(
-                service,
-                operation,
-                error_code(exc),
-                error_message(exc),
-                asset_types,
-                region,
-                resource_uid,
-            )
-            return None
         except (AzureError, ValueError) as exc:
-            self.record(
-                service,
-                operation,
-                error_code(exc),
-                error_message(exc),
-                asset_types,
-                region,
-                resource_uid,
-            )
+            if isinstance(exc, HttpResponseError) and exc.status_code == 404:
+                return NOT_FOUND
+            self._failed(exc, service, operation, asset_types, region, resource_uid)
             return None
 
-    def asset(
+    def _failed(
         self,
-        uid: str,
+        exc: Exception,
+        service: str,
+        operation: str,
+        asset_types: tuple[str, ...],
+        region: str,
+        resource_uid: str | None,
+    ) -> None:
+        self.record(
+            service,
+            operation,
+            error_code(exc),
+            error_message(exc),
+            asset_types,
+            region=region,
+            resource_uid=resource_uid,
+        )
+
+    def arm_asset(
+        self,
         type_: str,
-        name: str,
-        attrs: dict[str, Any],
+        item: Mapping[str, Any],
+        attrs: Mapping[str, Any],
+        *,
+        name: str | None = None,
         raw: Any = None,
-        tags: dict[str, str] | None = None,
-        region: str = GLOBAL,
     ) -> Asset:
-        return make_asset(self.subscription, uid, type_, name, attrs, raw, tags, region)
-
-
-def make_asset(
-    subscription: str,
-    uid: str,
-    type_: str,
-    name: str,
-    attrs: dict[str, Any],
-    raw: Any = None,
-    tags: dict[str, str] | None = None,
-    region: str = GLOBAL,
-) -> Asset:
-    return Asset(
-        uid=uid.lower(),
-        provider=Provider.AZURE,
-        type=type_,
-        account=subscription,
-        region=region,
-        name=name,
-        tags=dict(sorted((tags or {}).items())),
-        attrs=jsonable(attrs),
-        raw=jsonable(raw or {}),
-    )
-
-
-def parallel_map(
-    fn: Callable[[T], R], items: Iterable[T], workers: int = DETAIL_WORKERS
-) -> list[R]:
-    """``[fn(x) for x in items]`` on a small thread pool, results in input order."""
-    todo = list(items)
-    if len(todo) <= 1:
-        return [fn(x) for x in todo]
-    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-        return list(pool.map(fn, todo))
+        """The asset of a top-level ARM resource: uid (its lower-case id), name, tags and region
+        read from ``item``; ``raw`` (default: ``item``) is kept as evidence."""
+        return self.asset(
+            str(rid(item["id"])),
+            type_,
+            str(item.get("name")) if name is None else name,
+            attrs,
+            item if raw is None else raw,
+            tags_of(item),
+            region_of(item),
+        )

@@ -2,22 +2,17 @@
 
 Service modules live beside this file; each exposes ``collect(scope) -> list[Asset]`` and a
 ``PERMISSIONS`` tuple of read-only ARM actions (``posture permissions azure`` prints them as a
-custom role definition).
+custom role definition). Every module runs once per subscription, on the shared runner
+(:mod:`posture.collectors.runner`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import importlib
-import uuid
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from types import ModuleType
 from typing import Any
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
 
-from posture import __version__
+from posture.collectors import runner
 from posture.collectors.azure.base import (
     AzureTarget,
     ClientFactory,
@@ -27,7 +22,7 @@ from posture.collectors.azure.base import (
     wire,
 )
 from posture.errors import CollectorError
-from posture.model import ALL, GLOBAL, Asset, CollectionError, Inventory, Provider, ScanMeta
+from posture.model import ALL, GLOBAL, CollectionError, Inventory, Provider
 
 MODULES = (
     "network",
@@ -40,20 +35,13 @@ MODULES = (
     "monitor",
 )
 CORE_PERMISSIONS = ("Microsoft.Resources/subscriptions/read",)
-
-Progress = Callable[[str], None]
+PACKAGE = "posture.collectors.azure"
 
 __all__ = ["AzureTarget", "collect", "make_credential", "role_definition"]
 
 
-def service_module(name: str) -> ModuleType:
-    return importlib.import_module(f"posture.collectors.azure.{name}")
-
-
 def all_permissions() -> tuple[str, ...]:
-    actions = set(CORE_PERMISSIONS)
-    for name in MODULES:
-        actions.update(getattr(service_module(name), "PERMISSIONS", ()))
+    actions = set(CORE_PERMISSIONS) | runner.declared_permissions(PACKAGE, MODULES)
     return tuple(sorted(actions, key=str.lower))
 
 
@@ -157,65 +145,32 @@ def subscriptions(
     return out
 
 
-def _run_module(name: str, scope: SubscriptionScope) -> list[Asset]:
-    module = service_module(name)
-    try:
-        assets: list[Asset] = module.collect(scope)
-    except Exception as exc:  # a module let an error escape: record it, keep the scan going
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        scope.record(name, "collect", type(exc).__name__, message, (ALL,))
-        return []
-    return assets
-
-
 def collect(
     target: AzureTarget,
-    progress: Progress | None = None,
+    progress: runner.Progress | None = None,
     credential: Any = None,
 ) -> Inventory:
     """Collect Azure subscriptions. Raises :class:`CollectorError` only if nothing can be scanned.
 
     ``credential`` overrides ``DefaultAzureCredential`` (tests and the demo inject one).
     """
-    started = _now()
+    started = runner.now()
     credential = credential or make_credential(target)
     errors: list[CollectionError] = []
     subs = subscriptions(credential, target, errors)
     clients = ClientFactory(credential=credential, target=target)
     jobs = [
-        (name, SubscriptionScope(str(s["subscriptionId"]).lower(), clients, info=s))
+        runner.Job(name, SubscriptionScope(str(s["subscriptionId"]).lower(), clients, info=s))
         for s in subs
         for name in MODULES
     ]
-    assets: list[Asset] = []
-    with ThreadPoolExecutor(max_workers=target.max_workers) as pool:
-        futures = {pool.submit(_run_module, name, scope): (name, scope) for name, scope in jobs}
-        for future in as_completed(futures):
-            name, scope = futures[future]
-            assets.extend(future.result())
-            errors.extend(scope.errors)
-            if progress:
-                progress(f"{name} {scope.subscription}")
-    unique = _dedupe(assets)
-    meta = ScanMeta(
-        scan_id=str(uuid.uuid4()),
-        provider=Provider.AZURE,
-        tool_version=__version__,
-        started_at=started,
-        finished_at=_now(),
-        accounts=tuple(str(s["subscriptionId"]).lower() for s in subs),
-        regions=tuple(sorted({a.region for a in unique} | {GLOBAL})),
+    found = runner.run_jobs(PACKAGE, jobs, max_workers=target.max_workers, progress=progress)
+    return runner.build_inventory(
+        Provider.AZURE,
+        started=started,
+        accounts=[str(s["subscriptionId"]).lower() for s in subs],
+        regions=runner.regions_of(found.assets),
         endpoint_url=target.arm_endpoint,
+        assets=found.assets,
+        errors=(*errors, *found.errors),
     )
-    return Inventory(meta=meta, assets=tuple(unique), errors=tuple(errors))
-
-
-def _dedupe(assets: Sequence[Asset]) -> list[Asset]:
-    seen: dict[str, Asset] = {}
-    for a in assets:
-        seen.setdefault(a.uid, a)
-    return list(seen.values())
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

@@ -12,10 +12,8 @@ from posture.collectors.azure.base import (
     props,
     ref,
     refs,
-    region_of,
     resource_group,
     rid,
-    tags_of,
 )
 from posture.model import Asset
 
@@ -58,9 +56,7 @@ def normalize_vm(scope: SubscriptionScope, item: Mapping[str, Any]) -> Asset:
         "identity_type": (item.get("identity") or {}).get("type"),
         "provisioning_state": p.get("provisioningState"),
     }
-    return scope.asset(
-        str(rid(item["id"])), VM, str(item.get("name")), attrs, item, tags_of(item), region_of(item)
-    )
+    return scope.arm_asset(VM, item, attrs)
 
 
 def normalize_disk(scope: SubscriptionScope, item: Mapping[str, Any]) -> Asset:
@@ -78,12 +74,4 @@ def normalize_disk(scope: SubscriptionScope, item: Mapping[str, Any]) -> Asset:
         "network_access_policy": p.get("networkAccessPolicy"),
         "public_network_access": p.get("publicNetworkAccess"),
     }
-    return scope.asset(
-        str(rid(item["id"])),
-        DISK,
-        str(item.get("name")),
-        attrs,
-        item,
-        tags_of(item),
-        region_of(item),
-    )
+    return scope.arm_asset(DISK, item, attrs)

@@ -90,15 +90,7 @@ def normalize_vault(
         "diagnostic_settings": diagnostic_settings,
         "key_count": key_count,
     }
-    return scope.asset(
-        str(rid(item["id"])),
-        VAULT,
-        str(item.get("name")),
-        attrs,
-        item,
-        tags_of(item),
-        region_of(item),
-    )
+    return scope.arm_asset(VAULT, item, attrs)
 
 
 def normalize_key(

@@ -117,17 +117,7 @@ def normalize_nsg(scope: SubscriptionScope, item: Mapping[str, Any]) -> list[Ass
         "nic_ids": refs(p.get("networkInterfaces")),
         "flow_log_ids": refs(p.get("flowLogs")),
     }
-    return [
-        scope.asset(
-            str(rid(item["id"])),
-            NSG,
-            str(item.get("name")),
-            attrs,
-            item,
-            tags_of(item),
-            region_of(item),
-        )
-    ]
+    return [scope.arm_asset(NSG, item, attrs)]
 
 
 def normalize_vnet(scope: SubscriptionScope, item: Mapping[str, Any]) -> list[Asset]:
@@ -209,17 +199,7 @@ def normalize_peering(
 
 def normalize_asg(scope: SubscriptionScope, item: Mapping[str, Any]) -> list[Asset]:
     attrs = {"asg_name": item.get("name"), "resource_group": resource_group(item.get("id"))}
-    return [
-        scope.asset(
-            str(rid(item["id"])),
-            ASG,
-            str(item.get("name")),
-            attrs,
-            item,
-            tags_of(item),
-            region_of(item),
-        )
-    ]
+    return [scope.arm_asset(ASG, item, attrs)]
 
 
 def normalize_public_ip(scope: SubscriptionScope, item: Mapping[str, Any]) -> list[Asset]:
@@ -232,17 +212,7 @@ def normalize_public_ip(scope: SubscriptionScope, item: Mapping[str, Any]) -> li
         "attached_to": ref(p.get("ipConfiguration")),
         "fqdn": (p.get("dnsSettings") or {}).get("fqdn"),
     }
-    return [
-        scope.asset(
-            str(rid(item["id"])),
-            PUBLIC_IP,
-            str(item.get("name")),
-            attrs,
-            item,
-            tags_of(item),
-            region_of(item),
-        )
-    ]
+    return [scope.arm_asset(PUBLIC_IP, item, attrs)]
 
 
 def normalize_ip_configuration(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -276,17 +246,7 @@ def normalize_nic(scope: SubscriptionScope, item: Mapping[str, Any]) -> list[Ass
         "public_ip_ids": sorted({c["public_ip_id"] for c in configs if c["public_ip_id"]}),
         "subnet_ids": sorted({c["subnet_id"] for c in configs if c["subnet_id"]}),
     }
-    return [
-        scope.asset(
-            str(rid(item["id"])),
-            NIC,
-            str(item.get("name")),
-            attrs,
-            item,
-            tags_of(item),
-            region_of(item),
-        )
-    ]
+    return [scope.arm_asset(NIC, item, attrs)]
 
 
 def _port(value: Any) -> int | None:
@@ -345,17 +305,7 @@ def normalize_lb(scope: SubscriptionScope, item: Mapping[str, Any]) -> list[Asse
         "backend_pool_ids": refs(p.get("backendAddressPools")),
         "public_ip_ids": sorted({f["public_ip_id"] for f in frontends if f["public_ip_id"]}),
     }
-    return [
-        scope.asset(
-            str(rid(item["id"])),
-            LOAD_BALANCER,
-            str(item.get("name")),
-            attrs,
-            item,
-            tags_of(item),
-            region_of(item),
-        )
-    ]
+    return [scope.arm_asset(LOAD_BALANCER, item, attrs)]
 
 
 NORMALIZERS = {

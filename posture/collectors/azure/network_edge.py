@@ -20,7 +20,6 @@ from posture.collectors.azure.base import (
     region_of,
     resource_group,
     rid,
-    tags_of,
 )
 from posture.model import Asset
 
@@ -175,15 +174,7 @@ def normalize_firewall(scope: SubscriptionScope, item: Mapping[str, Any]) -> Ass
         "network_rule_collection_count": len(p.get("networkRuleCollections") or ()),
         "application_rule_collection_count": len(p.get("applicationRuleCollections") or ()),
     }
-    return scope.asset(
-        str(rid(item["id"])),
-        FIREWALL,
-        str(item.get("name")),
-        attrs,
-        item,
-        tags_of(item),
-        region_of(item),
-    )
+    return scope.arm_asset(FIREWALL, item, attrs)
 
 
 def normalize_firewall_policy(
@@ -226,14 +217,8 @@ def normalize_firewall_policy(
         "rule_collection_groups": summary,
         "nat_rules": nat_rules,
     }
-    return scope.asset(
-        str(rid(item["id"])),
-        FIREWALL_POLICY,
-        str(item.get("name")),
-        attrs,
-        {"policy": item, "ruleCollectionGroups": groups},
-        tags_of(item),
-        region_of(item),
+    return scope.arm_asset(
+        FIREWALL_POLICY, item, attrs, raw={"policy": item, "ruleCollectionGroups": groups}
     )
 
 
@@ -248,15 +233,7 @@ def normalize_bastion(scope: SubscriptionScope, item: Mapping[str, Any]) -> Asse
         "vnet_ids": sorted({s.split("/subnets/")[0] for s in subnets}),
         "public_ip_ids": sorted({c["public_ip_id"] for c in configs if c["public_ip_id"]}),
     }
-    return scope.asset(
-        str(rid(item["id"])),
-        BASTION,
-        str(item.get("name")),
-        attrs,
-        item,
-        tags_of(item),
-        region_of(item),
-    )
+    return scope.arm_asset(BASTION, item, attrs)
 
 
 def _ssl_policies(item: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -347,12 +324,4 @@ def normalize_app_gateway(
         if p.get("webApplicationFirewallConfiguration")
         else bool(p.get("firewallPolicy")),
     }
-    return scope.asset(
-        str(rid(item["id"])),
-        APP_GATEWAY,
-        str(item.get("name")),
-        attrs,
-        item,
-        tags_of(item),
-        region_of(item),
-    )
+    return scope.arm_asset(APP_GATEWAY, item, attrs)

@@ -17,7 +17,6 @@ from posture.collectors.azure.base import (
     region_of,
     resource_group,
     rid,
-    tags_of,
 )
 from posture.collectors.azure.monitor import fetch_diagnostic_settings
 from posture.model import Asset
@@ -129,14 +128,11 @@ def normalize_server(
         else normalize_firewall_rules(firewall_rules),
         "diagnostic_settings": diagnostic_settings,
     }
-    return scope.asset(
-        str(rid(item["id"])),
+    return scope.arm_asset(
         SERVER,
-        str(item.get("name")),
+        item,
         attrs,
-        {"server": item, "auditing": auditing, "firewallRules": firewall_rules},
-        tags_of(item),
-        region_of(item),
+        raw={"server": item, "auditing": auditing, "firewallRules": firewall_rules},
     )
 
 
@@ -187,6 +183,4 @@ def normalize_database(
         "tde_state": tde_state,
     }
     raw = {"database": item, "transparentDataEncryption": None if tde is NOT_FOUND else tde}
-    return scope.asset(
-        str(rid(item["id"])), DATABASE, name, attrs, raw, tags_of(item), region_of(item)
-    )
+    return scope.arm_asset(DATABASE, item, attrs, name=name, raw=raw)

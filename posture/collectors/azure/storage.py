@@ -10,10 +10,8 @@ from azure.mgmt.storage import StorageManagementClient
 from posture.collectors.azure.base import (
     SubscriptionScope,
     props,
-    region_of,
     resource_group,
     rid,
-    tags_of,
 )
 from posture.model import Asset
 
@@ -55,12 +53,4 @@ def normalize_storage_account(scope: SubscriptionScope, item: Mapping[str, Any])
         ),
         "private_endpoint_count": len(p.get("privateEndpointConnections") or ()),
     }
-    return scope.asset(
-        str(rid(item["id"])),
-        STORAGE_ACCOUNT,
-        str(item.get("name")),
-        attrs,
-        item,
-        tags_of(item),
-        region_of(item),
-    )
+    return scope.arm_asset(STORAGE_ACCOUNT, item, attrs)

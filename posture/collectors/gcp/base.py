@@ -10,16 +10,18 @@ module declares the read-only IAM permissions it uses in a module constant ``PER
 Every client uses its REST transport, so one ``api_endpoint`` (a Private Service Connect or
 restricted endpoint, or a local fake in tests) serves all of them. An endpoint containing
 ``{service}`` is expanded per API (``https://{service}-psc.p.googleapis.com``).
+
+:class:`ProjectScope` is a :class:`posture.collectors.runner.Scope`: recording errors and building
+assets (labels become the asset's tags) are the runner's.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.api_core import retry as gretry
@@ -27,8 +29,10 @@ from google.api_core.client_options import ClientOptions
 from google.auth import exceptions as auth_exc
 from google.protobuf import json_format
 
-from posture.model import GLOBAL, Asset, CollectionError, Provider
-from posture.snapshot import jsonable
+from posture.collectors.runner import DETAIL_WORKERS as DETAIL_WORKERS
+from posture.collectors.runner import ClientCache, Scope
+from posture.collectors.runner import parallel_map as parallel_map
+from posture.model import GLOBAL, Provider
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 HOSTS = {
@@ -49,7 +53,6 @@ RETRYABLE = (
 )
 
 T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +85,7 @@ class Clients:
 
     target: GcpTarget
     credentials: Any
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _cache: dict[str, Any] = field(default_factory=dict)
+    _clients: ClientCache[str, Any] = field(default_factory=ClientCache, repr=False)
     _local: threading.local = field(default_factory=threading.local)
 
     @property
@@ -100,11 +102,16 @@ class Clients:
         ep = endpoint_for(self.target.api_endpoint, service)
         return ClientOptions(api_endpoint=ep) if ep else None
 
-    def _cached(self, key: str, make: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key not in self._cache:
-                self._cache[key] = make()
-            return self._cache[key]
+    def _rest(self, key: str, cls: Callable[..., Any], service: str) -> Any:
+        """A GAPIC client of ``cls`` on its REST transport, created once."""
+        return self._clients.get(
+            key,
+            lambda: cls(
+                credentials=self.credentials,
+                client_options=self.options(service),
+                transport="rest",
+            ),
+        )
 
     def compute(self, name: str) -> Any:
         """A google-cloud-compute client by class name (``FirewallsClient``)."""
@@ -115,49 +122,28 @@ class Clients:
                 credentials=self.credentials, client_options=self.options("compute")
             )
 
-        return self._cached(f"compute.{name}", make)
+        return self._clients.get(f"compute.{name}", make)
 
     def projects(self) -> Any:
         from google.cloud import resourcemanager_v3
 
-        return self._cached(
-            "rm.projects",
-            lambda: resourcemanager_v3.ProjectsClient(
-                credentials=self.credentials,
-                client_options=self.options("cloudresourcemanager"),
-                transport="rest",
-            ),
-        )
+        return self._rest("rm.projects", resourcemanager_v3.ProjectsClient, "cloudresourcemanager")
 
     def folders(self) -> Any:
         from google.cloud import resourcemanager_v3
 
-        return self._cached(
-            "rm.folders",
-            lambda: resourcemanager_v3.FoldersClient(
-                credentials=self.credentials,
-                client_options=self.options("cloudresourcemanager"),
-                transport="rest",
-            ),
-        )
+        return self._rest("rm.folders", resourcemanager_v3.FoldersClient, "cloudresourcemanager")
 
     def kms(self) -> Any:
         from google.cloud import kms_v1
 
-        return self._cached(
-            "kms",
-            lambda: kms_v1.KeyManagementServiceClient(
-                credentials=self.credentials,
-                client_options=self.options("cloudkms"),
-                transport="rest",
-            ),
-        )
+        return self._rest("kms", kms_v1.KeyManagementServiceClient, "cloudkms")
 
     def storage(self, project: str) -> Any:
         from google.cloud.storage import Client as StorageClient
 
         ep = endpoint_for(self.target.api_endpoint, "storage")
-        return self._cached(
+        return self._clients.get(
             f"storage.{project}",
             lambda: StorageClient(
                 project=project,
@@ -186,37 +172,17 @@ class Clients:
 
 
 @dataclass
-class ProjectScope:
+class ProjectScope(Scope):
     """One project being collected; records failures instead of raising."""
+
+    provider: ClassVar[Provider] = Provider.GCP
 
     project: str
     clients: Clients
-    errors: list[CollectionError] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(
-        self,
-        service: str,
-        operation: str,
-        code: str,
-        message: str,
-        asset_types: tuple[str, ...],
-        region: str = GLOBAL,
-        resource_uid: str | None = None,
-    ) -> None:
-        err = CollectionError(
-            provider=Provider.GCP,
-            account=self.project,
-            region=region,
-            service=service,
-            operation=operation,
-            code=code,
-            message=message[:500],
-            asset_types=asset_types,
-            resource_uid=resource_uid,
-        )
-        with self._lock:
-            self.errors.append(err)
+    @property
+    def owner(self) -> str:
+        return self.project
 
     def call(
         self,
@@ -241,43 +207,16 @@ class ProjectScope:
                 return None
             if code is None:
                 raise
-            self.record(service, operation, code, message, asset_types, region, resource_uid)
+            self.record(
+                service,
+                operation,
+                code,
+                message,
+                asset_types,
+                region=region,
+                resource_uid=resource_uid,
+            )
             return None
-
-    def asset(
-        self,
-        uid: str,
-        type_: str,
-        name: str,
-        attrs: Mapping[str, Any],
-        raw: Any = None,
-        region: str = GLOBAL,
-        labels: Mapping[str, str] | None = None,
-    ) -> Asset:
-        return make_asset(self.project, uid, type_, name, attrs, raw, region, labels)
-
-
-def make_asset(
-    project: str,
-    uid: str,
-    type_: str,
-    name: str,
-    attrs: Mapping[str, Any],
-    raw: Any = None,
-    region: str = GLOBAL,
-    labels: Mapping[str, str] | None = None,
-) -> Asset:
-    return Asset(
-        uid=uid,
-        provider=Provider.GCP,
-        type=type_,
-        account=project,
-        region=region or GLOBAL,
-        name=name,
-        tags=dict(sorted((labels or {}).items())),
-        attrs=jsonable(dict(attrs)),
-        raw=jsonable(raw or {}),
-    )
 
 
 def describe_error(exc: BaseException) -> tuple[int | None, str | None, str]:
@@ -360,20 +299,6 @@ def short_path(url: str | None) -> str | None:
 def compute_uid(self_link_or_path: str) -> str:
     path = short_path(self_link_or_path) or self_link_or_path
     return f"//compute.googleapis.com/{path}"
-
-
-DETAIL_WORKERS = 8
-
-
-def parallel_map(
-    fn: Callable[[T], R], items: Iterable[T], workers: int = DETAIL_WORKERS
-) -> list[R]:
-    """``[fn(x) for x in items]`` on a small thread pool, results in input order."""
-    todo = list(items)
-    if len(todo) <= 1:
-        return [fn(x) for x in todo]
-    with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-        return list(pool.map(fn, todo))
 
 
 def discovery_items(request: Any, collection: Any, key: str, retries: int) -> Iterator[Any]:

@@ -1,23 +1,18 @@
 """The GCP collector: credentials, the projects to scan, then every service module concurrently.
 
 Service modules live beside this file; each exposes ``collect(scope) -> list[Asset]`` and a
-``PERMISSIONS`` tuple of read-only IAM permissions. Every module runs once per project.
+``PERMISSIONS`` tuple of read-only IAM permissions. Every module runs once per project, on the
+shared runner (:mod:`posture.collectors.runner`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import importlib
-import uuid
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from types import ModuleType
 from typing import Any
 
-from posture import __version__
+from posture.collectors import runner
 from posture.collectors.gcp.base import SCOPES, Clients, GcpTarget, ProjectScope, describe_error
 from posture.errors import CollectorError
-from posture.model import ALL, GLOBAL, Asset, CollectionError, Inventory, Provider, ScanMeta
+from posture.model import ALL, CollectionError, Inventory, Provider
 
 MODULES = (
     "resourcemanager",
@@ -29,20 +24,14 @@ MODULES = (
     "sql",
     "iam",
 )
-Progress = Callable[[str], None]
+PACKAGE = "posture.collectors.gcp"
 
 __all__ = ["GcpTarget", "all_permissions", "collect", "custom_role", "make_credentials"]
 
 
-def service_module(name: str) -> ModuleType:
-    return importlib.import_module(f"posture.collectors.gcp.{name}")
-
-
 def all_permissions() -> tuple[str, ...]:
-    perms: set[str] = set(service_module("resourcemanager").DISCOVERY_PERMISSIONS)
-    for name in MODULES:
-        perms.update(getattr(service_module(name), "PERMISSIONS", ()))
-    return tuple(sorted(perms))
+    discovery = runner.service_module(PACKAGE, "resourcemanager").DISCOVERY_PERMISSIONS
+    return tuple(sorted(set(discovery) | runner.declared_permissions(PACKAGE, MODULES)))
 
 
 def custom_role() -> str:
@@ -209,24 +198,14 @@ def _preflight(clients: Clients, project: str) -> None:
             raise CollectorError(reason) from None
 
 
-def _run_module(name: str, scope: ProjectScope) -> list[Asset]:
-    module = service_module(name)
-    try:
-        assets: list[Asset] = module.collect(scope)
-    except Exception as exc:  # a module let an error escape: record it, keep the scan going
-        scope.record(name, "collect", type(exc).__name__, _one_line(exc) or repr(exc), (ALL,))
-        return []
-    return assets
-
-
 def collect(
     target: GcpTarget,
-    progress: Progress | None = None,
+    progress: runner.Progress | None = None,
     credentials: Any = None,
 ) -> Inventory:
     """Collect the target's projects. Raises :class:`CollectorError` only if nothing can be
     scanned. ``credentials`` overrides the credential chain (tests inject them)."""
-    started = _now()
+    started = runner.now()
     default_project = None
     if credentials is None:
         credentials, default_project = make_credentials(target)
@@ -241,37 +220,14 @@ def collect(
             raise CollectorError(f"cannot list the projects to scan: {errors[0].describe()}")
         raise CollectorError("no GCP project to scan: pass --project, --folder or --organization")
     _preflight(clients, projects[0])
-    jobs = [(name, ProjectScope(p, clients)) for p in projects for name in MODULES]
-    assets: list[Asset] = []
-    with ThreadPoolExecutor(max_workers=target.max_workers) as pool:
-        futures = {pool.submit(_run_module, name, scope): (name, scope) for name, scope in jobs}
-        for future in as_completed(futures):
-            name, scope = futures[future]
-            assets.extend(future.result())
-            if progress:
-                progress(f"{name} {scope.project}")
-    for _name, scope in jobs:
-        errors.extend(scope.errors)
-    deduped = _dedupe(assets)
-    meta = ScanMeta(
-        scan_id=str(uuid.uuid4()),
-        provider=Provider.GCP,
-        tool_version=__version__,
-        started_at=started,
-        finished_at=_now(),
-        accounts=tuple(projects),
-        regions=tuple(sorted({a.region for a in deduped} | {GLOBAL})),
+    jobs = [runner.Job(name, ProjectScope(p, clients)) for p in projects for name in MODULES]
+    found = runner.run_jobs(PACKAGE, jobs, max_workers=target.max_workers, progress=progress)
+    return runner.build_inventory(
+        Provider.GCP,
+        started=started,
+        accounts=projects,
+        regions=runner.regions_of(found.assets),
         endpoint_url=target.api_endpoint,
+        assets=found.assets,
+        errors=(*errors, *found.errors),
     )
-    return Inventory(meta=meta, assets=tuple(deduped), errors=tuple(errors))
-
-
-def _dedupe(assets: Sequence[Asset]) -> list[Asset]:
-    seen: dict[str, Asset] = {}
-    for a in assets:
-        seen.setdefault(a.uid, a)
-    return list(seen.values())
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

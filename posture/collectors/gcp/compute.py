@@ -103,7 +103,7 @@ def normalize_instance(scope: ProjectScope, i: Mapping[str, Any]) -> Asset:
         attrs,
         i,
         region=region_of(i),
-        labels=i.get("labels") or {},
+        tags=i.get("labels") or {},
     )
 
 
@@ -125,7 +125,7 @@ def normalize_address(scope: ProjectScope, a: Mapping[str, Any], type_: str) -> 
         attrs,
         a,
         region=region_of(a),
-        labels=a.get("labels") or {},
+        tags=a.get("labels") or {},
     )
 
 

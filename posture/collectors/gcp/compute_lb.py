@@ -147,7 +147,7 @@ def normalize_forwarding_rule(scope: ProjectScope, f: Mapping[str, Any], type_: 
         attrs,
         f,
         region=region_of(f),
-        labels=f.get("labels") or {},
+        tags=f.get("labels") or {},
     )
 
 

@@ -145,5 +145,5 @@ def normalize_crypto_key(
         attrs,
         {"key": k, "iam_policy": policy},
         region=_location(name),
-        labels=k.get("labels") or {},
+        tags=k.get("labels") or {},
     )

@@ -64,7 +64,7 @@ def normalize_project(
     }
     raw = {"project": project, "iam_policy": policy}
     return scope.asset(
-        project_uid(scope.project), PROJECT, scope.project, attrs, raw, labels=p.get("labels") or {}
+        project_uid(scope.project), PROJECT, scope.project, attrs, raw, tags=p.get("labels") or {}
     )
 
 

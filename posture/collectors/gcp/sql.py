@@ -81,5 +81,5 @@ def normalize_instance(scope: ProjectScope, i: Mapping[str, Any]) -> Asset:
         attrs,
         i,
         region=str(i.get("region") or GLOBAL),
-        labels=settings.get("userLabels") or {},
+        tags=settings.get("userLabels") or {},
     )

@@ -72,7 +72,7 @@ def normalize_bucket(
         attrs,
         {"bucket": b, "iam_policy": policy},
         region=region,
-        labels=b.get("labels") or {},
+        tags=b.get("labels") or {},
     )
 
 

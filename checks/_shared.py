@@ -1,0 +1,138 @@
+"""What several check modules share and that needs the run's context: the per-run derived graphs
+(built once per audit through :meth:`~posture.engine.CheckContext.derived`) and common wording.
+
+The semantics themselves live in ``posture.graph`` and ``posture.iam``; this module only names
+the cached instances so every check of a run sees the same one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from posture.engine import CheckContext, Result
+from posture.graph.depth import Depth, Layer, depth_evidence, depth_text
+from posture.graph.gcp.exposure import Estate
+from posture.iam.graph import IdentityGraph, build_identity_graph
+from posture.model import Asset, Severity
+from posture.net import service_label
+
+
+def identity(ctx: CheckContext) -> IdentityGraph:
+    """The run's AWS identity graph."""
+    return ctx.derived("aws.identity", build_identity_graph)
+
+
+def gcp_estate(ctx: CheckContext) -> Estate:
+    """The run's GCP network estate (firewall chains, routes, load balancers)."""
+    return ctx.derived("gcp.network.estate", Estate.of)
+
+
+def pairs(value: Any) -> list[tuple[str, Any]]:
+    """A parameter given as a mapping or as a sequence of pairs."""
+    return list(value.items()) if isinstance(value, Mapping) else [tuple(p) for p in value]
+
+
+def port_classes(ctx: CheckContext) -> dict[int, str]:
+    """port -> its class (the first class of the ``port_classes`` parameter listing it)."""
+    out: dict[int, str] = {}
+    for name, ports in pairs(ctx.param("port_classes")):
+        for p in ports:
+            out.setdefault(int(p), str(name))
+    return out
+
+
+def class_severity(ctx: CheckContext, klass: str) -> Severity:
+    """The severity of a port class (parameter ``class_severity``; the check's own by default)."""
+    table = {str(k): v for k, v in pairs(ctx.param("class_severity"))}
+    return Severity.parse(str(table.get(klass, ctx.spec.severity.label)))
+
+
+@dataclass(frozen=True, slots=True)
+class DepthWording:
+    """How one cloud's defense-depth finding names its layers.
+
+    ``blocker``: a blocking layer in words; ``rank``: the cloud's tie-break between ports of the
+    same depth and class (lower first); ``through``: the open layers of the best path in words
+    ("" when a cloud does not say them); ``where``: appended to the port in the undecided message.
+    """
+
+    blocker: Callable[[Layer], str]
+    rank: Callable[[Depth], Any]
+    through: Callable[[Sequence[Layer]], str] | None = None
+    explain: bool = False
+    name_host: bool = False
+
+
+def depth_finding(
+    ctx: CheckContext,
+    asset: Asset,
+    depths: Sequence[Depth],
+    classes: Mapping[int, str],
+    need: int,
+    wording: DepthWording,
+) -> Result | None:
+    """The defense-depth finding of one asset over its sensitive ports (None: a port is exposed,
+    which the exposure checks report with evidence depth 0)."""
+    if any(d.depth == 0 for d in depths):
+        return None
+    where = f" on {asset.name}" if wording.name_host else ""
+    undecided = [d for d in depths if d.depth is None and d.at_least < need]
+    if undecided:
+        d = undecided[0]
+        return ctx.unknown(
+            asset,
+            f"cannot decide the defense depth of {service_label(d.port)}{where}: {d.unknown} "
+            f"(at least {d.at_least} layer(s))",
+            undecided=sorted({str(x.unknown) for x in undecided}),
+            depth=None,
+            depth_at_least=min(x.at_least for x in undecided),
+        )
+
+    def severity(d: Depth) -> Severity:
+        return class_severity(ctx, classes.get(d.port, "database"))
+
+    def rank(d: Depth) -> tuple[Any, ...]:
+        level = d.depth if d.depth is not None else d.at_least
+        return (level, -int(severity(d)), wording.rank(d), d.port)
+
+    weakest = min(depths, key=rank)
+    if wording.explain and weakest.best is not None:
+        weakest = replace(weakest, best=weakest.best.explained())
+    evidence = {
+        **depth_evidence(weakest),
+        "port": weakest.port,
+        "depth_by_port": {str(d.port): depth_text(d) for d in depths},
+    }
+    best = weakest.best
+    changes = best.changes if best is not None else ()
+    blockers = "; ".join(wording.blocker(x) for x in changes)
+    what = f"{service_label(weakest.port)} on {asset.name}"
+    short = [d for d in depths if d.depth is not None and d.depth < need]
+    if not short:
+        level = weakest.depth if weakest.depth is not None else f">= {weakest.at_least}"
+        return ctx.passed(
+            asset,
+            f"every sensitive port is at depth >= {need}; the weakest, {what}, is at depth "
+            f"{level}" + (f": {blockers}" if blockers else ""),
+            **evidence,
+        )
+    others = sorted({d.port for d in short} - {weakest.port})
+    also = ""
+    if others:
+        more = f" (+{len(others) - 5} more)" if len(others) > 5 else ""
+        also = f" Also below depth {need}: tcp/{', '.join(map(str, others[:5]))}{more}."
+    through = wording.through(best.layers) if wording.through and best is not None else ""
+    through = f"; open: {through}" if through else ""
+    if len(changes) == 1:
+        message = (
+            f"only {blockers} keeps {what} from the internet{through}; one change exposes it: "
+            f"{changes[0].change}.{also}"
+        )
+    else:
+        message = (
+            f"only {len(changes)} layers keep {what} from the internet (required: {need}): "
+            f"{blockers}{through}.{also}"
+        )
+    return ctx.fail_at(max(severity(d) for d in short), asset, message, **evidence)

@@ -1,0 +1,124 @@
+"""``posture demo [aws|azure|gcp]``: build a demo estate on an embedded emulator or loopback
+fake, scan it with the real collector and write the reports. Each cloud's emulator or SDKs are
+imported only when its demo runs, and a missing one is named with the extra that installs it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from posture.cli.options import (
+    Formats,
+    OutputDir,
+    Quiet,
+    ReportOptions,
+    out,
+    prepare_and_save,
+    progress,
+)
+from posture.cli.report import audit_and_report
+from posture.errors import CollectorError
+from posture.model import Inventory
+
+CloudArg = Annotated[
+    str,
+    typer.Argument(
+        help="aws (default: moto), azure (loopback fake of ARM) or gcp (loopback fake of "
+        "the Google APIs)."
+    ),
+]
+DemoSnapshotOut = Annotated[
+    Path | None, typer.Option(help="Also save the demo inventory to this file.")
+]
+
+
+def demo(
+    cloud: CloudArg = "aws",
+    output_dir: OutputDir = Path("posture-demo"),
+    formats: Formats = "csv,json,html",
+    snapshot_out: DemoSnapshotOut = None,
+    quiet: Quiet = False,
+) -> None:
+    """Build a demo estate on an embedded emulator or fake (AWS by default), scan it and report."""
+    demos: dict[str, Callable[[str, bool], Inventory]] = {
+        "aws": demo_aws,
+        "azure": demo_azure,
+        "gcp": demo_gcp,
+    }
+    if cloud not in demos:
+        raise ValueError(f"unknown demo cloud {cloud!r}: choose aws, azure or gcp")
+    inventory = demos[cloud](formats, quiet)
+    prepared = prepare_and_save(inventory, snapshot_out)
+    audit_and_report(prepared, ReportOptions(output_dir, formats, quiet=quiet))
+    out.print(f"Open the HTML report: {(output_dir / 'report.html').resolve()}", markup=False)
+
+
+def demo_aws(formats: str, quiet: bool) -> Inventory:
+    """The demo account built on an embedded moto server, scanned by the AWS collector."""
+    try:
+        from posture import demo as aws_demo
+    except ImportError as exc:
+        raise CollectorError(
+            f"the demo needs the emulator: pip install 'posture[demo]' ({exc.name} missing)"
+        ) from None
+    _check_formats(formats)
+    with aws_demo.running_emulator() as endpoint:
+        out.print(f"emulator: moto on {endpoint}; building the demo account ...", markup=False)
+        aws_demo.build_account(endpoint)
+        with progress("Collecting AWS (demo)", None, quiet) as step:
+            return aws_demo.scan(endpoint, progress=step)
+
+
+def demo_azure(formats: str, quiet: bool) -> Inventory:
+    """The recorded subscriptions on the loopback fake of ARM, real collector and SDK clients."""
+    try:
+        # the azure-mgmt clients, and cryptography for the fake's certificate
+        import posture.collectors.azure.collector
+        import posture.demo.azure_fake  # noqa: F401
+    except ImportError as exc:
+        raise CollectorError(
+            f"the Azure demo needs the Azure SDKs: pip install 'posture[azure]' "
+            f"({exc.name} missing)"
+        ) from None
+    from posture.demo import azure as azure_demo
+
+    _check_formats(formats)
+    out.print(
+        "fake Azure Resource Manager (HTTPS, throw-away CA) on 127.0.0.1 serving subscriptions "
+        f"{', '.join(azure_demo.DEMO_SUBSCRIPTIONS.values())} (the SQL provider of contoso-dev "
+        "answers 403 on purpose: its checks are INCONCLUSIVE) ...",
+        markup=False,
+    )
+    with progress("Collecting Azure (demo)", None, quiet) as step:
+        return azure_demo.scan(progress=step)
+
+
+def demo_gcp(formats: str, quiet: bool) -> Inventory:
+    """The recorded demo projects on the loopback fake of the Google APIs, real collector."""
+    try:
+        import posture.collectors.gcp.collector  # noqa: F401  (the google-cloud clients)
+    except ImportError as exc:
+        raise CollectorError(
+            f"the GCP demo needs the Google clients: pip install 'posture[gcp]' "
+            f"({exc.name} missing)"
+        ) from None
+    from posture.demo import gcp as gcp_demo
+
+    _check_formats(formats)
+    out.print(
+        f"fake Google APIs on 127.0.0.1 serving projects {', '.join(gcp_demo.DEMO_PROJECTS)} "
+        "(Cloud SQL in acme-dev answers 403 on purpose: its checks are INCONCLUSIVE) ...",
+        markup=False,
+    )
+    with progress("Collecting GCP (demo)", None, quiet) as step:
+        return gcp_demo.scan(progress=step)
+
+
+def _check_formats(formats: str) -> None:
+    """Fail on a bad ``--format`` before the emulator starts."""
+    from posture.reporters import parse_formats
+
+    parse_formats(formats)

@@ -1,0 +1,165 @@
+"""What the commands share: the consoles, the typer options every report-writing command takes
+(one definition each, so their names and help texts cannot drift between ``scan aws``,
+``scan azure``, ``scan gcp`` and ``audit``), the progress bar and snapshot writing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+from posture.errors import SnapshotError
+from posture.history.tracking import Tracking
+from posture.model import Inventory, Severity
+from posture.pipeline import Prepared, prepare
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+OutputDir = Annotated[Path, typer.Option("--output-dir", "-o", help="Directory for the reports.")]
+Formats = Annotated[
+    str, typer.Option("--format", "-f", help="Comma-separated report formats: csv,json,html.")
+]
+FailOn = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-on",
+        help="Exit 1 when a FAIL at or above this severity exists "
+        "(info, low, medium, high, critical).",
+    ),
+]
+CheckIds = Annotated[
+    list[str] | None, typer.Option("--check", "-c", help="Run only this check id (repeatable).")
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary table.")]
+Store = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="POSTURE_STORE",
+        help="Record the scan in this history store: an SQLite file path, or a URL "
+        "(postgresql+psycopg://user@host/db).",
+    ),
+]
+ExceptionsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--exceptions",
+        help="TOML file of accepted risks; matching FAIL findings become EXCEPTED.",
+    ),
+]
+FailOnNew = Annotated[
+    str | None,
+    typer.Option(
+        "--fail-on-new",
+        help="Exit 1 when a FAIL at or above this severity is new since the previous "
+        "recorded scan of the same scope (needs --store).",
+    ),
+]
+SnapshotOut = Annotated[
+    Path | None, typer.Option(help="Also save the collected inventory to this file.")
+]
+SnapshotArg = Annotated[
+    Path, typer.Argument(metavar="SNAPSHOT", help="A snapshot saved by `scan`.")
+]
+# the store of ``history``, ``diff`` and ``evidence`` (read, or recorded into by evidence)
+HistoryStore = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="POSTURE_STORE",
+        help="The history store: an SQLite file path or a URL (postgresql+psycopg://...).",
+    ),
+]
+
+
+def say(text: str) -> None:
+    """One plain line on stdout (never parsed as markup, never cropped)."""
+    out.print(text, markup=False, soft_wrap=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    """The report and tracking options of ``scan`` and ``audit``, validated."""
+
+    output_dir: Path
+    formats: str
+    fail_on: Severity | None = None
+    check_ids: tuple[str, ...] = ()
+    quiet: bool = False
+    tracking: Tracking | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        output_dir: Path,
+        formats: str,
+        fail_on: str | None,
+        check: list[str] | None,
+        quiet: bool,
+        store: str | None = None,
+        exceptions: Path | None = None,
+        fail_on_new: str | None = None,
+    ) -> ReportOptions:
+        """Validate before a long scan: the formats, ``--fail-on`` and the tracking options;
+        an error here is a usage error (exit 2)."""
+        from posture.reporters import parse_formats
+
+        parse_formats(formats)  # fail on a bad --format before a long scan
+        threshold = parse_fail_on(fail_on)
+        tracking = Tracking.parse(store, exceptions, fail_on_new)
+        return cls(output_dir, formats, threshold, tuple(check or ()), quiet, tracking)
+
+
+def parse_fail_on(value: str | None) -> Severity | None:
+    """``--fail-on``: a severity name, or none (``None`` or ``"none"``)."""
+    if value is None or value.strip().lower() == "none":
+        return None
+    return Severity.parse(value)
+
+
+@contextmanager
+def progress(label: str, total: int | None, quiet: bool) -> Iterator[Callable[[str], None]]:
+    """A transient progress bar on stderr (none when quiet or not a terminal); yields the
+    callback that advances it by one step."""
+    if quiet or not err.is_terminal:
+        yield lambda _step: None
+        return
+    columns = [
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("[dim]{task.fields[step]}"),
+    ]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(label, total=total, step="")
+
+        def advance(step: str) -> None:
+            bar.update(task, advance=1, step=step)
+
+        yield advance
+
+
+def write_snapshot(prepared: Prepared, path: Path) -> None:
+    """Save the prepared inventory (``--snapshot-out``) and say where, with its hash."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(prepared.snapshot_text, encoding="utf-8")
+    except OSError as exc:
+        raise SnapshotError(f"{path}: cannot write snapshot: {exc.strerror or exc}") from None
+    out.print(f"snapshot: {path} (sha256 {prepared.snapshot_sha256})", markup=False)
+
+
+def prepare_and_save(inventory: Inventory, snapshot_out: Path | None) -> Prepared:
+    """Prepare a collected inventory for the audit and save it when ``--snapshot-out`` asks."""
+    prepared = prepare(inventory)
+    if snapshot_out is not None:
+        write_snapshot(prepared, snapshot_out)
+    return prepared

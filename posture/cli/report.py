@@ -1,0 +1,161 @@
+"""The end of ``scan``, ``audit`` and ``demo``: collect under a progress bar, run the audit
+(:func:`posture.pipeline.run_audit`) into the chosen report formats, then print the summary,
+the files written and what exceptions and the history store made of the run (``evidence``
+prints the latter too)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from posture.cli.options import ReportOptions, out, prepare_and_save, progress, say
+from posture.history.tracking import Tracked, Tracking
+from posture.model import Finding, Inventory, Status
+from posture.pipeline import ExitCode, Prepared, failures_by_severity, run_audit
+from posture.registry import load_catalogue
+
+TABLE_ROWS = 25  # failed findings printed; the rest are in the reports
+
+
+def scan_and_report(
+    label: str,
+    collect: Callable[[Callable[[str], None]], Inventory],
+    snapshot_out: Path | None,
+    options: ReportOptions,
+) -> NoReturn:
+    """The tail every ``scan`` shares: collect (``collect`` is given the progress callback),
+    save the snapshot if asked, audit, report, and exit with the findings' exit code."""
+    with progress(f"Collecting {label}", None, options.quiet) as step:
+        inventory = collect(step)
+    prepared = prepare_and_save(inventory, snapshot_out)
+    raise typer.Exit(int(audit_and_report(prepared, options)))
+
+
+def audit_and_report(prepared: Prepared, options: ReportOptions) -> ExitCode:
+    """Audit the prepared inventory, write the reports and print what happened; returns the
+    exit code the findings call for (``--fail-on``, ``--fail-on-new``)."""
+    from posture.reporters import Report, parse_formats, write_reports
+
+    chosen = parse_formats(options.formats)
+    catalogue = load_catalogue()
+    run, written = run_audit(
+        prepared,
+        catalogue,
+        lambda r: write_reports(Report.of(r, catalogue.frameworks), options.output_dir, chosen),
+        check_ids=options.check_ids,
+        tracking=options.tracking,
+        fail_on=options.fail_on,
+        progress=lambda total: progress("Running checks", total, options.quiet),
+    )
+    if not options.quiet:
+        print_summary(run.findings, prepared)
+    for fmt, path in sorted(written.items()):
+        out.print(f"{fmt.value:>5}: {path}", markup=False)
+    print_tracked(run.tracked, options.tracking)
+    return run.exit_code
+
+
+def print_summary(findings: tuple[Finding, ...], prepared: Prepared) -> None:
+    """The failed findings (a table on a terminal, one line each in logs), the assets one
+    change away from exposure, the counts per status and the collection warning."""
+    fails = [f for f in findings if f.status == Status.FAIL]
+    fails.sort(key=lambda f: (-f.severity, f.check_id, f.resource_uid))
+    if fails and out.is_terminal:
+        out.print(_fail_table(fails))
+    elif fails:
+        # logs (cron, CI, pipes): one plain line per finding, nothing folded or cropped
+        out.print(f"Failed checks ({len(fails)})", markup=False)
+        for f in fails[:TABLE_ROWS]:
+            line = f"  {f.severity.label:<8}  {f.check_id}  {f.resource_name or f.resource_uid}"
+            out.print(Text(f"{line}  [{f.region}]  {f.message}"), soft_wrap=True)
+    if len(fails) > TABLE_ROWS:
+        out.print(f"... and {len(fails) - TABLE_ROWS} more in the reports", markup=False)
+    _print_depth(fails)
+    by_sev = failures_by_severity(findings)
+    statuses = {s: sum(1 for f in findings if f.status == s) for s in Status}
+    out.print(
+        " · ".join(f"{s.value} {n}" for s, n in statuses.items())
+        + "   FAIL by severity: "
+        + ", ".join(f"{s.label} {n}" for s, n in by_sev.items() if n),
+        markup=False,
+    )
+    errors = prepared.inventory.errors
+    if errors:
+        out.print(
+            f"warning: {len(errors)} API call(s) failed during collection; the checks that "
+            "needed their data are INCONCLUSIVE (see the report).",
+            markup=False,
+        )
+
+
+def _fail_table(fails: list[Finding]) -> Table:
+    table = Table(title=f"Failed checks ({len(fails)})", show_lines=False)
+    # narrow terminals (and pipes, 80 columns) fold the long cells instead of starving a column
+    table.add_column("severity", no_wrap=True)
+    table.add_column("check", overflow="fold", min_width=14, ratio=2)
+    table.add_column("resource", overflow="fold", min_width=10, max_width=40, ratio=2)
+    table.add_column("region", overflow="fold", min_width=9)
+    table.add_column("message", overflow="fold", min_width=20, ratio=4)
+    for f in fails[:TABLE_ROWS]:
+        # resource names are attacker-controlled: Text() cells are never parsed as markup
+        cells = (
+            f.severity.label,
+            f.check_id,
+            f.resource_name or f.resource_uid,
+            f.region,
+            f.message,
+        )
+        table.add_row(*(Text(c) for c in cells))
+    return table
+
+
+def _print_depth(fails: list[Finding]) -> None:
+    """Assets one change away from the internet (defense depth 1), whatever their severity:
+    the change is the point, so it is printed even when the table above is full."""
+    single = [f for f in fails if isinstance(f.evidence.get("single_change"), dict)]
+    if not single:
+        return
+    out.print(f"Defense depth 1 (one change exposes it): {len(single)} asset(s)", markup=False)
+    for f in single[:3]:
+        out.print(Text(f"  {f.resource_name or f.resource_uid}: {f.message}"))
+    if len(single) > 3:
+        out.print(f"  ... and {len(single) - 3} more in the reports", markup=False)
+
+
+def print_tracked(tracked: Tracked, tracking: Tracking | None) -> None:
+    """What scan/audit/evidence say about exceptions and the history store after the reports."""
+    if tracked.exceptions is not None:
+        entries = tracked.exceptions.entries
+        excepted = sum(e.matched for e in entries if e.state.value == "active")
+        say(
+            f"exceptions: {len(entries)} in {tracked.exceptions.source}, "
+            f"{excepted} finding(s) EXCEPTED, {len(tracked.exceptions.expired)} expired"
+        )
+        for e in tracked.exceptions.expired:
+            r = e.risk
+            say(
+                f"warning: exception {tracked.exceptions.source}:{r.line} ({r.check} on "
+                f"{r.resource}, owner {r.owner}) expired on {r.expires.isoformat()}; "
+                f"{e.matched} finding(s) it covered count as FAIL again"
+            )
+    history = tracked.history
+    if history is None or tracking is None:
+        return
+    if history.previous_id is None:
+        say(f"history: recorded as scan #{history.record_id} (first of its scope)")
+        return
+    say(
+        f"history: recorded as scan #{history.record_id}; since scan #{history.previous_id}: "
+        f"{len(history.new)} new, {history.resolved} resolved, {history.still_open} still open "
+        "failure(s)"
+    )
+    if tracking.fail_on_new is not None and tracked.new_failures:
+        say(
+            f"{tracked.new_failures} new failure(s) at or above "
+            f"{tracking.fail_on_new.label} (--fail-on-new)"
+        )

@@ -1,0 +1,1 @@
+"""AWS adapter: translates an inventory into the provider-neutral reachability vocabulary."""

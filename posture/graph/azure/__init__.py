@@ -1,0 +1,1 @@
+"""Azure adapter: translates an inventory into the provider-neutral reachability vocabulary."""

@@ -1,0 +1,1 @@
+"""GCP adapter: translates an inventory into the provider-neutral reachability vocabulary."""

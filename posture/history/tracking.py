@@ -1,0 +1,80 @@
+"""What every audit does after the checks ran (:func:`posture.pipeline.run_audit` calls
+:func:`track`): apply accepted-risk exceptions, record the scan in the history store, and
+compare it with the previous scan of the same scope (``--fail-on-new``).
+
+Without ``--store`` and ``--exceptions`` nothing here changes the findings or the reports, so a
+scan and an audit of its snapshot still write byte-identical ``findings.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from posture.history import exceptions as exc_mod
+from posture.history.diff import HistoryContext, ScanDiff, diff
+from posture.model import Finding, Inventory, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    """The options: ``--store``, ``--exceptions``, ``--fail-on-new`` (validated)."""
+
+    store: str | None = None
+    exceptions: exc_mod.ExceptionsFile | None = None
+    fail_on_new: Severity | None = None
+    today: dt.date | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        store: str | None = None,
+        exceptions: Path | None = None,
+        fail_on_new: str | None = None,
+        today: dt.date | None = None,
+    ) -> Tracking:
+        """Validate before a long scan: the exceptions file parses, the severity exists, and
+        ``--fail-on-new`` has a store to compare with. Errors are usage errors (exit 2)."""
+        threshold = None
+        if fail_on_new is not None and fail_on_new.strip().lower() != "none":
+            threshold = Severity.parse(fail_on_new)
+            if not store:
+                raise ValueError("--fail-on-new needs a history store (--store or POSTURE_STORE)")
+        loaded = exc_mod.load(exceptions) if exceptions is not None else None
+        return cls(store or None, loaded, threshold, today or exc_mod.today())
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    findings: tuple[Finding, ...]
+    exceptions: exc_mod.ExceptionsOutcome | None = None
+    history: HistoryContext | None = None
+    changes: ScanDiff | None = None
+    new_failures: int = 0  # new FAILs at or above ``--fail-on-new`` (0 without it)
+
+
+def track(
+    tracking: Tracking,
+    inventory: Inventory,
+    findings: tuple[Finding, ...],
+    snapshot_sha256: str | None,
+    catalogue_version: str,
+) -> Tracked:
+    outcome = None
+    if tracking.exceptions is not None:
+        on = tracking.today or exc_mod.today()
+        findings, outcome = exc_mod.apply(findings, tracking.exceptions, on)
+    if not tracking.store:
+        return Tracked(findings, outcome)
+    from posture.history.store import open_store
+
+    with open_store(tracking.store) as store:
+        record = store.record(inventory.meta, findings, snapshot_sha256, catalogue_version)
+        previous = store.previous(record)
+        changes = diff(store.findings(previous), store.findings(record)) if previous else None
+    history = HistoryContext.of(record.id, previous, changes)
+    hits = 0
+    if tracking.fail_on_new is not None and changes is not None:
+        hits = len(changes.new_at_or_above(tracking.fail_on_new))
+    return Tracked(findings, outcome, history, changes, hits)

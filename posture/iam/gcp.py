@@ -1,0 +1,230 @@
+"""Who can act as which service account on GCP, and who becomes admin-equivalent that way.
+
+Edges of the identity graph (principal -> service account):
+
+- **impersonate**: ``roles/iam.serviceAccountTokenCreator`` (mint access tokens) or
+  ``roles/iam.serviceAccountKeyAdmin`` (create a key) granted on the project (every service
+  account of the project) or on the service account's own IAM policy;
+- **act as**: ``roles/iam.serviceAccountUser`` (``iam.serviceAccounts.actAs``), the same scopes.
+  Acting as an account needs a second permission that runs a workload under it (create a VM,
+  a function, a Cloud Run service, a build...): the edge is certain when the principal holds
+  one of the predefined roles that grant one on the account's project, possible when it holds
+  one only on another project (cross-project use depends on an organisation policy), a
+  conditional one, or any custom role (not expanded), and absent otherwise.
+
+A grant bound by an IAM condition is a possible edge. A principal that reaches a service account
+holding ``roles/owner`` or ``roles/editor`` on a project is admin-equivalent there. Group
+membership is not expanded: the group is the principal.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from posture.gcp import PROJECT, SERVICE_ACCOUNT, grants
+from posture.model import Asset, Inventory
+
+BASIC_ADMIN = ("roles/owner", "roles/editor")
+IMPERSONATE = {
+    "roles/iam.serviceAccountTokenCreator": "can mint access tokens for",
+    "roles/iam.serviceAccountKeyAdmin": "can create keys for",
+}
+ACT_AS = {"roles/iam.serviceAccountUser": "can act as"}
+DEPLOY_ROLES = frozenset(
+    {
+        "roles/owner",
+        "roles/editor",
+        "roles/compute.admin",
+        "roles/compute.instanceAdmin",
+        "roles/compute.instanceAdmin.v1",
+        "roles/cloudfunctions.admin",
+        "roles/cloudfunctions.developer",
+        "roles/run.admin",
+        "roles/run.developer",
+        "roles/cloudbuild.builds.editor",
+        "roles/dataflow.admin",
+        "roles/dataflow.developer",
+        "roles/dataproc.admin",
+        "roles/dataproc.editor",
+        "roles/composer.admin",
+        "roles/container.admin",
+        "roles/container.developer",
+        "roles/cloudscheduler.admin",
+        "roles/workflows.admin",
+        "roles/workflows.editor",
+        "roles/deploymentmanager.editor",
+        "roles/notebooks.admin",
+        "roles/aiplatform.admin",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    principal: str
+    service_account: str  # email
+    role: str
+    granted_on: str
+    certain: bool
+    why: str  # for a possible step: what cannot be decided
+
+    def evidence(self) -> dict[str, Any]:
+        verb = IMPERSONATE.get(self.role) or ACT_AS.get(self.role, "can use")
+        out: dict[str, Any] = {
+            "principal": self.principal,
+            "action": verb,
+            "service_account": self.service_account,
+            "role": self.role,
+            "granted_on": self.granted_on,
+        }
+        if not self.certain:
+            out["undecided"] = self.why
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class AdminPath:
+    principal: str
+    steps: tuple[Step, ...]
+    admin_role: str
+    project: str
+    certain: bool
+
+    def evidence(self) -> dict[str, Any]:
+        hops: list[dict[str, Any]] = [{"kind": "principal", "id": self.principal}]
+        hops += [
+            {"kind": "service account", "id": s.service_account, "rule": s.role} for s in self.steps
+        ]
+        hops.append({"kind": "project", "id": self.project, "rule": self.admin_role})
+        return {
+            "principal": self.principal,
+            "path": hops,
+            "steps": [s.evidence() for s in self.steps],
+            "admin_role": self.admin_role,
+            "on_project": self.project,
+            "certain": self.certain,
+        }
+
+
+@dataclass
+class IdentityGraph:
+    edges: dict[str, list[Step]] = field(default_factory=dict)
+    admin_of: dict[str, list[tuple[str, str]]] = field(
+        default_factory=dict
+    )  # email -> (proj, role)
+    direct_admins: dict[str, set[str]] = field(default_factory=dict)  # project -> members
+    unknown_policies: dict[str, str] = field(default_factory=dict)  # email -> SA name
+
+    def paths_to_admin(self) -> Iterator[AdminPath]:
+        for start in sorted(self.edges):
+            found: dict[str, tuple[tuple[Step, ...], bool]] = {}
+            for certain_only in (True, False):
+                for email, steps in _bfs(self.edges, start, certain_only):
+                    if email not in found:
+                        found[email] = (steps, certain_only)
+            for email, (steps, certain) in sorted(found.items()):
+                for project, role in self.admin_of.get(email, ()):
+                    if start in self.direct_admins.get(project, set()):
+                        continue
+                    yield AdminPath(start, steps, role, project, certain)
+
+
+def _bfs(
+    edges: Mapping[str, list[Step]], start: str, certain_only: bool
+) -> Iterator[tuple[str, tuple[Step, ...]]]:
+    queue: deque[tuple[str, tuple[Step, ...]]] = deque([(start, ())])
+    seen = {start}
+    while queue:
+        node, path = queue.popleft()
+        for step in edges.get(node, ()):
+            if certain_only and not step.certain:
+                continue
+            nxt = f"serviceAccount:{step.service_account}"
+            if nxt in seen:
+                continue
+            seen.add(nxt)
+            yield step.service_account, (*path, step)
+            queue.append((nxt, (*path, step)))
+
+
+def build_graph(inv: Inventory) -> IdentityGraph:
+    g = IdentityGraph()
+    accounts: dict[str, list[Asset]] = {}
+    for sa in inv.of(SERVICE_ACCOUNT):
+        accounts.setdefault(sa.account, []).append(sa)
+    deploy: dict[str, list[tuple[str, bool]]] = {}  # member -> (project, unconditional)
+    custom: set[str] = set()
+    grants_on: list[tuple[str, str, Any, str, list[Asset]]] = []
+    for project in inv.of(PROJECT):
+        pid = str(project.attr("project_id") or project.account)
+        for role, member, cond in grants(project.attr("iam_bindings")):
+            if role in BASIC_ADMIN and member.startswith("serviceAccount:") and cond is None:
+                email = member.removeprefix("serviceAccount:")
+                g.admin_of.setdefault(email, []).append((pid, role))
+            if role in BASIC_ADMIN and cond is None:
+                g.direct_admins.setdefault(pid, set()).add(member)
+            if role in DEPLOY_ROLES:
+                deploy.setdefault(member, []).append((pid, cond is None))
+            if role.startswith(("projects/", "organizations/")):
+                custom.add(member)
+            if role in IMPERSONATE or role in ACT_AS:
+                grants_on.append((role, member, cond, f"project {pid}", accounts.get(pid, [])))
+    for sa_list in accounts.values():
+        for sa in sa_list:
+            if sa.attr("iam_bindings") is None:
+                g.unknown_policies[str(sa.attr("email"))] = sa.name
+            for role, member, cond in grants(sa.attr("iam_bindings")):
+                if role in IMPERSONATE or role in ACT_AS:
+                    grants_on.append((role, member, cond, f"service account {sa.name}", [sa]))
+    for role, member, cond, where, targets in grants_on:
+        for sa in targets:
+            step = _step(role, member, cond, where, sa, deploy, custom)
+            if step is not None and member != f"serviceAccount:{sa.attr('email')}":
+                g.edges.setdefault(member, []).append(step)
+    for steps in g.edges.values():
+        steps.sort(key=lambda s: (s.service_account, not s.certain, s.role, s.granted_on))
+    return g
+
+
+def _step(
+    role: str,
+    member: str,
+    cond: Any,
+    where: str,
+    sa: Asset,
+    deploy: Mapping[str, list[tuple[str, bool]]],
+    custom: set[str],
+) -> Step | None:
+    email = str(sa.attr("email"))
+    if role in IMPERSONATE:
+        why = f"the grant is conditional ({_title(cond)})" if cond else ""
+        return Step(member, email, role, where, cond is None, why)
+    held = deploy.get(member, [])
+    same_plain = any(p == sa.account and plain for p, plain in held)
+    if cond is None and same_plain:
+        return Step(member, email, role, where, True, "")
+    reasons = []
+    if cond:
+        reasons.append(f"the grant is conditional ({_title(cond)})")
+    if not same_plain:
+        if any(p == sa.account for p, _plain in held):
+            reasons.append("its role that deploys workloads is conditional")
+        elif held:
+            reasons.append(
+                "it can deploy workloads only in another project (cross-project "
+                "service-account use depends on an organisation policy)"
+            )
+        if member in custom:
+            reasons.append("it holds custom roles that are not expanded")
+        if not (held or member in custom):
+            return None  # act-as without any way to run a workload
+    return Step(member, email, role, where, False, "; ".join(reasons))
+
+
+def _title(cond: Any) -> str:
+    if isinstance(cond, Mapping):
+        return str(cond.get("title") or cond.get("expression"))
+    return str(cond)
