@@ -1,4 +1,5 @@
-"""Asset type names and small pure helpers shared by the GCP checks (attrs in
+"""GCP vocabulary: asset type names (one definition for the collectors, the graph adapter, the
+identity graph and the checks) and small pure helpers over IAM bindings and labels (attrs in
 docs/gcp-assets.md)."""
 
 from __future__ import annotations
@@ -31,6 +32,17 @@ BUCKET = "storage.googleapis.com/Bucket"
 SQL_INSTANCE = "sqladmin.googleapis.com/Instance"
 SERVICE_ACCOUNT = "iam.googleapis.com/ServiceAccount"
 SA_KEY = "iam.googleapis.com/ServiceAccountKey"
+# the parts of an external load balancer between a forwarding rule and its instances
+LB_PARTS = (
+    HTTP_PROXY,
+    HTTPS_PROXY,
+    SSL_PROXY,
+    TCP_PROXY,
+    URL_MAP,
+    BACKEND_SERVICE,
+    TARGET_POOL,
+    TARGET_INSTANCE,
+)
 
 PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 HUMAN_PREFIXES = ("user:", "group:", "domain:")

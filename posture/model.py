@@ -160,6 +160,20 @@ class ScanMeta:
     endpoint_url: str | None = None
     notes: tuple[str, ...] = ()
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values, in the field order of the snapshot and of reports."""
+        return {
+            "scan_id": self.scan_id,
+            "provider": self.provider.value,
+            "tool_version": self.tool_version,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "accounts": list(self.accounts),
+            "regions": list(self.regions),
+            "endpoint_url": self.endpoint_url,
+            "notes": list(self.notes),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class Inventory:

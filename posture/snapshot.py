@@ -50,17 +50,7 @@ def to_document(inventory: Inventory) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
-        "meta": {
-            "scan_id": meta.scan_id,
-            "provider": meta.provider.value,
-            "tool_version": meta.tool_version,
-            "started_at": meta.started_at,
-            "finished_at": meta.finished_at,
-            "accounts": list(meta.accounts),
-            "regions": list(meta.regions),
-            "endpoint_url": meta.endpoint_url,
-            "notes": list(meta.notes),
-        },
+        "meta": meta.to_dict(),
         "assets": [
             {
                 "uid": a.uid,

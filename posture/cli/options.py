@@ -4,11 +4,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -163,3 +165,42 @@ def prepare_and_save(inventory: Inventory, snapshot_out: Path | None) -> Prepare
     if snapshot_out is not None:
         write_snapshot(prepared, snapshot_out)
     return prepared
+
+
+_REPORT_PARAMS: tuple[tuple[str, Any, Any], ...] = (
+    ("output_dir", OutputDir, Path("posture-report")),
+    ("formats", Formats, "csv,json,html"),
+    ("fail_on", FailOn, None),
+    ("check", CheckIds, None),
+    ("quiet", Quiet, False),
+    ("store", Store, None),
+    ("exceptions", ExceptionsOpt, None),
+    ("fail_on_new", FailOnNew, None),
+)
+
+
+def report_command(func: Callable[..., None]) -> Callable[..., None]:
+    """A command that audits and writes reports (``scan <cloud>``, ``audit``).
+
+    The shared report options (``--output-dir`` to ``--fail-on-new``, :data:`_REPORT_PARAMS`)
+    are appended to the command's own parameters, so every such command offers the same options
+    in the same order, and the command receives them validated as ``options: ReportOptions``.
+    """
+    own = [
+        p for p in inspect.signature(func, eval_str=True).parameters.values()
+        if p.name != "options"
+    ]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=hint)
+        for name, hint, default in _REPORT_PARAMS
+    ]
+
+    @functools.wraps(func)
+    def command(**kwargs: Any) -> None:
+        values = [kwargs.pop(name) for name, _, _ in _REPORT_PARAMS]
+        func(options=ReportOptions.parse(*values), **kwargs)
+
+    signature = inspect.Signature([*own, *shared], return_annotation=None)
+    command.__signature__ = signature  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    return command

@@ -9,16 +9,9 @@ from typing import Annotated
 import typer
 
 from posture.cli.options import (
-    CheckIds,
-    ExceptionsOpt,
-    FailOn,
-    FailOnNew,
-    Formats,
-    OutputDir,
-    Quiet,
     ReportOptions,
     SnapshotOut,
-    Store,
+    report_command,
 )
 from posture.cli.report import scan_and_report
 from posture.errors import CollectorError
@@ -46,20 +39,15 @@ CaBundleOpt = Annotated[
 ]
 
 
+@report_command
 def scan_azure(
     subscription: SubscriptionOpt = None,
     arm_endpoint: ArmEndpointOpt = "https://management.azure.com",
     authority_host: AuthorityOpt = None,
     ca_bundle: CaBundleOpt = None,
     snapshot_out: SnapshotOut = None,
-    output_dir: OutputDir = Path("posture-report"),
-    formats: Formats = "csv,json,html",
-    fail_on: FailOn = None,
-    check: CheckIds = None,
-    quiet: Quiet = False,
-    store: Store = None,
-    exceptions: ExceptionsOpt = None,
-    fail_on_new: FailOnNew = None,
+    *,
+    options: ReportOptions,
 ) -> None:
     """Collect Azure subscriptions (read-only), audit them and write the reports.
 
@@ -73,9 +61,6 @@ def scan_azure(
             f"Azure scanning needs the Azure SDKs: pip install 'posture[azure]' "
             f"({exc.name} missing)"
         ) from None
-    options = ReportOptions.parse(
-        output_dir, formats, fail_on, check, quiet, store, exceptions, fail_on_new
-    )
     if ca_bundle is not None and not ca_bundle.is_file():
         raise CollectorError(f"CA bundle not found: {ca_bundle}")
     if not arm_endpoint.startswith("https://"):

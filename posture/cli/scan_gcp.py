@@ -9,16 +9,9 @@ from typing import Annotated
 import typer
 
 from posture.cli.options import (
-    CheckIds,
-    ExceptionsOpt,
-    FailOn,
-    FailOnNew,
-    Formats,
-    OutputDir,
-    Quiet,
     ReportOptions,
     SnapshotOut,
-    Store,
+    report_command,
 )
 from posture.cli.report import scan_and_report
 from posture.errors import CollectorError
@@ -52,6 +45,7 @@ EndpointOpt = Annotated[
 ]
 
 
+@report_command
 def scan_gcp(
     project: ProjectOpt = None,
     organization: OrganizationOpt = None,
@@ -61,14 +55,8 @@ def scan_gcp(
     anonymous: AnonymousOpt = False,
     api_endpoint: EndpointOpt = None,
     snapshot_out: SnapshotOut = None,
-    output_dir: OutputDir = Path("posture-report"),
-    formats: Formats = "csv,json,html",
-    fail_on: FailOn = None,
-    check: CheckIds = None,
-    quiet: Quiet = False,
-    store: Store = None,
-    exceptions: ExceptionsOpt = None,
-    fail_on_new: FailOnNew = None,
+    *,
+    options: ReportOptions,
 ) -> None:
     """Collect GCP projects (read-only), audit them and write the reports."""
     try:
@@ -78,9 +66,6 @@ def scan_gcp(
             f"GCP scanning needs the Google clients: pip install 'posture[gcp]' "
             f"({exc.name} missing)"
         ) from None
-    options = ReportOptions.parse(
-        output_dir, formats, fail_on, check, quiet, store, exceptions, fail_on_new
-    )
     if key_file is not None and anonymous:
         raise ValueError("--key-file and --anonymous exclude each other")
     if key_file is not None and not key_file.is_file():

@@ -84,18 +84,7 @@ class Reporter(Protocol):
 def scan_document(report: Report) -> dict[str, Any]:
     """The scan manifest as plain JSON values (the ``scan`` block of ``findings.json``)."""
     meta = report.inventory_meta
-    return {
-        "scan_id": meta.scan_id,
-        "provider": meta.provider.value,
-        "tool_version": meta.tool_version,
-        "started_at": meta.started_at,
-        "finished_at": meta.finished_at,
-        "accounts": list(meta.accounts),
-        "regions": list(meta.regions),
-        "endpoint_url": meta.endpoint_url,
-        "notes": list(meta.notes),
-        "snapshot_sha256": report.snapshot_sha256,
-    }
+    return {**meta.to_dict(), "snapshot_sha256": report.snapshot_sha256}
 
 
 def error_document(error: CollectionError) -> dict[str, Any]:

@@ -22,25 +22,10 @@ import pandas as pd
 
 from posture.reporters.base import OutputFormat, Report, utf8
 from posture.reporters.html_depth import depth_cell
-from posture.results import to_frame
+from posture.results import COLUMNS, to_frame
 
-HEADER: tuple[str, ...] = (
-    "check_id",
-    "title",
-    "status",
-    "severity",
-    "resource_uid",
-    "resource_type",
-    "resource_name",
-    "account",
-    "region",
-    "principles",
-    "controls",
-    "message",
-    "remediation",
-    "evidence",
-    "depth",
-)
+# the result columns but the provider (each row's check id names it), then the defense depth
+HEADER: tuple[str, ...] = (*(c for c in COLUMNS if c != "provider"), "depth")
 
 CELL_LIMIT = 32_767
 """Excel's maximum number of characters in one cell; longer cells are cut (findings.json has

@@ -17,17 +17,19 @@ from posture.collectors.gcp.base import (
 )
 from posture.collectors.gcp.compute import normalize_proxy
 from posture.collectors.gcp.compute_network import SERVICE, aggregated_items, list_items, region_of
+from posture.gcp import (
+    BACKEND_SERVICE,
+    FORWARDING_RULE,
+    GLOBAL_FORWARDING_RULE,
+    HTTP_PROXY,
+    INSTANCE_GROUP,
+    TARGET_INSTANCE,
+    TARGET_POOL,
+    TCP_PROXY,
+    URL_MAP,
+)
 from posture.model import Asset
 
-FORWARDING_RULE = "compute.googleapis.com/ForwardingRule"
-GLOBAL_FORWARDING_RULE = "compute.googleapis.com/GlobalForwardingRule"
-HTTP_PROXY = "compute.googleapis.com/TargetHttpProxy"
-TCP_PROXY = "compute.googleapis.com/TargetTcpProxy"
-URL_MAP = "compute.googleapis.com/UrlMap"
-BACKEND_SERVICE = "compute.googleapis.com/BackendService"
-TARGET_POOL = "compute.googleapis.com/TargetPool"
-TARGET_INSTANCE = "compute.googleapis.com/TargetInstance"
-INSTANCE_GROUP = "compute.googleapis.com/InstanceGroup"
 PERMISSIONS = (
     "compute.backendServices.list",
     "compute.forwardingRules.list",

@@ -27,7 +27,7 @@ from typing import Any
 
 from posture.graph.aws import lb as aws_lb
 from posture.graph.aws.depth_direct import port_atom, route_layer
-from posture.graph.aws.reach import LISTENER, LOAD_BALANCER, AwsReach, Iface
+from posture.graph.aws.reach import AwsReach, Iface
 from posture.graph.core import ANY_PROTOCOL, Action, Direction, Filter, Hop, Mode, Rule
 from posture.graph.depth import TCP, Layer, PathDepth, min_flips, result, wide
 from posture.graph.intervals import ALL_PORTS, PUBLIC, IntervalSet, everything
@@ -67,34 +67,24 @@ def members(reach: AwsReach, protocol: str = TCP) -> dict[str, list[Forward]]:
     if found is not None:
         return found
     out: dict[str, list[Forward]] = {}
-    listeners: dict[str, list[Asset]] = {}
-    for lst in reach.inventory.of(LISTENER):
-        listeners.setdefault(str(lst.attr("load_balancer_arn")), []).append(lst)
-    for lb in reach.inventory.of(LOAD_BALANCER):
-        if lb.attr("scheme") != "internet-facing" or lb.attr("lb_type") not in (
-            "application",
-            "network",
+    for lb, lst in aws_lb.internet_listeners(reach):
+        if lst.attr("port") is None or protocol not in aws_lb._PROTOCOLS.get(
+            str(lst.attr("protocol")), ()
         ):
             continue
-        for lst in listeners.get(str(lb.attr("arn") or lb.uid), []):
-            if lst.attr("port") is None or protocol not in aws_lb._PROTOCOLS.get(
-                str(lst.attr("protocol")), ()
-            ):
+        groups = aws_lb.forwards(lst)
+        for arn in sorted(groups):
+            tg = reach.inventory.get(arn)
+            if tg is None:
                 continue
-            groups = aws_lb.forwards(lst)
-            for arn in sorted(groups):
-                tg = reach.inventory.get(arn)
-                if tg is None:
-                    continue
-                ports: dict[str, tuple[Asset, Iface, set[int]]] = {}
-                for target, iface, t_port in aws_lb._targets(reach, tg):
-                    ports.setdefault(target.uid, (target, iface, set()))[2].add(t_port)
-                restriction, label = groups[arn]
-                for uid, (target, iface, registered) in ports.items():
-                    out.setdefault(uid, []).append(
-                        Forward(lb, lst, tg, target, iface, frozenset(registered), restriction,
-                                label)
-                    )
+            ports: dict[str, tuple[Asset, Iface, set[int]]] = {}
+            for target, iface, t_port in aws_lb._targets(reach, tg):
+                ports.setdefault(target.uid, (target, iface, set()))[2].add(t_port)
+            restriction, label = groups[arn]
+            for uid, (target, iface, registered) in ports.items():
+                out.setdefault(uid, []).append(
+                    Forward(lb, lst, tg, target, iface, frozenset(registered), restriction, label)
+                )
     reach.memo[f"depth.lb.members.{protocol}"] = out
     return out
 

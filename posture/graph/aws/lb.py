@@ -11,7 +11,7 @@ own filters admit the internet clients themselves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -47,12 +47,8 @@ class LbExposure:
     unknown: str | None = None
 
 
-def lb_exposures(reach: AwsReach) -> dict[str, list[LbExposure]]:
-    """Per target asset uid: its exposures through internet-facing load balancers (cached)."""
-    cached: dict[str, list[LbExposure]] | None = reach.memo.get("lb")
-    if cached is not None:
-        return cached
-    out: dict[str, list[LbExposure]] = {}
+def internet_listeners(reach: AwsReach) -> Iterator[tuple[Asset, Asset]]:
+    """(load balancer, listener) of every internet-facing ALB and NLB, in inventory order."""
     listeners: dict[str, list[Asset]] = {}
     for lst in reach.inventory.of(LISTENER):
         listeners.setdefault(str(lst.attr("load_balancer_arn")), []).append(lst)
@@ -63,8 +59,18 @@ def lb_exposures(reach: AwsReach) -> dict[str, list[LbExposure]]:
         ):
             continue
         for lst in listeners.get(str(lb.attr("arn") or lb.uid), []):
-            for exp in _listener(reach, lb, lst):
-                out.setdefault(exp.target.uid, []).append(exp)
+            yield lb, lst
+
+
+def lb_exposures(reach: AwsReach) -> dict[str, list[LbExposure]]:
+    """Per target asset uid: its exposures through internet-facing load balancers (cached)."""
+    cached: dict[str, list[LbExposure]] | None = reach.memo.get("lb")
+    if cached is not None:
+        return cached
+    out: dict[str, list[LbExposure]] = {}
+    for lb, lst in internet_listeners(reach):
+        for exp in _listener(reach, lb, lst):
+            out.setdefault(exp.target.uid, []).append(exp)
     reach.memo["lb"] = out
     return out
 

@@ -216,13 +216,8 @@ def inbound(
     protocol: str = "tcp",
 ) -> list[tuple[str, Decision]]:
     """Inbound: the subnet's NSG first, then the NIC's; stops at the first deny."""
-    out = []
-    for layer, nsg in (("subnet", subnet_nsg), ("nic", nic_nsg)):
-        decision = nsg_decision(nsg, "inbound", src, dst, port, protocol)
-        out.append((layer, decision))
-        if not decision.allowed:
-            break
-    return out
+    levels = (("subnet", subnet_nsg), ("nic", nic_nsg))
+    return _walk(levels, "inbound", src, dst, port, protocol)
 
 
 def outbound(
@@ -234,9 +229,22 @@ def outbound(
     protocol: str = "tcp",
 ) -> list[tuple[str, Decision]]:
     """Outbound: the NIC's NSG first, then the subnet's; stops at the first deny."""
+    levels = (("nic", nic_nsg), ("subnet", subnet_nsg))
+    return _walk(levels, "outbound", src, dst, port, protocol)
+
+
+def _walk(
+    levels: Sequence[tuple[str, Asset | None]],
+    direction: str,
+    src: Peer,
+    dst: Peer,
+    port: int,
+    protocol: str,
+) -> list[tuple[str, Decision]]:
+    """The decision of each NSG level in order, up to and including the first deny."""
     out = []
-    for layer, nsg in (("nic", nic_nsg), ("subnet", subnet_nsg)):
-        decision = nsg_decision(nsg, "outbound", src, dst, port, protocol)
+    for layer, nsg in levels:
+        decision = nsg_decision(nsg, direction, src, dst, port, protocol)
         out.append((layer, decision))
         if not decision.allowed:
             break

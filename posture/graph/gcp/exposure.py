@@ -16,22 +16,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from posture.gcp import (
-    BACKEND_SERVICE,
     FIREWALL,
     FIREWALL_POLICY,
     FORWARDING_RULE,
     GLOBAL_FORWARDING_RULE,
-    HTTP_PROXY,
-    HTTPS_PROXY,
     INSTANCE,
     INSTANCE_GROUP,
+    LB_PARTS,
     NETWORK,
-    SSL_PROXY,
     SUBNETWORK,
-    TARGET_INSTANCE,
-    TARGET_POOL,
-    TCP_PROXY,
-    URL_MAP,
 )
 from posture.graph.gcp.clients import Reached, clients, gate
 from posture.graph.gcp.fw import to_ip
@@ -62,14 +55,7 @@ PATH_READS = frozenset(
         f"{SUBNETWORK}#listing",
         FORWARDING_RULE,
         GLOBAL_FORWARDING_RULE,
-        HTTP_PROXY,
-        HTTPS_PROXY,
-        SSL_PROXY,
-        TCP_PROXY,
-        URL_MAP,
-        BACKEND_SERVICE,
-        TARGET_POOL,
-        TARGET_INSTANCE,
+        *LB_PARTS,
         f"{INSTANCE_GROUP}#listing",
     }
 )

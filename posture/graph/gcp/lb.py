@@ -33,19 +33,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from posture.gcp import (
-    BACKEND_SERVICE,
     FORWARDING_RULE,
     GLOBAL_FORWARDING_RULE,
-    HTTP_PROXY,
-    HTTPS_PROXY,
     INSTANCE,
     INSTANCE_GROUP,
-    SSL_PROXY,
+    LB_PARTS,
     SUBNETWORK,
-    TARGET_INSTANCE,
-    TARGET_POOL,
-    TCP_PROXY,
-    URL_MAP,
 )
 from posture.graph.gcp.fw import LB_RANGES, Net, Origin
 from posture.model import Asset, Inventory
@@ -166,17 +159,7 @@ class _Resolver:
     def __init__(self, inv: Inventory) -> None:
         self.inv = inv
         self.by_path: dict[str, Asset] = {}
-        for a in inv.of(
-            HTTP_PROXY,
-            HTTPS_PROXY,
-            SSL_PROXY,
-            TCP_PROXY,
-            URL_MAP,
-            BACKEND_SERVICE,
-            TARGET_POOL,
-            TARGET_INSTANCE,
-            INSTANCE_GROUP,
-        ):
+        for a in inv.of(*LB_PARTS, INSTANCE_GROUP):
             path = a.attr("path") or a.uid.removeprefix("//compute.googleapis.com/")
             self.by_path[str(path)] = a
         self.instances = {a.uid for a in inv.of(INSTANCE)}
