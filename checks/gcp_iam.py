@@ -17,7 +17,7 @@ from posture.gcp import (
     grants,
     public_grants,
 )
-from posture.iam.gcp import AdminPath, build_graph
+from posture.iam.gcp import ImpersonationPath, build_impersonation_graph
 from posture.model import Principle, Severity
 from posture.registry import check
 from posture.values import age_days, parse_time, scan_time
@@ -230,8 +230,8 @@ def no_public_iam_bindings(ctx: CheckContext) -> Iterator[Result]:
     ),
 )
 def no_admin_via_sa_impersonation(ctx: CheckContext) -> Iterator[Result]:
-    graph = ctx.derived("gcp.iam.identity_graph", build_graph)
-    by_project: dict[str, list[AdminPath]] = {}
+    graph = ctx.derived("gcp.iam.identity_graph", build_impersonation_graph)
+    by_project: dict[str, list[ImpersonationPath]] = {}
     for path in graph.paths_to_admin():
         by_project.setdefault(path.project, []).append(path)
     for project in ctx.inventory.of(PROJECT):

@@ -27,7 +27,7 @@ from posture.checks._shared import gcp_estate as estate
 from posture.engine import CheckContext, Result
 from posture.gcp import FIREWALL, FIREWALL_POLICY, INSTANCE, NETWORK, SQL_INSTANCE
 from posture.graph.gcp.exposure import PATH_READS, assess, rule_label, via_lb
-from posture.graph.gcp.fw import Rule, ports_match, rule_is_world_open
+from posture.graph.gcp.fw import VpcRule, ports_match, rule_is_world_open
 from posture.graph.gcp.fwpolicy import policy_rules_of, world_sources
 from posture.graph.gcp.lb import Unresolved
 from posture.model import Asset, Principle, Severity
@@ -186,7 +186,7 @@ def _rule_name(evidence: dict[str, object]) -> str:
 def firewall_admin_ports_not_open_to_world(ctx: CheckContext) -> Iterator[Result]:
     ports = tuple(int(p) for p in ctx.param("admin_ports"))
     for fw in ctx.inventory.of(FIREWALL):
-        rule = Rule.of(fw)
+        rule = VpcRule.of(fw)
         open_ports = [p for p in ports if rule_is_world_open(rule, "tcp", p)]
         if open_ports:
             yield ctx.fail(

@@ -1,17 +1,21 @@
-"""Shared fixtures: a real moto server on loopback, and builders for small inventories."""
+"""Fixtures for the whole suite: no real AWS account, and a real moto server on loopback.
+
+Builders and helpers are plain functions in the ``support`` package (``from support.aws import
+asset``); fixtures used by one folder alone live in that folder's ``conftest.py``.
+"""
 
 from __future__ import annotations
 
-import os
+import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
-import boto3
 import pytest
+from support.aws import client, reset_moto
+from support.collect import ALL_FLAGS, KEY_ARN, LOG_DELIVERY, TLS_ONLY
 
-from posture.model import GLOBAL, Asset, CollectionError, Inventory, Provider, ScanMeta
-
-ACCOUNT = "123456789012"
+if TYPE_CHECKING:
+    from posture.demo.gcp_fake import FakeGoogle
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +35,7 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
 def moto_server() -> Iterator[str]:
     """A real moto server (HTTP, 127.0.0.1, random port) for the whole test session.
 
-    Tests that use it must reset it (``moto_reset``) or use distinct resource names.
+    Tests that use it must reset it (``moto_endpoint``) or use distinct resource names.
     """
     from moto.server import ThreadedMotoServer
 
@@ -45,79 +49,46 @@ def moto_server() -> Iterator[str]:
 @pytest.fixture
 def moto_endpoint(moto_server: str) -> str:
     """The moto server, reset to an empty account before the test."""
-    import urllib.request
-
-    req = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(req, timeout=30):
-        pass
-    return moto_server
+    return reset_moto(moto_server)
 
 
-def client(service: str, endpoint: str, region: str = "us-east-1") -> Any:
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=endpoint,
-        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-    )
+@pytest.fixture(scope="module")
+def gcp_fake() -> Iterator[FakeGoogle]:
+    """The loopback fake of the Google APIs (posture.demo.gcp_fake), one per test module (tests
+    may change its routes)."""
+    from posture.demo.gcp_fake import serving
+
+    with serving() as running:
+        yield running
 
 
-def asset(
-    type_: str,
-    uid: str,
-    name: str | None = None,
-    region: str = "us-east-1",
-    account: str = ACCOUNT,
-    tags: dict[str, str] | None = None,
-    **attrs: Any,
-) -> Asset:
-    """A hand-built AWS asset for check tests (attrs as in docs/aws-assets.md)."""
-    return Asset(
-        uid=uid,
-        provider=Provider.AWS,
-        type=type_,
-        account=account,
-        region=region,
-        name=name or uid.rsplit("/", 1)[-1].rsplit(":", 1)[-1],
-        tags=tags or {},
-        attrs=attrs,
-    )
-
-
-def inventory(
-    *assets: Asset,
-    errors: tuple[CollectionError, ...] = (),
-    regions: tuple[str, ...] = ("us-east-1",),
-) -> Inventory:
-    meta = ScanMeta(
-        scan_id="test-scan",
-        provider=Provider.AWS,
-        tool_version="test",
-        started_at="2026-01-01T00:00:00+00:00",
-        finished_at="2026-01-01T00:00:01+00:00",
-        accounts=(ACCOUNT,),
-        regions=regions,
-    )
-    return Inventory(meta=meta, assets=tuple(assets), errors=errors)
-
-
-def collection_error(
-    service: str,
-    operation: str,
-    asset_types: tuple[str, ...],
-    region: str = "us-east-1",
-    resource_uid: str | None = None,
-    code: str = "AccessDenied",
-) -> CollectionError:
-    return CollectionError(
-        provider=Provider.AWS,
-        account=ACCOUNT,
-        region=region if region else GLOBAL,
-        service=service,
-        operation=operation,
-        code=code,
-        message="User is not authorized to perform this operation",
-        asset_types=asset_types,
-        resource_uid=resource_uid,
-    )
+@pytest.fixture
+def s3_estate(moto_endpoint: str) -> str:
+    """The reset moto server holding four buckets: ``log-bucket`` (log-delivery grants),
+    ``plain-bucket`` (public-read ACL), ``secure-bucket`` (KMS, Block Public Access, TLS-only
+    policy, versioning, logging, tags) in us-east-1 and ``eu-bucket`` (AES256) in eu-west-1."""
+    east = client("s3", moto_endpoint)
+    east.create_bucket(Bucket="log-bucket")
+    east.put_bucket_acl(Bucket="log-bucket", GrantWrite=LOG_DELIVERY, GrantReadACP=LOG_DELIVERY)
+    east.create_bucket(Bucket="plain-bucket")
+    east.put_bucket_acl(Bucket="plain-bucket", ACL="public-read")
+    east.create_bucket(Bucket="secure-bucket")
+    east.put_bucket_encryption(Bucket="secure-bucket", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                                          "KMSMasterKeyID": KEY_ARN},
+                   "BucketKeyEnabled": True}]})
+    east.put_public_access_block(Bucket="secure-bucket",
+                                 PublicAccessBlockConfiguration=ALL_FLAGS)
+    east.put_bucket_policy(Bucket="secure-bucket", Policy=json.dumps(TLS_ONLY))
+    east.put_bucket_versioning(Bucket="secure-bucket",
+                               VersioningConfiguration={"Status": "Enabled"})
+    east.put_bucket_logging(Bucket="secure-bucket", BucketLoggingStatus={
+        "LoggingEnabled": {"TargetBucket": "log-bucket", "TargetPrefix": "secure/"}})
+    east.put_bucket_tagging(Bucket="secure-bucket",
+                            Tagging={"TagSet": [{"Key": "env", "Value": "prod"}]})
+    west = client("s3", moto_endpoint, region="eu-west-1")
+    west.create_bucket(Bucket="eu-bucket",
+                       CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    west.put_bucket_encryption(Bucket="eu-bucket", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    return moto_endpoint

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import ACCOUNT, asset, collection_error, inventory
+from support.aws import ACCOUNT, asset, collection_error, inventory
 
 from posture.engine import SCOPE_TYPE, CheckContext, Result, RunOptions, run_check
 from posture.model import GLOBAL, Principle, Severity, Status

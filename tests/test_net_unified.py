@@ -6,9 +6,9 @@ the internet passed on one cloud and failed on another."""
 from __future__ import annotations
 
 import pytest
-from azure_builders import inventory, nic, nsg, public_ip, rule, subnet, vm, vnet
-from check_helpers import catalogue, only, run_one
-from gcp_helpers import firewall, ginventory, instance
+from support.azure import inventory, nic, nsg, public_ip, rule, subnet, vm, vnet
+from support.checks import catalogue, only, run_one
+from support.gcp import firewall, ginventory, instance
 
 from posture import net
 from posture.graph.intervals import PUBLIC, cidr_span

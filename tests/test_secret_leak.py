@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import client
+from support.aws import client
 from typer.testing import CliRunner
 
 from posture.cli.main import app

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import asset, collection_error, inventory
+from support.aws import asset, collection_error, inventory
 
 from posture import snapshot
 from posture.errors import SnapshotError

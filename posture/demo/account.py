@@ -44,6 +44,16 @@ PROD_TAGS = {"Environment": "production"}
 DEV_TAGS = {"Environment": "dev"}
 
 
+
+def _doc(*statements: dict[str, Any]) -> str:
+    """An IAM policy document (JSON) of these statements."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _trust(principal: Any) -> str:
+    """A role trust policy letting ``principal`` assume the role, with no condition."""
+    return _doc({"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"})
+
 def _tags(name: str, extra: dict[str, str] | None = None) -> list[dict[str, str]]:
     tags = {"Name": name, **(extra or {})}
     return [{"Key": k, "Value": v} for k, v in tags.items()]
@@ -327,18 +337,13 @@ def _data(b: _Builder) -> None:
     s3.create_bucket(Bucket="demo-public-assets")
     s3.put_bucket_policy(
         Bucket="demo-public-assets",
-        Policy=json.dumps(
+        Policy=_doc(
             {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "PublicRead",
-                        "Effect": "Allow",
-                        "Principal": "*",
-                        "Action": "s3:GetObject",
-                        "Resource": "arn:aws:s3:::demo-public-assets/*",
-                    }
-                ],
+                "Sid": "PublicRead",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::demo-public-assets/*",
             }
         ),
     )
@@ -373,39 +378,16 @@ def _identity(b: _Builder) -> None:
     iam.create_access_key(UserName="ci-deploy")
     admin = iam.create_policy(
         PolicyName="ops-full-access",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-            }
-        ),
+        PolicyDocument=_doc({"Effect": "Allow", "Action": "*", "Resource": "*"}),
     )["Policy"]["Arn"]
     iam.attach_user_policy(UserName="ci-deploy", PolicyArn=admin)
     iam.create_role(
         RoleName="partner-readonly",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
-                ],
-            }
-        ),
+        AssumeRolePolicyDocument=_trust({"AWS": "*"}),
     )
     iam.create_role(
         RoleName="app-instance",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "ec2.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
+        AssumeRolePolicyDocument=_trust({"Service": "ec2.amazonaws.com"}),
     )
     iam.update_account_password_policy(MinimumPasswordLength=8, RequireSymbols=False)
 
@@ -442,18 +424,7 @@ def _data_protection(b: _Builder, net: dict[str, Any]) -> None:
     b.ec2.create_snapshot(VolumeId=vol, TagSpecifications=_spec("snapshot", "app-data-nightly"))
     role = b.client("iam").create_role(
         RoleName="billing-export-fn",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
+        AssumeRolePolicyDocument=_trust({"Service": "lambda.amazonaws.com"}),
     )["Role"]["Arn"]
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
@@ -497,45 +468,20 @@ def _escalation(b: _Builder) -> None:
     iam = b.client("iam")
     iam.create_role(
         RoleName="ops-admin",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "ec2.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
+        AssumeRolePolicyDocument=_trust({"Service": "ec2.amazonaws.com"}),
     )
     iam.put_role_policy(
         RoleName="ops-admin",
         PolicyName="break-glass",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-            }
-        ),
+        PolicyDocument=_doc({"Effect": "Allow", "Action": "*", "Resource": "*"}),
     )
     iam.create_user(UserName="dev-alex")
     iam.put_user_policy(
         UserName="dev-alex",
         PolicyName="launch-instances",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Action": ["ec2:RunInstances", "ec2:Describe*"],
-                        "Resource": "*",
-                    },
-                    {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
-                ],
-            }
+        PolicyDocument=_doc(
+            {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:Describe*"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
         ),
     )
 

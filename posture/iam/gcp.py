@@ -15,6 +15,11 @@ Edges of the identity graph (principal -> service account):
 A grant bound by an IAM condition is a possible edge. A principal that reaches a service account
 holding ``roles/owner`` or ``roles/editor`` on a project is admin-equivalent there. Group
 membership is not expanded: the group is the principal.
+
+Unlike AWS (:class:`posture.iam.graph.IdentityGraph`: one ADMIN node, admin anywhere in the
+account), administrator power on GCP is per project and reached through service accounts, so
+the graph is an :class:`ImpersonationGraph` of principal -> service account steps and its
+answers are :class:`ImpersonationPath` s to a project's basic admin role.
 """
 
 from __future__ import annotations
@@ -86,7 +91,7 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
-class AdminPath:
+class ImpersonationPath:
     principal: str
     steps: tuple[Step, ...]
     admin_role: str
@@ -110,7 +115,7 @@ class AdminPath:
 
 
 @dataclass
-class IdentityGraph:
+class ImpersonationGraph:
     edges: dict[str, list[Step]] = field(default_factory=dict)
     admin_of: dict[str, list[tuple[str, str]]] = field(
         default_factory=dict
@@ -118,7 +123,7 @@ class IdentityGraph:
     direct_admins: dict[str, set[str]] = field(default_factory=dict)  # project -> members
     unknown_policies: dict[str, str] = field(default_factory=dict)  # email -> SA name
 
-    def paths_to_admin(self) -> Iterator[AdminPath]:
+    def paths_to_admin(self) -> Iterator[ImpersonationPath]:
         for start in sorted(self.edges):
             found: dict[str, tuple[tuple[Step, ...], bool]] = {}
             for certain_only in (True, False):
@@ -129,7 +134,7 @@ class IdentityGraph:
                 for project, role in self.admin_of.get(email, ()):
                     if start in self.direct_admins.get(project, set()):
                         continue
-                    yield AdminPath(start, steps, role, project, certain)
+                    yield ImpersonationPath(start, steps, role, project, certain)
 
 
 def _bfs(
@@ -150,8 +155,8 @@ def _bfs(
             queue.append((nxt, (*path, step)))
 
 
-def build_graph(inv: Inventory) -> IdentityGraph:
-    g = IdentityGraph()
+def build_impersonation_graph(inv: Inventory) -> ImpersonationGraph:
+    g = ImpersonationGraph()
     accounts: dict[str, list[Asset]] = {}
     for sa in inv.of(SERVICE_ACCOUNT):
         accounts.setdefault(sa.account, []).append(sa)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from check_helpers import catalogue
+from support import REPO
+from support.checks import catalogue
 
 from posture.model import Principle
 from posture.registry import CHECK_ID, Check
 
-ROOT = Path(__file__).resolve().parents[1]
-TESTS = Path(__file__).resolve().parent
-CONTRACT = (ROOT / "docs" / "aws-assets.md").read_text(encoding="utf-8")
+TESTS = REPO / "tests"
+CONTRACT = (REPO / "docs" / "aws-assets.md").read_text(encoding="utf-8")
 KNOWN_AWS_TYPES = set(re.findall(r"`(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)`", CONTRACT))
 ID_FORM = re.compile(r"^(aws|azure|gcp)\.([a-z0-9]+)\.([a-z0-9]+(?:_[a-z0-9]+)+)$")
 
@@ -72,7 +71,9 @@ def test_frameworks_map_only_known_checks_and_have_titles() -> None:
 
 
 def test_every_check_appears_in_a_test_file() -> None:
-    text = "\n".join(p.read_text(encoding="utf-8") for p in TESTS.glob("test_*.py")
+    # the test modules at any depth, and the support builders that name check ids for them
+    files = [*TESTS.rglob("test_*.py"), *(TESTS / "support").glob("*.py")]
+    text = "\n".join(p.read_text(encoding="utf-8") for p in files
                      if p.name != "test_catalogue.py")
     missing = [i for i in IDS if i not in text]
     assert not missing, f"checks without a test: {missing}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from azure_builders import (
+from support.azure import (
     NET,
     RG,
     SUB,
@@ -13,13 +13,14 @@ from azure_builders import (
     inventory,
     nic,
     nsg,
+    one_vm,
     public_ip,
     rule,
     subnet,
     vm,
     vnet,
 )
-from check_helpers import by_uid, only, run_one
+from support.checks import by_uid, only, run_one
 
 from posture.model import Status
 
@@ -53,10 +54,7 @@ def statuses(check_id: str, *assets: Any, **params: Any) -> dict[str, Status]:
 def _host(
     name: str, subnet_nsg: Any = None, nic_nsg: Any = None, address: str | None = "20.0.0.1"
 ) -> list[Any]:
-    sn = subnet("web", "10.0.2.0/24", subnet_nsg)
-    pip = public_ip(f"pip-{name}", address)
-    card = nic(f"nic-{name}", sn, "10.0.2.4", public=pip, nsg_asset=nic_nsg)
-    return [vnet(), sn, pip, card, vm(name, card)] + [n for n in (subnet_nsg, nic_nsg) if n]
+    return one_vm(subnet_nsg, nic_nsg, public_ip(f"pip-{name}", address), name=name)
 
 
 # -- network -------------------------------------------------------------------------------------

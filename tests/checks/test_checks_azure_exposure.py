@@ -7,21 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from azure_builders import (
+from support.azure import (
     NET,
     RG,
     az,
     error,
     inventory,
-    nic,
     nsg,
+    one_vm,
     public_ip,
     rule,
-    subnet,
-    vm,
-    vnet,
 )
-from check_helpers import by_uid, only, run_one
+from support.checks import by_uid, only, run_one
 
 from posture.model import Finding, Status
 
@@ -32,20 +29,6 @@ SQL_OPEN = "azure.network.sql_not_open_to_internet"
 SQL_AZURE = "azure.network.sql_allow_azure_services_disabled"
 SQL = "Microsoft.Sql/servers"
 FIREWALL = "Microsoft.Network/azureFirewalls"
-
-
-def _vm(
-    subnet_nsg: Any = None,
-    nic_nsg: Any = None,
-    pip: Any = None,
-    extra: tuple[Any, ...] = (),
-    **nic_kwargs: Any,
-) -> list[Any]:
-    """One VM (10.0.2.4 in subnet web of 10.0.0.0/16) with the given NSGs and public IP."""
-    sn = subnet("web", "10.0.2.0/24", subnet_nsg)
-    card = nic("nic-h", sn, "10.0.2.4", public=pip, nsg_asset=nic_nsg, **nic_kwargs)
-    assets = [vnet(), sn, card, vm("h", card), *extra]
-    return assets + [a for a in (subnet_nsg, nic_nsg, pip) if a is not None]
 
 
 def _run(check_id: str, assets: list[Any], **params: Any) -> Finding:
@@ -59,7 +42,7 @@ OPEN_SSH = nsg("open-ssh", rule("ssh-any", 110, src="Internet", ports="22"))
 
 
 def test_private_vm_with_open_nsg_is_latent_only() -> None:
-    assets = _vm(subnet_nsg=OPEN_SSH)  # no public IP, no load balancer, no DNAT
+    assets = one_vm(subnet_nsg=OPEN_SSH)  # no public IP, no load balancer, no DNAT
     latent = _run(LATENT, assets)
     assert latent.status is Status.FAIL
     assert "open-ssh/ssh-any (subnet, priority 110)" in latent.message
@@ -74,7 +57,7 @@ def test_private_vm_with_open_nsg_is_latent_only() -> None:
 
 
 def test_really_exposed_vm_is_not_latent() -> None:
-    assets = _vm(subnet_nsg=OPEN_SSH, pip=public_ip("pip-h", "20.0.0.1", sku="Standard"))
+    assets = one_vm(subnet_nsg=OPEN_SSH, pip=public_ip("pip-h", "20.0.0.1", sku="Standard"))
     assert _run(ADMIN, assets).status is Status.FAIL
     latent = _run(LATENT, assets)
     assert latent.status is Status.PASS
@@ -87,14 +70,14 @@ def test_priority_shadowing_is_not_latent() -> None:
         rule("deny-internet", 100, "deny", src="Internet", ports=["22", "3389"]),
         rule("allow-any", 200, src="*", ports=["22", "3389"]),
     )
-    assert _run(LATENT, _vm(subnet_nsg=shadow)).status is Status.PASS
+    assert _run(LATENT, one_vm(subnet_nsg=shadow)).status is Status.PASS
     # the same rules in the other priority order are latent
     unshadowed = nsg(
         "unshadowed",
         rule("deny-internet", 300, "deny", src="Internet", ports=["22", "3389"]),
         rule("allow-any", 200, src="*", ports=["22", "3389"]),
     )
-    assert _run(LATENT, _vm(subnet_nsg=unshadowed)).status is Status.FAIL
+    assert _run(LATENT, one_vm(subnet_nsg=unshadowed)).status is Status.FAIL
 
 
 @pytest.mark.parametrize("open_at", ["subnet", "nic"])
@@ -103,7 +86,7 @@ def test_allowed_at_one_level_denied_at_the_other_is_blocked_not_latent(open_at:
     layers = {"subnet_nsg": OPEN_SSH, "nic_nsg": closed}
     if open_at == "nic":
         layers = {"subnet_nsg": closed, "nic_nsg": OPEN_SSH}
-    finding = _run(LATENT, _vm(**layers))
+    finding = _run(LATENT, one_vm(**layers))
     assert finding.status is Status.PASS, finding.message
 
 
@@ -129,7 +112,7 @@ def test_partially_exposed_vm_is_latent_on_the_other_port_only() -> None:
             }
         ],
     )
-    assets = _vm(subnet_nsg=both, extra=(lb, lb_ip), nat_rules=(nat_id,))
+    assets = one_vm(subnet_nsg=both, extra=(lb, lb_ip), nat_rules=(nat_id,))
     assert _run(ADMIN, assets).status is Status.FAIL  # tcp/22 through the NAT rule
     assert _run(DBPORTS, assets).status is Status.PASS  # nothing delivers tcp/1433
     latent = _run(LATENT, assets)
@@ -142,22 +125,22 @@ def test_specific_sources_and_other_service_tags_are_not_latent() -> None:
     office = nsg("office", rule("office", 100, src="203.0.113.0/24", ports="22"))
     cloud = nsg("cloud", rule("azurecloud", 100, src="AzureCloud", ports="22"))
     for group in (office, cloud):
-        assert _run(LATENT, _vm(subnet_nsg=group)).status is Status.PASS
+        assert _run(LATENT, one_vm(subnet_nsg=group)).status is Status.PASS
 
 
 def test_no_nsg_at_all_is_no_latent_rule_and_standard_public_ip_is_closed() -> None:
-    finding = _run(LATENT, _vm())
+    finding = _run(LATENT, one_vm())
     assert finding.status is Status.PASS and "no NSG path" in finding.message
     # Standard SKU public IPs admit nothing without an NSG (secure by default); Basic ones do
-    standard = _vm(pip=public_ip("pip-h", "20.0.0.1", sku="Standard"))
+    standard = one_vm(pip=public_ip("pip-h", "20.0.0.1", sku="Standard"))
     critical = _run(ADMIN, standard)
     assert critical.status is Status.PASS and "secure by default" in critical.message
     assert _run(LATENT, standard).status is Status.PASS
-    basic = _vm(pip=public_ip("pip-h", "20.0.0.1", sku="Basic"))
+    basic = one_vm(pip=public_ip("pip-h", "20.0.0.1", sku="Basic"))
     assert _run(ADMIN, basic).status is Status.FAIL
     # with an NSG the Standard public IP is open as far as the NSG admits
     assert _run(
-        ADMIN, _vm(nic_nsg=OPEN_SSH, pip=public_ip("p", "20.0.0.1", "Standard"))
+        ADMIN, one_vm(nic_nsg=OPEN_SSH, pip=public_ip("p", "20.0.0.1", "Standard"))
     ).status is (Status.FAIL)
 
 
@@ -186,7 +169,7 @@ def test_a_firewall_dnat_blocked_by_the_nsg_leaves_the_internet_rule_latent() ->
             }
         ],
     )
-    assets = _vm(subnet_nsg=group, extra=(firewall,))
+    assets = one_vm(subnet_nsg=group, extra=(firewall,))
     assert _run(ADMIN, assets).status is Status.PASS
     latent = _run(LATENT, assets)
     assert latent.status is Status.FAIL
@@ -194,7 +177,7 @@ def test_a_firewall_dnat_blocked_by_the_nsg_leaves_the_internet_rule_latent() ->
 
 
 def test_latent_is_inconclusive_when_an_nsg_or_the_public_ip_was_not_collected() -> None:
-    assets = [a for a in _vm(subnet_nsg=OPEN_SSH) if a.uid != OPEN_SSH.uid]
+    assets = [a for a in one_vm(subnet_nsg=OPEN_SSH) if a.uid != OPEN_SSH.uid]
     errors = (
         error(
             "network", "NetworkSecurityGroups_ListAll", ("Microsoft.Network/networkSecurityGroups",)
@@ -203,12 +186,12 @@ def test_latent_is_inconclusive_when_an_nsg_or_the_public_ip_was_not_collected()
     findings = run_one(LATENT, inventory(*assets, errors=errors))
     assert {f.status for f in findings} == {Status.INCONCLUSIVE}
     ghost = public_ip("pip-ghost", "20.0.0.1")
-    assets = [a for a in _vm(subnet_nsg=OPEN_SSH, pip=ghost) if a.uid != ghost.uid]
+    assets = [a for a in one_vm(subnet_nsg=OPEN_SSH, pip=ghost) if a.uid != ghost.uid]
     finding = _run(LATENT, assets)
     assert finding.status is Status.INCONCLUSIVE and "not collected" in finding.message
     # where the NSG denies the port anyway, the missing public IP does not matter
     closed = nsg("closed")
-    assets = [a for a in _vm(subnet_nsg=closed, pip=ghost) if a.uid != ghost.uid]
+    assets = [a for a in one_vm(subnet_nsg=closed, pip=ghost) if a.uid != ghost.uid]
     assert _run(LATENT, assets).status is Status.PASS
 
 

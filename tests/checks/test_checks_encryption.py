@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from check_helpers import by_uid, only, run_one
-from conftest import ACCOUNT, asset, collection_error, inventory
+from support.aws import ACCOUNT, asset, collection_error, inventory
+from support.checks import by_uid, only, run_one
 
 from posture.model import Status
 

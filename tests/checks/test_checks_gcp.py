@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from check_helpers import by_uid, only, run_one
-from gcp_helpers import (
+from support.checks import only, run_one
+from support.gcp import (
     PROJECT_ID,
     binding,
     firewall,
@@ -12,6 +12,7 @@ from gcp_helpers import (
     ginventory,
     instance,
     project,
+    statuses,
 )
 
 from posture.model import Status
@@ -19,11 +20,6 @@ from posture.model import Status
 SQL = "sqladmin.googleapis.com/Instance"
 BUCKET = "storage.googleapis.com/Bucket"
 KEY = "cloudkms.googleapis.com/CryptoKey"
-
-
-def statuses(check_id: str, *assets: object, **params: object) -> dict[str, Status]:
-    findings = run_one(check_id, ginventory(*assets), **params)  # type: ignore[arg-type]
-    return {f.resource_name: f.status for f in by_uid(findings).values()}
 
 
 # -- network -----------------------------------------------------------------------------------
@@ -479,11 +475,11 @@ def test_no_prod_nonprod_peering() -> None:
 
 def test_gcp_check_reads_are_documented_types_and_facets() -> None:
     import re
-    from pathlib import Path
 
-    from check_helpers import catalogue
+    from support import REPO
+    from support.checks import catalogue
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "gcp-assets.md").read_text("utf-8")
+    doc = (REPO / "docs" / "gcp-assets.md").read_text("utf-8")
     known = set(re.findall(r"`([a-z]+\.googleapis\.com/[A-Za-z]+)`", doc))
     for check in catalogue().checks:
         if check.spec.provider.value != "gcp":

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from check_helpers import by_uid, only, run_one
-from conftest import ACCOUNT, asset, collection_error, inventory
+from support.aws import ACCOUNT, asset, collection_error, inventory
+from support.checks import by_uid, only, run_one
 
 from posture.model import Asset, Status
 
@@ -212,7 +212,7 @@ def test_root_summary_not_collected_is_inconclusive_for_the_account(check_id: st
     assert finding.resource_uid == ACCOUNT
 
 
-# the scan finished 2026-01-01T00:00:01Z (conftest); ages are measured from there, not from now
+# the scan finished at support.model.FINISHED (2026-01-01T00:00:01Z); ages count from there
 def key(created: str | None, status: str = "Active") -> dict[str, Any]:
     return {"access_key_id": "AKIA1", "status": status, "create_date": created,
             "last_used_date": None, "last_used_service": None}

@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from check_helpers import by_uid, only, run_one
-from conftest import ACCOUNT, asset, inventory
+from support.aws import ACCOUNT, asset, inventory
+from support.checks import by_uid, only, run_one
 
 from posture.model import Asset, Status
 
@@ -333,7 +333,7 @@ def test_password_policy_strong(attrs: dict[str, Any], expected: Status) -> None
     assert only(run_one(PASSWORD, inventory(password_policy(**attrs)))).status == expected
 
 
-# the scan finished 2026-01-01T00:00:01Z (conftest)
+# the scan finished 2026-01-01T00:00:01Z (support.model.FINISHED)
 def key(created: str, used: str | None, status: str = "Active") -> dict[str, Any]:
     return {
         "access_key_id": "AKIA1",

@@ -5,221 +5,35 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from check_helpers import by_uid, only, run_one
-from conftest import ACCOUNT, asset, collection_error, inventory
+from support.aws import asset, collection_error, inventory
+from support.aws_net import (
+    ADMIN,
+    DB,
+    DB_UID,
+    INSTANCE_UID,
+    LOCAL,
+    PRIVATE_ROUTES,
+    PUBLIC_ROUTES,
+    SSH_WORLD,
+    arn,
+    db_estate,
+    default_acl,
+    eni,
+    entry,
+    estate,
+    hop,
+    instance,
+    nacl,
+    rds,
+    route,
+    route_table,
+    sg,
+    sg_rule,
+    subnet,
+)
+from support.checks import by_uid, only, run_one
 
 from posture.model import Asset, Inventory, Status
-
-ADMIN = "aws.network.admin_ports_not_internet_reachable"
-DB = "aws.network.db_ports_not_internet_reachable"
-R = "us-east-1"
-
-
-def arn(kind: str, id_: str) -> str:
-    return f"arn:aws:ec2:{R}:{ACCOUNT}:{kind}/{id_}"
-
-
-INSTANCE_UID = arn("instance", "i-1")
-
-
-def entry(
-    rule: int,
-    action: str,
-    cidr: str = "0.0.0.0/0",
-    egress: bool = False,
-    protocol: str = "-1",
-    ports: tuple[int, int] | None = None,
-) -> dict[str, Any]:
-    return {
-        "rule_number": rule,
-        "egress": egress,
-        "protocol": protocol,
-        "action": action,
-        "cidr": cidr,
-        "port_from": ports[0] if ports else None,
-        "port_to": ports[1] if ports else None,
-        "icmp_type": None,
-        "icmp_code": None,
-    }
-
-
-def default_acl(*extra: dict[str, Any]) -> list[dict[str, Any]]:
-    """The AWS default ACL (allow all both ways, IPv4 and IPv6) plus ``extra`` entries."""
-    base = [
-        entry(100, "allow"),
-        entry(101, "allow", "::/0"),
-        entry(100, "allow", egress=True),
-        entry(101, "allow", "::/0", egress=True),
-        entry(32767, "deny"),
-        entry(32767, "deny", "::/0"),
-        entry(32767, "deny", egress=True),
-        entry(32767, "deny", "::/0", egress=True),
-    ]
-    return [*extra, *base]
-
-
-def route(
-    dest: str,
-    kind: str = "igw",
-    target: str = "igw-1",
-    state: str = "active",
-    dest_kind: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "destination": dest,
-        "destination_kind": dest_kind or ("ipv6" if ":" in dest else "ipv4"),
-        "target_kind": kind,
-        "target_id": target,
-        "state": state,
-    }
-
-
-LOCAL = route("10.0.0.0/16", "local", "local")
-PUBLIC_ROUTES = (LOCAL, route("0.0.0.0/0"), route("::/0"))
-PRIVATE_ROUTES = (LOCAL, route("0.0.0.0/0", "nat", "nat-1"))
-
-
-def sg_rule(
-    lo: int | None,
-    hi: int | None,
-    source: str = "0.0.0.0/0",
-    protocol: str = "tcp",
-    kind: str | None = None,
-) -> dict[str, Any]:
-    if kind is None:
-        kind = "cidr6" if ":" in source else "cidr4"
-    return {
-        "protocol": protocol,
-        "from_port": lo,
-        "to_port": hi,
-        "source_kind": kind,
-        "source": source,
-        "source_account": None,
-        "description": None,
-    }
-
-
-SSH_WORLD = (sg_rule(22, 22),)
-
-
-def route_table(
-    id_: str, routes: Any, subnets: tuple[str, ...] = ("subnet-1",), main: bool = False
-) -> Asset:
-    return asset(
-        "AWS::EC2::RouteTable",
-        arn("route-table", id_),
-        route_table_id=id_,
-        vpc_id="vpc-1",
-        main=main,
-        subnet_ids=list(subnets),
-        routes=list(routes),
-    )
-
-
-def subnet(id_: str = "subnet-1") -> Asset:
-    return asset(
-        "AWS::EC2::Subnet",
-        arn("subnet", id_),
-        subnet_id=id_,
-        vpc_id="vpc-1",
-        cidr_block="10.0.1.0/24",
-        ipv6_cidr_blocks=[],
-        availability_zone="us-east-1a",
-        map_public_ip_on_launch=True,
-    )
-
-
-def nacl(entries: Any, subnets: tuple[str, ...] = ("subnet-1",), id_: str = "acl-1") -> Asset:
-    return asset(
-        "AWS::EC2::NetworkAcl",
-        arn("network-acl", id_),
-        network_acl_id=id_,
-        vpc_id="vpc-1",
-        is_default=True,
-        subnet_ids=list(subnets),
-        entries=list(entries),
-    )
-
-
-def sg(ingress: Any, id_: str = "sg-1") -> Asset:
-    return asset(
-        "AWS::EC2::SecurityGroup",
-        arn("security-group", id_),
-        group_id=id_,
-        group_name=id_,
-        vpc_id="vpc-1",
-        description="",
-        ingress=list(ingress),
-        egress=[],
-    )
-
-
-def eni(
-    id_: str = "eni-1",
-    instance: str | None = "i-1",
-    subnet_id: str = "subnet-1",
-    public_ip: str | None = "54.1.2.3",
-    ipv6: tuple[str, ...] = (),
-    sgs: tuple[str, ...] = ("sg-1",),
-    **extra: Any,
-) -> Asset:
-    attrs = {
-        "eni_id": id_,
-        "subnet_id": subnet_id,
-        "vpc_id": "vpc-1",
-        "private_ips": ["10.0.1.5"],
-        "public_ips": [public_ip] if public_ip else [],
-        "ipv6_addresses": list(ipv6),
-        "security_group_ids": list(sgs),
-        "instance_id": instance,
-        "interface_type": "interface",
-        "requester_managed": False,
-        "description": "",
-        "status": "in-use",
-        **extra,
-    }
-    return asset("AWS::EC2::NetworkInterface", arn("network-interface", id_), **attrs)
-
-
-def instance(id_: str = "i-1", state: str = "running", enis: tuple[str, ...] = ("eni-1",)) -> Asset:
-    return asset(
-        "AWS::EC2::Instance",
-        arn("instance", id_),
-        instance_id=id_,
-        state=state,
-        vpc_id="vpc-1",
-        subnet_id="subnet-1",
-        private_ip="10.0.1.5",
-        public_ip=None,
-        ipv6_addresses=[],
-        security_group_ids=["sg-1"],
-        network_interface_ids=list(enis),
-    )
-
-
-def estate(
-    routes: Any = PUBLIC_ROUTES,
-    acl: Any = None,
-    ingress: Any = SSH_WORLD,
-    public_ip: str | None = "54.1.2.3",
-    ipv6: tuple[str, ...] = (),
-    explicit: bool = True,
-    extra: tuple[Asset, ...] = (),
-    errors: tuple[Any, ...] = (),
-    state: str = "running",
-) -> Inventory:
-    """One VPC, one subnet, one host i-1 (ENI eni-1, SG sg-1) and the knobs under test."""
-    tables = [route_table("rtb-1", routes, ("subnet-1",) if explicit else (), main=not explicit)]
-    return inventory(
-        subnet(),
-        *tables,
-        nacl(default_acl() if acl is None else acl),
-        sg(ingress),
-        eni(public_ip=public_ip, ipv6=ipv6),
-        instance(state=state),
-        *extra,
-        errors=errors,
-    )
 
 
 def admin(inv: Inventory, **params: Any) -> Any:
@@ -373,10 +187,6 @@ def test_admin_port_path(kwargs: dict[str, Any], expected: Status, fragment: str
     assert fragment in finding.message
 
 
-def hop(path: dict[str, Any], kind: str) -> dict[str, Any]:
-    return next(h for h in path["hops"] if h["kind"] == kind)
-
-
 def test_exposed_evidence_names_every_path_piece() -> None:
     finding = admin(estate())
     path = finding.evidence["paths"][0]
@@ -415,15 +225,7 @@ def test_main_table_fallback_is_named_in_the_evidence() -> None:
 
 
 def test_explicit_private_table_wins_over_public_main_table() -> None:
-    main = asset(
-        "AWS::EC2::RouteTable",
-        arn("route-table", "rtb-main"),
-        route_table_id="rtb-main",
-        vpc_id="vpc-1",
-        main=True,
-        subnet_ids=[],
-        routes=list(PUBLIC_ROUTES),
-    )
+    main = route_table("rtb-main", PUBLIC_ROUTES, (), main=True)
     finding = admin(estate(routes=PRIVATE_ROUTES, extra=(main,)))
     assert finding.status == Status.PASS
 
@@ -534,44 +336,6 @@ def test_collection_gap_elsewhere_does_not_touch_the_verdict() -> None:
 
 
 # -- database ports: EC2 hosts and RDS -------------------------------------------------------------
-
-DB_UID = f"arn:aws:rds:{R}:{ACCOUNT}:db:orders"
-
-
-def rds(
-    public: bool | None = True, subnets: tuple[str, ...] = ("subnet-1",), port: int = 5432
-) -> Asset:
-    return asset(
-        "AWS::RDS::DBInstance",
-        DB_UID,
-        arn=DB_UID,
-        db_instance_id="orders",
-        engine="postgres",
-        publicly_accessible=public,
-        storage_encrypted=True,
-        vpc_id="vpc-1",
-        subnet_ids=list(subnets),
-        security_group_ids=["sg-db"],
-        endpoint_address="orders.abc.us-east-1.rds.amazonaws.com",
-        port=port,
-    )
-
-
-PG_WORLD = (sg_rule(5432, 5432),)
-
-
-def db_estate(
-    db: Asset, routes: Any = PUBLIC_ROUTES, ingress: Any = PG_WORLD, extra: tuple[Asset, ...] = ()
-) -> Inventory:
-    return inventory(
-        subnet(),
-        route_table("rtb-1", routes),
-        nacl(default_acl()),
-        sg(ingress, "sg-db"),
-        db,
-        *extra,
-    )
-
 
 DB_CASES = [
     ("public-rds-open", rds(), {}, Status.FAIL),

@@ -4,9 +4,9 @@ creates only the egress rule, so the test adds the self-reference itself."""
 
 from __future__ import annotations
 
-from check_helpers import only, run_one
-from collect_helpers import scope
-from conftest import asset, client, inventory
+from support.aws import asset, client, inventory
+from support.checks import only, run_one
+from support.collect import scope
 
 from posture.collectors.aws import ec2, ec2_network
 from posture.model import Status

@@ -3,10 +3,10 @@ log-delivery grant is the trap), Block Public Access neutralising public ACLs, a
 
 from __future__ import annotations
 
-from check_helpers import by_uid, only, run_one
-from collect_helpers import factory, scope
-from conftest import ACCOUNT, asset, inventory
-from test_collect_s3 import ALL_FLAGS, _seed
+import pytest
+from support.aws import ACCOUNT, asset, inventory
+from support.checks import by_uid, only, run_one
+from support.collect import ALL_FLAGS, client_factory, scope
 
 from posture.collectors.aws import s3
 from posture.model import Status
@@ -14,8 +14,8 @@ from posture.model import Status
 CHECK = "aws.data.s3_bucket_acl_not_public"
 
 
+@pytest.mark.usefixtures("s3_estate")
 def test_public_read_acl_fails_and_log_delivery_grant_does_not(moto_endpoint: str) -> None:
-    _seed(moto_endpoint)
     inv = inventory(*s3.collect(scope(moto_endpoint)), regions=("us-east-1", "eu-west-1"))
     found = {f.resource_name: f for f in run_one(CHECK, inv)}
     assert found["plain-bucket"].status == Status.FAIL
@@ -24,9 +24,9 @@ def test_public_read_acl_fails_and_log_delivery_grant_does_not(moto_endpoint: st
     assert found["secure-bucket"].status == found["eu-bucket"].status == Status.PASS
 
 
+@pytest.mark.usefixtures("s3_estate")
 def test_account_ignore_public_acls_neutralises_it(moto_endpoint: str) -> None:
-    _seed(moto_endpoint)
-    factory(moto_endpoint).client("s3control", "us-east-1").put_public_access_block(
+    client_factory(moto_endpoint).client("s3control", "us-east-1").put_public_access_block(
         AccountId=ACCOUNT, PublicAccessBlockConfiguration=ALL_FLAGS)
     inv = inventory(*s3.collect(scope(moto_endpoint)), regions=("us-east-1", "eu-west-1"))
     found = {f.resource_name: f for f in run_one(CHECK, inv)}

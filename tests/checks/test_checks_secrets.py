@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from check_helpers import only, run_one
-from conftest import ACCOUNT, asset, collection_error, inventory
+from support.aws import ACCOUNT, asset, collection_error, inventory
+from support.checks import only, run_one
 
 from posture.model import Asset, Status
 

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import client
+from support import DEMO
+from support.aws import client
 from typer.testing import CliRunner
 
 from posture.cli.main import app
@@ -98,7 +99,7 @@ def test_unknown_format(tmp_path: Path) -> None:
 
 
 def test_unknown_check_id(tmp_path: Path) -> None:
-    snap = Path(__file__).parent.parent / "fixtures" / "demo" / "snapshot.json"
+    snap = DEMO / "snapshot.json"
     _assert_one_line_error(
         _posture("audit", str(snap), "-c", "aws.nope.nothing", "-o", str(tmp_path)),
         2, "unknown check id",
@@ -195,7 +196,7 @@ def test_denied_call_makes_affected_checks_inconclusive_end_to_end(
     """A real AccessDenied from the server → a collection error in the snapshot → the checks
     that needed the data are INCONCLUSIVE (never PASS) and name the failed call; checks on data
     that was collected keep their verdicts."""
-    from collect_helpers import denied_session
+    from support.collect import denied_session
 
     from posture.collectors.aws.collector import AwsTarget, collect
     from posture.pipeline import audit, prepare
@@ -235,3 +236,15 @@ def test_denied_call_makes_affected_checks_inconclusive_end_to_end(
     assert buckets == {"PASS"}
     assert not any("DescribeVolumes" in f.message for f in findings
                    if f.check_id == "aws.encryption.s3_bucket_encrypted")
+
+
+def test_graph_command_exports_graphml_and_json(tmp_path: Path) -> None:
+    import networkx as nx
+
+    result = runner.invoke(app, ["graph", str(DEMO / "snapshot.json"), "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    g = nx.read_graphml(tmp_path / "reachability.graphml")
+    data = json.loads((tmp_path / "reachability.json").read_text(encoding="utf-8"))
+    reaches = [e for e in data["links"] if e["relation"] == "reaches"]
+    assert any(e.get("via") == "ops-ssh" for e in reaches)
+    assert g.number_of_nodes() == len(data["nodes"])

@@ -8,25 +8,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.azure import DEV, SERVICE_PRINCIPAL
+from support.reports import status_in
 from typer.testing import CliRunner
 
 from posture.cli.main import app
 from posture.demo.azure_fake import FakeArm
 
 runner = CliRunner()
-TENANT = "33333333-3333-3333-3333-333333333333"
-DEV = "22222222-2222-2222-2222-222222222222"
 
 
 @pytest.fixture(scope="module")
 def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict]]:  # type: ignore[type-arg]
     folder = tmp_path_factory.mktemp("azure-cli")
     mp = pytest.MonkeyPatch()
-    for key, value in {
-        "AZURE_TENANT_ID": TENANT,
-        "AZURE_CLIENT_ID": "client-id",
-        "AZURE_CLIENT_SECRET": "secret",
-    }.items():
+    for key, value in SERVICE_PRINCIPAL.items():
         mp.setenv(key, value)
     with FakeArm(folder / "tls") as fake:
         fake.fail(
@@ -59,16 +55,6 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
     yield folder, doc
 
 
-def _status(doc: dict, check_id: str, name: str) -> str:  # type: ignore[type-arg]
-    found = [
-        f["status"]
-        for f in doc["findings"]
-        if f["check_id"] == check_id and f["resource_name"] == name
-    ]
-    assert len(found) == 1, (check_id, name, found)
-    return str(found[0])
-
-
 def test_reports_are_written_and_snapshot_reaudits_identically(
     scanned: tuple[Path, dict], tmp_path: Path
 ) -> None:  # type: ignore[type-arg]
@@ -89,19 +75,20 @@ def test_exposure_traps_are_not_reported(scanned: tuple[Path, dict]) -> None:  #
     _, doc = scanned
     admin = "azure.network.admin_ports_not_internet_reachable"
     # real exposures: public IP, public load balancer NAT rule, firewall DNAT
-    assert _status(doc, admin, "vm-web") == "FAIL"
-    assert _status(doc, admin, "vm-lb") == "FAIL"
-    assert _status(doc, admin, "vm-fw") == "FAIL"
+    assert status_in(doc, admin, "vm-web") == "FAIL"
+    assert status_in(doc, admin, "vm-lb") == "FAIL"
+    assert status_in(doc, admin, "vm-fw") == "FAIL"
     # traps: NSG priority shadowing, subnet-vs-NIC double evaluation, private-only VM
-    assert _status(doc, admin, "vm-app") == "PASS"
-    assert _status(doc, admin, "vm-double") == "PASS"
-    assert _status(doc, admin, "vm-private") == "PASS"
-    assert _status(doc, "azure.network.db_ports_not_internet_reachable", "vm-private") == "PASS"
-    assert _status(doc, "azure.network.admin_access_only_from_bastion", "vm-double") == "PASS"
+    assert status_in(doc, admin, "vm-app") == "PASS"
+    assert status_in(doc, admin, "vm-double") == "PASS"
+    assert status_in(doc, admin, "vm-private") == "PASS"
+    assert status_in(doc, "azure.network.db_ports_not_internet_reachable", "vm-private") == "PASS"
+    assert status_in(doc, "azure.network.admin_access_only_from_bastion", "vm-double") == "PASS"
     # the private VM's open NIC NSG is latent exposure, and only latent
     latent = "azure.network.no_latent_sensitive_port_exposure"
-    assert _status(doc, latent, "vm-private") == "FAIL"
-    assert {_status(doc, latent, n) for n in ("vm-app", "vm-double", "vm-web", "vm-lb")} == {"PASS"}
+    assert status_in(doc, latent, "vm-private") == "FAIL"
+    others = ("vm-app", "vm-double", "vm-web", "vm-lb")
+    assert {status_in(doc, latent, n) for n in others} == {"PASS"}
 
 
 def test_a_denied_provider_is_inconclusive_not_pass(scanned: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
@@ -113,7 +100,7 @@ def test_a_denied_provider_is_inconclusive_not_pass(scanned: tuple[Path, dict]) 
     ]
     assert [f["status"] for f in scope] == ["INCONCLUSIVE"]
     assert "AuthorizationFailed" in scope[0]["message"]
-    assert _status(doc, "azure.transit.sql_min_tls12", "sql-legacy") == "FAIL"
+    assert status_in(doc, "azure.transit.sql_min_tls12", "sql-legacy") == "FAIL"
 
 
 def test_findings_cover_every_principle_area(scanned: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
@@ -130,7 +117,7 @@ def test_findings_cover_every_principle_area(scanned: tuple[Path, dict]) -> None
         ("azure.segregation.no_prod_nonprod_peering", "prod-to-dev"): "FAIL",
     }
     for (check_id, name), status in expected.items():
-        assert _status(doc, check_id, name) == status, (check_id, name)
+        assert status_in(doc, check_id, name) == status, (check_id, name)
 
 
 def test_permissions_and_option_errors(tmp_path: Path) -> None:

@@ -4,26 +4,18 @@ one-line errors of the GCP command."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from posture.cli.main import app
-from posture.demo.gcp_fake import FakeGoogle, serving
+from posture.demo.gcp_fake import FakeGoogle
 
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeGoogle]:
-    with serving() as running:
-        yield running
-
-
 def test_scan_gcp_writes_reports_and_audit_is_byte_identical(
-    fake: FakeGoogle, tmp_path: Path
+    gcp_fake: FakeGoogle, tmp_path: Path
 ) -> None:
     snap = tmp_path / "inv.json"
     scan = runner.invoke(
@@ -36,7 +28,7 @@ def test_scan_gcp_writes_reports_and_audit_is_byte_identical(
             "--project",
             "acme-dev",
             "--api-endpoint",
-            fake.base,
+            gcp_fake.base,
             "--anonymous",
             "--snapshot-out",
             str(snap),

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import asset, inventory
+from support.aws import asset, inventory
 from typer.testing import CliRunner
 
 from posture import snapshot

@@ -7,13 +7,12 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from support import DEMO
 from typer.testing import CliRunner
 
 from posture.cli.main import app
 from posture.pipeline import audit, load_prepared
 from posture.reporters import OutputFormat, Report, write_reports
-
-DEMO = Path(__file__).parent.parent / "fixtures" / "demo"
 
 
 def test_golden_snapshot_audits_to_golden_findings(tmp_path: Path) -> None:

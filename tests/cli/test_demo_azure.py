@@ -4,24 +4,23 @@ the same reports as the AWS demo, and the one-line error without the Azure SDKs.
 
 from __future__ import annotations
 
-import builtins
 import csv
 import json
 import os
 import re
-import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.azure import DEV, SERVICE_PRINCIPAL, SUB
+from support.reports import status_in
 from typer.testing import CliRunner
 
 from posture.cli.main import app
 
 runner = CliRunner()
-DEV = "22222222-2222-2222-2222-222222222222"
-SP_VARS = ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
+SP_VARS = tuple(SERVICE_PRINCIPAL)
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +37,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Any, 
     yield folder, result, doc
 
 
-def _status(doc: dict[str, Any], check_id: str, name: str) -> str:
-    found = [
-        f["status"]
-        for f in doc["findings"]
-        if f["check_id"] == check_id and f["resource_name"] == name
-    ]
-    assert len(found) == 1, (check_id, name, found)
-    return str(found[0])
-
-
 def test_demo_azure_writes_the_reports(demo: tuple[Path, Any, dict[str, Any]]) -> None:
     folder, result, doc = demo
     for name in ("findings.csv", "findings.json", "report.html", "inv.json"):
@@ -55,7 +44,7 @@ def test_demo_azure_writes_the_reports(demo: tuple[Path, Any, dict[str, Any]]) -
     assert "Open the HTML report" in result.output
     findings = doc["findings"]
     assert {f["provider"] for f in findings} == {"azure"}
-    assert {f["account"] for f in findings} >= {"11111111-1111-1111-1111-111111111111", DEV}
+    assert {f["account"] for f in findings} >= {SUB, DEV}
     failing = {p for f in findings if f["status"] == "FAIL" for p in f["principles"]}
     assert len(failing) >= 6, failing
 
@@ -88,7 +77,7 @@ def test_demo_azure_verdicts_of_named_checks(demo: tuple[Path, Any, dict[str, An
         ("azure.segregation.no_prod_nonprod_peering", "prod-to-dev"): "FAIL",
     }
     for (check_id, name), status in expected.items():
-        assert _status(doc, check_id, name) == status, (check_id, name)
+        assert status_in(doc, check_id, name) == status, (check_id, name)
 
 
 def test_demo_azure_defense_depth(demo: tuple[Path, Any, dict[str, Any]]) -> None:
@@ -141,18 +130,9 @@ def test_demo_azure_denied_provider_is_inconclusive(
 
 
 def test_demo_azure_without_the_sdks_says_what_to_install(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, without_sdk: Callable[[str, str], None]
 ) -> None:
-    real_import = builtins.__import__
-
-    def no_azure(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name.startswith("azure") or name == "posture.collectors.azure.collector":
-            raise ImportError(f"No module named {name!r}", name=name)
-        return real_import(name, *args, **kwargs)
-
-    for mod in [m for m in sys.modules if m.startswith("posture.collectors.azure")]:
-        monkeypatch.delitem(sys.modules, mod)
-    monkeypatch.setattr(builtins, "__import__", no_azure)
+    without_sdk("azure", "azure")
     result = runner.invoke(app, ["demo", "azure", "-o", str(tmp_path), "-q"])
     assert result.exit_code == 3, result.output
     assert "pip install 'posture[azure]'" in result.output

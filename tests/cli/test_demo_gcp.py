@@ -3,12 +3,10 @@ the same reports as the AWS demo, and the one-line errors of the demo command.""
 
 from __future__ import annotations
 
-import builtins
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from posture.cli.main import app
@@ -83,20 +81,9 @@ def test_demo_unknown_cloud_is_one_line() -> None:
 
 
 def test_demo_gcp_without_google_clients_says_what_to_install(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, without_sdk: Callable[[str, str], None]
 ) -> None:
-    import sys
-
-    real_import = builtins.__import__
-
-    def no_google(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name.startswith("google") or name == "posture.collectors.gcp.collector":
-            raise ImportError(f"No module named {name!r}", name=name)
-        return real_import(name, *args, **kwargs)
-
-    for mod in [m for m in sys.modules if m.startswith("posture.collectors.gcp")]:
-        monkeypatch.delitem(sys.modules, mod)
-    monkeypatch.setattr(builtins, "__import__", no_google)
+    without_sdk("google", "gcp")
     result = runner.invoke(app, ["demo", "gcp", "-o", str(tmp_path), "-q"])
     assert result.exit_code == 3, result.output
     assert "pip install 'posture[gcp]'" in result.output

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
-from report_builders import finding, report
+from support import REPO
+from support.reports import finding, report
 
 from posture.history.exceptions import (
     ExceptionsError,
@@ -180,7 +180,7 @@ def test_examples_in_readme_and_deploy_parse() -> None:
 
     import yaml
 
-    root = Path(__file__).parent.parent
+    root = REPO
     readme = (root / "README.md").read_text(encoding="utf-8")
     blocks = [
         b for b in re.findall(r"```toml\n(.*?)```", readme, re.DOTALL) if "[[exception]]" in b

@@ -3,36 +3,15 @@ diff across three scans in which failures appear, persist and resolve."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import pg_server
 import pytest
-from report_builders import META, finding
+from support.reports import META, finding
 
 from posture.history.diff import diff, fingerprint
 from posture.history.store import StoreError, open_store, scope_of
 from posture.model import Finding, Severity, Status
-
-PG_MISSING = pg_server.missing_reason()
-
-
-@pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    if PG_MISSING:
-        pytest.skip(PG_MISSING)
-    with pg_server.running_server() as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return str(tmp_path / "history.db")
-    server: str = request.getfixturevalue("pg_url")
-    return pg_server.fresh_database(server, f"t_{uuid.uuid4().hex[:12]}")
 
 
 def check(n: int, status: Status = Status.FAIL, severity: Severity = Severity.HIGH) -> Finding:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from check_helpers import by_uid, run_one
-from gcp_helpers import PROJECT_ID, binding, gasset, gcp_error, ginventory, project
+from support.gcp import PROJECT_ID, binding, gasset, gcp_error, project, results
 
-from posture.model import Asset, Finding, Status
+from posture.model import Asset, CollectionError, Finding, Status
 
 CHECK = "gcp.iam.no_admin_via_sa_impersonation"
 TOKEN = "roles/iam.serviceAccountTokenCreator"
@@ -36,9 +35,8 @@ def member(name: str, proj: str = PROJECT_ID) -> str:
     return f"serviceAccount:{name}@{proj}.iam.gserviceaccount.com"
 
 
-def run(*assets: Asset, errors: tuple[object, ...] = ()) -> dict[str, Finding]:
-    inv = ginventory(*assets, errors=errors)  # type: ignore[arg-type]
-    return {f.resource_name: f for f in by_uid(run_one(CHECK, inv)).values()}
+def run(*assets: Asset, errors: tuple[CollectionError, ...] = ()) -> dict[str, Finding]:
+    return results(CHECK, *assets, errors=errors)
 
 
 def status(*assets: Asset) -> Status:

@@ -5,14 +5,13 @@ permissions boundary neutralises the admin grant)."""
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from check_helpers import by_uid, run_one
-from collect_helpers import scope
-from conftest import ACCOUNT, client, inventory
+from support.aws import ACCOUNT, client, inventory, reset_moto
+from support.checks import by_uid, run_one
+from support.collect import scope
 
 from posture.collectors.aws import iam
 from posture.iam import IdentityGraph, build_identity_graph
@@ -167,9 +166,7 @@ def _build(endpoint: str) -> None:
 
 @pytest.fixture(scope="module")
 def account(moto_server: str) -> Iterator[tuple[Inventory, IdentityGraph]]:
-    req = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(req, timeout=30):
-        pass
+    reset_moto(moto_server)
     with pytest.MonkeyPatch.context() as mp:  # module scope: conftest's autouse env is not set
         for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             mp.setenv(var, "testing")

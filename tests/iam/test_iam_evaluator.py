@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import ACCOUNT, asset, inventory
+from support.aws import ACCOUNT, asset, inventory
 
 from posture.iam import Decision, Evaluator, ResourcePolicy
 from posture.iam.actions import AccessLevel, catalogue

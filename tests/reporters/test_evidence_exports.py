@@ -6,7 +6,7 @@ import csv
 import io
 from dataclasses import replace
 
-from report_builders import SOC2, finding, report
+from support.reports import SOC2, finding, report
 
 from posture.model import Severity, Status
 from posture.registry import load_catalogue

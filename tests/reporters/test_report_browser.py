@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from report_builders import XSS_CLOSE, XSS_IMG, XSS_SCRIPT, hostile_report
+from support.reports import XSS_CLOSE, XSS_IMG, XSS_SCRIPT, hostile_report
 
 from posture.reporters import OutputFormat, write_reports
 
@@ -152,7 +152,7 @@ def history_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Findings in two regions and two resource types, one of them new since the last scan."""
     from dataclasses import replace
 
-    from report_builders import HOSTILE_PATH, finding, report
+    from support.reports import HOSTILE_PATH, finding, report
 
     from posture.history.diff import HistoryContext, fingerprint
 
@@ -192,7 +192,7 @@ def test_sort_by_region_and_path_diagram(history_html: Path, profile: Path) -> N
 
 @pytest.fixture(scope="module")
 def depth_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from report_builders import depth_report
+    from support.reports import depth_report
 
     out = tmp_path_factory.mktemp("depth-report")
     return write_reports(depth_report(), out, [OutputFormat.HTML])[OutputFormat.HTML]

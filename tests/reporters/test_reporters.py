@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from report_builders import (
+from support.reports import (
     ACCOUNT,
     META,
     SHA,
@@ -46,7 +46,7 @@ from posture.reporters.csv_reporter import CELL_LIMIT, HEADER, defuse
 from posture.reporters.html_reporter import render_html, script_json
 from posture.results import summarize, to_frame
 
-GOLDEN = Path(__file__).parent / "golden" / "reporters"
+GOLDEN = Path(__file__).parent / "golden"
 UPDATE_GOLDEN = bool(os.environ.get("POSTURE_UPDATE_GOLDEN"))
 
 

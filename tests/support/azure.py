@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from posture.model import GLOBAL, Asset, CollectionError, Inventory, Provider, ScanMeta
+from posture.model import GLOBAL, Asset, CollectionError, Inventory, Provider
+
+from .model import asset_of, error_of, inventory_of, scan_meta
 
 SUB = "11111111-1111-1111-1111-111111111111"
+DEV = "22222222-2222-2222-2222-222222222222"
+"""The second subscription of the ARM fake (posture.demo.azure_fake); SUB is the first."""
+TENANT = "33333333-3333-3333-3333-333333333333"
+SERVICE_PRINCIPAL = {
+    "AZURE_TENANT_ID": TENANT,
+    "AZURE_CLIENT_ID": "client-id",
+    "AZURE_CLIENT_SECRET": "secret",
+}
+"""The environment of a service principal the ARM fake (posture.demo.azure_fake) accepts."""
 RG = f"/subscriptions/{SUB}/resourcegroups/rg"
 NET = f"{RG}/providers/microsoft.network"
 VNET_ID = f"{NET}/virtualnetworks/vnet"
@@ -20,29 +31,12 @@ def az(
     tags: dict[str, str] | None = None,
     **attrs: Any,
 ) -> Asset:
-    return Asset(
-        uid=uid.lower(),
-        provider=Provider.AZURE,
-        type=type_,
-        account=SUB,
-        region=region,
-        name=name or uid.rsplit("/", 1)[-1],
-        tags=tags or {},
-        attrs=attrs,
-    )
+    return asset_of(Provider.AZURE, type_, uid.lower(), account=SUB, region=region,
+                    name=name or uid.rsplit("/", 1)[-1], tags=tags, attrs=attrs)
 
 
 def inventory(*assets: Asset, errors: tuple[CollectionError, ...] = ()) -> Inventory:
-    meta = ScanMeta(
-        scan_id="test-scan",
-        provider=Provider.AZURE,
-        tool_version="test",
-        started_at="2026-01-01T00:00:00+00:00",
-        finished_at="2026-01-01T00:00:01+00:00",
-        accounts=(SUB,),
-        regions=("westeurope", GLOBAL),
-    )
-    return Inventory(meta=meta, assets=tuple(assets), errors=errors)
+    return inventory_of(scan_meta(Provider.AZURE, (SUB,), ("westeurope", GLOBAL)), assets, errors)
 
 
 def error(
@@ -52,16 +46,11 @@ def error(
     resource_uid: str | None = None,
     region: str = GLOBAL,
 ) -> CollectionError:
-    return CollectionError(
-        Provider.AZURE,
-        SUB,
-        region,
-        service,
-        operation,
-        "AuthorizationFailed",
-        "The client does not have authorization to perform action",
-        asset_types,
-        resource_uid,
+    return error_of(
+        Provider.AZURE, SUB, service, operation, asset_types,
+        code="AuthorizationFailed",
+        message="The client does not have authorization to perform action",
+        region=region, resource_uid=resource_uid,
     )
 
 
@@ -182,3 +171,20 @@ def vm(name: str, *nics: Asset) -> Asset:
         vm_name=name,
         nic_ids=[n.uid for n in nics],
     )
+
+
+def one_vm(
+    subnet_nsg: Asset | None = None,
+    nic_nsg: Asset | None = None,
+    pip: Asset | None = None,
+    extra: tuple[Asset, ...] = (),
+    *,
+    name: str = "h",
+    **nic_kwargs: Any,
+) -> list[Asset]:
+    """VM ``name`` (NIC nic-<name>, 10.0.2.4 in subnet web 10.0.2.0/24 of vnet 10.0.0.0/16)
+    behind the given subnet and NIC NSGs and public IP (each asset once)."""
+    sn = subnet("web", "10.0.2.0/24", subnet_nsg)
+    card = nic(f"nic-{name}", sn, "10.0.2.4", public=pip, nsg_asset=nic_nsg, **nic_kwargs)
+    assets = [vnet(), sn, card, vm(name, card), *extra]
+    return assets + list({a.uid: a for a in (subnet_nsg, nic_nsg, pip) if a is not None}.values())

@@ -1,4 +1,5 @@
-"""Helpers for the collector tests: scopes on the moto server, and denied calls.
+"""Helpers for the AWS collector tests: client factories and scopes on the moto server (or on
+no server, for the pure normalizers), collecting one service module, and denied calls.
 
 ``denied_session`` makes moto enforce IAM (``/moto-api/reset-auth``) and returns a session of an
 IAM user whose policy allows everything except the given actions, so the collector meets a real
@@ -8,7 +9,7 @@ and the IAM action share a name (``s3:GetBucketPolicy``, ``s3:GetBucketLocation`
 ``s3:GetEncryptionConfiguration`` (GetBucketEncryption) or ``s3:ListBucket`` (ListObjects) is
 silently not enforced. For JSON-protocol services (KMS, Secrets Manager, CloudTrail) moto
 answers a denial with an XML body that botocore cannot parse (the error code becomes ``403``), so
-``refuse`` makes botocore's own event system answer one operation the way AWS does
+``support.faults.refuse`` makes botocore's own event system answer one operation the way AWS does
 (``AccessDeniedException``) on the client the collector uses.
 """
 
@@ -21,26 +22,47 @@ from contextlib import contextmanager
 from typing import Any
 
 import boto3
-from botocore.awsrequest import AWSResponse
-from conftest import client
 
+from posture.collectors.aws import s3
 from posture.collectors.aws.base import ClientFactory, RegionScope
 from posture.model import GLOBAL, Asset, CollectionError
+
+from .aws import ACCOUNT, client
 
 AUDITOR = "posture-auditor"
 
 
-def factory(endpoint: str, session: boto3.session.Session | None = None) -> ClientFactory:
+def client_factory(
+    endpoint: str | None = None, session: boto3.session.Session | None = None
+) -> ClientFactory:
+    """Clients on the moto server at ``endpoint`` (no endpoint: clients that are never called)."""
     return ClientFactory(session=session or boto3.session.Session(), endpoint_url=endpoint)
 
 
 def scope(
-    endpoint: str,
+    endpoint: str | None = None,
     region: str = GLOBAL,
     session: boto3.session.Session | None = None,
-    account: str = "123456789012",
+    account: str = ACCOUNT,
 ) -> RegionScope:
-    return RegionScope(account=account, region=region, clients=factory(endpoint, session))
+    return RegionScope(account=account, region=region, clients=client_factory(endpoint, session))
+
+
+def collected(
+    module: Any, clients: ClientFactory, region: str = "us-east-1"
+) -> tuple[dict[str, Asset], RegionScope]:
+    """The assets ``module`` collects in ``region`` by uid (no uid twice), and its scope."""
+    sc = RegionScope(account=ACCOUNT, region=region, clients=clients)
+    return by_uid(module.collect(sc)), sc
+
+
+def vpc_with_subnets(ec2: Any) -> tuple[str, list[str]]:
+    """A VPC 10.0.0.0/16 with subnets 10.0.1.0/24 (us-east-1a) and 10.0.2.0/24 (us-east-1b)."""
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24",
+                                 AvailabilityZone=f"us-east-1{az}")["Subnet"]["SubnetId"]
+               for i, az in ((1, "a"), (2, "b"))]
+    return vpc, subnets
 
 
 def by_uid(assets: Iterable[Asset]) -> dict[str, Asset]:
@@ -93,19 +115,21 @@ def denied_session(endpoint: str, *actions: str) -> Iterator[boto3.session.Sessi
         _set_auth(endpoint, "inf")
 
 
-def refuse(
-    clients: ClientFactory, service: str, region: str, operation: str,
-    code: str = "AccessDeniedException",
-) -> None:
-    """Make ``operation`` on ``clients``' client answer like AWS when IAM denies the call."""
-    api = clients.client(service, region)
-    message = (f"User: arn:aws:iam::123456789012:user/{AUDITOR} is not authorized to perform: "
-               f"{api.meta.service_model.signing_name}:{operation}")
+# -- the S3 estate of the ``s3_estate`` fixture (conftest.py) ----------------------------------
 
-    def answer(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        parsed = {"Error": {"Code": code, "Message": message},
-                  "ResponseMetadata": {"HTTPStatusCode": 400}}
-        return AWSResponse("https://denied.invalid/", 400, {}, None), parsed
-
-    event = f"before-call.{api.meta.service_model.service_id.hyphenize()}.{operation}"
-    api.meta.events.register(event, answer)
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+LOG_DELIVERY = 'uri="http://acs.amazonaws.com/groups/s3/LogDelivery"'
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+TLS_ONLY = {
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Sid": "TlsOnly",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::secure-bucket", "arn:aws:s3:::secure-bucket/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }],
+}
+ALL_FLAGS = dict.fromkeys(s3.PUBLIC_ACCESS_FLAGS, True)
+"""Block Public Access with every flag set."""

@@ -4,6 +4,10 @@ A ``before-call`` handler that returns ``(http_response, parsed)`` replaces the 
 botocore then raises ``ClientError`` for a status >= 300 exactly as it would for a real reply, so
 the collector's error handling runs unchanged. Handlers are registered on the cached client of a
 :class:`ClientFactory`, so only the collector under test sees them.
+
+``deny`` answers 403 with any code (optionally only for some parameters), ``refuse`` answers the
+way AWS does when IAM denies the auditor (for JSON-protocol services whose denial moto answers in
+a body botocore cannot parse), ``respond`` answers an operation moto does not implement.
 """
 
 from __future__ import annotations
@@ -11,7 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.awsrequest import AWSResponse
+
 from posture.collectors.aws.base import ClientFactory
+
+from .collect import AUDITOR
 
 
 @dataclass
@@ -38,7 +46,8 @@ def deny(
     client, event = _event(factory, service, operation, region)
 
     def handler(params: dict[str, Any], **_: Any) -> tuple[FakeHttp, dict[str, Any]] | None:
-        body = params.get("body") if isinstance(params.get("body"), dict) else {}
+        sent = params.get("body")
+        body = sent if isinstance(sent, dict) else {}
         if when and any(body.get(k) != v for k, v in when.items()):
             return None
         error = {"Code": code, "Message": f"User is not authorized to perform {operation}"}
@@ -61,3 +70,20 @@ def respond(
         return FakeHttp(200), {**parsed, "ResponseMetadata": {"HTTPStatusCode": 200}}
 
     client.meta.events.register(event, handler)
+
+
+def refuse(
+    clients: ClientFactory, service: str, region: str, operation: str,
+    code: str = "AccessDeniedException",
+) -> None:
+    """Make ``operation`` on ``clients``' client answer like AWS when IAM denies the call."""
+    api, event = _event(clients, service, operation, region)
+    message = (f"User: arn:aws:iam::123456789012:user/{AUDITOR} is not authorized to perform: "
+               f"{api.meta.service_model.signing_name}:{operation}")
+
+    def answer(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        parsed = {"Error": {"Code": code, "Message": message},
+                  "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return AWSResponse("https://denied.invalid/", 400, {}, None), parsed
+
+    api.meta.events.register(event, answer)

@@ -3,9 +3,22 @@
 from __future__ import annotations
 
 import zlib
+from dataclasses import replace
 from typing import Any
 
-from posture.model import GLOBAL, Asset, CollectionError, Inventory, Provider, ScanMeta
+from posture.graph.depth import Depth
+from posture.model import (
+    GLOBAL,
+    Asset,
+    CollectionError,
+    Finding,
+    Inventory,
+    Provider,
+    Status,
+)
+
+from .checks import by_uid, run_one
+from .model import FINISHED, asset_of, error_of, inventory_of, scan_meta
 
 PROJECT_ID = "acme-test"
 NET = f"projects/{PROJECT_ID}/global/networks/vpc"
@@ -20,33 +33,43 @@ def gasset(
     tags: dict[str, str] | None = None,
     **attrs: Any,
 ) -> Asset:
-    return Asset(
-        uid=uid,
-        provider=Provider.GCP,
-        type=type_,
-        account=project,
-        region=region,
-        name=name or uid.rsplit("/", 1)[-1],
-        tags=tags or {},
-        attrs=attrs,
-    )
+    return asset_of(Provider.GCP, type_, uid, account=project, region=region,
+                    name=name or uid.rsplit("/", 1)[-1], tags=tags, attrs=attrs)
 
 
 def ginventory(
     *assets: Asset,
     errors: tuple[CollectionError, ...] = (),
-    finished_at: str = "2026-01-01T00:00:01+00:00",
+    finished_at: str = FINISHED,
 ) -> Inventory:
-    meta = ScanMeta(
-        scan_id="test-gcp",
-        provider=Provider.GCP,
-        tool_version="test",
-        started_at="2026-01-01T00:00:00+00:00",
-        finished_at=finished_at,
-        accounts=(PROJECT_ID,),
-        regions=(GLOBAL,),
-    )
-    return Inventory(meta=meta, assets=tuple(assets), errors=errors)
+    meta = scan_meta(Provider.GCP, (PROJECT_ID,), (GLOBAL,), scan_id="test-gcp",
+                     finished_at=finished_at)
+    return inventory_of(meta, assets, errors)
+
+
+def results(
+    check_id: str, *assets: Asset, errors: tuple[CollectionError, ...] = (), **params: Any
+) -> dict[str, Finding]:
+    """The findings of ``check_id`` on an inventory of ``assets``, by resource name."""
+    inv = ginventory(*assets, errors=errors)
+    return {f.resource_name: f for f in by_uid(run_one(check_id, inv, **params)).values()}
+
+
+def statuses(
+    check_id: str, *assets: Asset, errors: tuple[CollectionError, ...] = (), **params: Any
+) -> dict[str, Status]:
+    """The statuses of ``check_id``'s findings, by resource name."""
+    return {k: f.status for k, f in results(check_id, *assets, errors=errors, **params).items()}
+
+
+def depth_of(*assets: Asset, port: int = 22, name: str = "vm") -> Depth:
+    """The defense depth of instance ``name`` on tcp/``port``."""
+    from posture.graph.gcp.depth import GcpDepth
+    from posture.graph.gcp.exposure import Estate
+
+    inv = ginventory(*assets)
+    host = next(a for a in inv.of("compute.googleapis.com/Instance") if a.name == name)
+    return GcpDepth(Estate.of(inv), inv).host_depths(host, (port,))[0]
 
 
 def firewall(
@@ -150,17 +173,37 @@ def gcp_error(
     resource_uid: str | None = None,
     region: str = GLOBAL,
 ) -> CollectionError:
-    return CollectionError(
-        provider=Provider.GCP,
-        account=PROJECT_ID,
-        region=region,
-        service=service,
-        operation=operation,
-        code="PERMISSION_DENIED",
-        message="denied",
-        asset_types=asset_types,
-        resource_uid=resource_uid,
+    return error_of(
+        Provider.GCP, PROJECT_ID, service, operation, asset_types,
+        code="PERMISSION_DENIED", message="denied", region=region, resource_uid=resource_uid,
     )
+
+
+def route(
+    name: str,
+    dest: str,
+    kind: str = "internet_gateway",
+    priority: int = 1000,
+    *,
+    tags: tuple[str, ...] = (),
+) -> Asset:
+    """A route of the network ``vpc``; ``kind``: internet_gateway, network or instance (nat)."""
+    hop = {
+        "internet_gateway": f"projects/{PROJECT_ID}/global/gateways/default-internet-gateway",
+        "network": NET,
+        "instance": f"projects/{PROJECT_ID}/zones/us-central1-a/instances/nat",
+    }[kind]
+    made = gasset(
+        "compute.googleapis.com/Route",
+        f"//compute.googleapis.com/projects/{PROJECT_ID}/global/routes/{name}",
+        route_name=name,
+        network=NET,
+        dest_range=dest,
+        priority=priority,
+        next_hop_kind=kind,
+        next_hop=hop,
+    )
+    return replace(made, attrs={**made.attrs, "tags": sorted(tags)})  # not the asset's labels
 
 
 # -- firewall policies ------------------------------------------------------------------------

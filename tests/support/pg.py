@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL server for the history-store tests.
+"""A throwaway PostgreSQL server for the history-store tests (the ``pg_url`` fixture of
+``tests/history/conftest.py`` runs it for the session).
 
 ``initdb`` a fresh cluster in a temporary directory and start it on a free loopback port
 (TCP on 127.0.0.1, its socket in the same directory, trust authentication), stop it and delete

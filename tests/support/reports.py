@@ -16,20 +16,20 @@ from posture.model import (
 from posture.registry import Framework
 from posture.reporters import Report
 
-ACCOUNT = "123456789012"
+from .aws import ACCOUNT
+from .model import error_of, scan_meta
 
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_CLOSE = "</script><script>alert(2)</script><!--"
 
-META = ScanMeta(
+META = scan_meta(
+    Provider.AWS,
+    (ACCOUNT,),
+    ("eu-west-1", "us-east-1"),
     scan_id="scan-2026-01-01",
-    provider=Provider.AWS,
     tool_version="0.1.0",
-    started_at="2026-01-01T00:00:00+00:00",
     finished_at="2026-01-01T00:02:30+00:00",
-    accounts=(ACCOUNT,),
-    regions=("eu-west-1", "us-east-1"),
 )
 
 SOC2 = Framework(
@@ -92,16 +92,8 @@ def finding(
 def collection_error(
     operation: str = "DescribeVolumes", code: str = "AccessDenied", message: str = "not allowed"
 ) -> CollectionError:
-    return CollectionError(
-        provider=Provider.AWS,
-        account=ACCOUNT,
-        region="us-east-1",
-        service="ec2",
-        operation=operation,
-        code=code,
-        message=message,
-        asset_types=("AWS::EC2::Volume",),
-    )
+    return error_of(Provider.AWS, ACCOUNT, "ec2", operation, ("AWS::EC2::Volume",),
+                    code=code, message=message, region="us-east-1")
 
 
 def report(
@@ -165,3 +157,14 @@ def depth_report() -> Report:
         # the same asset as finding 2, from the exposure check: the lower depth wins
         finding(2, name=XSS_IMG, status=Status.PASS, evidence={"note": "no depth"}),
     )
+
+
+def status_in(doc: dict[str, Any], check_id: str, name: str) -> str:
+    """The status of the one finding of ``check_id`` on ``name`` in a findings.json document."""
+    found = [
+        f["status"]
+        for f in doc["findings"]
+        if f["check_id"] == check_id and f["resource_name"] == name
+    ]
+    assert len(found) == 1, (check_id, name, found)
+    return str(found[0])

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -32,7 +32,7 @@ from google.protobuf import json_format
 from posture.collectors.runner import DETAIL_WORKERS as DETAIL_WORKERS
 from posture.collectors.runner import ClientCache, Scope
 from posture.collectors.runner import parallel_map as parallel_map
-from posture.model import GLOBAL, Provider
+from posture.model import GLOBAL, Asset, Provider
 
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 HOSTS = {
@@ -184,6 +184,21 @@ class ProjectScope(Scope):
     def owner(self) -> str:
         return self.project
 
+    def compute_asset(
+        self, type_: str, item: Mapping[str, Any], attrs: Mapping[str, Any]
+    ) -> Asset:
+        """A Compute Engine resource: its uid from ``selfLink``, its zone or region (global
+        otherwise), its labels as tags and the payload as evidence."""
+        return self.asset(
+            compute_uid(item["selfLink"]),
+            type_,
+            str(item.get("name")),
+            attrs,
+            item,
+            region=region_of(item),
+            tags=item.get("labels") or {},
+        )
+
     def call(
         self,
         service: str,
@@ -280,6 +295,11 @@ def to_json(message: Any) -> dict[str, Any]:
     pb = type(message).pb(message) if hasattr(type(message), "pb") else message
     out: dict[str, Any] = json_format.MessageToDict(pb)
     return out
+
+
+def region_of(item: Mapping[str, Any]) -> str:
+    """The zone or region a Compute Engine resource lives in (``global`` when neither)."""
+    return last(item.get("zone")) or last(item.get("region")) or GLOBAL
 
 
 def last(path: str | None) -> str:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from posture.collectors.gcp.base import ProjectScope, compute_uid, last, short_path
-from posture.collectors.gcp.compute_network import aggregated_items, list_items, region_of
+from posture.collectors.gcp.base import ProjectScope, last, short_path
+from posture.collectors.gcp.compute_network import aggregated_items, list_items
 from posture.model import Asset
 
 INSTANCE = "compute.googleapis.com/Instance"
@@ -96,15 +96,7 @@ def normalize_instance(scope: ProjectScope, i: Mapping[str, Any]) -> Asset:
         "shielded_secure_boot": (i.get("shieldedInstanceConfig") or {}).get("enableSecureBoot"),
         "deletion_protection": bool(i.get("deletionProtection")),
     }
-    return scope.asset(
-        compute_uid(i["selfLink"]),
-        INSTANCE,
-        str(i.get("name")),
-        attrs,
-        i,
-        region=region_of(i),
-        tags=i.get("labels") or {},
-    )
+    return scope.compute_asset(INSTANCE, i, attrs)
 
 
 def normalize_address(scope: ProjectScope, a: Mapping[str, Any], type_: str) -> Asset:
@@ -118,15 +110,7 @@ def normalize_address(scope: ProjectScope, a: Mapping[str, Any], type_: str) -> 
         "ip_version": a.get("ipVersion"),
         "users": sorted(short_path(u) or u for u in a.get("users") or []),
     }
-    return scope.asset(
-        compute_uid(a["selfLink"]),
-        type_,
-        str(a.get("name")),
-        attrs,
-        a,
-        region=region_of(a),
-        tags=a.get("labels") or {},
-    )
+    return scope.compute_asset(type_, a, attrs)
 
 
 def normalize_proxy(scope: ProjectScope, p: Mapping[str, Any], type_: str) -> Asset:
@@ -138,9 +122,7 @@ def normalize_proxy(scope: ProjectScope, p: Mapping[str, Any], type_: str) -> As
         "certificates": sorted(short_path(c) or c for c in p.get("sslCertificates") or []),
         "certificate_map": p.get("certificateMap"),
     }
-    return scope.asset(
-        compute_uid(p["selfLink"]), type_, str(p.get("name")), attrs, p, region=region_of(p)
-    )
+    return scope.compute_asset(type_, p, attrs)
 
 
 def normalize_ssl_policy(scope: ProjectScope, p: Mapping[str, Any]) -> Asset:
@@ -152,6 +134,4 @@ def normalize_ssl_policy(scope: ProjectScope, p: Mapping[str, Any]) -> Asset:
         "custom_features": sorted(p.get("customFeatures") or []),
         "enabled_features": sorted(p.get("enabledFeatures") or []),
     }
-    return scope.asset(
-        compute_uid(p["selfLink"]), SSL_POLICY, str(p.get("name")), attrs, p, region=region_of(p)
-    )
+    return scope.compute_asset(SSL_POLICY, p, attrs)

@@ -16,7 +16,7 @@ from posture.collectors.gcp.base import (
     to_json,
 )
 from posture.collectors.gcp.compute import normalize_proxy
-from posture.collectors.gcp.compute_network import SERVICE, aggregated_items, list_items, region_of
+from posture.collectors.gcp.compute_network import SERVICE, aggregated_items, list_items
 from posture.gcp import (
     BACKEND_SERVICE,
     FORWARDING_RULE,
@@ -142,15 +142,7 @@ def normalize_forwarding_rule(scope: ProjectScope, f: Mapping[str, Any], type_: 
         "ip_version": f.get("ipVersion"),
         "source_ip_ranges": sorted(f.get("sourceIpRanges") or []),
     }
-    return scope.asset(
-        compute_uid(f["selfLink"]),
-        type_,
-        str(f.get("name")),
-        attrs,
-        f,
-        region=region_of(f),
-        tags=f.get("labels") or {},
-    )
+    return scope.compute_asset(type_, f, attrs)
 
 
 def _url_map_services(m: Mapping[str, Any]) -> list[str]:
@@ -183,9 +175,7 @@ def normalize_url_map(scope: ProjectScope, m: Mapping[str, Any], type_: str) -> 
         "services": services,
         "redirect_only": not services and bool(m.get("defaultUrlRedirect")),
     }
-    return scope.asset(
-        compute_uid(m["selfLink"]), type_, str(m.get("name")), attrs, m, region=region_of(m)
-    )
+    return scope.compute_asset(type_, m, attrs)
 
 
 def backend_kind(group: str | None) -> str:
@@ -224,9 +214,7 @@ def normalize_backend_service(scope: ProjectScope, b: Mapping[str, Any], type_: 
         "edge_security_policy": short_path(b.get("edgeSecurityPolicy")),
         "iap_enabled": bool((b.get("iap") or {}).get("enabled")),
     }
-    return scope.asset(
-        compute_uid(b["selfLink"]), type_, str(b.get("name")), attrs, b, region=region_of(b)
-    )
+    return scope.compute_asset(type_, b, attrs)
 
 
 def normalize_target_pool(scope: ProjectScope, t: Mapping[str, Any], type_: str) -> Asset:
@@ -236,9 +224,7 @@ def normalize_target_pool(scope: ProjectScope, t: Mapping[str, Any], type_: str)
         "instances": sorted(short_path(i) or i for i in t.get("instances") or []),
         "security_policy": short_path(t.get("securityPolicy")),
     }
-    return scope.asset(
-        compute_uid(t["selfLink"]), type_, str(t.get("name")), attrs, t, region=region_of(t)
-    )
+    return scope.compute_asset(type_, t, attrs)
 
 
 def normalize_target_instance(scope: ProjectScope, t: Mapping[str, Any], type_: str) -> Asset:
@@ -248,9 +234,7 @@ def normalize_target_instance(scope: ProjectScope, t: Mapping[str, Any], type_: 
         "instance": short_path(t.get("instance")),
         "network": short_path(t.get("network")),
     }
-    return scope.asset(
-        compute_uid(t["selfLink"]), type_, str(t.get("name")), attrs, t, region=region_of(t)
-    )
+    return scope.compute_asset(type_, t, attrs)
 
 
 def normalize_instance_group(
@@ -275,14 +259,7 @@ def normalize_instance_group(
             else sorted(short_path(m.get("instance")) or str(m.get("instance")) for m in members)
         ),
     }
-    return scope.asset(
-        compute_uid(g["selfLink"]),
-        INSTANCE_GROUP,
-        str(g.get("name")),
-        attrs,
-        g,
-        region=region_of(g),
-    )
+    return scope.compute_asset(INSTANCE_GROUP, g, attrs)
 
 
 def _proxy(scope: ProjectScope, p: Mapping[str, Any], type_: str) -> Asset:

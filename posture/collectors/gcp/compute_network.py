@@ -16,6 +16,7 @@ from posture.collectors.gcp.base import (
     compute_uid,
     last,
     parallel_map,
+    region_of,
     short_path,
     to_json,
 )
@@ -122,10 +123,6 @@ def effective_firewalls(scope: ProjectScope, network: Mapping[str, Any]) -> dict
         run,
         resource_uid=compute_uid(str(network["selfLink"])),
     )
-
-
-def region_of(item: Mapping[str, Any]) -> str:
-    return last(item.get("zone")) or last(item.get("region")) or GLOBAL
 
 
 def normalize_network(
@@ -254,9 +251,7 @@ def normalize_subnetwork(scope: ProjectScope, s: Mapping[str, Any]) -> Asset:
         "stack_type": s.get("stackType"),
         "external_ipv6_prefix": s.get("externalIpv6Prefix"),
     }
-    return scope.asset(
-        compute_uid(s["selfLink"]), SUBNETWORK, str(s.get("name")), attrs, s, region=region_of(s)
-    )
+    return scope.compute_asset(SUBNETWORK, s, attrs)
 
 
 def _protocols(entries: Any) -> list[dict[str, Any]]:

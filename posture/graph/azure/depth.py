@@ -6,7 +6,7 @@ to reach the port, minimum over the *candidate paths* of every IP configuration 
 NICs. A path is open exactly when the exposure evaluator (:mod:`posture.graph.azure.reach`)
 reports it exposed, and every layer of it is one conjunct of that verdict that its flip alone
 satisfies, so the depth of a path is the number of its blocking layers (docs/azure-assets.md,
-"Defense depth"; ``tests/test_azure_depth_property.py`` checks it against brute force).
+"Defense depth"; ``tests/graph/azure/test_azure_depth_property.py`` checks it against brute force).
 
 Candidate paths of one IP configuration and their layers:
 

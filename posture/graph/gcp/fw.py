@@ -1,5 +1,5 @@
 """Primitives of GCP firewall evaluation: address classes and intervals, protocol/port
-matching, VPC firewall rules (:class:`Rule`), network interfaces (:class:`Nic`) and the stages of
+matching, VPC firewall rules (:class:`VpcRule`), network interfaces (:class:`Nic`) and the stages of
 an evaluation chain (:class:`Stage`). The evaluation itself is :mod:`posture.graph.gcp.reach`;
 firewall-policy rules are :mod:`posture.graph.gcp.fwpolicy`."""
 
@@ -71,7 +71,7 @@ class FirewallRule(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
+class VpcRule:
     """One VPC firewall rule."""
 
     uid: str
@@ -89,7 +89,7 @@ class Rule:
     destination_ranges: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, fw: Asset) -> Rule:
+    def of(cls, fw: Asset) -> VpcRule:
         return cls(
             uid=fw.uid,
             name=fw.name,
@@ -208,7 +208,7 @@ class Stage:
 Chain = tuple[Stage, ...]
 
 
-def vpc_stage(rules: Iterable[Rule]) -> Stage:
+def vpc_stage(rules: Iterable[VpcRule]) -> Stage:
     ordered = sorted(rules, key=lambda r: (r.priority, r.action != "deny", r.name))
     return Stage("vpc", "VPC firewall rules", tuple(ordered))
 
@@ -271,10 +271,10 @@ def to_ip(address: int, family: int) -> IP:
     return ipaddress.IPv4Address(address) if family == 4 else ipaddress.IPv6Address(address)
 
 
-def rules_by_network(firewalls: Iterable[Asset]) -> dict[str | None, list[Rule]]:
-    out: dict[str | None, list[Rule]] = {}
+def rules_by_network(firewalls: Iterable[Asset]) -> dict[str | None, list[VpcRule]]:
+    out: dict[str | None, list[VpcRule]] = {}
     for fw in firewalls:
-        rule = Rule.of(fw)
+        rule = VpcRule.of(fw)
         out.setdefault(rule.network, []).append(rule)
     return out
 
@@ -333,7 +333,7 @@ def _port_range(text: Any) -> tuple[int, int] | None:
         return None
 
 
-def rule_is_world_open(rule: Rule, protocol: str, port: int) -> bool:
+def rule_is_world_open(rule: VpcRule, protocol: str, port: int) -> bool:
     """Hygiene: an enabled ingress allow rule admitting ``0.0.0.0/0`` or ``::/0`` on the port."""
     if rule.disabled or rule.direction != "INGRESS" or rule.action != "allow":
         return False
@@ -342,6 +342,6 @@ def rule_is_world_open(rule: Rule, protocol: str, port: int) -> bool:
     return any(n.prefixlen == 0 for fam in (4, 6) for n in rule.sources(fam))
 
 
-def evidence_rules(rules: Sequence[Rule]) -> list[Mapping[str, Any]]:
+def evidence_rules(rules: Sequence[VpcRule]) -> list[Mapping[str, Any]]:
     return [r.evidence() for r in rules]
 

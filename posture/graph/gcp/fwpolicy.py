@@ -39,9 +39,9 @@ from posture.graph.gcp.fw import (
     Net,
     Nic,
     Origin,
-    Rule,
     Stage,
     Tri,
+    VpcRule,
     in_ranges,
     parse_nets,
     ports_match,
@@ -224,13 +224,13 @@ class PolicyIndex:
     networks: Mapping[str, Asset]  # network path -> Network asset
     regional: Mapping[tuple[str, str], list[Asset]]  # (network path, region) -> policies
     listing_failed: frozenset[str]  # projects whose firewall-policy listing failed
-    vpc_rules: Mapping[str | None, list[Rule]]
+    vpc_rules: Mapping[str | None, list[VpcRule]]
     firewalls_failed: frozenset[str] = frozenset()  # projects whose firewalls.list failed
     networks_failed: frozenset[str] = frozenset()  # projects whose networks.list failed
     chains: dict[tuple[str | None, str | None], Chain] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, inv: Inventory, vpc_rules: Mapping[str | None, list[Rule]]) -> PolicyIndex:
+    def of(cls, inv: Inventory, vpc_rules: Mapping[str | None, list[VpcRule]]) -> PolicyIndex:
         networks = {str(n.attr("path")): n for n in inv.of(NETWORK) if n.attr("path")}
         regional: dict[tuple[str, str], list[Asset]] = {}
         for p in inv.of(FIREWALL_POLICY):

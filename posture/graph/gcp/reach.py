@@ -1,7 +1,7 @@
 """GCP firewall semantics as pure functions.
 
 The interface is small on purpose so the graph can call it as the "host filter" stage of a GCP
-path: :class:`Rule` (one VPC firewall rule), :class:`Nic` (one network interface of an instance:
+path: :class:`VpcRule` (one VPC firewall rule), :class:`Nic` (one network interface of an instance:
 network, region, tags, service accounts, external addresses), a :data:`Chain` of
 :class:`Stage` s (the levels Cloud NGFW walks: hierarchical policies, VPC rules, network
 policies; built by :mod:`posture.graph.gcp.fwpolicy`) and :func:`internet_ingress`, which
@@ -62,10 +62,10 @@ from posture.graph.gcp.fw import (
     Net,
     Nic,
     Origin,
-    Rule,
     Source,
     Stage,
     Tri,
+    VpcRule,
     atoms,
     classify,
     evidence_rules,
@@ -92,10 +92,10 @@ __all__ = [
     "Origin",
     "Prepared",
     "Reach",
-    "Rule",
     "Source",
     "Stage",
     "Tri",
+    "VpcRule",
     "admission_of",
     "admitted",
     "classify",
@@ -297,7 +297,7 @@ def _source_kind(family: int) -> Callable[[int], tuple[Source, Origin] | None]:
 
 
 def internet_ingress(
-    rules: Sequence[Rule],
+    rules: Sequence[VpcRule],
     nic: Nic,
     protocol: str,
     port: int,

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from collect_helpers import by_uid, error_keys, refuse, scope
-from conftest import client
+from support.aws import client
+from support.collect import by_uid, error_keys, scope
+from support.faults import refuse
 
 from posture.collectors.aws import cloudtrail
 from posture.collectors.aws.base import RegionScope

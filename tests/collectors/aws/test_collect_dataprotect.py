@@ -15,8 +15,9 @@ import zipfile
 from typing import Any
 
 import pytest
-from collect_helpers import by_uid, error_keys, refuse, scope
-from conftest import ACCOUNT, client
+from support.aws import ACCOUNT, client
+from support.collect import by_uid, error_keys, scope
+from support.faults import refuse
 
 from posture.collectors.aws import (
     acm,

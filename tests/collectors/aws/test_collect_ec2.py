@@ -14,40 +14,21 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-import pytest
-from aws_faults import deny, respond
 from botocore.config import Config
-from conftest import ACCOUNT, client
+from support.aws import ACCOUNT, client
+from support.collect import collected, scope
+from support.faults import deny, respond
 
 from posture.collectors.aws import ec2, ec2_network
-from posture.collectors.aws.base import ClientFactory, RegionScope
+from posture.collectors.aws.base import ClientFactory
 from posture.model import Asset
 
 REGION = "us-east-1"
 KMS_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0b7c2a10-1111-2222-3333-444455556666"
 
 
-@pytest.fixture(scope="module")
-def session() -> boto3.session.Session:
-    """One session for the module: a new one re-parses the EC2 service model (~0.3 s)."""
-    return boto3.session.Session()
-
-
-@pytest.fixture
-def factory(session: boto3.session.Session, moto_endpoint: str) -> ClientFactory:
-    return ClientFactory(session=session, endpoint_url=moto_endpoint)
-
-
 def _arn(resource: str) -> str:
     return f"arn:aws:ec2:{REGION}:{ACCOUNT}:{resource}"
-
-
-def _collect(module: Any, factory: ClientFactory) -> tuple[dict[str, Asset], RegionScope]:
-    scope = RegionScope(account=ACCOUNT, region=REGION, clients=factory)
-    assets = module.collect(scope)
-    by_uid = {a.uid: a for a in assets}
-    assert len(by_uid) == len(assets), "duplicate uids"
-    return by_uid, scope
 
 
 def _of(assets: dict[str, Asset], type_: str) -> dict[str, Asset]:
@@ -95,7 +76,7 @@ def test_security_group_rules_are_flattened(factory: ClientFactory, moto_endpoin
         {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": sg_a_id}]},
     ])
 
-    assets, scope = _collect(ec2_network, factory)
+    assets, scope = collected(ec2_network, factory)
 
     sg = assets[_arn(f"security-group/{sg_a_id}")]
     assert (sg.type, sg.name, sg.region, sg.account) == (
@@ -156,7 +137,7 @@ def test_network_layout(factory: ClientFactory, moto_endpoint: str) -> None:
     ec2c.detach_internet_gateway(InternetGatewayId=igw_gone, VpcId=peer)
     ec2c.delete_internet_gateway(InternetGatewayId=igw_gone)
 
-    assets, scope = _collect(ec2_network, factory)
+    assets, scope = collected(ec2_network, factory)
     assert scope.errors == []
 
     assert assets[_arn(f"vpc/{vpc_id}")].attrs == {
@@ -226,7 +207,7 @@ def test_more_route_targets(factory: ClientFactory, moto_endpoint: str) -> None:
     vpce = ec2c.create_vpc_endpoint(VpcId=vpc, ServiceName=f"com.amazonaws.{REGION}.s3",
                                     RouteTableIds=[rt], VpcEndpointType="Gateway")
 
-    assets, _ = _collect(ec2_network, factory)
+    assets, _ = collected(ec2_network, factory)
 
     kinds = {(r["target_kind"], r["target_id"])
              for r in assets[_arn(f"route-table/{rt}")].attrs["routes"]}
@@ -258,7 +239,7 @@ def test_network_acl_entries(factory: ClientFactory, moto_endpoint: str) -> None
     ec2c.replace_network_acl_association(AssociationId=assoc["NetworkAclAssociationId"],
                                          NetworkAclId=acl)
 
-    assets, _ = _collect(ec2_network, factory)
+    assets, _ = collected(ec2_network, factory)
 
     attrs = assets[_arn(f"network-acl/{acl}")].attrs
     assert (attrs["vpc_id"], attrs["is_default"], attrs["subnet_ids"]) == (vpc, False, [sub])
@@ -290,7 +271,7 @@ def test_prefix_lists(factory: ClientFactory, moto_endpoint: str) -> None:
                             "Tags": [{"Key": "team", "Value": "net"}]}],
     )["PrefixList"]["PrefixListId"]
 
-    assets, _ = _collect(ec2_network, factory)
+    assets, _ = collected(ec2_network, factory)
 
     office = assets[_arn(f"prefix-list/{pl}")]
     assert (office.name, dict(office.tags)) == ("office", {"team": "net"})
@@ -311,7 +292,7 @@ def test_denied_network_calls_are_recorded(factory: ClientFactory, moto_endpoint
     deny(factory, "ec2", "DescribeSecurityGroups")
     deny(factory, "ec2", "GetManagedPrefixListEntries", when={"PrefixListId": pl})
 
-    assets, scope = _collect(ec2_network, factory)
+    assets, scope = collected(ec2_network, factory)
 
     assert _of(assets, "AWS::EC2::SecurityGroup") == {}
     assert _arn(f"vpc/{vpc}") in assets  # the other listings still ran
@@ -355,7 +336,7 @@ def test_instances_interfaces_and_volumes(factory: ClientFactory, moto_endpoint:
     loose = ec2c.create_volume(AvailabilityZone="us-east-1a", Size=1)["VolumeId"]
     respond(factory, "ec2", "GetEbsDefaultKmsKeyId", {"KmsKeyId": "alias/aws/ebs"})
 
-    assets, scope = _collect(ec2, factory)
+    assets, scope = collected(ec2, factory)
     assert scope.errors == []
 
     iid = inst["InstanceId"]
@@ -404,7 +385,7 @@ def test_describe_instances_is_paginated(factory: ClientFactory, moto_endpoint: 
     events.register("before-parameter-build.ec2.DescribeInstances", small_pages)
     respond(factory, "ec2", "GetEbsDefaultKmsKeyId", {"KmsKeyId": "alias/aws/ebs"})
 
-    assets, _ = _collect(ec2, factory)
+    assets, _ = collected(ec2, factory)
 
     assert {a.attrs["instance_id"] for a in _of(assets, "AWS::EC2::Instance").values()} == launched
     assert len(calls) == 2 and "NextToken" in calls[1]
@@ -415,7 +396,7 @@ def test_ebs_encryption_by_default(factory: ClientFactory, moto_endpoint: str) -
     # moto does not implement GetEbsDefaultKmsKeyId: answer it through botocore's event hook.
     respond(factory, "ec2", "GetEbsDefaultKmsKeyId", {"KmsKeyId": KMS_KEY})
 
-    assets, scope = _collect(ec2, factory)
+    assets, scope = collected(ec2, factory)
 
     uid = _arn("ebs-encryption-by-default")
     assert (assets[uid].type, assets[uid].region) == ("AWS::EC2::EbsEncryptionByDefault", REGION)
@@ -432,12 +413,12 @@ def test_unimplemented_kms_key_call_is_recorded(
     uid = _arn("ebs-encryption-by-default")
 
     # default encryption off: the default key is irrelevant and not asked for
-    assets, scope = _collect(ec2, fast)
+    assets, scope = collected(ec2, fast)
     assert assets[uid].attrs == {"enabled": False, "kms_key_id": None}
     assert scope.errors == []
 
     client("ec2", moto_endpoint).enable_ebs_encryption_by_default()
-    assets, scope = _collect(ec2, fast)
+    assets, scope = collected(ec2, fast)
     assert assets[uid].attrs == {"enabled": True, "kms_key_id": None}
     assert [(e.operation, e.code, e.asset_types, e.resource_uid) for e in scope.errors] == [
         ("GetEbsDefaultKmsKeyId", "ResponseParserError",
@@ -452,7 +433,7 @@ def test_denied_compute_calls_are_recorded(factory: ClientFactory, moto_endpoint
     deny(factory, "ec2", "GetEbsEncryptionByDefault")
     respond(factory, "ec2", "GetEbsDefaultKmsKeyId", {"KmsKeyId": KMS_KEY})
 
-    assets, scope = _collect(ec2, factory)
+    assets, scope = collected(ec2, factory)
 
     assert _arn(f"instance/{iid}") in assets
     assert _of(assets, "AWS::EC2::Volume") == {}
@@ -477,17 +458,12 @@ def test_permissions_cover_every_call(factory: ClientFactory, moto_endpoint: str
     respond(factory, "ec2", "GetEbsDefaultKmsKeyId", {"KmsKeyId": KMS_KEY})
 
     for module in (ec2_network, ec2):
-        _collect(module, factory)
+        collected(module, factory)
 
     assert called == set(ec2_network.PERMISSIONS) | set(ec2.PERMISSIONS)
 
 
 # --- pure normalizers: what moto cannot produce --------------------------------------------
-
-
-def _scope() -> RegionScope:
-    return RegionScope(account=ACCOUNT, region=REGION,
-                       clients=ClientFactory(session=boto3.session.Session()))
 
 
 def test_flatten_cross_account_and_numeric_protocols() -> None:
@@ -526,11 +502,11 @@ def test_normalize_blackhole_route_and_icmp_acl_entry() -> None:
 
 
 def test_normalize_nat_connectivity_and_disassociated_table() -> None:
-    nat = ec2_network.normalize_nat_gateway(_scope(), {
+    nat = ec2_network.normalize_nat_gateway(scope(region=REGION), {
         "NatGatewayId": "nat-1", "VpcId": "vpc-1", "SubnetId": "subnet-1", "State": "available",
         "ConnectivityType": "private", "NatGatewayAddresses": [{"PrivateIp": "10.0.0.5"}]})
     assert (nat.attrs["connectivity_type"], nat.attrs["public_ips"]) == ("private", [])
-    table = ec2_network.normalize_route_table(_scope(), {
+    table = ec2_network.normalize_route_table(scope(region=REGION), {
         "RouteTableId": "rtb-1", "VpcId": "vpc-1", "Routes": [],
         "Associations": [
             {"SubnetId": "subnet-1", "AssociationState": {"State": "disassociated"}},
@@ -539,7 +515,8 @@ def test_normalize_nat_connectivity_and_disassociated_table() -> None:
 
 
 def test_normalize_volume_without_encryption_field_is_unknown() -> None:
-    vol = ec2.normalize_volume(_scope(), {"VolumeId": "vol-1", "Size": 1, "State": "available"})
+    vol = ec2.normalize_volume(
+        scope(region=REGION), {"VolumeId": "vol-1", "Size": 1, "State": "available"})
     assert vol.attrs["encrypted"] is None
-    assert ec2.normalize_ebs_default(_scope(), None, None).attrs == {
+    assert ec2.normalize_ebs_default(scope(region=REGION), None, None).attrs == {
         "enabled": None, "kms_key_id": None}

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from aws_faults import deny, respond
-from conftest import ACCOUNT, client
+from support.aws import ACCOUNT, client
+from support.collect import collected, scope, vpc_with_subnets
+from support.faults import deny, respond
 
 from posture.collectors.aws import elbv2
-from posture.collectors.aws.base import ClientFactory, RegionScope
+from posture.collectors.aws.base import ClientFactory
 from posture.model import Asset
 
 REGION = "us-east-1"
@@ -30,24 +30,11 @@ OLD_TLS = "ELBSecurityPolicy-TLS-1-1-2017-01"
 MODERN_TLS = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
-@pytest.fixture(scope="module")
-def session() -> boto3.session.Session:
-    return boto3.session.Session()
-
-
-@pytest.fixture
-def factory(session: boto3.session.Session, moto_endpoint: str) -> ClientFactory:
-    return ClientFactory(session=session, endpoint_url=moto_endpoint)
-
-
 @pytest.fixture
 def estate(moto_endpoint: str) -> dict[str, Any]:
     """An internet-facing ALB (HTTPS + HTTP redirect + fixed response) and an internal NLB."""
     ec2c, elb = client("ec2", moto_endpoint), client("elbv2", moto_endpoint)
-    vpc = ec2c.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subs = [ec2c.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24",
-                               AvailabilityZone=f"us-east-1{az}")["Subnet"]["SubnetId"]
-            for i, az in ((1, "a"), (2, "b"))]
+    vpc, subs = vpc_with_subnets(ec2c)
     sg = ec2c.create_security_group(GroupName="alb", Description="alb", VpcId=vpc)["GroupId"]
     iid = ec2c.run_instances(ImageId="ami-1e749f67", MinCount=1, MaxCount=1,
                              SubnetId=subs[0])["Instances"][0]["InstanceId"]
@@ -93,14 +80,6 @@ def estate(moto_endpoint: str) -> dict[str, Any]:
             "tls": tls["Listeners"][0]["ListenerArn"]}
 
 
-def _collect(factory: ClientFactory) -> tuple[dict[str, Asset], RegionScope]:
-    scope = RegionScope(account=ACCOUNT, region=REGION, clients=factory)
-    assets = elbv2.collect(scope)
-    by_uid = {a.uid: a for a in assets}
-    assert len(by_uid) == len(assets), "duplicate uids"
-    return by_uid, scope
-
-
 def _of(assets: dict[str, Asset], type_: str) -> dict[str, Asset]:
     return {uid: a for uid, a in assets.items() if a.type == type_}
 
@@ -110,7 +89,7 @@ def _policy_uid(name: str) -> str:
 
 
 def test_load_balancers_and_listeners(factory: ClientFactory, estate: dict[str, Any]) -> None:
-    assets, scope = _collect(factory)
+    assets, scope = collected(elbv2, factory)
     assert scope.errors == []
 
     alb = assets[estate["alb"]["LoadBalancerArn"]]
@@ -158,7 +137,7 @@ def test_load_balancers_and_listeners(factory: ClientFactory, estate: dict[str, 
 
 def test_ssl_policies_come_from_the_api(factory: ClientFactory, estate: dict[str, Any],
                                         moto_endpoint: str) -> None:
-    assets, _ = _collect(factory)
+    assets, _ = collected(elbv2, factory)
 
     policies = {a.uid: a for a in _of(assets, POLICY).values()}
     assert set(policies) == {_policy_uid(OLD_TLS), _policy_uid(MODERN_TLS)}  # only those in use
@@ -177,7 +156,7 @@ def test_ssl_policies_come_from_the_api(factory: ClientFactory, estate: dict[str
 
 
 def test_target_groups_and_targets(factory: ClientFactory, estate: dict[str, Any]) -> None:
-    assets, _ = _collect(factory)
+    assets, _ = collected(elbv2, factory)
 
     web = assets[estate["web"]]
     assert (web.name, dict(web.tags)) == ("web", {"app": "shop"})
@@ -201,7 +180,7 @@ def test_failed_calls_are_recorded(factory: ClientFactory, estate: dict[str, Any
     deny(factory, "elbv2", "DescribeTargetHealth", when={"TargetGroupArn": estate["web"]})
     deny(factory, "elbv2", "DescribeTags")
 
-    assets, scope = _collect(factory)
+    assets, scope = collected(elbv2, factory)
 
     assert set(_of(assets, LISTENER)) == {estate["tls"]}  # the NLB's listeners still came
     assert assets[estate["web"]].attrs["targets"] is None  # unknown, not "no targets"
@@ -219,7 +198,7 @@ def test_failed_calls_are_recorded(factory: ClientFactory, estate: dict[str, Any
 def test_denied_listener_rules_are_unknown(factory: ClientFactory, estate: dict[str, Any]) -> None:
     deny(factory, "elbv2", "DescribeRules", when={"ListenerArn": estate["fixed"]})
 
-    assets, scope = _collect(factory)
+    assets, scope = collected(elbv2, factory)
 
     assert assets[estate["fixed"]].attrs["rules"] is None  # unknown, not "no rules"
     assert assets[estate["http"]].attrs["rules"] == []
@@ -232,7 +211,7 @@ def test_denied_listings_are_recorded(factory: ClientFactory, estate: dict[str, 
     deny(factory, "elbv2", "DescribeLoadBalancers")
     deny(factory, "elbv2", "DescribeSSLPolicies")
 
-    assets, scope = _collect(factory)
+    assets, scope = collected(elbv2, factory)
 
     assert _of(assets, LB) == {} and _of(assets, LISTENER) == {}
     assert set(_of(assets, TG)) == {estate["web"], estate["tcp"]}
@@ -244,7 +223,7 @@ def test_policy_not_returned_is_recorded(factory: ClientFactory, estate: dict[st
     # AWS fails the whole call for an unknown name; an answer without the policy is still a gap.
     respond(factory, "elbv2", "DescribeSSLPolicies", {"SslPolicies": []})
 
-    assets, scope = _collect(factory)
+    assets, scope = collected(elbv2, factory)
 
     assert _of(assets, POLICY) == {}
     assert {(e.operation, e.code, e.asset_types, e.resource_uid) for e in scope.errors} == {
@@ -258,16 +237,15 @@ def test_permissions_cover_every_call(factory: ClientFactory, estate: dict[str, 
         "before-parameter-build.elastic-load-balancing-v2",
         lambda model, **_: called.add(f"elasticloadbalancing:{model.name}"))
 
-    _collect(factory)
+    collected(elbv2, factory)
 
     assert called == set(elbv2.PERMISSIONS)
 
 
 def test_normalize_nlb_addresses_and_weighted_forward() -> None:
-    scope = RegionScope(account=ACCOUNT, region=REGION,
-                        clients=ClientFactory(session=boto3.session.Session()))
+    sc = scope(region=REGION)
     arn = f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/net/edge/1"
-    lb = elbv2.normalize_load_balancer(scope, {
+    lb = elbv2.normalize_load_balancer(sc, {
         "LoadBalancerArn": arn, "Type": "network", "Scheme": "internet-facing",
         "AvailabilityZones": [
             {"SubnetId": "subnet-b", "LoadBalancerAddresses": [

@@ -10,8 +10,8 @@ import urllib.request
 from typing import Any
 
 import pytest
-from collect_helpers import AUDITOR, by_uid, denied_session, error_keys, scope
-from conftest import client
+from support.aws import client, reset_moto
+from support.collect import AUDITOR, by_uid, denied_session, error_keys, scope
 
 from posture.collectors.aws import iam, iam_account
 from posture.collectors.aws.base import parse_policy
@@ -42,10 +42,7 @@ S3_READ_V2 = {"Version": "2012-10-17",
 def aws_managed_policies(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """moto with the AWS-managed policies loaded (the server runs in this process)."""
     monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    req = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    with urllib.request.urlopen(req, timeout=30):
-        pass
-    return moto_endpoint
+    return reset_moto(moto_endpoint)
 
 
 def _doc(policy: dict[str, Any]) -> str:

@@ -8,36 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from aws_faults import deny
-from conftest import ACCOUNT, client
+from support.aws import ACCOUNT, client
+from support.collect import collected, scope, vpc_with_subnets
+from support.faults import deny
 
 from posture.collectors.aws import rds
-from posture.collectors.aws.base import ClientFactory, RegionScope
-from posture.model import Asset
+from posture.collectors.aws.base import ClientFactory
 
 REGION = "us-east-1"
 DB = "AWS::RDS::DBInstance"
 
 
-@pytest.fixture(scope="module")
-def session() -> boto3.session.Session:
-    return boto3.session.Session()
-
-
-@pytest.fixture
-def factory(session: boto3.session.Session, moto_endpoint: str) -> ClientFactory:
-    return ClientFactory(session=session, endpoint_url=moto_endpoint)
-
-
 @pytest.fixture
 def network(moto_endpoint: str) -> dict[str, Any]:
     ec2c, rdsc = client("ec2", moto_endpoint), client("rds", moto_endpoint)
-    vpc = ec2c.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subs = [ec2c.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24",
-                               AvailabilityZone=f"us-east-1{az}")["Subnet"]["SubnetId"]
-            for i, az in ((1, "a"), (2, "b"))]
+    vpc, subs = vpc_with_subnets(ec2c)
     sg = ec2c.create_security_group(GroupName="db", Description="db", VpcId=vpc)["GroupId"]
     rdsc.create_db_subnet_group(DBSubnetGroupName="data", DBSubnetGroupDescription="data",
                                 SubnetIds=subs)
@@ -54,12 +40,6 @@ def _create(moto_endpoint: str, name: str, **kwargs: Any) -> str:
     return str(db["DBInstance"]["DBInstanceArn"])
 
 
-def _collect(factory: ClientFactory) -> tuple[dict[str, Asset], RegionScope]:
-    scope = RegionScope(account=ACCOUNT, region=REGION, clients=factory)
-    assets = rds.collect(scope)
-    return {a.uid: a for a in assets}, scope
-
-
 def test_db_instances(factory: ClientFactory, network: dict[str, Any], moto_endpoint: str) -> None:
     key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/6f1c1e8e-aaaa-bbbb-cccc-ddddeeeeffff"
     public = _create(moto_endpoint, "orders", DBSubnetGroupName="data",
@@ -72,7 +52,7 @@ def test_db_instances(factory: ClientFactory, network: dict[str, Any], moto_endp
                       VpcSecurityGroupIds=[network["sg"]], PubliclyAccessible=False,
                       StorageEncrypted=False)
 
-    assets, scope = _collect(factory)
+    assets, scope = collected(rds, factory)
 
     assert scope.errors == []
     assert set(assets) == {public, private}
@@ -100,7 +80,7 @@ def test_denied_listing_is_recorded(factory: ClientFactory, network: dict[str, A
     _create(moto_endpoint, "orders", DBSubnetGroupName="data")
     deny(factory, "rds", "DescribeDBInstances")
 
-    assets, scope = _collect(factory)
+    assets, scope = collected(rds, factory)
 
     assert assets == {}
     assert [(e.service, e.operation, e.code, e.asset_types, e.resource_uid, e.region)
@@ -119,7 +99,7 @@ def test_pagination_and_permissions(factory: ClientFactory, network: dict[str, A
 
     factory.client("rds", REGION).meta.events.register("before-parameter-build.rds", small_pages)
 
-    assets, _ = _collect(factory)
+    assets, _ = collected(rds, factory)
 
     assert set(assets) == arns
     assert len(calls) == 2 and "Marker" in calls[1]
@@ -127,10 +107,9 @@ def test_pagination_and_permissions(factory: ClientFactory, network: dict[str, A
 
 
 def test_normalize_missing_flags_stay_unknown() -> None:
-    scope = RegionScope(account=ACCOUNT, region=REGION,
-                        clients=ClientFactory(session=boto3.session.Session()))
+    sc = scope(region=REGION)
     arn = f"arn:aws:rds:{REGION}:{ACCOUNT}:db:creating"
-    attrs = rds.normalize_db_instance(scope, {"DBInstanceArn": arn,
+    attrs = rds.normalize_db_instance(sc, {"DBInstanceArn": arn,
                                               "DBInstanceIdentifier": "creating"}).attrs
     assert (attrs["publicly_accessible"], attrs["storage_encrypted"], attrs["port"],
             attrs["subnet_ids"]) == (None, None, None, [])

@@ -3,58 +3,25 @@ and a real AccessDenied on one per-bucket call."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from collect_helpers import by_uid, denied_session, error_keys, factory, scope
-from conftest import client
+import pytest
+from support.aws import client
+from support.collect import (
+    ALL_FLAGS,
+    ALL_USERS,
+    KEY_ARN,
+    TLS_ONLY,
+    by_uid,
+    client_factory,
+    denied_session,
+    error_keys,
+    scope,
+)
 
 from posture.collectors.aws import s3
 from posture.model import GLOBAL
 from posture.snapshot import jsonable
-
-KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-LOG_DELIVERY = 'uri="http://acs.amazonaws.com/groups/s3/LogDelivery"'
-ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
-TLS_ONLY = {
-    "Version": "2012-10-17",
-    "Statement": [{
-        "Sid": "TlsOnly",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": ["arn:aws:s3:::secure-bucket", "arn:aws:s3:::secure-bucket/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }],
-}
-ALL_FLAGS = dict.fromkeys(s3.PUBLIC_ACCESS_FLAGS, True)
-
-
-def _seed(endpoint: str) -> None:
-    east = client("s3", endpoint)
-    east.create_bucket(Bucket="log-bucket")
-    east.put_bucket_acl(Bucket="log-bucket", GrantWrite=LOG_DELIVERY, GrantReadACP=LOG_DELIVERY)
-    east.create_bucket(Bucket="plain-bucket")
-    east.put_bucket_acl(Bucket="plain-bucket", ACL="public-read")
-    east.create_bucket(Bucket="secure-bucket")
-    east.put_bucket_encryption(Bucket="secure-bucket", ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
-                                                          "KMSMasterKeyID": KEY_ARN},
-                   "BucketKeyEnabled": True}]})
-    east.put_public_access_block(Bucket="secure-bucket",
-                                 PublicAccessBlockConfiguration=ALL_FLAGS)
-    east.put_bucket_policy(Bucket="secure-bucket", Policy=json.dumps(TLS_ONLY))
-    east.put_bucket_versioning(Bucket="secure-bucket",
-                               VersioningConfiguration={"Status": "Enabled"})
-    east.put_bucket_logging(Bucket="secure-bucket", BucketLoggingStatus={
-        "LoggingEnabled": {"TargetBucket": "log-bucket", "TargetPrefix": "secure/"}})
-    east.put_bucket_tagging(Bucket="secure-bucket",
-                            Tagging={"TagSet": [{"Key": "env", "Value": "prod"}]})
-    west = client("s3", endpoint, region="eu-west-1")
-    west.create_bucket(Bucket="eu-bucket",
-                       CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-    west.put_bucket_encryption(Bucket="eu-bucket", ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
 
 
 def _created(endpoint: str) -> dict[str, Any]:
@@ -66,8 +33,8 @@ def _owner_grant() -> dict[str, Any]:
     return {"grantee_type": "CanonicalUser", "permission": "FULL_CONTROL"}
 
 
+@pytest.mark.usefixtures("s3_estate")
 def test_buckets_are_normalized_in_their_own_region(moto_endpoint: str) -> None:
-    _seed(moto_endpoint)
     sc = scope(moto_endpoint)
     assets = by_uid(s3.collect(sc))
     created = _created(moto_endpoint)
@@ -121,7 +88,7 @@ def test_account_public_access_block_absent_then_present(moto_endpoint: str) -> 
     assert (absent.type, absent.region) == (s3.ACCOUNT_PUBLIC_ACCESS_BLOCK, GLOBAL)
     assert absent.attrs == {"public_access_block": {}}
 
-    control = factory(moto_endpoint).client("s3control", "us-east-1")
+    control = client_factory(moto_endpoint).client("s3control", "us-east-1")
     control.put_public_access_block(
         AccountId="123456789012",
         PublicAccessBlockConfiguration={**ALL_FLAGS, "RestrictPublicBuckets": False},
@@ -131,8 +98,8 @@ def test_account_public_access_block_absent_then_present(moto_endpoint: str) -> 
         "public_access_block": {**ALL_FLAGS, "RestrictPublicBuckets": False}}
 
 
+@pytest.mark.usefixtures("s3_estate")
 def test_denied_bucket_policy_is_recorded_per_bucket_and_region(moto_endpoint: str) -> None:
-    _seed(moto_endpoint)
     with denied_session(moto_endpoint, "s3:GetBucketPolicy") as session:
         sc = scope(moto_endpoint, session=session)
         assets = by_uid(s3.collect(sc))
@@ -150,8 +117,8 @@ def test_denied_bucket_policy_is_recorded_per_bucket_and_region(moto_endpoint: s
     assert assets["arn:aws:s3:::eu-bucket"].region == "eu-west-1"
 
 
+@pytest.mark.usefixtures("s3_estate")
 def test_denied_location_keeps_the_bucket_with_an_unknown_region(moto_endpoint: str) -> None:
-    _seed(moto_endpoint)
     with denied_session(moto_endpoint, "s3:GetBucketLocation") as session:
         sc = scope(moto_endpoint, session=session)
         assets = by_uid(s3.collect(sc))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from collect_helpers import by_uid, error_keys, refuse, scope
-from conftest import client
+from support.aws import client
+from support.collect import by_uid, error_keys, scope
+from support.faults import refuse
 
 from posture.collectors.aws import secretsmanager
 from posture.snapshot import jsonable

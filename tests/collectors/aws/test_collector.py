@@ -9,8 +9,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from collect_helpers import denied_session
-from conftest import client
+from support.aws import client
+from support.collect import denied_session
 
 from posture.collectors.aws import collector
 from posture.collectors.aws.base import parallel_map

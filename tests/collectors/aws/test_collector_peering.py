@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import boto3
 from botocore.stub import Stubber
-from conftest import ACCOUNT, client
+from support.aws import ACCOUNT, client
+from support.collect import scope
 
 from posture.collectors.aws import peering
-from posture.collectors.aws.base import ClientFactory, RegionScope
 from posture.collectors.aws.collector import REGIONAL_MODULES, all_permissions
 
 TYPE = "AWS::EC2::VPCPeeringConnection"
-
-
-def scope(endpoint: str, region: str = "us-east-1") -> RegionScope:
-    clients = ClientFactory(session=boto3.session.Session(), endpoint_url=endpoint)
-    return RegionScope(account=ACCOUNT, region=region, clients=clients)
 
 
 def test_collects_peering_connections(moto_endpoint: str) -> None:
@@ -30,7 +24,7 @@ def test_collects_peering_connections(moto_endpoint: str) -> None:
     pending_id = ec2.create_vpc_peering_connection(VpcId=prod, PeerVpcId=pending)[
         "VpcPeeringConnection"]["VpcPeeringConnectionId"]
 
-    s = scope(moto_endpoint)
+    s = scope(moto_endpoint, "us-east-1")
     assets = peering.collect(s)
 
     assert s.errors == []
@@ -59,7 +53,7 @@ def test_empty_region(moto_endpoint: str) -> None:
 
 
 def test_denied_listing_is_recorded_not_raised(moto_endpoint: str) -> None:
-    s = scope(moto_endpoint)
+    s = scope(moto_endpoint, "us-east-1")
     ec2 = s.client("ec2")
     with Stubber(ec2) as stub:
         stub.add_client_error("describe_vpc_peering_connections", "UnauthorizedOperation",

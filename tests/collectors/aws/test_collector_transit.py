@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import boto3
 from botocore.stub import Stubber
-from conftest import ACCOUNT, client
+from support.aws import ACCOUNT, client
+from support.collect import scope
 
 from posture.collectors.aws import transit
-from posture.collectors.aws.base import ClientFactory, RegionScope
 from posture.collectors.aws.collector import REGIONAL_MODULES, all_permissions
-
-
-def scope(endpoint: str, region: str = "us-east-1") -> RegionScope:
-    clients = ClientFactory(session=boto3.session.Session(), endpoint_url=endpoint)
-    return RegionScope(account=ACCOUNT, region=region, clients=clients)
 
 
 def test_collects_attachments_tables_associations_propagations_and_routes(

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
-from aws_faults import deny
-from check_helpers import by_uid, run_one
-from conftest import ACCOUNT, client, inventory
+from support.aws import ACCOUNT, client, inventory
+from support.checks import by_uid, run_one
+from support.collect import scope as region_scope
+from support.faults import deny
 
 from posture.collectors.aws import messaging
-from posture.collectors.aws.base import ClientFactory, RegionScope
+from posture.collectors.aws.base import RegionScope
 from posture.collectors.aws.collector import REGIONAL_MODULES, all_permissions
 from posture.collectors.aws.kms import collect as collect_kms
 from posture.model import Asset, Status
@@ -59,13 +59,8 @@ def estate(moto_endpoint: str) -> dict[str, str]:
     return {"arn": arn, "topic": topic, "open_topic": open_topic}
 
 
-def _scope(endpoint: str) -> tuple[RegionScope, ClientFactory]:
-    factory = ClientFactory(session=boto3.session.Session(), endpoint_url=endpoint)
-    return RegionScope(account=ACCOUNT, region=R, clients=factory), factory
-
-
 def _collect(endpoint: str) -> tuple[list[Asset], RegionScope]:
-    scope, _ = _scope(endpoint)
+    scope = region_scope(endpoint, R)
     return messaging.collect(scope) + collect_kms(scope), scope
 
 
@@ -117,7 +112,8 @@ def test_public_policies_and_their_traps(moto_endpoint: str, estate: dict[str, s
 
 
 def test_denied_attributes_are_inconclusive(moto_endpoint: str, estate: dict[str, str]) -> None:
-    scope, factory = _scope(moto_endpoint)
+    scope = region_scope(moto_endpoint, R)
+    factory = scope.clients
     deny(factory, "sqs", "GetQueueAttributes", region=R)
     deny(factory, "sns", "GetTopicAttributes", region=R)
     assets = messaging.collect(scope)

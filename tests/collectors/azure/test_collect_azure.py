@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from azure.identity import ClientSecretCredential
+from support.azure import DEV, SERVICE_PRINCIPAL, SUB, TENANT
 
 from posture.collectors.azure.base import AzureTarget
 from posture.collectors.azure.collector import collect, role_definition
@@ -20,16 +20,7 @@ from posture.demo.azure_fake import TOKEN, FakeArm
 from posture.errors import CollectorError
 from posture.model import Inventory
 
-TENANT = "33333333-3333-3333-3333-333333333333"
-PROD = "11111111-1111-1111-1111-111111111111"
-DEV = "22222222-2222-2222-2222-222222222222"
-RG = f"/subscriptions/{PROD}/resourcegroups/rg-prod/providers"
-
-
-@pytest.fixture
-def fake(tmp_path: Path) -> Iterator[FakeArm]:
-    with FakeArm(tmp_path / "tls") as server:
-        yield server
+RG = f"/subscriptions/{SUB}/resourcegroups/rg-prod/providers"
 
 
 def _credential(fake: FakeArm) -> ClientSecretCredential:
@@ -67,7 +58,7 @@ def _names(inv: Inventory, type_: str) -> set[str]:
 
 def test_every_subscription_and_every_type_is_collected(estate: Inventory) -> None:
     assert estate.errors == ()
-    assert estate.meta.accounts == (PROD, DEV)  # two pages of /subscriptions
+    assert estate.meta.accounts == (SUB, DEV)  # two pages of /subscriptions
     assert _names(estate, "Microsoft.Compute/virtualMachines") == {
         "vm-web",
         "vm-app",
@@ -131,7 +122,7 @@ def test_uids_are_lower_case_and_back_references_resolve(estate: Inventory) -> N
     assert all(a.uid == a.uid.lower() for a in estate.assets)
     nic = estate.get(f"{RG}/microsoft.network/networkinterfaces/nic-double")
     assert nic is not None and nic.name == "nic-double"
-    # ARM upper-cased the resource group in the back-reference (RG-PROD)
+    # ARM upper-cased the resource group in the back-reference (RG-SUB)
     assert estate.get(nic.attr("nsg_id")) is not None
     assert estate.get(nic.attr("ip_configurations")[0]["subnet_id"]) is not None
     vm = estate.get(f"{RG}/microsoft.compute/virtualmachines/vm-web")
@@ -165,7 +156,7 @@ def test_normalized_attributes(estate: Inventory) -> None:
     dbs = {d.name: d.attr("tde_state") for d in estate.of("Microsoft.Sql/servers/databases")}
     assert dbs == {"master": "Disabled", "appdb": "Enabled", "legacydb": "Disabled"}
     owner_erin = estate.get(
-        f"/subscriptions/{PROD}/providers/microsoft.authorization/"
+        f"/subscriptions/{SUB}/providers/microsoft.authorization/"
         "roleassignments/b1000000-0000-0000-0000-000000000006"
     )
     assert owner_erin is not None and owner_erin.attr("pim")["assignment_type"] == "Activated"
@@ -174,7 +165,7 @@ def test_normalized_attributes(estate: Inventory) -> None:
         for s in estate.of("Microsoft.Storage/storageAccounts")
     }
     assert storage == {"stprodlogs": "TLS1_2", "stlegacy": "TLS1_0", "stunset": None}
-    sub = estate.get(f"/subscriptions/{PROD}")
+    sub = estate.get(f"/subscriptions/{SUB}")
     assert sub is not None and sub.attr("activity_log_diagnostic_settings")[0]["has_destination"]
 
 
@@ -240,14 +231,14 @@ def test_sql_server_firewall_rules(estate: Inventory, fake: FakeArm) -> None:
 
 
 def test_a_429_with_retry_after_is_retried(fake: FakeArm) -> None:
-    path = f"/subscriptions/{PROD}/providers/microsoft.storage/storageaccounts"
+    path = f"/subscriptions/{SUB}/providers/microsoft.storage/storageaccounts"
     fake.fail(path, 429, "TooManyRequests", "throttled", times=1, headers={"Retry-After": "1"})
     started = time.monotonic()
     inv = _collect(fake, retries=2)
     assert inv.errors == ()
     assert len(inv.of("Microsoft.Storage/storageAccounts")) == 3
     assert (
-        fake.paths().count(f"/subscriptions/{PROD}/providers/Microsoft.Storage/storageAccounts")
+        fake.paths().count(f"/subscriptions/{SUB}/providers/Microsoft.Storage/storageAccounts")
         == 2
     )
     assert time.monotonic() - started >= 1.0  # Retry-After was honoured
@@ -270,11 +261,7 @@ def test_unknown_subscription_and_bad_credentials_fail_fast(fake: FakeArm) -> No
 def test_default_credential_reads_the_environment(
     fake: FakeArm, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in {
-        "AZURE_TENANT_ID": TENANT,
-        "AZURE_CLIENT_ID": "client-id",
-        "AZURE_CLIENT_SECRET": "secret",
-    }.items():
+    for key, value in SERVICE_PRINCIPAL.items():
         monkeypatch.setenv(key, value)
     target = AzureTarget(
         subscriptions=(DEV,),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import socket
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,15 +27,9 @@ C = "//compute.googleapis.com/projects/acme-prod"
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeGoogle]:
-    with serving() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def inv(fake: FakeGoogle) -> Inventory:
+def inv(gcp_fake: FakeGoogle) -> Inventory:
     target = GcpTarget(
-        projects=(PROD, "acme-dev"), api_endpoint=fake.base, anonymous=True, retry_initial=0.01
+        projects=(PROD, "acme-dev"), api_endpoint=gcp_fake.base, anonymous=True, retry_initial=0.01
     )
     return collect(target)
 
@@ -76,7 +69,7 @@ def test_every_asset_type_is_collected_across_pages(inv: Inventory) -> None:
 
 
 def test_the_403_is_the_only_error_and_the_429_was_retried(
-    inv: Inventory, fake: FakeGoogle
+    inv: Inventory, gcp_fake: FakeGoogle
 ) -> None:
     assert [
         (e.account, e.region, e.service, e.operation, e.code, e.asset_types, e.resource_uid)
@@ -93,7 +86,7 @@ def test_the_403_is_the_only_error_and_the_429_was_retried(
         )
     ]
     assert (
-        fake.paths("/compute/v1/projects/acme-dev/global/firewalls").count(
+        gcp_fake.paths("/compute/v1/projects/acme-dev/global/firewalls").count(
             "/compute/v1/projects/acme-dev/global/firewalls"
         )
         == 2
@@ -153,7 +146,9 @@ def test_instance_and_firewall_attrs(inv: Inventory) -> None:
     assert route is not None and route.attr("next_hop_kind") == "internet_gateway"
 
 
-def test_project_policy_is_version_3_with_audit_configs(inv: Inventory, fake: FakeGoogle) -> None:
+def test_project_policy_is_version_3_with_audit_configs(
+    inv: Inventory, gcp_fake: FakeGoogle
+) -> None:
     proj = inv.get("//cloudresourcemanager.googleapis.com/projects/acme-prod")
     assert proj is not None
     assert proj.attr("project_number") == "111111111111"
@@ -217,10 +212,10 @@ def test_kms_storage_sql_iam_attrs(inv: Inventory) -> None:
     assert sa is not None and len(sa.attr("user_managed_key_ids")) == 2
 
 
-def test_organization_and_folder_discovery(fake: FakeGoogle) -> None:
+def test_organization_and_folder_discovery(gcp_fake: FakeGoogle) -> None:
     from posture.collectors.gcp.base import Clients
 
-    fake.routes.update(
+    gcp_fake.routes.update(
         {
             "GET /v3/folders?parent=organizations/42": {"folders": [{"name": "folders/7"}]},
             "GET /v3/projects?parent=organizations/42": {
@@ -243,7 +238,7 @@ def test_organization_and_folder_discovery(fake: FakeGoogle) -> None:
             },
         }
     )
-    target = GcpTarget(organization="42", api_endpoint=fake.base, anonymous=True)
+    target = GcpTarget(organization="42", api_endpoint=gcp_fake.base, anonymous=True)
     from google.auth.credentials import AnonymousCredentials
 
     errors: list[object] = []
@@ -430,7 +425,9 @@ def test_effective_firewalls_and_group_member_failures_are_recorded() -> None:
     assert group is not None and group.attr("instances") is None
 
 
-def test_service_account_policies_are_read_as_version_3(inv: Inventory, fake: FakeGoogle) -> None:
+def test_service_account_policies_are_read_as_version_3(
+    inv: Inventory, gcp_fake: FakeGoogle
+) -> None:
     email = "deployer@acme-prod.iam.gserviceaccount.com"
     deployer = inv.get(f"//iam.googleapis.com/projects/acme-prod/serviceAccounts/{email}")
     assert deployer is not None
@@ -442,7 +439,8 @@ def test_service_account_policies_are_read_as_version_3(inv: Inventory, fake: Fa
         }
     ]
     calls = [
-        r for r in fake.requests if r.path.endswith(":getIamPolicy") and "serviceAccounts" in r.path
+        r for r in gcp_fake.requests
+        if r.path.endswith(":getIamPolicy") and "serviceAccounts" in r.path
     ]
     assert len(calls) == 3
     assert {r.query.get("options.requestedPolicyVersion") for r in calls} == {"3"}

@@ -5,45 +5,43 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from check_helpers import by_uid, run_one
-from conftest import asset, collection_error, inventory
-from test_checks_network import (
+from support.aws import asset, collection_error, inventory
+from support.aws_net import (
     ADMIN,
+    BASTION_UID,
     DB,
     DB_UID,
+    DEPTH,
+    FROM_BASTION,
     INSTANCE_UID,
     LOCAL,
+    OFFICE_SSH,
     PRIVATE_ROUTES,
+    SSH_DENIED,
     SSH_WORLD,
+    WORKER_UID,
+    bastion_estate,
     db_estate,
     default_acl,
     eni,
     entry,
     estate,
     instance,
+    lb_estate,
     nacl,
     rds,
+    registered_on,
     route,
     sg,
     sg_rule,
     subnet,
 )
-from test_graph_scenarios import (
-    BASTION_UID,
-    FROM_BASTION,
-    OFFICE_SSH,
-    WORKER_UID,
-    bastion_estate,
-    lb_estate,
-)
+from support.checks import by_uid, run_one
 
 from posture.graph.aws.depth import host_depth, rds_depth
 from posture.graph.aws.reach import AwsReach
 from posture.graph.depth import min_flips
 from posture.model import Inventory, Severity, Status
-
-DEPTH = "aws.network.sensitive_ports_defense_in_depth"
-SSH_DENIED = default_acl(entry(50, "deny", protocol="6", ports=(22, 22)))
 
 
 def depth_finding(inv: Inventory, uid: str = INSTANCE_UID, **params: Any) -> Any:
@@ -203,16 +201,6 @@ def test_bastion_architecture_private_hosts_are_deep(tags: Any) -> None:
 
 
 # -- load balancers ---------------------------------------------------------------------------
-
-
-def registered_on(inv: Inventory, port: int) -> Inventory:
-    assets = []
-    for a in inv.assets:
-        if a.type == "AWS::ElasticLoadBalancingV2::TargetGroup":
-            a = asset(a.type, a.uid, name=a.name, **{**a.attrs, "port": port,
-                                                    "targets": [{"id": "i-1", "port": port}]})
-        assets.append(a)
-    return inventory(*assets)
 
 
 def test_target_group_registration_is_the_single_change() -> None:

@@ -1,12 +1,12 @@
 """Property: the defense depth of every (host, port) agrees with brute force on random estates,
 and the port-range sweep of a sensitive host agrees with the depth of every port inside.
 
-Hypothesis generates the small estates of ``test_graph_property`` (random route tables with
+Hypothesis generates the small estates of ``support.aws_estates`` (random route tables with
 blackholes and more specific routes, NACLs with denies, security groups with CIDR, prefix-list
 and SG sources, interfaces with and without public IPv4/IPv6). For each host and sensitive port
 the engine's depth ``d`` is compared with a brute force that *edits the inventory* - one flip
 per layer, as docs/reachability.md defines them - and asks the packet-by-packet reference
-evaluator (``reachability_reference``) whether a wide range of internet clients then gets
+evaluator (``support.reference``) whether a wide range of internet clients then gets
 through:
 
 * ``d == 0`` iff the unchanged estate is exposed;
@@ -24,19 +24,20 @@ one client per piece is tried (the reference's answer is constant on each piece)
 
 from __future__ import annotations
 
-import copy
 import ipaddress
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from hypothesis import HealthCheck, given, settings
-from reachability_reference import NOT_PUBLIC_V4, Reference, is_public
-from test_graph_property import PORT_RANGES, estates
+from support.aws_estates import PORT_RANGES, estates
+from support.aws_net import entry, route
+from support.flips import edited, least_flips
+from support.reference import NOT_PUBLIC_V4, Reference, is_public
 
 from posture.graph.aws.depth import host_depth
 from posture.graph.aws.reach import AwsReach
 from posture.graph.depth import WIDE
-from posture.model import Asset, Inventory
+from posture.model import Inventory
 
 PORTS = (22, 5432)
 CASES = (("tcp", 22), ("tcp", 5432), ("udp", 53))
@@ -44,43 +45,9 @@ CASES = (("tcp", 22), ("tcp", 5432), ("udp", 53))
 BOUNDS = sorted({p for r in PORT_RANGES if r for p in (r[0], r[1] + 1)})
 FLIPS = ("address4", "address6", "route", "acl-inbound", "acl-outbound", "security-group")
 OPEN_ACL = [
-    {
-        "rule_number": 0,
-        "egress": egress,
-        "protocol": "-1",
-        "action": "allow",
-        "cidr": cidr,
-        "port_from": None,
-        "port_to": None,
-        "icmp_type": None,
-        "icmp_code": None,
-    }
-    for egress in (False, True)
-    for cidr in ("0.0.0.0/0", "::/0")
+    entry(0, "allow", cidr, egress) for egress in (False, True) for cidr in ("0.0.0.0/0", "::/0")
 ]
-IGW = [
-    {
-        "destination": dest,
-        "destination_kind": kind,
-        "target_kind": "igw",
-        "target_id": "igw-flip",
-        "state": "active",
-    }
-    for dest, kind in (("0.0.0.0/0", "ipv4"), ("::/0", "ipv6"))
-]
-
-
-def _edit(
-    inv: Inventory, pick: Callable[[Asset], bool], change: Callable[[dict], None]
-) -> Inventory:
-    assets = []
-    for a in inv.assets:
-        if pick(a):
-            attrs = copy.deepcopy(dict(a.attrs))
-            change(attrs)
-            a = Asset(a.uid, a.provider, a.type, a.account, a.region, a.name, a.tags, attrs)
-        assets.append(a)
-    return Inventory(meta=inv.meta, assets=tuple(assets), errors=inv.errors)
+IGW = [route(dest, "igw", "igw-flip") for dest in ("0.0.0.0/0", "::/0")]
 
 
 def flip(inv: Inventory, eni_id: str, layer: str, port: int, protocol: str = "tcp") -> Inventory:
@@ -89,14 +56,14 @@ def flip(inv: Inventory, eni_id: str, layer: str, port: int, protocol: str = "tc
     eni = next(a.attrs for a in inv.of("AWS::EC2::NetworkInterface") if a.attrs["eni_id"] == eni_id)
     subnet = eni["subnet_id"]
     if layer == "address4":
-        return _edit(inv, lambda a: a.attr("eni_id") == eni_id,
+        return edited(inv, lambda a: a.attr("eni_id") == eni_id,
                      lambda x: x.update(public_ips=x["public_ips"] or ["54.9.9.9"]))
     if layer == "address6":
-        return _edit(inv, lambda a: a.attr("eni_id") == eni_id,
+        return edited(inv, lambda a: a.attr("eni_id") == eni_id,
                      lambda x: x.update(ipv6_addresses=[*x["ipv6_addresses"], "2600:ffff::9"]))
     if layer == "route":
         table = ref.table(subnet)["route_table_id"]
-        return _edit(
+        return edited(
             inv,
             lambda a: a.attr("route_table_id") == table,
             lambda x: x.update(
@@ -107,7 +74,7 @@ def flip(inv: Inventory, eni_id: str, layer: str, port: int, protocol: str = "tc
         acl = ref.acl(subnet)["network_acl_id"]
         egress = layer == "acl-outbound"
         opened = [e for e in OPEN_ACL if e["egress"] == egress]
-        return _edit(inv, lambda a: a.attr("network_acl_id") == acl,
+        return edited(inv, lambda a: a.attr("network_acl_id") == acl,
                      lambda x: x.update(entries=opened + x["entries"]))
     group = eni["security_group_ids"][0]
     rules = [
@@ -122,7 +89,7 @@ def flip(inv: Inventory, eni_id: str, layer: str, port: int, protocol: str = "tc
         }
         for kind, cidr in (("cidr4", "0.0.0.0/0"), ("cidr6", "::/0"))
     ]
-    return _edit(inv, lambda a: a.attr("group_id") == group,
+    return edited(inv, lambda a: a.attr("group_id") == group,
                  lambda x: x.update(ingress=[*x["ingress"], *rules]))
 
 
@@ -171,16 +138,11 @@ def exposed(inv: Inventory, eni_id: str, port: int, protocol: str = "tcp") -> bo
 
 def brute_depth(inv: Inventory, eni_id: str, port: int, protocol: str = "tcp") -> int:
     """0, 1 or 2 flips (the least that exposes the port), else 3 meaning "3 or more"."""
-    if exposed(inv, eni_id, port, protocol):
-        return 0
-    for k in (1, 2):
-        for combo in itertools.combinations(FLIPS, k):
-            changed = inv
-            for layer in combo:
-                changed = flip(changed, eni_id, layer, port, protocol)
-            if exposed(changed, eni_id, port, protocol):
-                return k
-    return 3
+    return least_flips(
+        inv,
+        lambda x: exposed(x, eni_id, port, protocol),
+        [lambda x, layer=layer: flip(x, eni_id, layer, port, protocol) for layer in FLIPS],
+    )
 
 
 @settings(

@@ -7,27 +7,29 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from check_helpers import by_uid, run_one
-from conftest import asset, inventory
-from report_builders import finding as report_finding
-from test_checks_network import (
+from support.aws import asset, inventory
+from support.aws_net import (
     ADMIN,
+    DEPTH,
     INSTANCE_UID,
     LOCAL,
     PRIVATE_ROUTES,
     PUBLIC_ROUTES,
+    SSH_DENIED,
     SSH_WORLD,
     arn,
     default_acl,
     eni,
     entry,
     estate,
+    lb_estate,
+    registered_on,
     route,
     sg,
     sg_rule,
 )
-from test_depth import DEPTH, SSH_DENIED, registered_on
-from test_graph_scenarios import lb_estate
+from support.checks import by_uid, run_one
+from support.reports import finding as report_finding
 
 from posture.graph.aws.depth import host_depth
 from posture.graph.aws.depth_sweep import sweep

@@ -9,20 +9,21 @@ import io
 import re
 from typing import Any
 
-from azure_builders import (
+from support.azure import (
     NET,
     az,
     error,
     inventory,
     nic,
     nsg,
+    one_vm,
     public_ip,
     rule,
     subnet,
     vm,
     vnet,
 )
-from check_helpers import catalogue, only, run_one
+from support.checks import catalogue, only, run_one
 
 from posture.engine import RunOptions, run
 from posture.graph.azure.depth import vm_depths
@@ -48,20 +49,6 @@ DENY_ALL = nsg("deny-all", rule("deny-all", 4000, "deny", src="*", ports="*", pr
 STANDARD = public_ip("pip-h", "20.0.0.1", sku="Standard")
 
 
-def _vm(
-    subnet_nsg: Any = None,
-    nic_nsg: Any = None,
-    pip: Any = None,
-    extra: tuple[Any, ...] = (),
-    **nic_kwargs: Any,
-) -> list[Any]:
-    """One VM h (10.0.2.4 in subnet web of 10.0.0.0/16) with the given NSGs and public IP."""
-    sn = subnet("web", "10.0.2.0/24", subnet_nsg)
-    card = nic("nic-h", sn, "10.0.2.4", public=pip, nsg_asset=nic_nsg, **nic_kwargs)
-    assets = [vnet(), sn, card, vm("h", card), *extra]
-    return assets + list({a.uid: a for a in (subnet_nsg, nic_nsg, pip) if a is not None}.values())
-
-
 def _depth(assets: list[Any], **params: Any) -> Finding | None:
     found = run_one(DEPTH, inventory(*assets), **params)
     return found[0] if found else None
@@ -83,7 +70,7 @@ def _changes(f: Finding, key: str = "changes") -> list[tuple[str, str]]:
 
 
 def test_priority_shadowing_the_deny_is_the_single_blocking_layer() -> None:
-    assets = _vm(subnet_nsg=SHADOW, pip=STANDARD)
+    assets = one_vm(subnet_nsg=SHADOW, pip=STANDARD)
     assert only(run_one(ADMIN, inventory(*assets))).status is Status.PASS  # not exposed
     f = _depth(assets)
     assert f is not None and f.status is Status.FAIL and f.severity is Severity.LOW
@@ -106,7 +93,7 @@ def test_priority_shadowing_the_deny_is_the_single_blocking_layer() -> None:
 
 
 def test_subnet_allow_and_nic_deny_names_the_nic_rule() -> None:
-    f = _depth(_vm(subnet_nsg=OPEN_SSH, nic_nsg=DENY_ALL, pip=STANDARD))
+    f = _depth(one_vm(subnet_nsg=OPEN_SSH, nic_nsg=DENY_ALL, pip=STANDARD))
     assert f is not None and f.status is Status.FAIL
     assert _changes(f) == [("nic-nsg", "deny-all")]
     layers = {x["layer"]: x for x in f.evidence["layers"]}
@@ -121,7 +108,7 @@ def test_subnet_allow_and_nic_deny_names_the_nic_rule() -> None:
 
 
 def test_private_vm_with_open_nsgs_counts_the_missing_public_ip() -> None:
-    assets = _vm(subnet_nsg=OPEN_SSH)
+    assets = one_vm(subnet_nsg=OPEN_SSH)
     assert only(run_one(LATENT, inventory(*assets))).status is Status.FAIL  # latent, and ...
     f = _depth(assets)  # ... one change away
     assert f is not None and f.status is Status.FAIL and f.evidence["depth"] == 1
@@ -136,7 +123,7 @@ def test_private_vm_with_open_nsgs_counts_the_missing_public_ip() -> None:
 
 
 def test_default_deny_all_inbound_is_named() -> None:
-    f = _depth(_vm(subnet_nsg=CLOSED, pip=STANDARD))
+    f = _depth(one_vm(subnet_nsg=CLOSED, pip=STANDARD))
     assert f is not None and f.evidence["depth"] == 1
     change = f.evidence["single_change"]
     assert change["rule"] == "DenyAllInBound, priority 65500, default: deny any/* from *"
@@ -147,7 +134,7 @@ def test_default_deny_all_inbound_is_named() -> None:
 
 def test_allow_listed_office_range_is_the_single_layer() -> None:
     office = nsg("office", rule("office-ssh", 100, src="203.0.113.0/24", ports="22"))
-    f = _depth(_vm(nic_nsg=office, pip=STANDARD))
+    f = _depth(one_vm(nic_nsg=office, pip=STANDARD))
     assert f is not None and f.evidence["depth"] == 1
     assert f.evidence["single_change"]["detail"] == (
         "admits tcp/22 only from 203.0.113.0/24 (rule office-ssh)"
@@ -156,7 +143,7 @@ def test_allow_listed_office_range_is_the_single_layer() -> None:
 
 def test_deny_at_the_first_priority_must_be_rewritten() -> None:
     first = nsg("first", rule("deny-ssh", 100, "deny", src="*", ports="22"))
-    change = _ssh(_vm(subnet_nsg=first, pip=STANDARD)).best.changes[0].change
+    change = _ssh(one_vm(subnet_nsg=first, pip=STANDARD)).best.changes[0].change
     assert change == (
         "rewrite rule deny-ssh of first (priority 100: no rule can precede it) as an allow for "
         "tcp/22 from Internet"
@@ -167,7 +154,7 @@ def test_deny_at_the_first_priority_must_be_rewritten() -> None:
 
 
 def test_standard_public_ip_without_any_nsg_is_depth_one_secure_by_default() -> None:
-    f = _depth(_vm(pip=STANDARD))
+    f = _depth(one_vm(pip=STANDARD))
     assert f is not None and f.evidence["depth"] == 1
     assert _changes(f) == [("secure-by-default", "nic-h")]
     assert f.evidence["single_change"]["change"] == (
@@ -175,7 +162,7 @@ def test_standard_public_ip_without_any_nsg_is_depth_one_secure_by_default() -> 
     )
     assert "admits no inbound traffic while no NSG is associated" in f.message
     # a Basic SKU public IP is open without an NSG: exposed, the exposure check's finding
-    basic = _vm(pip=public_ip("pip-h", "20.0.0.1", sku="Basic"))
+    basic = one_vm(pip=public_ip("pip-h", "20.0.0.1", sku="Basic"))
     assert _depth(basic) is None and _ssh(basic).depth == 0
     exposed = only(run_one(ADMIN, inventory(*basic)))
     assert exposed.status is Status.FAIL and exposed.evidence["depth"] == 0
@@ -184,14 +171,14 @@ def test_standard_public_ip_without_any_nsg_is_depth_one_secure_by_default() -> 
 
 def test_no_public_ip_and_no_nsg_needs_the_address_and_an_nsg() -> None:
     # the public IP one would associate today is Standard SKU: closed until an NSG allows
-    f = _depth(_vm())
+    f = _depth(one_vm())
     assert f is not None and f.status is Status.PASS and f.evidence["depth"] == 2
     assert _changes(f) == [("public-address", "nic-h/ipconfig1"), ("secure-by-default", "nic-h")]
     assert f.message.startswith("every sensitive port is at depth >= 2; the weakest, SSH")
 
 
 def test_unallocated_public_ip_is_a_layer() -> None:
-    f = _depth(_vm(subnet_nsg=OPEN_SSH, pip=public_ip("pip-h", None, sku="Basic")))
+    f = _depth(one_vm(subnet_nsg=OPEN_SSH, pip=public_ip("pip-h", None, sku="Basic")))
     assert f is not None and f.evidence["depth"] == 1
     assert f.evidence["single_change"]["change"] == (
         "allocate an address to public IP pip-h (starting the VM allocates a dynamic one)"
@@ -202,23 +189,23 @@ def test_unallocated_public_ip_is_a_layer() -> None:
 
 
 def test_private_vm_behind_a_closed_subnet_nsg_is_depth_two() -> None:
-    f = _depth(_vm(subnet_nsg=CLOSED))
+    f = _depth(one_vm(subnet_nsg=CLOSED))
     assert f is not None and f.status is Status.PASS and f.evidence["depth"] == 2
     assert _changes(f) == [("public-address", "nic-h/ipconfig1"), ("subnet-nsg", "closed")]
     assert "single_change" not in f.evidence
-    strict = _depth(_vm(subnet_nsg=CLOSED), min_depth=3)
+    strict = _depth(one_vm(subnet_nsg=CLOSED), min_depth=3)
     assert strict is not None and strict.status is Status.FAIL
     assert strict.message.startswith("only 2 layers keep SSH (tcp/22) on h from the internet")
 
 
 def test_two_closed_nsgs_and_no_public_ip_is_depth_three() -> None:
-    d = _ssh(_vm(subnet_nsg=CLOSED, nic_nsg=DENY_ALL))
+    d = _ssh(one_vm(subnet_nsg=CLOSED, nic_nsg=DENY_ALL))
     assert d.depth == 3
     assert [x.layer for x in d.best.changes] == ["public-address", "subnet-nsg", "nic-nsg"]
 
 
 def test_one_nsg_at_both_levels_is_one_layer() -> None:
-    d = _ssh(_vm(subnet_nsg=CLOSED, nic_nsg=CLOSED))
+    d = _ssh(one_vm(subnet_nsg=CLOSED, nic_nsg=CLOSED))
     assert d.depth == 2
     assert [(x.layer, x.resource) for x in d.best.changes] == [
         ("public-address", "nic-h/ipconfig1"), ("subnet-nsg+nic-nsg", "closed"),
@@ -248,7 +235,7 @@ POOL = (f"{NET}/loadbalancers/lb/backendaddresspools/web",)
 
 def test_load_balancer_rule_backend_port_is_the_single_change() -> None:
     # a Basic load balancer needs no NSG; the VM's own path needs a (Standard) IP and an NSG
-    f = _depth(_vm(extra=tuple(_lb("Basic")), pools=POOL))
+    f = _depth(one_vm(extra=tuple(_lb("Basic")), pools=POOL))
     assert f is not None and f.status is Status.FAIL and f.evidence["depth"] == 1
     assert f.evidence["via"] == "load balancer lb load-balancing rule http -> nic-h/ipconfig1"
     change = f.evidence["single_change"]
@@ -260,17 +247,17 @@ def test_load_balancer_rule_backend_port_is_the_single_change() -> None:
 
 
 def test_internal_load_balancer_is_no_entry_point() -> None:
-    d = _ssh(_vm(extra=tuple(_lb("Basic", public=False)), pools=POOL))
+    d = _ssh(one_vm(extra=tuple(_lb("Basic", public=False)), pools=POOL))
     assert d.depth == 2 and not d.best.via.startswith("load balancer")
 
 
 def test_standard_load_balancer_without_nsg_needs_two_changes() -> None:
-    d = _ssh(_vm(extra=tuple(_lb("Standard")), pools=POOL))
+    d = _ssh(one_vm(extra=tuple(_lb("Standard")), pools=POOL))
     assert d.depth == 2
     assert {x.layer for x in d.best.changes} <= {"lb-rule", "secure-by-default",
                                                  "public-address"}
     # HA-ports style rule (backend port 0, all protocols) delivers every port: exposed
-    assert _ssh(_vm(extra=tuple(_lb("Basic", protocol="all", backend=0)), pools=POOL)).depth == 0
+    assert _ssh(one_vm(extra=tuple(_lb("Basic", protocol="all", backend=0)), pools=POOL)).depth == 0
 
 
 def _firewall(translated: int = 3389, sources: tuple[str, ...] = ("*",),
@@ -287,7 +274,7 @@ def _firewall(translated: int = 3389, sources: tuple[str, ...] = ("*",),
 
 def test_firewall_dnat_from_an_office_range_is_one_change_away() -> None:
     # the DNAT admits only an office range; the NSGs admit the firewall (AllowVnetInBound)
-    assets = _vm(subnet_nsg=CLOSED, extra=(_firewall(sources=("203.0.113.0/24",)),))
+    assets = one_vm(subnet_nsg=CLOSED, extra=(_firewall(sources=("203.0.113.0/24",)),))
     d = _ssh(assets, 3389)
     assert d.depth == 1 and d.best.via == "firewall fw DNAT rule rdp-to-h -> nic-h/ipconfig1"
     (change,) = d.best.changes
@@ -310,7 +297,7 @@ def test_firewall_dnat_from_an_office_range_is_one_change_away() -> None:
 
 def test_firewall_dnat_blocked_by_the_nsg_names_the_firewall_source() -> None:
     group = nsg("no-fw", rule("deny-vnet", 100, "deny", src="VirtualNetwork", ports="3389"))
-    d = _ssh(_vm(subnet_nsg=group, extra=(_firewall(),)), 3389)
+    d = _ssh(one_vm(subnet_nsg=group, extra=(_firewall(),)), 3389)
     assert d.depth == 1 and d.best.via.startswith("firewall fw DNAT")
     assert d.best.changes[0].change == (
         "delete rule deny-vnet (priority 100) from no-fw: rule AllowVnetInBound (priority 65000) "
@@ -324,7 +311,7 @@ def test_dnat_rules_inherited_from_a_base_policy_count() -> None:
     child = az(POLICY_TYPE, f"{NET}/firewallpolicies/child", base_policy_id=base.uid,
                nat_rules=[])
     fw = _firewall(policy=child.uid, rules=False)
-    assets = _vm(extra=(fw, base, child))
+    assets = one_vm(extra=(fw, base, child))
     exposed = only(run_one(ADMIN, inventory(*assets)))
     assert exposed.status is Status.FAIL and "firewall-dnat" in exposed.message
 
@@ -333,7 +320,7 @@ def test_dnat_rules_inherited_from_a_base_policy_count() -> None:
 
 
 def test_uncollected_nsg_is_inconclusive() -> None:
-    assets = [a for a in _vm(subnet_nsg=CLOSED, pip=STANDARD) if a.uid != CLOSED.uid]
+    assets = [a for a in one_vm(subnet_nsg=CLOSED, pip=STANDARD) if a.uid != CLOSED.uid]
     f = _depth(assets)
     assert f is not None and f.status is Status.INCONCLUSIVE
     assert "NSG closed not collected" in f.message and f.evidence["depth"] is None
@@ -341,23 +328,23 @@ def test_uncollected_nsg_is_inconclusive() -> None:
 
 def test_uncollected_public_ip_gives_a_lower_bound() -> None:
     ghost = public_ip("pip-ghost", "20.0.0.1", "Standard")
-    assets = [a for a in _vm(subnet_nsg=CLOSED, pip=ghost) if a.uid != ghost.uid]
+    assets = [a for a in one_vm(subnet_nsg=CLOSED, pip=ghost) if a.uid != ghost.uid]
     d = _ssh(assets)
     assert d.depth is None and d.at_least == 1 and "not collected" in str(d.unknown)
     f = _depth(assets)
     assert f is not None and f.status is Status.INCONCLUSIVE and f.evidence["depth_at_least"] == 1
     # two closed NSGs already make 2 layers, whatever the public IP: the bound suffices
-    both = [a for a in _vm(subnet_nsg=CLOSED, nic_nsg=DENY_ALL, pip=ghost) if a.uid != ghost.uid]
+    both = [a for a in one_vm(subnet_nsg=CLOSED, nic_nsg=DENY_ALL, pip=ghost) if a.uid != ghost.uid]
     f = _depth(both)
     assert f is not None and f.status is Status.PASS and f.evidence["depth_at_least"] == 2
 
 
 def test_uncollected_nic_and_subnet_are_inconclusive() -> None:
-    assets = _vm(subnet_nsg=OPEN_SSH, pip=STANDARD)
+    assets = one_vm(subnet_nsg=OPEN_SSH, pip=STANDARD)
     no_nic = [a for a in assets if a.type != "Microsoft.Network/networkInterfaces"]
     f = _depth(no_nic)
     assert f is not None and f.status is Status.INCONCLUSIVE and "nic-h not collected" in f.message
-    no_subnet = [a for a in _vm(subnet_nsg=CLOSED) if not a.type.endswith("/subnets")]
+    no_subnet = [a for a in one_vm(subnet_nsg=CLOSED) if not a.type.endswith("/subnets")]
     f = _depth(no_subnet)
     assert f is not None and f.status is Status.INCONCLUSIVE and "subnet web" in f.message
 
@@ -365,19 +352,19 @@ def test_uncollected_nic_and_subnet_are_inconclusive() -> None:
 def test_unknown_firewall_policy_rules_are_inconclusive() -> None:
     policy = az(POLICY_TYPE, f"{NET}/firewallpolicies/pol", base_policy_id=None, nat_rules=None)
     fw = _firewall(policy=policy.uid, rules=False)
-    f = _depth(_vm(subnet_nsg=CLOSED, extra=(fw, policy)))
+    f = _depth(one_vm(subnet_nsg=CLOSED, extra=(fw, policy)))
     assert f is not None and f.status is Status.INCONCLUSIVE
     assert "DNAT rules of firewall policy pol not collected" in f.message
     # an NSG denying the firewall's address keeps the bound at 1 ... and 2 with both levels
     deny_fw = nsg("deny-fw", rule("deny-fw", 100, "deny", src="10.0.1.4", ports="*"))
-    f = _depth(_vm(subnet_nsg=deny_fw, nic_nsg=DENY_ALL, extra=(fw, policy)))
+    f = _depth(one_vm(subnet_nsg=deny_fw, nic_nsg=DENY_ALL, extra=(fw, policy)))
     assert f is not None and f.status is Status.PASS
 
 
 def test_nsg_listing_gap_never_passes() -> None:
     gap = error("network", "NetworkSecurityGroups_ListAll",
                 ("Microsoft.Network/networkSecurityGroups",))
-    inv = inventory(*_vm(subnet_nsg=CLOSED, nic_nsg=DENY_ALL), errors=(gap,))
+    inv = inventory(*one_vm(subnet_nsg=CLOSED, nic_nsg=DENY_ALL), errors=(gap,))
     assert Status.PASS not in {f.status for f in run_one(DEPTH, inv)}
 
 
@@ -385,7 +372,7 @@ def test_nsg_listing_gap_never_passes() -> None:
 
 
 def test_class_severity_and_port_classes_are_configurable() -> None:
-    assets = _vm(subnet_nsg=SHADOW, pip=STANDARD)
+    assets = one_vm(subnet_nsg=SHADOW, pip=STANDARD)
     high = _depth(assets, class_severity={"admin": "high"})
     assert high is not None and high.severity is Severity.HIGH
     db_only = _depth(assets, port_classes={"database": (5432,)},

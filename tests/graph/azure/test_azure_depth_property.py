@@ -20,14 +20,13 @@ of every rule of one NSG, a new NSG admitting the port associated with the NIC, 
 
 from __future__ import annotations
 
-import copy
-import itertools
 from collections.abc import Callable
 from typing import Any
 
-from azure_builders import NET, az, inventory, nic, nsg, public_ip, rule, subnet, vm, vnet
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.azure import NET, az, inventory, nic, nsg, public_ip, rule, subnet, vm, vnet
+from support.flips import Flip, edited, least_flips
 
 from posture.graph.azure.depth import vm_depths
 from posture.graph.azure.reach import AzureNetwork, Reach
@@ -137,24 +136,9 @@ def estates(draw: Any) -> Inventory:
 # -- flips, as edits of the inventory -------------------------------------------------------------
 
 
-def _edit(inv: Inventory, pick: Callable[[Asset], bool], change: Callable[[dict], None],
-          *extra: Asset) -> Inventory:
-    assets = []
-    for a in inv.assets:
-        if pick(a):
-            attrs = copy.deepcopy(dict(a.attrs))
-            change(attrs)
-            a = Asset(a.uid, a.provider, a.type, a.account, a.region, a.name, a.tags, attrs)
-        assets.append(a)
-    return inventory(*assets, *extra)
-
-
-Flip = Callable[[Inventory], Inventory]
-
-
 def _on(uid: str, change: Callable[[dict], None], *extra: Asset) -> Flip:
     """The flip that edits the asset ``uid`` (and adds ``extra`` assets)."""
-    return lambda x: _edit(x, lambda a: a.uid == uid, change, *extra)
+    return lambda x: edited(x, lambda a: a.uid == uid, change, extra)
 
 
 def flips(inv: Inventory, port: int) -> list[Flip]:
@@ -197,17 +181,7 @@ def exposed(inv: Inventory, port: int) -> bool:
 
 def brute_depth(inv: Inventory, port: int) -> int:
     """0, 1 or 2 flips (the least that exposes the port), else 3 meaning "3 or more"."""
-    if exposed(inv, port):
-        return 0
-    universe = flips(inv, port)
-    for k in (1, 2):
-        for combo in itertools.combinations(universe, k):
-            changed = inv
-            for flip in combo:
-                changed = flip(changed)
-            if exposed(changed, port):
-                return k
-    return 3
+    return least_flips(inv, lambda x: exposed(x, port), flips(inv, port))
 
 
 @settings(

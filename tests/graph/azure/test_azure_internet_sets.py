@@ -7,8 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from azure_builders import inventory, nic, nsg, public_ip, rule, subnet, vm, vnet
-from check_helpers import only, run_one
+from support.azure import inventory, nsg, one_vm, public_ip, rule
+from support.checks import only, run_one
 
 from posture.graph.azure.depth import vm_depths
 from posture.graph.azure.nsg import internet_admission, internet_reach, is_wide
@@ -23,10 +23,7 @@ PIP = public_ip("pip-h", "20.0.0.1", sku="Standard")
 
 
 def _vm(subnet_nsg: Any = None, nic_nsg: Any = None, pip: Any = PIP) -> list[Any]:
-    sn = subnet("web", "10.0.2.0/24", subnet_nsg)
-    card = nic("nic-h", sn, "10.0.2.4", public=pip, nsg_asset=nic_nsg)
-    assets = [vnet(), sn, card, vm("h", card)]
-    return assets + [a for a in (subnet_nsg, nic_nsg, pip) if a is not None]
+    return one_vm(subnet_nsg, nic_nsg, pip)
 
 
 def _run(check_id: str, assets: list[Any]) -> Finding:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from azure_builders import inventory, nic, nsg, public_ip, rule, subnet, vnet
+from support.azure import inventory, nic, nsg, public_ip, rule, subnet, vnet
 
 from posture.graph.azure.nsg import (
     INTERNET,

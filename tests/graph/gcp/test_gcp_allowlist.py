@@ -7,30 +7,24 @@ the one layer (docs/gcp-assets.md, "Internet clients")."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
-from check_helpers import by_uid, run_one
-from gcp_helpers import (
-    NET,
-    PROJECT_ID,
+from support.gcp import (
+    depth_of,
     epolicy,
     firewall,
     forwarding_rule,
-    gasset,
-    ginventory,
     instance,
     network,
     prule,
+    results,
+    route,
     target_pool,
 )
 
 from posture.graph import depth as aws_depth
-from posture.graph.depth import Depth
 from posture.graph.gcp.clients import WIDE
-from posture.graph.gcp.depth import GcpDepth
-from posture.graph.gcp.exposure import Estate
-from posture.graph.gcp.reach import Reach, Rule, internet_ingress, nics_of
-from posture.model import Asset, Finding, Severity, Status
+from posture.graph.gcp.reach import Reach, VpcRule, internet_ingress, nics_of
+from posture.model import Asset, Severity, Status
 
 ADMIN = "gcp.network.admin_ports_not_internet_reachable"
 DB = "gcp.network.db_ports_not_internet_reachable"
@@ -39,34 +33,10 @@ DEPTH = "gcp.network.sensitive_ports_defense_in_depth"
 OFFICE = "203.0.113.0/24"
 
 
-def results(check_id: str, *assets: Asset, **params: Any) -> dict[str, Finding]:
-    inv = ginventory(*assets)
-    return {f.resource_name: f for f in by_uid(run_one(check_id, inv, **params)).values()}
-
-
-def depth_of(*assets: Asset, port: int = 22) -> Depth:
-    inv = ginventory(*assets)
-    host = inv.of("compute.googleapis.com/Instance")[0]
-    return GcpDepth(Estate.of(inv), inv).host_depths(host, (port,))[0]
-
-
 def state(*fws: Asset, host: Asset | None = None, family: int = 4) -> Reach:
     host = host or instance("vm")
-    rules = [Rule.of(f) for f in fws]
+    rules = [VpcRule.of(f) for f in fws]
     return internet_ingress(rules, nics_of(host)[0], "tcp", 22, family).state
-
-
-def route(name: str, dest: str, kind: str = "internet_gateway", priority: int = 1000) -> Asset:
-    hop = (f"projects/{PROJECT_ID}/global/gateways/default-internet-gateway"
-           if kind == "internet_gateway" else NET if kind == "network"
-           else f"projects/{PROJECT_ID}/zones/us-central1-a/instances/nat")
-    made = gasset(
-        "compute.googleapis.com/Route",
-        f"//compute.googleapis.com/projects/{PROJECT_ID}/global/routes/{name}",
-        route_name=name, network=NET, dest_range=dest, priority=priority,
-        next_hop_kind=kind, next_hop=hop,
-    )
-    return replace(made, attrs={**made.attrs, "tags": []})
 
 
 def test_the_threshold_is_the_aws_one() -> None:

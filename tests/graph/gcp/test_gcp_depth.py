@@ -8,18 +8,15 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import replace
 from typing import Any
 
-from check_helpers import by_uid, run_one
-from gcp_helpers import (
-    NET,
-    PROJECT_ID,
+from support.checks import run_one
+from support.gcp import (
     backend_service,
+    depth_of,
     epolicy,
     firewall,
     forwarding_rule,
-    gasset,
     gcp_error,
     ginventory,
     instance,
@@ -28,13 +25,12 @@ from gcp_helpers import (
     network_policy,
     proxy,
     prule,
+    results,
+    route,
     target_pool,
 )
 
-from posture.graph.depth import Depth
-from posture.graph.gcp.depth import GcpDepth
-from posture.graph.gcp.exposure import Estate
-from posture.model import Asset, Finding, Inventory, Severity, Status
+from posture.model import Finding, Inventory, Severity, Status
 
 DEPTH = "gcp.network.sensitive_ports_defense_in_depth"
 ADMIN = "gcp.network.admin_ports_not_internet_reachable"
@@ -44,38 +40,8 @@ LB_RANGES = ("130.211.0.0/22", "35.191.0.0/16")
 ROUTE = "compute.googleapis.com/Route"
 
 
-def route(name: str, dest: str, kind: str = "internet_gateway", *, priority: int = 1000,
-          tags: tuple[str, ...] = ()) -> Asset:
-    hop = (f"projects/{PROJECT_ID}/global/gateways/default-internet-gateway"
-           if kind == "internet_gateway" else NET if kind == "network"
-           else f"projects/{PROJECT_ID}/zones/us-central1-a/instances/nat")
-    made = gasset(
-        ROUTE,
-        f"//compute.googleapis.com/projects/{PROJECT_ID}/global/routes/{name}",
-        route_name=name,
-        network=NET,
-        dest_range=dest,
-        priority=priority,
-        next_hop_kind=kind,
-        next_hop=hop,
-    )
-    return replace(made, attrs={**made.attrs, "tags": sorted(tags)})  # not the asset's labels
-
-
 SUBNET_ROUTE = route("subnet", "10.0.0.0/24", "network", priority=0)
 DEFAULT_ROUTE = route("default-route", "0.0.0.0/0")
-
-
-def results(check_id: str, *assets: Asset, errors: tuple[Any, ...] = (), **params: Any
-            ) -> dict[str, Finding]:
-    inv = ginventory(*assets, errors=errors)
-    return {f.resource_name: f for f in by_uid(run_one(check_id, inv, **params)).values()}
-
-
-def depth_of(*assets: Asset, port: int = 22, name: str = "vm") -> Depth:
-    inv = ginventory(*assets)
-    host = next(a for a in inv.of("compute.googleapis.com/Instance") if a.name == name)
-    return GcpDepth(Estate.of(inv), inv).host_depths(host, (port,))[0]
 
 
 def changes(f: Finding) -> list[tuple[str, str]]:

@@ -12,27 +12,23 @@ optional passthrough network load balancer.
 
 from __future__ import annotations
 
-import copy
-import itertools
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-from gcp_helpers import (
-    NET,
-    PROJECT_ID,
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.flips import edited, least_flips
+from support.gcp import (
     epolicy,
     firewall,
     forwarding_rule,
-    gasset,
     ginventory,
     instance,
     network,
     prule,
+    route,
     target_pool,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from posture.graph.gcp.depth import GcpDepth
 from posture.graph.gcp.exposure import Estate, assess
@@ -48,23 +44,6 @@ INSTANCE = "compute.googleapis.com/Instance"
 NETWORK = "compute.googleapis.com/Network"
 ROUTE = "compute.googleapis.com/Route"
 FIREWALL = "compute.googleapis.com/Firewall"
-
-
-def route(name: str, dest: str, kind: str, priority: int = 1000, tags: tuple[str, ...] = ()
-          ) -> Asset:
-    hop = {"internet_gateway": f"projects/{PROJECT_ID}/global/gateways/default-internet-gateway",
-           "network": NET, "instance": f"projects/{PROJECT_ID}/zones/z/instances/nat"}[kind]
-    made = gasset(
-        ROUTE,
-        f"//compute.googleapis.com/projects/{PROJECT_ID}/global/routes/{name}",
-        route_name=name,
-        network=NET,
-        dest_range=dest,
-        priority=priority,
-        next_hop_kind=kind,
-        next_hop=hop,
-    )
-    return replace(made, attrs={**made.attrs, "tags": sorted(tags)})  # not the asset's labels
 
 
 ROUTES: dict[str, tuple[Asset, ...]] = {
@@ -155,21 +134,6 @@ def estates(draw: st.DrawFn) -> Inventory:
 # -- brute force -------------------------------------------------------------------------------
 
 
-def _edit(inv: Inventory, pick: Callable[[Asset], bool], change: Callable[[dict], None],
-          extra: tuple[Asset, ...] = (), drop: Callable[[Asset], bool] = lambda a: False
-          ) -> Inventory:
-    assets = []
-    for a in inv.assets:
-        if drop(a):
-            continue
-        if pick(a):
-            attrs = copy.deepcopy(dict(a.attrs))
-            change(attrs)
-            a = Asset(a.uid, a.provider, a.type, a.account, a.region, a.name, a.tags, attrs)
-        assets.append(a)
-    return Inventory(meta=inv.meta, assets=(*assets, *extra), errors=inv.errors)
-
-
 def _address(family: int) -> Callable[[dict], None]:
     def change(attrs: dict) -> None:
         nic = attrs["network_interfaces"][0]
@@ -193,21 +157,21 @@ def _open_policy(short_name: str) -> Callable[[dict], None]:
 def flip(inv: Inventory, layer: str) -> Inventory:
     """The estate with one layer opened, by editing assets."""
     if layer in ("address4", "address6"):
-        return _edit(inv, lambda a: a.type == INSTANCE, _address(4 if layer == "address4" else 6))
+        return edited(inv, lambda a: a.type == INSTANCE, _address(4 if layer == "address4" else 6))
     if layer == "route":
         if not inv.of(ROUTE):
             return inv  # not collected: the default route is assumed already
         igw = (route("flip4", "0.0.0.0/0", "internet_gateway", 0),
                route("flip6", "::/0", "internet_gateway", 0))
-        return _edit(inv, lambda a: False, lambda a: None, igw,
+        return edited(inv, lambda a: False, lambda a: None, igw,
                      drop=lambda a: a.type == ROUTE and a.attrs["next_hop_kind"] != "network")
     if layer == "vpc":
         rule = firewall("flip-vpc", priority=0, rules=(("all", ()),), source_ranges=WORLD)
-        return _edit(inv, lambda a: False, lambda a: None, (rule,))
+        return edited(inv, lambda a: False, lambda a: None, (rule,))
     name = "org" if layer == "hier" else "netpol"
     present = any(p["short_name"] == name for n in inv.of(NETWORK)
                   for p in n.attrs["effective_firewall_policies"])
-    return _edit(inv, lambda a: a.type == NETWORK, _open_policy(name)) if present else inv
+    return edited(inv, lambda a: a.type == NETWORK, _open_policy(name)) if present else inv
 
 
 def exposed(inv: Inventory, port: int) -> bool:
@@ -217,16 +181,9 @@ def exposed(inv: Inventory, port: int) -> bool:
 
 def brute_depth(inv: Inventory, port: int) -> int:
     """0, 1 or 2 flips (the least that exposes the port), else 3 meaning "3 or more"."""
-    if exposed(inv, port):
-        return 0
-    for k in (1, 2):
-        for combo in itertools.combinations(FLIPS, k):
-            changed = inv
-            for layer in combo:
-                changed = flip(changed, layer)
-            if exposed(changed, port):
-                return k
-    return 3
+    return least_flips(
+        inv, lambda x: exposed(x, port), [lambda x, layer=layer: flip(x, layer) for layer in FLIPS]
+    )
 
 
 def as_flip(layer: dict[str, Any]) -> str:

@@ -3,40 +3,31 @@ the backend port and the sources the firewall must admit, and what stays unresol
 
 from __future__ import annotations
 
-from check_helpers import by_uid, run_one
-from gcp_helpers import (
+from support.gcp import (
     backend_service,
     epolicy,
     firewall,
     forwarding_rule,
     gcp_error,
-    ginventory,
     instance,
     instance_group,
     network,
     proxy,
     prule,
+    results,
+    statuses,
     subnetwork,
     target_pool,
     url_map,
 )
 
-from posture.model import Asset, Finding, Status
+from posture.model import Asset, Status
 
 ADMIN = "gcp.network.admin_ports_not_internet_reachable"
 DB = "gcp.network.db_ports_not_internet_reachable"
 LATENT = "gcp.network.no_latent_sensitive_port_exposure"
 LB_RANGES = ("130.211.0.0/22", "35.191.0.0/16")
 IG = "zones/us-central1-a/instanceGroups/ig"
-
-
-def findings(check_id: str, *assets: Asset, errors: tuple[object, ...] = ()) -> dict[str, Finding]:
-    inv = ginventory(*assets, errors=errors)  # type: ignore[arg-type]
-    return {f.resource_name: f for f in by_uid(run_one(check_id, inv)).values()}
-
-
-def status(check_id: str, *assets: Asset, errors: tuple[object, ...] = ()) -> dict[str, Status]:
-    return {k: f.status for k, f in findings(check_id, *assets, errors=errors).items()}
 
 
 def tcp_proxy_to_ssh(*, port_name: str = "ssh", named: int = 22) -> tuple[Asset, ...]:
@@ -51,7 +42,7 @@ def tcp_proxy_to_ssh(*, port_name: str = "ssh", named: int = 22) -> tuple[Asset,
 
 
 def test_proxy_lb_exposes_the_named_port_when_the_firewall_admits_google_front_ends() -> None:
-    got = findings(ADMIN, *tcp_proxy_to_ssh(), firewall("lb", source_ranges=LB_RANGES))
+    got = results(ADMIN, *tcp_proxy_to_ssh(), firewall("lb", source_ranges=LB_RANGES))
     vm = got["vm"]
     assert vm.status is Status.FAIL
     assert "through load balancer ssh-lb" in vm.message and "tcp/22" in vm.message
@@ -66,28 +57,28 @@ def test_proxy_lb_exposes_the_named_port_when_the_firewall_admits_google_front_e
     assert path["frontend"]["ports"] == "tcp/443" and path["port"] == 22
     assert path["firewall_rule"]["firewall"] == "lb"
     # an exposure through a load balancer is not latent
-    assert status(LATENT, *tcp_proxy_to_ssh(), firewall("any")) == {"vm": Status.PASS}
+    assert statuses(LATENT, *tcp_proxy_to_ssh(), firewall("any")) == {"vm": Status.PASS}
 
 
 def test_proxy_lb_traps() -> None:
     # the firewall does not admit the proxies: nothing reaches the instance
-    assert status(ADMIN, *tcp_proxy_to_ssh()) == {"vm": Status.PASS}
+    assert statuses(ADMIN, *tcp_proxy_to_ssh()) == {"vm": Status.PASS}
     # the firewall admits only the client range the LB hides: proxies come from Google
     corp = firewall("corp", source_ranges=("8.8.8.0/24",))
-    assert status(ADMIN, *tcp_proxy_to_ssh(), corp) == {"vm": Status.PASS}
+    assert statuses(ADMIN, *tcp_proxy_to_ssh(), corp) == {"vm": Status.PASS}
     # the backend service names a port the group does not define: nothing is delivered
     lb = firewall("lb", source_ranges=LB_RANGES)
-    assert status(ADMIN, *tcp_proxy_to_ssh(port_name="http"), lb) == {"vm": Status.PASS}
+    assert statuses(ADMIN, *tcp_proxy_to_ssh(port_name="http"), lb) == {"vm": Status.PASS}
     # the named port is not an admin port
-    assert status(ADMIN, *tcp_proxy_to_ssh(named=8080), lb) == {"vm": Status.PASS}
+    assert statuses(ADMIN, *tcp_proxy_to_ssh(named=8080), lb) == {"vm": Status.PASS}
     # a hierarchical deny of the proxies' ranges blocks the path
     org = epolicy("org", prule(10, "deny", src=LB_RANGES))
-    assert status(ADMIN, *tcp_proxy_to_ssh(), lb, network(policies=[org])) == {"vm": Status.PASS}
+    assert statuses(ADMIN, *tcp_proxy_to_ssh(), lb, network(policies=[org])) == {"vm": Status.PASS}
     # an internal forwarding rule is not internet exposure
     internal = forwarding_rule(
         "ssh-lb", target="global/targetTcpProxies/ssh-proxy", scheme="INTERNAL_MANAGED"
     )
-    assert status(ADMIN, internal, *tcp_proxy_to_ssh()[1:], lb) == {"vm": Status.PASS}
+    assert statuses(ADMIN, internal, *tcp_proxy_to_ssh()[1:], lb) == {"vm": Status.PASS}
 
 
 def test_https_lb_through_url_map_and_backend_bucket() -> None:
@@ -100,7 +91,7 @@ def test_https_lb_through_url_map_and_backend_bucket() -> None:
         instance("win", external=False),
         firewall("lb", source_ranges=LB_RANGES, rules=(("tcp", ("5986",)),)),
     )
-    got = findings(ADMIN, *assets)
+    got = results(ADMIN, *assets)
     assert got["win"].status is Status.FAIL
     assert [h["id"] for h in got["win"].evidence["paths"][0]["path"]] == [
         "web",
@@ -112,7 +103,7 @@ def test_https_lb_through_url_map_and_backend_bucket() -> None:
     ]
     # Identity-Aware Proxy on the backend service: authenticated users only
     iap = backend_service("admin", IG, port_name="winrm", protocol="HTTPS", iap=True)
-    assert status(ADMIN, *assets[:3], iap, *assets[4:]) == {"win": Status.PASS}
+    assert statuses(ADMIN, *assets[:3], iap, *assets[4:]) == {"win": Status.PASS}
     # Cloud Armor is not evaluated: possible, not certain
     armor = backend_service(
         "admin",
@@ -121,7 +112,7 @@ def test_https_lb_through_url_map_and_backend_bucket() -> None:
         protocol="HTTPS",
         security_policy="projects/acme-test/global/securityPolicies/waf",
     )
-    got = findings(ADMIN, *assets[:3], armor, *assets[4:])
+    got = results(ADMIN, *assets[:3], armor, *assets[4:])
     assert got["win"].status is Status.INCONCLUSIVE and "Cloud Armor" in got["win"].message
 
 
@@ -137,12 +128,13 @@ def test_passthrough_nlb_keeps_the_client_address_and_port() -> None:
         instance("jump", external=False),
     )
     # the instance has no external IP; the firewall admits the internet on 22
-    got = findings(ADMIN, *assets, firewall("ssh"))
+    got = results(ADMIN, *assets, firewall("ssh"))
     assert got["jump"].status is Status.FAIL
     assert got["jump"].evidence["paths"][0]["sources"].startswith("internet clients")
-    assert status(LATENT, *assets, firewall("ssh")) == {"jump": Status.PASS}
+    assert statuses(LATENT, *assets, firewall("ssh")) == {"jump": Status.PASS}
     # trap: admitting only the LB proxy ranges does not admit passthrough clients
-    assert status(ADMIN, *assets, firewall("lb", source_ranges=LB_RANGES)) == {"jump": Status.PASS}
+    lb_only = firewall("lb", source_ranges=LB_RANGES)
+    assert statuses(ADMIN, *assets, lb_only) == {"jump": Status.PASS}
     # trap: the forwarding rule's ports do not include the admin port
     other = forwarding_rule(
         "ssh-nlb",
@@ -150,7 +142,7 @@ def test_passthrough_nlb_keeps_the_client_address_and_port() -> None:
         ports="80-80",
         region="us-central1",
     )
-    assert status(ADMIN, other, *assets[1:], firewall("all", rules=(("tcp", ()),))) == {
+    assert statuses(ADMIN, other, *assets[1:], firewall("all", rules=(("tcp", ()),))) == {
         "jump": Status.PASS
     }
 
@@ -169,7 +161,7 @@ def test_passthrough_backend_service_with_all_ports() -> None:
         instance("db", external=False),
         firewall("pg", rules=(("tcp", ("5432",)),)),
     )
-    got = findings(DB, *assets)
+    got = results(DB, *assets)
     assert got["db"].status is Status.FAIL and "tcp/5432" in got["db"].message
 
 
@@ -191,12 +183,12 @@ def test_regional_external_managed_proxies_come_from_the_proxy_only_subnet() -> 
     )
     proxy_only = subnetwork("proxy-only", "10.129.0.0/23", purpose="REGIONAL_MANAGED_PROXY")
     from_subnet = firewall("from-proxies", source_ranges=("10.129.0.0/23",))
-    assert status(ADMIN, *base, proxy_only, from_subnet) == {"vm": Status.FAIL}
+    assert statuses(ADMIN, *base, proxy_only, from_subnet) == {"vm": Status.FAIL}
     # trap: the Google front-end ranges are not where regional managed proxies come from
     gfe = firewall("gfe", source_ranges=LB_RANGES)
-    assert status(ADMIN, *base, proxy_only, gfe) == {"vm": Status.PASS}
+    assert statuses(ADMIN, *base, proxy_only, gfe) == {"vm": Status.PASS}
     # no proxy-only subnet known: the source range is unknown -> INCONCLUSIVE on the group
-    got = status(ADMIN, *base, from_subnet)
+    got = statuses(ADMIN, *base, from_subnet)
     assert got == {"vm": Status.PASS, "ig": Status.INCONCLUSIVE}
 
 
@@ -210,12 +202,12 @@ def test_unresolved_backends_are_inconclusive() -> None:
     neg = backend_service(
         "bs", "zones/us-central1-a/networkEndpointGroups/k8s-neg", port_name="http"
     )
-    got = findings(ADMIN, *front, neg, lb)
+    got = results(ADMIN, *front, neg, lb)
     assert got["bs"].status is Status.INCONCLUSIVE
     assert "network endpoint group" in got["bs"].message
     # serverless NEGs are not instances: nothing to report
     run = backend_service("bs", "regions/us-central1/networkEndpointGroups/cloud-run")
-    assert findings(ADMIN, *front, run, lb) == {}
+    assert results(ADMIN, *front, run, lb) == {}
     # members of the group could not be listed
     bs = backend_service("bs", IG, port_name="http")
     unknown = instance_group("ig", named_ports=(("http", 22),), unknown_members=True)
@@ -225,10 +217,10 @@ def test_unresolved_backends_are_inconclusive() -> None:
         ("compute.googleapis.com/InstanceGroup#instances",),
         resource_uid=unknown.uid,
     )
-    got = findings(ADMIN, *front, bs, unknown, lb, errors=(err,))
+    got = results(ADMIN, *front, bs, unknown, lb, errors=(err,))
     assert got["ig"].status is Status.INCONCLUSIVE and "members" in got["ig"].message
     # a backend service that is not in the inventory (another project)
-    got = findings(ADMIN, *front, lb)
+    got = results(ADMIN, *front, lb)
     assert got["gke"].status is Status.INCONCLUSIVE
 
 
@@ -236,5 +228,5 @@ def test_a_failed_forwarding_rule_listing_is_inconclusive() -> None:
     err = gcp_error(
         "compute", "forwardingRules.aggregatedList", ("compute.googleapis.com/ForwardingRule",)
     )
-    got = status(ADMIN, instance("vm", external=False), errors=(err,))
+    got = statuses(ADMIN, instance("vm", external=False), errors=(err,))
     assert got["vm"] is Status.INCONCLUSIVE

@@ -4,12 +4,12 @@ disabled and egress rules, targets, sources, IAP, load-balancer ranges, IPv6."""
 from __future__ import annotations
 
 import pytest
-from gcp_helpers import NET, firewall, instance
+from support.gcp import NET, firewall, instance
 
 from posture.graph.gcp.reach import (
     Reach,
-    Rule,
     Source,
+    VpcRule,
     classify,
     internet_ingress,
     nics_of,
@@ -19,7 +19,7 @@ from posture.model import Asset
 
 
 def verdict(host: Asset, *fws: Asset, port: int = 22, family: int = 4) -> Reach:
-    rules = [Rule.of(f) for f in fws]
+    rules = [VpcRule.of(f) for f in fws]
     return internet_ingress(rules, nics_of(host)[0], "tcp", port, family).state
 
 
@@ -27,7 +27,7 @@ WEB = instance("web", tags=("web",))
 
 
 def test_world_open_rule_exposes_an_instance_with_an_external_ip() -> None:
-    v = internet_ingress([Rule.of(firewall("ssh"))], nics_of(WEB)[0], "tcp", 22)
+    v = internet_ingress([VpcRule.of(firewall("ssh"))], nics_of(WEB)[0], "tcp", 22)
     assert v.state is Reach.EXPOSED
     assert v.rule is not None and v.rule.name == "ssh"
     assert v.evidence()["firewall_rule"]["firewall"] == "ssh"
@@ -41,7 +41,7 @@ def test_nothing_matches_means_implied_deny() -> None:
 def test_higher_priority_deny_shadows_the_allow() -> None:
     allow = firewall("allow", priority=1000)
     deny = firewall("deny", priority=900, action="deny")
-    v = internet_ingress([Rule.of(allow), Rule.of(deny)], nics_of(WEB)[0], "tcp", 22)
+    v = internet_ingress([VpcRule.of(allow), VpcRule.of(deny)], nics_of(WEB)[0], "tcp", 22)
     assert v.state is Reach.BLOCKED
     assert [r.name for r in v.shadowing] == ["deny"]
 
@@ -66,7 +66,8 @@ def test_deny_wins_a_priority_tie() -> None:
 
 def test_partial_deny_leaves_the_rest_of_the_internet_exposed() -> None:
     deny = firewall("deny-half", priority=10, action="deny", source_ranges=("0.0.0.0/1",))
-    v = internet_ingress([Rule.of(firewall("allow")), Rule.of(deny)], nics_of(WEB)[0], "tcp", 22)
+    rules = [VpcRule.of(firewall("allow")), VpcRule.of(deny)]
+    v = internet_ingress(rules, nics_of(WEB)[0], "tcp", 22)
     assert v.state is Reach.EXPOSED
     assert v.example_client is not None and int(v.example_client.split(".")[0]) >= 128
 
@@ -166,9 +167,9 @@ def test_classify(address: str, kind: Source | None) -> None:
 
 
 def test_rule_is_world_open_hygiene() -> None:
-    assert rule_is_world_open(Rule.of(firewall("a")), "tcp", 22)
-    assert not rule_is_world_open(Rule.of(firewall("a", disabled=True)), "tcp", 22)
-    assert not rule_is_world_open(Rule.of(firewall("a", action="deny")), "tcp", 22)
+    assert rule_is_world_open(VpcRule.of(firewall("a")), "tcp", 22)
+    assert not rule_is_world_open(VpcRule.of(firewall("a", disabled=True)), "tcp", 22)
+    assert not rule_is_world_open(VpcRule.of(firewall("a", action="deny")), "tcp", 22)
     assert not rule_is_world_open(
-        Rule.of(firewall("a", source_ranges=("35.235.240.0/20",))), "tcp", 22
+        VpcRule.of(firewall("a", source_ranges=("35.235.240.0/20",))), "tcp", 22
     )

@@ -1,0 +1,104 @@
+"""Bastions, tagged and inferred: a bastion open to the world is its own finding but not an admin
+exposure, private hosts reached only through it pass, and an untagged office-only hop into a
+private tier is inferred as one."""
+
+from __future__ import annotations
+
+from support.aws_net import (
+    ADMIN,
+    BASTION,
+    BASTION_UID,
+    FROM_BASTION,
+    OFFICE_SSH,
+    SSH_WORLD,
+    VIA_BASTION,
+    WORKER_UID,
+    bastion_estate,
+    sg_rule,
+    status,
+)
+from support.checks import by_uid, run_one
+
+from posture.model import Status
+
+# -- bastions -----------------------------------------------------------------------------------
+
+
+def test_bastion_open_to_the_world_is_a_finding_but_not_an_admin_exposure() -> None:
+    inv = bastion_estate(SSH_WORLD, [sg_rule(22, 22, "sg-b", kind="security_group")])
+    assert status(BASTION, inv, BASTION_UID).status == Status.FAIL
+    assert status(ADMIN, inv, BASTION_UID).status == Status.PASS
+
+
+def test_bastion_from_office_range_passes() -> None:
+    inv = bastion_estate(
+        [sg_rule(22, 22, "203.0.113.0/24")], [sg_rule(22, 22, "sg-b", kind="security_group")]
+    )
+    finding = status(BASTION, inv, BASTION_UID)
+    assert finding.status == Status.PASS and "allow-listed" in finding.message
+
+
+def test_private_host_reached_only_from_the_bastion_passes() -> None:
+    inv = bastion_estate(SSH_WORLD, [sg_rule(22, 22, "sg-b", kind="security_group")])
+    assert status(VIA_BASTION, inv, WORKER_UID).status == Status.PASS
+
+
+def test_private_host_reached_from_other_hosts_fails() -> None:
+    inv = bastion_estate(SSH_WORLD, [sg_rule(22, 22, "10.0.0.0/16")])
+    finding = status(VIA_BASTION, inv, WORKER_UID)
+    assert finding.status == Status.FAIL
+    assert finding.evidence["paths"][0]["source"] == "i-1"
+
+
+def test_bastion_tag_is_configurable() -> None:
+    inv = bastion_estate(SSH_WORLD, [sg_rule(22, 22, "sg-b", kind="security_group")])
+    finding = status(ADMIN, inv, BASTION_UID, bastion_tags=("Role=jump",))
+    assert finding.status == Status.FAIL
+
+
+# -- inferred bastions: the only internet-reachable admin hop into a private tier ------------
+
+
+def test_untagged_office_only_bastion_is_inferred_and_its_tier_passes() -> None:
+    inv = bastion_estate(OFFICE_SSH, FROM_BASTION, tags={})
+    worker = status(VIA_BASTION, inv, WORKER_UID)
+    assert worker.status == Status.PASS
+    bastion = status(BASTION, inv, BASTION_UID)
+    assert bastion.status == Status.PASS
+    assert bastion.evidence["bastion"] == (
+        "inferred: only internet-exposed admin hop into subnet(s) subnet-2"
+    )
+
+
+def test_inference_off_makes_the_untagged_hop_an_offender() -> None:
+    inv = bastion_estate(OFFICE_SSH, FROM_BASTION, tags={})
+    worker = status(VIA_BASTION, inv, WORKER_UID, infer_bastions=False)
+    assert worker.status == Status.FAIL
+    assert worker.evidence["paths"][0]["source"] == "i-b"
+
+
+def test_inferred_bastion_open_to_the_world_is_still_an_admin_exposure() -> None:
+    inv = bastion_estate(SSH_WORLD, FROM_BASTION, tags={})
+    admin = status(ADMIN, inv, BASTION_UID)
+    assert admin.status == Status.FAIL
+    assert admin.evidence["bastion"].startswith("inferred")
+    assert status(BASTION, inv, BASTION_UID).status == Status.FAIL
+
+
+def test_two_exposed_admin_hops_into_one_tier_are_not_bastions() -> None:
+    # i-1 (public, SSH open) and i-b both reach the worker on SSH: neither is "the only hop"
+    inv = bastion_estate(OFFICE_SSH, [sg_rule(22, 22, "10.0.0.0/16")], tags={})
+    results = by_uid(run_one(BASTION, inv))
+    assert BASTION_UID not in results
+    worker = status(VIA_BASTION, inv, WORKER_UID)
+    assert worker.status == Status.FAIL
+    assert {p["source"] for p in worker.evidence["paths"]} >= {"i-1", "i-b"}
+
+
+def test_tagged_bastion_prevents_inferring_a_second_hop() -> None:
+    inv = bastion_estate(SSH_WORLD, [sg_rule(22, 22, "10.0.0.0/16")])
+    results = by_uid(run_one(BASTION, inv))
+    assert set(results) == {BASTION_UID}
+    worker = status(VIA_BASTION, inv, WORKER_UID)
+    assert worker.status == Status.FAIL
+    assert {p["source"] for p in worker.evidence["paths"]} == {"i-1"}

@@ -1,0 +1,466 @@
+"""Builders for small AWS network estates (attrs as in docs/aws-assets.md): one VPC ``vpc-1`` with
+subnet ``subnet-1``, host ``i-1`` (ENI ``eni-1``, security group ``sg-1``), and the knobs the
+reachability, exposure and depth tests turn; plus the load-balancer and bastion estates built on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from posture.model import Asset, Finding, Inventory
+
+from .aws import ACCOUNT, asset, inventory
+from .checks import by_uid, run_one
+
+ADMIN = "aws.network.admin_ports_not_internet_reachable"
+DB = "aws.network.db_ports_not_internet_reachable"
+DEPTH = "aws.network.sensitive_ports_defense_in_depth"
+LATENT = "aws.network.no_latent_sensitive_port_exposure"
+BASTION = "aws.network.bastion_not_open_to_internet"
+VIA_BASTION = "aws.network.private_admin_only_via_bastion"
+SEGREGATION = "aws.segregation.no_prod_nonprod_network_path"
+R = "us-east-1"
+
+
+def arn(kind: str, id_: str) -> str:
+    return f"arn:aws:ec2:{R}:{ACCOUNT}:{kind}/{id_}"
+
+
+INSTANCE_UID = arn("instance", "i-1")
+
+
+def status(check_id: str, inv: Inventory, uid: str = INSTANCE_UID, **params: Any) -> Finding:
+    """The finding of ``check_id`` on ``uid`` (host i-1 unless said otherwise)."""
+    return by_uid(run_one(check_id, inv, **params))[uid]
+
+
+# -- rules: network-ACL entries, routes, security-group rules ----------------------------------
+
+
+def entry(
+    rule: int,
+    action: str,
+    cidr: str = "0.0.0.0/0",
+    egress: bool = False,
+    protocol: str = "-1",
+    ports: tuple[int, int] | None = None,
+) -> dict[str, Any]:
+    return {
+        "rule_number": rule,
+        "egress": egress,
+        "protocol": protocol,
+        "action": action,
+        "cidr": cidr,
+        "port_from": ports[0] if ports else None,
+        "port_to": ports[1] if ports else None,
+        "icmp_type": None,
+        "icmp_code": None,
+    }
+
+
+def default_acl(*extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """The AWS default ACL (allow all both ways, IPv4 and IPv6) plus ``extra`` entries."""
+    base = [
+        entry(100, "allow"),
+        entry(101, "allow", "::/0"),
+        entry(100, "allow", egress=True),
+        entry(101, "allow", "::/0", egress=True),
+        entry(32767, "deny"),
+        entry(32767, "deny", "::/0"),
+        entry(32767, "deny", egress=True),
+        entry(32767, "deny", "::/0", egress=True),
+    ]
+    return [*extra, *base]
+
+
+SSH_DENIED = default_acl(entry(50, "deny", protocol="6", ports=(22, 22)))
+
+
+def route(
+    dest: str,
+    kind: str = "igw",
+    target: str = "igw-1",
+    state: str = "active",
+    dest_kind: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "destination": dest,
+        "destination_kind": dest_kind or ("ipv6" if ":" in dest else "ipv4"),
+        "target_kind": kind,
+        "target_id": target,
+        "state": state,
+    }
+
+
+LOCAL = route("10.0.0.0/16", "local", "local")
+PUBLIC_ROUTES = (LOCAL, route("0.0.0.0/0"), route("::/0"))
+PRIVATE_ROUTES = (LOCAL, route("0.0.0.0/0", "nat", "nat-1"))
+
+
+def sg_rule(
+    lo: int | None,
+    hi: int | None,
+    source: str = "0.0.0.0/0",
+    protocol: str = "tcp",
+    kind: str | None = None,
+) -> dict[str, Any]:
+    if kind is None:
+        kind = "cidr6" if ":" in source else "cidr4"
+    return {
+        "protocol": protocol,
+        "from_port": lo,
+        "to_port": hi,
+        "source_kind": kind,
+        "source": source,
+        "source_account": None,
+        "description": None,
+    }
+
+
+SSH_WORLD = (sg_rule(22, 22),)
+ALL_OUT = sg_rule(None, None, protocol="-1")
+FROM_BASTION = [sg_rule(22, 22, "sg-b", kind="security_group")]
+OFFICE_SSH = [sg_rule(22, 22, "203.0.113.0/24")]
+
+
+# -- assets -------------------------------------------------------------------------------------
+
+
+def vpc(id_: str, cidr: str, tags: dict[str, str] | None = None) -> Asset:
+    return asset(
+        "AWS::EC2::VPC",
+        arn("vpc", id_),
+        tags=tags,
+        vpc_id=id_,
+        cidr_blocks=[cidr],
+        ipv6_cidr_blocks=[],
+        is_default=False,
+    )
+
+
+def route_table(
+    id_: str,
+    routes: Any,
+    subnets: tuple[str, ...] = ("subnet-1",),
+    main: bool = False,
+    vpc_id: str = "vpc-1",
+) -> Asset:
+    return asset(
+        "AWS::EC2::RouteTable",
+        arn("route-table", id_),
+        route_table_id=id_,
+        vpc_id=vpc_id,
+        main=main,
+        subnet_ids=list(subnets),
+        routes=list(routes),
+    )
+
+
+def subnet(
+    id_: str = "subnet-1",
+    *,
+    vpc_id: str = "vpc-1",
+    cidr: str = "10.0.1.0/24",
+    zone: str = "us-east-1a",
+    public: bool = True,
+) -> Asset:
+    return asset(
+        "AWS::EC2::Subnet",
+        arn("subnet", id_),
+        subnet_id=id_,
+        vpc_id=vpc_id,
+        cidr_block=cidr,
+        ipv6_cidr_blocks=[],
+        availability_zone=zone,
+        map_public_ip_on_launch=public,
+    )
+
+
+def nacl(
+    entries: Any,
+    subnets: tuple[str, ...] = ("subnet-1",),
+    id_: str = "acl-1",
+    vpc_id: str = "vpc-1",
+    is_default: bool = True,
+) -> Asset:
+    return asset(
+        "AWS::EC2::NetworkAcl",
+        arn("network-acl", id_),
+        network_acl_id=id_,
+        vpc_id=vpc_id,
+        is_default=is_default,
+        subnet_ids=list(subnets),
+        entries=list(entries),
+    )
+
+
+def sg(ingress: Any, id_: str = "sg-1", vpc_id: str = "vpc-1", egress: Any = ()) -> Asset:
+    return asset(
+        "AWS::EC2::SecurityGroup",
+        arn("security-group", id_),
+        group_id=id_,
+        group_name=id_,
+        vpc_id=vpc_id,
+        description="",
+        ingress=list(ingress),
+        egress=list(egress),
+    )
+
+
+def eni(
+    id_: str = "eni-1",
+    instance: str | None = "i-1",
+    subnet_id: str = "subnet-1",
+    public_ip: str | None = "54.1.2.3",
+    ipv6: tuple[str, ...] = (),
+    sgs: tuple[str, ...] = ("sg-1",),
+    **extra: Any,
+) -> Asset:
+    attrs = {
+        "eni_id": id_,
+        "subnet_id": subnet_id,
+        "vpc_id": "vpc-1",
+        "private_ips": ["10.0.1.5"],
+        "public_ips": [public_ip] if public_ip else [],
+        "ipv6_addresses": list(ipv6),
+        "security_group_ids": list(sgs),
+        "instance_id": instance,
+        "interface_type": "interface",
+        "requester_managed": False,
+        "description": "",
+        "status": "in-use",
+        **extra,
+    }
+    return asset("AWS::EC2::NetworkInterface", arn("network-interface", id_), **attrs)
+
+
+def instance(
+    id_: str = "i-1",
+    state: str = "running",
+    enis: tuple[str, ...] = ("eni-1",),
+    *,
+    private_ip: str = "10.0.1.5",
+    sgs: tuple[str, ...] = ("sg-1",),
+    tags: dict[str, str] | None = None,
+) -> Asset:
+    return asset(
+        "AWS::EC2::Instance",
+        arn("instance", id_),
+        tags=tags,
+        instance_id=id_,
+        state=state,
+        vpc_id="vpc-1",
+        subnet_id="subnet-1",
+        private_ip=private_ip,
+        public_ip=None,
+        ipv6_addresses=[],
+        security_group_ids=list(sgs),
+        network_interface_ids=list(enis),
+    )
+
+
+def estate(
+    routes: Any = PUBLIC_ROUTES,
+    acl: Any = None,
+    ingress: Any = SSH_WORLD,
+    public_ip: str | None = "54.1.2.3",
+    ipv6: tuple[str, ...] = (),
+    explicit: bool = True,
+    extra: tuple[Asset, ...] = (),
+    errors: tuple[Any, ...] = (),
+    state: str = "running",
+) -> Inventory:
+    """One VPC, one subnet, one host i-1 (ENI eni-1, SG sg-1) and the knobs under test."""
+    tables = [route_table("rtb-1", routes, ("subnet-1",) if explicit else (), main=not explicit)]
+    return inventory(
+        subnet(),
+        *tables,
+        nacl(default_acl() if acl is None else acl),
+        sg(ingress),
+        eni(public_ip=public_ip, ipv6=ipv6),
+        instance(state=state),
+        *extra,
+        errors=errors,
+    )
+
+
+def replaced(inv: Inventory, type_: str, **attrs: Any) -> Inventory:
+    """``inv`` with ``attrs`` set on every asset of ``type_``."""
+    return inventory(*(
+        asset(a.type, a.uid, name=a.name, tags=a.tags, region=a.region, account=a.account,
+              **{**a.attrs, **attrs}) if a.type == type_ else a
+        for a in inv.assets
+    ), errors=inv.errors, regions=inv.meta.regions)
+
+
+def with_egress(inv: Inventory) -> Inventory:
+    """``inv`` with every security group allowing all egress."""
+    return replaced(inv, "AWS::EC2::SecurityGroup", egress=[ALL_OUT])
+
+
+def hop(path: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The first hop of ``kind`` on a finding's evidence path."""
+    return next(h for h in path["hops"] if h["kind"] == kind)
+
+
+# -- databases ----------------------------------------------------------------------------------
+
+DB_UID = f"arn:aws:rds:{R}:{ACCOUNT}:db:orders"
+
+
+def rds(
+    public: bool | None = True, subnets: tuple[str, ...] = ("subnet-1",), port: int = 5432
+) -> Asset:
+    return asset(
+        "AWS::RDS::DBInstance",
+        DB_UID,
+        arn=DB_UID,
+        db_instance_id="orders",
+        engine="postgres",
+        publicly_accessible=public,
+        storage_encrypted=True,
+        vpc_id="vpc-1",
+        subnet_ids=list(subnets),
+        security_group_ids=["sg-db"],
+        endpoint_address="orders.abc.us-east-1.rds.amazonaws.com",
+        port=port,
+    )
+
+
+PG_WORLD = (sg_rule(5432, 5432),)
+
+
+def db_estate(
+    db: Asset, routes: Any = PUBLIC_ROUTES, ingress: Any = PG_WORLD, extra: tuple[Asset, ...] = ()
+) -> Inventory:
+    return inventory(
+        subnet(),
+        route_table("rtb-1", routes),
+        nacl(default_acl()),
+        sg(ingress, "sg-db"),
+        db,
+        *extra,
+    )
+
+
+# -- a network load balancer in front of the private host i-1 ---------------------------------
+
+LB_ARN = f"arn:aws:elasticloadbalancing:{R}:{ACCOUNT}:loadbalancer/net/edge/1"
+TG_ARN = f"arn:aws:elasticloadbalancing:{R}:{ACCOUNT}:targetgroup/ssh/1"
+
+
+def lb_estate(
+    lb_sgs: tuple[str, ...] = (),
+    target_ingress: Any = None,
+    lb_type: str = "network",
+    scheme: str = "internet-facing",
+    lb_subnet_routes: Any = PUBLIC_ROUTES,
+    target_type: str = "instance",
+    protocol: str = "TCP",
+    default_actions: list[dict[str, Any]] | None = None,
+    rules: list[dict[str, Any]] | None = None,
+) -> Inventory:
+    """Load balancer ``edge`` (listener tcp/2222, subnet-lb) forwarding to tcp/22 of i-1."""
+    lb = asset(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+        LB_ARN,
+        name="edge",
+        arn=LB_ARN,
+        lb_name="edge",
+        lb_type=lb_type,
+        scheme=scheme,
+        vpc_id="vpc-1",
+        subnet_ids=["subnet-lb"],
+        security_group_ids=list(lb_sgs),
+        dns_name="edge.elb.amazonaws.com",
+        state="active",
+        public_ips=None,
+    )
+    listener = asset(
+        "AWS::ElasticLoadBalancingV2::Listener",
+        f"{LB_ARN}/listener/1",
+        name="edge:2222",
+        arn=f"{LB_ARN}/listener/1",
+        load_balancer_arn=LB_ARN,
+        port=2222,
+        protocol=protocol,
+        ssl_policy=None,
+        certificate_arns=[],
+        default_actions=(
+            [{"type": "forward", "target_group_arns": [TG_ARN]}]
+            if default_actions is None
+            else default_actions
+        ),
+        rules=[] if rules is None else rules,
+    )
+    if target_ingress is None:
+        target_ingress = (sg_rule(22, 22, "10.0.9.0/24"),)
+    target = "10.0.1.5" if target_type == "ip" else "i-1"
+    tg = asset(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        TG_ARN,
+        name="ssh",
+        arn=TG_ARN,
+        tg_name="ssh",
+        protocol="TCP",
+        port=22,
+        target_type=target_type,
+        vpc_id="vpc-1",
+        load_balancer_arns=[LB_ARN],
+        targets=[{"id": target, "port": 22}],
+    )
+    extra = (
+        subnet("subnet-lb", cidr="10.0.9.0/24"),
+        route_table("rtb-lb", lb_subnet_routes, ("subnet-lb",)),
+        lb,
+        listener,
+        tg,
+        sg([sg_rule(2222, 2222)], "sg-lb"),
+    )
+    inv = estate(routes=PRIVATE_ROUTES, public_ip=None, ingress=target_ingress, extra=extra)
+    return replaced(inv, "AWS::EC2::NetworkAcl", subnet_ids=["subnet-1", "subnet-lb"])
+
+
+def registered_on(inv: Inventory, port: int) -> Inventory:
+    """``inv`` with the target group's port (and i-1's registration) moved to ``port``."""
+    return replaced(inv, "AWS::ElasticLoadBalancingV2::TargetGroup", port=port,
+                    targets=[{"id": "i-1", "port": port}])
+
+
+# -- a bastion i-b (public, sg-b) in front of a worker i-w (private subnet-2, sg-w) -----------
+
+BASTION_UID = arn("instance", "i-b")
+WORKER_UID = arn("instance", "i-w")
+
+
+def bastion_estate(
+    ingress: Any, worker_ingress: Any, tags: dict[str, str] | None = None
+) -> Inventory:
+    """``ingress`` on the bastion's group, ``worker_ingress`` on the worker's; the bastion is
+    tagged ``Role=bastion`` unless ``tags`` says otherwise."""
+    others = (
+        sg(ingress, "sg-b"),
+        sg(worker_ingress, "sg-w"),
+        eni("eni-b", "i-b", public_ip="54.9.9.9", sgs=("sg-b",), private_ips=["10.0.1.9"]),
+        eni(
+            "eni-w",
+            "i-w",
+            subnet_id="subnet-2",
+            public_ip=None,
+            sgs=("sg-w",),
+            private_ips=["10.0.2.7"],
+        ),
+        instance("i-w", enis=("eni-w",)),
+        instance(
+            "i-b",
+            enis=("eni-b",),
+            private_ip="10.0.1.9",
+            sgs=("sg-b",),
+            tags={"Role": "bastion"} if tags is None else tags,
+        ),
+        subnet("subnet-2"),
+        route_table("rtb-2", PRIVATE_ROUTES, ("subnet-2",)),
+        nacl(default_acl(), ("subnet-2",), "acl-2"),
+    )
+    inv = estate(ingress=[ALL_OUT], extra=others)
+    return with_egress(inv)
