@@ -136,3 +136,42 @@ def depth_finding(
             f"{blockers}{through}.{also}"
         )
     return ctx.fail_at(max(severity(d) for d in short), asset, message, **evidence)
+
+
+PLAINTEXT_RATIONALE = (
+    "Anyone who can describe the resource (a read-only role, a CI log, a support ticket) can "
+    "read a secret stored in it in clear text, and it never rotates. Detection uses "
+    "detect-secrets (keyword, cloud key, private key, token and basic-auth detectors) and "
+    "recognises signed-URL signatures (Azure SAS, Cloud Storage, S3); findings show the "
+    "secret's type, location and a keyed 8-hex-digit fingerprint, never the value."
+)
+
+
+def describe_secrets(hits: Sequence[Mapping[str, Any]], key_label: str = "variable") -> str:
+    """The collector's verdicts in words: type (where, fingerprint); never a value."""
+    parts = []
+    for h in hits:
+        where = [f"container {h['container']}"] if h.get("container") else []
+        where += [f"extension {h['extension']}"] if h.get("extension") else []
+        where += [f"{key_label} {h['key']}"] if h.get("key") else []
+        where += [f"line {h['line']}"] if h.get("line") else []
+        parts.append(f"{h.get('type')} ({', '.join(where) or 'location unknown'}, "
+                     f"fingerprint {h.get('fingerprint')})")
+    return "; ".join(parts)
+
+
+def plaintext_secrets(
+    ctx: CheckContext, asset: Asset, attr: str, where: str, key_label: str = "variable"
+) -> Result:
+    """FAIL on the detector's verdicts in ``attr``, PASS on none, INCONCLUSIVE when null (the
+    text could not be read)."""
+    hits = asset.attr(attr)
+    if hits is None:
+        return ctx.unknown(asset, f"{where} could not be read")
+    if hits:
+        return ctx.fail(
+            asset,
+            f"{len(hits)} plaintext secret(s) in {where}: {describe_secrets(hits, key_label)}",
+            secrets=hits,
+        )
+    return ctx.passed(asset, f"no plaintext secret found in {where}")

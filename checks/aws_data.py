@@ -1,12 +1,12 @@
 """Data exposure: EBS and RDS snapshots are not public; S3 bucket ACLs grant nothing to the
-public."""
+public; the account's S3 Block Public Access guard rail is on."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.engine import CheckContext, Result
-from posture.model import Asset, Principle, Severity
+from posture.engine import CheckContext, Result, Subject
+from posture.model import GLOBAL, Asset, Principle, Severity
 from posture.registry import check
 
 EBS_SNAPSHOT = "AWS::EC2::Snapshot"
@@ -133,3 +133,55 @@ def s3_bucket_acl_not_public(ctx: CheckContext) -> Iterator[Result]:
                               "Public Access ignores it is unknown", **evidence)
         else:
             yield ctx.fail(bucket, f"bucket ACL grants {', '.join(public)}", **evidence)
+
+
+# --- S3 Block Public Access, account level ---------------------------------------------------
+
+_PAB_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+
+
+@check(
+    id="aws.data.s3_account_block_public_access_enabled",
+    title="S3 Block Public Access is on for the account (all four settings)",
+    severity=Severity.MEDIUM,
+    principles=(Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
+    reads={ACCOUNT_PAB},
+    remediation=(
+        "Turn on all four settings for the account (`aws s3control put-public-access-block "
+        "--account-id <acct> --public-access-block-configuration BlockPublicAcls=true,"
+        "IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true`), ideally "
+        "from the organisation's baseline; serve public content through CloudFront with origin "
+        "access control, which works with Block Public Access on."
+    ),
+    rationale=(
+        "The account-level settings override every bucket's: with all four on, no ACL or bucket "
+        "policy that anyone writes later can make a bucket or object in the account public. "
+        "It is a guard rail, not an exposure: a bucket that is public today is reported "
+        "CRITICAL by the bucket ACL and resource-policy checks, which take these settings into "
+        "account. Off, the account relies on every future bucket change being right, one "
+        "change from a leak; hence MEDIUM. No account-level configuration "
+        "(NoSuchPublicAccessBlockConfiguration) means all four are off."
+    ),
+)
+def s3_account_block_public_access_enabled(ctx: CheckContext) -> Iterator[Result]:
+    seen: set[str] = set()
+    for pab in ctx.inventory.of(ACCOUNT_PAB):
+        seen.add(pab.account)
+        flags = pab.attr("public_access_block")
+        if flags is None:
+            yield ctx.unknown(pab, "account-level Block Public Access settings unknown")
+            continue
+        off = [f for f in _PAB_FLAGS if not flags.get(f)]
+        if not flags:
+            yield ctx.fail(pab, "no account-level Block Public Access configuration: all four "
+                           "settings are off", settings_off=off)
+        elif off:
+            yield ctx.fail(pab, f"account-level Block Public Access is off for {', '.join(off)}",
+                           settings_off=off, public_access_block=flags)
+        else:
+            yield ctx.passed(pab, "all four account-level Block Public Access settings are on",
+                             public_access_block=flags)
+    for account in sorted(set(ctx.inventory.meta.accounts) - seen):
+        uid = f"arn:aws:s3:::account/{account}/public-access-block"
+        subject = Subject(uid, ACCOUNT_PAB, "account public access block", account, GLOBAL)
+        yield ctx.unknown(subject, "account-level Block Public Access settings were not collected")

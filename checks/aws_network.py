@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from posture.engine import CheckContext, Result
+from posture.graph.aws.bastion import BASTION_NAME, designated
 from posture.graph.aws.exposure import (
     READS,
     TCP,
@@ -29,14 +30,22 @@ from posture.net import DATABASE_PORTS as DB_PORTS
 from posture.registry import check
 
 BASTION_TAGS = ("Role=bastion",)
-BASTION_PARAMS = {"admin_ports": ADMIN_PORTS, "bastion_tags": BASTION_TAGS, "infer_bastions": True}
+BASTION_PARAMS = {
+    "admin_ports": ADMIN_PORTS,
+    "bastion_tags": BASTION_TAGS,
+    "bastion_name_pattern": BASTION_NAME,
+    "infer_bastions": True,
+}
 BASTION_RULE = (
-    "Bastions are hosts tagged as such (parameter bastion_tags) or, with infer_bastions (default "
-    "on), inferred: a host reachable from the internet on an administrative port (from any "
-    "range, allow-listed or not) that reaches "
+    "Bastions are hosts tagged as such (parameter bastion_tags); members of a security group "
+    "that private-tier hosts' administrative rules name as their only source; hosts whose Name "
+    "matches bastion_name_pattern (bastion, jump, jumphost, jumpbox); or, with infer_bastions "
+    "(default on), inferred: a host reachable from the internet on an administrative port (from "
+    "any range, allow-listed or not) that reaches "
     "private-tier hosts (no public address) of a subnet on an administrative port, when it is "
-    "the only such hop (no other internet-exposed admin host and no tagged bastion reaches that "
-    "subnet's private hosts on an administrative port). A tag always wins."
+    "the only such hop (no other internet-exposed admin host and no bastion recognised "
+    "otherwise reaches that subnet's private hosts on an administrative port). The evidence "
+    "says why a host was taken as the bastion."
 )
 
 
@@ -48,7 +57,11 @@ def _bastions(ctx: CheckContext, reach: AwsReach) -> dict[str, str]:
     from posture.graph.aws.bastion import bastions
 
     return bastions(
-        reach, ctx.param("bastion_tags"), ctx.param("admin_ports"), ctx.param("infer_bastions")
+        reach,
+        ctx.param("bastion_tags"),
+        ctx.param("admin_ports"),
+        ctx.param("infer_bastions"),
+        str(ctx.param("bastion_name_pattern") or ""),
     )
 
 
@@ -100,9 +113,9 @@ def _hosts(
     for host in reach.hosts():
         state = host.asset.attr("state") or host.asset.attr("status")
         why = known.get(host.asset.uid)
-        if why is not None and why.startswith("tagged"):
-            # only a designated (tagged) bastion is judged elsewhere; an inferred one stays
-            # subject to this check, so a guess never hides a real exposure
+        if designated(why):
+            # only a designated bastion (tag, security-group reference) is judged elsewhere; a
+            # named or inferred one stays subject to this check: a guess never hides an exposure
             yield ctx.passed(
                 host.asset,
                 "designated bastion (judged by aws.network.bastion_not_open_to_internet)",

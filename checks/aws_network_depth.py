@@ -19,7 +19,7 @@ from typing import Any
 
 from posture.checks._shared import class_severity as severity_of
 from posture.checks._shared import port_classes as _classes
-from posture.checks.aws_network import BASTION_TAGS
+from posture.checks.aws_network import BASTION_NAME, BASTION_TAGS
 
 from posture.engine import CheckContext, Result
 from posture.graph.aws.depth import host_depths, rds_depth
@@ -122,8 +122,8 @@ def _swept_units(
         "aws.network.db_ports_not_internet_reachable (evidence depth 0), not here; depth 0 on "
         "any other port of a sensitive asset is reported here at exposed_severity (no other "
         "check covers it), with the path - except a port an internet-facing load balancer "
-        "serves by design (its front door, judged on its other paths). Bastions (tagged, or "
-        "inferred as the exposure checks do) need bastion_min_depth on their admin and "
+        "serves by design (its front door, judged on its other paths). Bastions (recognised "
+        "or inferred as the exposure checks do) need bastion_min_depth on their admin and "
         "database ports (default 1: the allow-list is their one layer). Undecidable layers "
         "give INCONCLUSIVE unless the lower bound already meets the requirement."
     ),
@@ -133,6 +133,7 @@ def _swept_units(
         "min_depth": 2,
         "bastion_min_depth": 1,
         "bastion_tags": BASTION_TAGS,
+        "bastion_name_pattern": BASTION_NAME,
         "infer_bastions": True,
         "sensitive_tags": SENSITIVE_TAGS,
         "sensitive_protocols": ("tcp", "udp"),
@@ -146,7 +147,13 @@ def sensitive_ports_defense_in_depth(ctx: CheckContext) -> Iterator[Result]:
     reach: AwsReach = ctx.derived("aws.reach", reach_of)
     classes = _classes(ctx)
     admin = [p for p, k in classes.items() if k == "admin"] or list(ADMIN_PORTS)
-    known = bastions(reach, ctx.param("bastion_tags"), admin, ctx.param("infer_bastions"))
+    known = bastions(
+        reach,
+        ctx.param("bastion_tags"),
+        admin,
+        ctx.param("infer_bastions"),
+        str(ctx.param("bastion_name_pattern") or ""),
+    )
     need, bastion_need = int(ctx.param("min_depth")), int(ctx.param("bastion_min_depth"))
     tags, protocols = _strings(ctx.param("sensitive_tags")), _strings(
         ctx.param("sensitive_protocols"), lower=True

@@ -9,10 +9,11 @@ without ever containing it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+
+from posture.checks._shared import PLAINTEXT_RATIONALE, plaintext_secrets
 
 from posture.engine import CheckContext, Result
-from posture.model import Asset, Principle, Severity
+from posture.model import Principle, Severity
 from posture.registry import check
 from posture.values import age_days, parse_time, scan_time
 
@@ -115,35 +116,6 @@ def secret_recently_accessed(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.passed(secret, f"{basis} {age} days ago (limit {limit})", **evidence)
 
 
-def _describe(hits: list[dict[str, Any]]) -> str:
-    parts = []
-    for h in hits:
-        where = [f"container {h['container']}"] if h.get("container") else []
-        where += [f"variable {h['key']}"] if h.get("key") else []
-        where += [f"line {h['line']}"] if h.get("line") else []
-        parts.append(f"{h.get('type')} ({', '.join(where) or 'location unknown'}, "
-                     f"fingerprint {h.get('fingerprint')})")
-    return "; ".join(parts)
-
-
-def _plaintext(ctx: CheckContext, asset: Asset, attr: str, where: str) -> Result:
-    hits = asset.attr(attr)
-    if hits is None:
-        return ctx.unknown(asset, f"{where} could not be read")
-    if hits:
-        return ctx.fail(asset, f"{len(hits)} plaintext secret(s) in {where}: {_describe(hits)}",
-                        secrets=hits)
-    return ctx.passed(asset, f"no plaintext secret found in {where}")
-
-
-_PLAINTEXT_RATIONALE = (
-    "Anyone who can describe the resource (a read-only role, a CI log, a support ticket) can "
-    "read a secret stored in it in clear text, and it never rotates. Detection uses "
-    "detect-secrets (keyword, AWS key, private key, token and basic-auth detectors); findings "
-    "show the secret's type, location and a keyed 8-hex-digit fingerprint, never the value."
-)
-
-
 @check(
     id="aws.secrets.instance_user_data_no_plaintext_secrets",
     title="EC2 instance user data holds no plaintext secrets",
@@ -155,14 +127,14 @@ _PLAINTEXT_RATIONALE = (
         "clean launch template), rotate the exposed credential, and have the instance fetch "
         "secrets at boot from Secrets Manager or Parameter Store with its instance role."
     ),
-    rationale=_PLAINTEXT_RATIONALE + " User data is readable with ec2:DescribeInstanceAttribute "
+    rationale=PLAINTEXT_RATIONALE + " User data is readable with ec2:DescribeInstanceAttribute "
     "and from inside the instance through the metadata service.",
 )
 def instance_user_data_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
     for instance in ctx.inventory.of(INSTANCE):
         if instance.attr("state") == "terminated":
             continue
-        yield _plaintext(ctx, instance, "user_data_secrets", "user data")
+        yield plaintext_secrets(ctx, instance, "user_data_secrets", "user data")
 
 
 @check(
@@ -175,12 +147,12 @@ def instance_user_data_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Resul
         "Move the value to Secrets Manager (or an encrypted Parameter Store parameter), read it "
         "at run time with the function's role, and rotate the exposed credential."
     ),
-    rationale=_PLAINTEXT_RATIONALE + " Environment variables are returned in clear text by "
+    rationale=PLAINTEXT_RATIONALE + " Environment variables are returned in clear text by "
     "lambda:GetFunctionConfiguration and ListFunctions.",
 )
 def lambda_env_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
     for function in ctx.inventory.of(FUNCTION):
-        yield _plaintext(ctx, function, "environment_secrets", "environment variables")
+        yield plaintext_secrets(ctx, function, "environment_secrets", "environment variables")
 
 
 @check(
@@ -194,9 +166,9 @@ def lambda_env_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
         "Manager secret or a Parameter Store parameter), register a new revision, deregister "
         "the old ones and rotate the exposed credential."
     ),
-    rationale=_PLAINTEXT_RATIONALE + " Every revision of a task definition stays readable with "
+    rationale=PLAINTEXT_RATIONALE + " Every revision of a task definition stays readable with "
     "ecs:DescribeTaskDefinition; only ACTIVE revisions are audited.",
 )
 def ecs_task_definition_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
     for task in ctx.inventory.of(TASK_DEFINITION):
-        yield _plaintext(ctx, task, "environment_secrets", "container environment")
+        yield plaintext_secrets(ctx, task, "environment_secrets", "container environment")

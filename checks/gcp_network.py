@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from posture.checks._shared import gcp_estate as estate
 
 from posture.engine import CheckContext, Result
 from posture.gcp import FIREWALL, FIREWALL_POLICY, INSTANCE, NETWORK, SQL_INSTANCE
-from posture.graph.gcp.exposure import PATH_READS, assess, rule_label, via_lb
+from posture.graph.gcp.exposure import PATH_READS, RuleReach, assess, rule_label, rule_reach, via_lb
 from posture.graph.gcp.fw import VpcRule, ports_match, rule_is_world_open
 from posture.graph.gcp.fwpolicy import policy_rules_of, world_sources
 from posture.graph.gcp.lb import Unresolved
@@ -179,22 +180,23 @@ def _rule_name(evidence: dict[str, object]) -> str:
     rationale=(
         "Hygiene on the rule itself (CIS): even when no instance is reachable today, a world-open "
         "admin rule exposes the next instance that gets a matching tag and an external IP. "
-        "VPC firewall rules and the rules of global and regional network firewall policies."
+        "VPC firewall rules and the rules of global and regional network firewall policies. A "
+        "VPC rule fails at MEDIUM while some target is (or may be) reached through it, and at "
+        "LOW when nothing is behind it today, saying why: shadowed by a higher-priority deny "
+        "(named), no external address on its targets (the latent-exposure check reports those "
+        "hosts at MEDIUM), a firewall policy deciding first, or no instance matching its "
+        "targets; without the instances or their firewall chain it stays MEDIUM."
     ),
     params={"admin_ports": (22, 3389)},
 )
 def firewall_admin_ports_not_open_to_world(ctx: CheckContext) -> Iterator[Result]:
     ports = tuple(int(p) for p in ctx.param("admin_ports"))
+    seen = not ctx.inventory.errors_affecting(PATH_READS)
     for fw in ctx.inventory.of(FIREWALL):
         rule = VpcRule.of(fw)
         open_ports = [p for p in ports if rule_is_world_open(rule, "tcp", p)]
         if open_ports:
-            yield ctx.fail(
-                fw,
-                f"rule admits tcp/{'/'.join(map(str, open_ports))} from anywhere",
-                rule=rule.evidence(),
-                target_tags=list(rule.target_tags),
-            )
+            yield _world_open_rule(ctx, fw, rule, open_ports, seen)
         else:
             yield ctx.passed(
                 fw,
@@ -204,6 +206,49 @@ def firewall_admin_ports_not_open_to_world(ctx: CheckContext) -> Iterator[Result
             )
     for policy in ctx.inventory.of(FIREWALL_POLICY):
         yield _policy_world_open(ctx, policy, ports)
+
+
+def _world_open_rule(
+    ctx: CheckContext, fw: Asset, rule: VpcRule, ports: Sequence[int], seen: bool
+) -> Result:
+    """MEDIUM while the rule exposes (or may expose) a target; LOW, saying why, when every
+    target is kept from the internet today by something else (the latent check reports those
+    hosts) or it has no target: the same fact is never reported twice at MEDIUM."""
+    what = f"rule admits tcp/{'/'.join(map(str, ports))} from anywhere"
+    evidence: dict[str, Any] = {"rule": rule.evidence(), "target_tags": list(rule.target_tags)}
+    if not seen:  # the instances or their firewall chain were not all read: no context
+        return ctx.fail(fw, what, **evidence)
+    found = rule_reach(estate(ctx), rule, ctx.inventory.of(INSTANCE), ports)
+    evidence["targets"] = list(found.targets)
+    if not found.harmless_today:
+        reached = found.exposing or found.undecided
+        evidence.update(exposing=list(found.exposing), undecided=list(found.undecided))
+        verb = "reaches" if found.exposing else "may reach"
+        return ctx.fail(fw, f"{what}; the internet {verb} {_names(reached)} through it", **evidence)
+    context = _context(found)
+    evidence.update(
+        latent=list(found.latent),
+        shadowed={d: list(names) for d, names in found.shadowed},
+        blocked=list(found.blocked),
+    )
+    return ctx.fail_at(Severity.LOW, fw, f"{what}, but {context}", **evidence)
+
+
+def _names(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:3])
+    return shown + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
+
+
+def _context(found: RuleReach) -> str:
+    """Why a world-open rule exposes nothing today, in words."""
+    if not found.targets:
+        return "no instance matches its targets today"
+    parts = [f"shadowed by {deny} on {_names(names)}" for deny, names in found.shadowed]
+    if found.latent:
+        parts.append(f"no external address on {_names(found.latent)}")
+    if found.blocked:
+        parts.append(f"a firewall policy decides first on {_names(found.blocked)}")
+    return "; ".join(parts) or "no target is reachable from the internet"
 
 
 def _policy_world_open(ctx: CheckContext, policy: Asset, ports: Sequence[int]) -> Result:
@@ -333,17 +378,34 @@ def _prefix(cidr: str) -> int:
     ),
     rationale=(
         "A public IP puts the database one firewall list (authorized networks) away from the "
-        "internet; private IP keeps it behind the VPC's controls."
+        "internet; private IP keeps it behind the VPC's controls. With no authorized network "
+        "and connector enforcement REQUIRED the address accepts only IAM-authorised connector "
+        "connections: a LOW note, not a MEDIUM finding."
     ),
 )
 def sql_no_public_ip(ctx: CheckContext) -> Iterator[Result]:
     for db in ctx.inventory.of(SQL_INSTANCE):
-        if db.attr("ipv4_enabled"):
-            yield ctx.fail(
-                db, "instance has a public IPv4 address", public_ips=db.attr("public_ips")
+        public_ips = db.attr("public_ips")
+        if db.attr("ipv4_enabled") and _connectors_only(db):
+            yield ctx.fail_at(
+                Severity.LOW,
+                db,
+                "instance has a public IPv4 address, but no authorized network and connector "
+                "enforcement REQUIRED: it accepts only IAM-authorised Cloud SQL connector "
+                "connections",
+                public_ips=public_ips,
+                connector_enforcement="REQUIRED",
             )
+        elif db.attr("ipv4_enabled"):
+            yield ctx.fail(db, "instance has a public IPv4 address", public_ips=public_ips)
         else:
             yield ctx.passed(db, "no public IP", private_network=db.attr("private_network"))
+
+
+def _connectors_only(db: Asset) -> bool:
+    """No authorized network and connector enforcement REQUIRED: direct connections to the
+    public address are refused; only IAM-authorised Cloud SQL connectors get in."""
+    return not db.attr("authorized_networks") and db.attr("connector_enforcement") == "REQUIRED"
 
 
 def judge(ctx: CheckContext, host: Asset, ports: Sequence[int], what: str) -> Result:

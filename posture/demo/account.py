@@ -464,7 +464,8 @@ def _data_protection(b: _Builder, net: dict[str, Any]) -> None:
 
 
 def _escalation(b: _Builder) -> None:
-    """A privilege-escalation path: a developer who may pass an admin role to EC2."""
+    """A privilege-escalation path: a developer who may pass an admin role to EC2; and a latent
+    one: a deploy user who may pass any role to Lambda, where no role is privileged yet."""
     iam = b.client("iam")
     iam.create_role(
         RoleName="ops-admin",
@@ -482,6 +483,25 @@ def _escalation(b: _Builder) -> None:
         PolicyDocument=_doc(
             {"Effect": "Allow", "Action": ["ec2:RunInstances", "ec2:Describe*"], "Resource": "*"},
             {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"},
+        ),
+    )
+    # a latent escalation: any role to Lambda, but no role trusting Lambda is privileged (yet)
+    iam.create_user(UserName="build-bot")
+    iam.put_user_policy(
+        UserName="build-bot",
+        PolicyName="deploy-functions",
+        PolicyDocument=_doc(
+            {
+                "Effect": "Allow",
+                "Action": ["lambda:CreateFunction", "lambda:InvokeFunction"],
+                "Resource": "*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": "iam:PassRole",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}},
+            },
         ),
     )
 

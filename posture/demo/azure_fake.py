@@ -8,9 +8,12 @@ paging and deserialization against it:
 * ``GET /a/b/C`` answers the file ``<root>/a/b/c.json`` (paths are case-insensitive, as in
   ARM); a request with ``$skiptoken=N`` answers ``c.pageN.json``. ``{base}`` in a file is
   replaced by the server's own address, so ``nextLink`` values are absolute as in ARM.
-* A subscription-level listing (``/subscriptions/S/providers/NS/type``) or a diagnostic-settings
-  listing without a file answers an empty list, as ARM does when there is nothing; any other
-  missing file is a 404 ``ResourceNotFound``.
+* A subscription-level listing (``/subscriptions/S/providers/NS/type``), a diagnostic-settings
+  listing or a VM's extension listing without a file answers an empty list, as ARM does when
+  there is nothing. A GET of one resource (``/subscriptions/S/resourceGroups/G/providers/NS/
+  type/name``) without a file of its own answers that resource's item of the subscription-level
+  listing (ARM's GET and list return the same model); any other missing file is a 404
+  ``ResourceNotFound``. A VM's ``userData`` is answered only to ``$expand=userData``, as in ARM.
 * ``POST /<tenant>/oauth2/v2.0/token`` issues a bearer token (``/<tenant>/v2.0/.well-known/
   openid-configuration`` points at it); every ARM request must carry that token.
 * :meth:`FakeArm.fail` injects ARM errors (403 ``AuthorizationFailed``, 429 with
@@ -43,6 +46,10 @@ TOKEN = "posture-fake-token"
 
 _SUB_LIST = re.compile(r"^/subscriptions/[^/]+/providers/[^/]+/[^/]+$")
 _DIAG_LIST = re.compile(r"/providers/microsoft\.insights/diagnosticsettings$")
+_EXTENSION_LIST = re.compile(r"/providers/microsoft\.compute/virtualmachines/[^/]+/extensions$")
+_RESOURCE = re.compile(
+    r"^/(subscriptions/[^/]+)/resourcegroups/[^/]+/(providers/[^/]+/[^/]+)/[^/]+$"
+)
 
 
 def fixtures_root() -> Path:
@@ -220,10 +227,31 @@ class FakeArm:
         inside = candidate.resolve().is_relative_to(self.root.resolve())  # no ../ escapes
         if inside and candidate.is_file():
             text = candidate.read_text(encoding="utf-8").replace("{base}", self.base)
+            if '"userData"' in text and not _expands_user_data(query):
+                return self._json(200, _without_user_data(json.loads(text)))
             return 200, {"Content-Type": "application/json"}, text.encode("utf-8")
-        if _SUB_LIST.match(path.lower()) or _DIAG_LIST.search(path.lower()):
+        lower = path.lower()
+        if _SUB_LIST.match(lower) or _DIAG_LIST.search(lower) or _EXTENSION_LIST.search(lower):
             return self._json(200, {"value": []})
+        listed = self._listed(lower)
+        if listed is not None:
+            return self._json(200, listed)
         return self._error(404, "ResourceNotFound", f"The resource '{path}' was not found.")
+
+    def _listed(self, path: str) -> dict[str, Any] | None:
+        """The item with id ``path`` of its subscription-level listing (every page), if any."""
+        match = _RESOURCE.match(path)
+        if match is None:
+            return None
+        listing = self.root / match.group(1) / match.group(2)
+        for page in sorted(listing.parent.glob(f"{listing.name}.json")) + sorted(
+            listing.parent.glob(f"{listing.name}.page*.json")
+        ):
+            text = page.read_text(encoding="utf-8").replace("{base}", self.base)
+            for item in json.loads(text).get("value") or []:
+                if str(item.get("id", "")).lower() == path:
+                    return dict(item)
+        return None
 
     def _openid(self, tenant: str) -> dict[str, Any]:
         base = f"{self.base}/{tenant}"
@@ -242,6 +270,17 @@ class FakeArm:
 
     def _error(self, status: int, code: str, message: str) -> tuple[int, dict[str, str], bytes]:
         return self._json(status, {"error": {"code": code, "message": message}})
+
+
+def _expands_user_data(query: dict[str, list[str]]) -> bool:
+    return any("userdata" in v.lower() for v in query.get("$expand") or ())
+
+
+def _without_user_data(doc: Any) -> Any:
+    """A VM as ARM returns it without ``$expand=userData``."""
+    if isinstance(doc, dict) and isinstance(doc.get("properties"), dict):
+        doc["properties"].pop("userData", None)
+    return doc
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -7,6 +7,7 @@ and the identity graph with privilege-escalation paths.
 - :mod:`posture.iam.principals` — users, roles and groups with every policy that applies
 - :mod:`posture.iam.evaluate` — allow / deny / conditional decisions, admin-equivalence
 - :mod:`posture.iam.escalation`, :mod:`posture.iam.graph` — escalation techniques, the graph
+- :mod:`posture.iam.latent` — techniques waiting for a counterpart, permissions management
 """
 
 from posture.iam.evaluate import Decision, Evaluator, ResourcePolicy, Verdict

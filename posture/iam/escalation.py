@@ -3,19 +3,24 @@
 Each function yields :class:`Edge` objects found with the evaluator. An edge ``P -> Q`` means P
 can obtain Q's permissions (assume it, mint its credentials, join it); ``P -> ADMIN`` means P can
 grant itself every permission. Techniques that rewrite a principal's own policies are void when
-a permissions boundary caps that principal and it cannot remove the boundary.
+a permissions boundary caps that principal and it cannot remove the boundary; their requests
+carry ``iam:PolicyARN`` (AdministratorAccess) and ``iam:PermissionsBoundary`` (the target's), so
+a grant limited to a read-only policy or to a capped target is decided, not conditional.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from posture.iam.conditions import ABSENT, Value
 from posture.iam.evaluate import Decision, Evaluator, ResourcePolicy, Verdict
 from posture.iam.policy import Effect, Policy
 from posture.iam.principals import Principal
 
 ADMIN = "posture:admin"
+# the policy an escalation attaches: an AWS-managed policy that exists in every account
+ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +67,7 @@ _SERVICE_OF = {
     "ecs": "ecs",
 }
 
-_SELF_POLICY_ACTIONS = {
+SELF_POLICY_ACTIONS = {
     "user": ("iam:PutUserPolicy", "iam:AttachUserPolicy"),
     "role": ("iam:PutRolePolicy", "iam:AttachRolePolicy"),
     "group": ("iam:PutGroupPolicy", "iam:AttachGroupPolicy"),
@@ -85,13 +90,13 @@ def _edge(
     return Edge(src.arn, target, technique, detail, tuple(grants), cond)
 
 
-def _try(
+def try_grant(
     ev: Evaluator,
     p: Principal,
     action: str,
     resource: str,
     rp: ResourcePolicy | None = None,
-    extra: dict[str, tuple[str, ...]] | None = None,
+    extra: Mapping[str, Value] | None = None,
 ) -> Verdict | None:
     if rp is None and not ev.can_ever(p, action):
         return None
@@ -111,23 +116,37 @@ def direct_admin(ev: Evaluator, p: Principal) -> Iterator[Edge]:
         )
 
 
-def _boundary_stays(ev: Evaluator, target: Principal, actor: Principal) -> bool:
+def policy_context(action: str, target: Principal | None) -> dict[str, Value]:
+    """The condition keys a policy-writing request carries: ``iam:PolicyARN`` (the admin policy
+    it would attach) and ``iam:PermissionsBoundary`` (the target's boundary; absent on a target
+    without one, or on a future principal)."""
+    extra: dict[str, Value] = {}
+    if action.startswith("iam:Attach"):
+        extra["iam:policyarn"] = (ADMIN_POLICY,)
+    if action in SELF_POLICY_ACTIONS["user"] + SELF_POLICY_ACTIONS["role"]:
+        bound = None if target is None else target.asset.attr("permissions_boundary_arn")
+        extra["iam:permissionsboundary"] = (str(bound),) if bound else ABSENT
+    return extra
+
+
+def boundary_stays(ev: Evaluator, target: Principal, actor: Principal) -> bool:
     """The target's boundary would cap what new policies grant (the actor cannot remove it)."""
     if target.boundary is None and not target.boundary_unknown:
         return False
     removal = _BOUNDARY_REMOVAL.get(target.kind)
-    return removal is None or _try(ev, actor, removal, target.arn) is None
+    return removal is None or try_grant(ev, actor, removal, target.arn) is None
 
 
 def modify_policies(ev: Evaluator, actor: Principal, target: Principal) -> Iterator[Edge]:
     """``actor`` rewrites the permissions of ``target`` (itself, one of its groups, or another
     principal it can reach): put or attach a policy, or a new default policy version."""
-    if target.kind == "group" or _boundary_stays(ev, target, actor):
+    if target.kind == "group" or boundary_stays(ev, target, actor):
         return
-    holders = [target] + [ev.principals[g] for g in _group_arns(ev, target)]
+    holders = [target] + [ev.principals[g] for g in group_arns(ev, target)]
     for holder in holders:
-        for action in _SELF_POLICY_ACTIONS[holder.kind]:
-            verdict = _try(ev, actor, action, holder.arn)
+        for action in SELF_POLICY_ACTIONS[holder.kind]:
+            extra = policy_context(action, holder)
+            verdict = try_grant(ev, actor, action, holder.arn, extra=extra)
             if verdict is not None:
                 yield _edge(
                     actor,
@@ -140,7 +159,7 @@ def modify_policies(ev: Evaluator, actor: Principal, target: Principal) -> Itera
         asset = ev.store.assets.get(policy.label)
         if asset is None or asset.attr("aws_managed") is not False:
             continue
-        verdict = _try(ev, actor, "iam:CreatePolicyVersion", policy.label)
+        verdict = try_grant(ev, actor, "iam:CreatePolicyVersion", policy.label)
         if verdict is not None:
             yield _edge(
                 actor,
@@ -150,7 +169,7 @@ def modify_policies(ev: Evaluator, actor: Principal, target: Principal) -> Itera
                 f"applies to {target.name}",
                 [(f"iam:CreatePolicyVersion on {policy.label}", verdict)],
             )
-        verdict = _try(ev, actor, "iam:SetDefaultPolicyVersion", policy.label)
+        verdict = try_grant(ev, actor, "iam:SetDefaultPolicyVersion", policy.label)
         if verdict is not None:
             yield _edge(
                 actor,
@@ -163,7 +182,7 @@ def modify_policies(ev: Evaluator, actor: Principal, target: Principal) -> Itera
             )
 
 
-def _group_arns(ev: Evaluator, p: Principal) -> list[str]:
+def group_arns(ev: Evaluator, p: Principal) -> list[str]:
     if p.kind != "user":
         return []
     groups = ev.groups_by_name()
@@ -185,7 +204,7 @@ def credentials(ev: Evaluator, p: Principal, users: list[Principal]) -> Iterator
         console = u.asset.attr("has_console_password")
         login = "iam:UpdateLoginProfile" if console else "iam:CreateLoginProfile"
         for action in (a for a in able if a in ("iam:CreateAccessKey", login)):
-            verdict = _try(ev, p, action, u.arn)
+            verdict = try_grant(ev, p, action, u.arn)
             if verdict is not None:
                 yield _edge(
                     p,
@@ -204,7 +223,7 @@ def join_groups(ev: Evaluator, p: Principal, groups: list[Principal]) -> Iterato
     for g in groups:
         if g.name in mine:
             continue
-        verdict = _try(ev, p, "iam:AddUserToGroup", g.arn)
+        verdict = try_grant(ev, p, "iam:AddUserToGroup", g.arn)
         if verdict is not None:
             yield _edge(
                 p,
@@ -221,7 +240,7 @@ def rewrite_trust(ev: Evaluator, p: Principal, roles: list[Principal]) -> Iterat
     for r in roles:
         if r.arn == p.arn:
             continue
-        verdict = _try(ev, p, "iam:UpdateAssumeRolePolicy", r.arn)
+        verdict = try_grant(ev, p, "iam:UpdateAssumeRolePolicy", r.arn)
         if verdict is not None:
             yield _edge(
                 p,
@@ -249,7 +268,7 @@ def assume(ev: Evaluator, p: Principal, role: Principal) -> Iterator[Edge]:
     if p.arn == role.arn:
         return
     rp = ResourcePolicy(trust_policy(ev, role), role.account, "trust")
-    verdict = _try(ev, p, "sts:AssumeRole", role.arn, rp)
+    verdict = try_grant(ev, p, "sts:AssumeRole", role.arn, rp)
     if verdict is not None:
         yield _edge(
             p,
@@ -258,6 +277,22 @@ def assume(ev: Evaluator, p: Principal, role: Principal) -> Iterator[Edge]:
             f"{p.name} can assume {role.name}",
             [(f"sts:AssumeRole on {role.arn}", verdict)],
         )
+
+
+def run_grants(
+    ev: Evaluator, p: Principal, actions: tuple[str, ...], resource: str
+) -> list[tuple[str, Verdict]] | None:
+    """The verdicts that let ``p`` run code in a service (each of ``actions`` on a new resource
+    of it), or None when one is not possible."""
+    grants: list[tuple[str, Verdict]] = []
+    for action in actions:
+        svc = action.split(":", 1)[0]
+        arn = f"arn:aws:{_SERVICE_OF[svc]}:us-east-1:{p.account}:{resource}"
+        verdict = try_grant(ev, p, action, arn)
+        if verdict is None:
+            return None
+        grants.append((f"{action} on {arn}", verdict))
+    return grants
 
 
 def pass_role(
@@ -272,18 +307,10 @@ def pass_role(
         roles = by_service.get(service)
         if not roles:
             continue
-        grants: list[tuple[str, Verdict]] = []
-        for action in actions:
-            svc = action.split(":", 1)[0]
-            region = "" if svc == "iam" else "us-east-1"
-            arn = f"arn:aws:{_SERVICE_OF[svc]}:{region}:{p.account}:{resource}"
-            verdict = _try(ev, p, action, arn)
-            if verdict is None:
-                break
-            grants.append((f"{action} on {arn}", verdict))
-        else:
+        grants = run_grants(ev, p, actions, resource)
+        if grants is not None:
             for r in roles:
-                verdict = _try(
+                verdict = try_grant(
                     ev, p, "iam:PassRole", r.arn, extra={"iam:passedtoservice": (service,)}
                 )
                 if verdict is not None:

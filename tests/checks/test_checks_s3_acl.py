@@ -1,10 +1,11 @@
 """aws.data.s3_bucket_acl_not_public: buckets and ACLs collected from a real moto server (the
-log-delivery grant is the trap), Block Public Access neutralising public ACLs, and unknowns."""
+log-delivery grant is the trap), Block Public Access neutralising public ACLs, and unknowns;
+aws.data.s3_account_block_public_access_enabled: the account-level guard rail on its own."""
 
 from __future__ import annotations
 
 import pytest
-from support.aws import ACCOUNT, asset, inventory
+from support.aws import ACCOUNT, asset, collection_error, inventory
 from support.checks import by_uid, only, run_one
 from support.collect import ALL_FLAGS, client_factory, scope
 
@@ -63,3 +64,57 @@ def test_authenticated_users_and_unknowns() -> None:
     # the bucket's own IgnorePublicAcls decides even when the account's setting is unknown
     ignored = _bucket("ignored", write, {"IgnorePublicAcls": True})
     assert only(run_one(CHECK, inventory(ignored))).status == Status.PASS
+
+
+# --- aws.data.s3_account_block_public_access_enabled ------------------------------------------
+
+ACCOUNT_CHECK = "aws.data.s3_account_block_public_access_enabled"
+PAB_UID = f"arn:aws:s3:::account/{ACCOUNT}/public-access-block"
+
+
+@pytest.mark.parametrize(("flags", "expected", "message"), [
+    (ALL_FLAGS, Status.PASS, "all four account-level Block Public Access settings are on"),
+    ({}, Status.FAIL, "no account-level Block Public Access configuration: all four settings "
+     "are off"),
+    ({**ALL_FLAGS, "BlockPublicPolicy": False, "RestrictPublicBuckets": False}, Status.FAIL,
+     "account-level Block Public Access is off for BlockPublicPolicy, RestrictPublicBuckets"),
+    # trap: blocking public ACLs and policies but not ignoring the existing public ACLs
+    ({**ALL_FLAGS, "IgnorePublicAcls": False}, Status.FAIL,
+     "account-level Block Public Access is off for IgnorePublicAcls"),
+    (None, Status.INCONCLUSIVE, "account-level Block Public Access settings unknown"),
+])
+def test_account_block_public_access(flags: object, expected: Status, message: str) -> None:
+    found = only(run_one(ACCOUNT_CHECK, inventory(_pab(flags))))
+    assert (found.status, found.message) == (expected, message)
+
+
+def test_account_block_public_access_is_not_the_buckets() -> None:
+    # trap: every bucket blocks public access on its own, the account does not
+    bucket = _bucket("locked", [], ALL_FLAGS)
+    found = by_uid(run_one(ACCOUNT_CHECK, inventory(bucket, _pab({}))))
+    assert set(found) == {PAB_UID}
+    assert found[PAB_UID].status == Status.FAIL
+    assert found[PAB_UID].evidence["settings_off"] == list(s3.PUBLIC_ACCESS_FLAGS)
+
+
+def test_account_block_public_access_denied_or_not_collected() -> None:
+    gap = collection_error("s3control", "GetPublicAccessBlock",
+                           ("AWS::S3::AccountPublicAccessBlock",), region="", resource_uid=PAB_UID)
+    found = only(run_one(ACCOUNT_CHECK, inventory(_pab(None), errors=(gap,))))
+    assert found.status == Status.INCONCLUSIVE
+    # an inventory without the setting (S3 not collected) is unknown, never a pass
+    missing = only(run_one(ACCOUNT_CHECK, inventory()))
+    assert (missing.resource_uid, missing.status) == (PAB_UID, Status.INCONCLUSIVE)
+    assert missing.message == "account-level Block Public Access settings were not collected"
+
+
+def test_account_block_public_access_collected_from_moto(moto_endpoint: str) -> None:
+    """NoSuchPublicAccessBlockConfiguration from the real API is a FAIL, not an error."""
+    collecting = scope(moto_endpoint)
+    absent = only(run_one(ACCOUNT_CHECK, inventory(*s3.collect(collecting))))
+    assert (absent.status, absent.resource_uid) == (Status.FAIL, PAB_UID)
+    assert collecting.errors == []
+    client_factory(moto_endpoint).client("s3control", "us-east-1").put_public_access_block(
+        AccountId=ACCOUNT, PublicAccessBlockConfiguration=ALL_FLAGS)
+    inv = inventory(*s3.collect(scope(moto_endpoint)))
+    assert only(run_one(ACCOUNT_CHECK, inv)).status == Status.PASS

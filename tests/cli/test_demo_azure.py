@@ -75,9 +75,25 @@ def test_demo_azure_verdicts_of_named_checks(demo: tuple[Path, Any, dict[str, An
         ("azure.network.sql_allow_azure_services_disabled", "sql-prod"): "PASS",
         ("azure.transit.appgw_min_tls12", "appgw-default"): "INCONCLUSIVE",
         ("azure.segregation.no_prod_nonprod_peering", "prod-to-dev"): "FAIL",
+        # a password in vm-web's user data, a SAS token in vm-app's CustomScript fileUris
+        ("azure.secrets.vm_user_data_no_plaintext_secrets", "vm-web"): "FAIL",
+        ("azure.secrets.vm_user_data_no_plaintext_secrets", "vm-app"): "PASS",
+        ("azure.secrets.vm_extension_settings_no_plaintext_secrets", "vm-app"): "FAIL",
+        ("azure.secrets.vm_extension_settings_no_plaintext_secrets", "vm-web"): "PASS",
+        # storage account keys: Shared Key off (old keys authorise nothing) / on, keys never
+        # rotated and no expiration policy / not set (on), a policy but the keys still stale
+        ("azure.iam.storage_shared_key_access_disabled", "stprodlogs"): "PASS",
+        ("azure.iam.storage_shared_key_access_disabled", "stlegacy"): "FAIL",
+        ("azure.iam.storage_shared_key_access_disabled", "stunset"): "FAIL",
+        ("azure.iam.storage_account_keys_rotated", "stprodlogs"): "PASS",
+        ("azure.iam.storage_account_keys_rotated", "stlegacy"): "FAIL",
+        ("azure.iam.storage_account_keys_rotated", "stunset"): "FAIL",
     }
     for (check_id, name), status in expected.items():
         assert status_in(doc, check_id, name) == status, (check_id, name)
+    rotated = {f["resource_name"]: f["severity"] for f in doc["findings"]
+               if f["check_id"] == "azure.iam.storage_account_keys_rotated"}
+    assert (rotated["stlegacy"], rotated["stunset"]) == ("high", "medium")
 
 
 def test_demo_azure_defense_depth(demo: tuple[Path, Any, dict[str, Any]]) -> None:

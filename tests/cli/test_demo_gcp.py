@@ -33,6 +33,17 @@ def test_demo_gcp_writes_reports_with_gcp_findings(tmp_path: Path) -> None:
     assert by[("gcp.network.admin_ports_not_internet_reachable", "web-1")] == "FAIL"
     assert by[("gcp.network.admin_ports_not_internet_reachable", "bastionless-1")] == "PASS"
     assert by[("gcp.storage.bucket_not_public", "acme-prod-public-assets")] == "FAIL"
+    # a password in app-1's startup script, named by key, line and fingerprint only; web-1's
+    # public SSH keys are not secrets
+    secrets = "gcp.secrets.instance_metadata_no_plaintext_secrets"
+    assert by[(secrets, "app-1")] == "FAIL"
+    assert by[(secrets, "web-1")] == "PASS"
+    # public access prevention: on the bucket itself / inherited from a project whose effective
+    # organisation policy does not enforce it (nothing public today: the trap) / does enforce it
+    pap = "gcp.storage.bucket_public_access_prevention_enforced"
+    assert by[(pap, "acme-prod-data")] == "PASS"
+    assert by[(pap, "acme-prod-legacy-logs")] == "FAIL"
+    assert by[(pap, "acme-dev-scratch")] == "PASS"
     # firewall policies: a hierarchical allow exposes, a hierarchical deny shadows a VPC allow,
     # a network-policy allow exposes, a secure-tag rule is undecidable
     admin, db = "gcp.network.admin_ports_not_internet_reachable", (

@@ -12,6 +12,7 @@ import pytest
 from support.aws import ACCOUNT, client, inventory, reset_moto
 from support.checks import by_uid, run_one
 from support.collect import scope
+from support.iam import user
 
 from posture.collectors.aws import iam
 from posture.iam import IdentityGraph, build_identity_graph
@@ -230,3 +231,25 @@ def test_checks_report_escalation_and_standing_admin(
     assert esc[f"{ARN}:role/r-boundary-putself"].status == Status.PASS
     policies = by_uid(run_one("aws.iam.no_full_admin_customer_policies", inv))
     assert policies[f"{ARN}:policy/admin-all"].status == Status.FAIL
+
+
+@pytest.mark.parametrize(
+    ("condition", "path"),
+    [
+        (None, True),
+        ({"ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/ReadOnlyAccess"}}, False),
+        ({"ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}}, True),
+        ({"Null": {"iam:PermissionsBoundary": "false"}}, False),  # only under a boundary
+    ],
+    ids=["unconditional", "read-only-policy-only", "admin-policy-allowed", "boundary-required"],
+)
+def test_attach_to_itself_honours_policy_conditions(
+    condition: dict[str, Any] | None, path: bool
+) -> None:
+    """iam:PolicyARN is the policy the escalation attaches (AdministratorAccess) and
+    iam:PermissionsBoundary the target's boundary (absent here): both decided, not conditional."""
+    extra = {"Condition": condition} if condition else {}
+    me = user("me", _allow("iam:AttachUserPolicy", f"{ARN}:user/me", **extra))
+    found = build_identity_graph(inventory(me)).admin_path(me.uid)
+    assert (found is not None) == path
+    assert found is None or not found.conditional

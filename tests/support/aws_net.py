@@ -120,6 +120,7 @@ def sg_rule(
 SSH_WORLD = (sg_rule(22, 22),)
 ALL_OUT = sg_rule(None, None, protocol="-1")
 FROM_BASTION = [sg_rule(22, 22, "sg-b", kind="security_group")]
+FROM_BASTION_IP = [sg_rule(22, 22, "10.0.1.9/32")]  # the bastion's address, not its group
 OFFICE_SSH = [sg_rule(22, 22, "203.0.113.0/24")]
 
 

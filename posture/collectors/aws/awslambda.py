@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope
-from posture.collectors.aws.secret_scan import (
-    protect_logs,
-    redact_variables,
-    scan_variables,
-)
+from posture.collectors.aws.base import RegionScope, protect_logs
+from posture.collectors.secrets import redact_variables, scan_variables
 from posture.model import Asset
 
 FUNCTION = "AWS::Lambda::Function"

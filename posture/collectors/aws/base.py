@@ -28,6 +28,7 @@ from botocore.parsers import ResponseParserError
 from posture.collectors.runner import DETAIL_WORKERS as DETAIL_WORKERS
 from posture.collectors.runner import ClientCache, Scope
 from posture.collectors.runner import parallel_map as parallel_map
+from posture.collectors.secrets import quiet_logger
 from posture.model import GLOBAL, Provider
 
 RETRY_CONFIG = Config(
@@ -37,6 +38,13 @@ RETRY_CONFIG = Config(
     max_pool_connections=32,
     user_agent_extra="posture",
 )
+
+
+def protect_logs() -> None:
+    """botocore logs every raw response body at DEBUG (``botocore.parsers``); the bodies of
+    DescribeInstanceAttribute, ListFunctions and DescribeTaskDefinition carry the very secrets
+    posture must not write anywhere, so with debug logging on those records are dropped."""
+    quiet_logger("botocore.parsers", "Response body")
 
 
 @dataclass

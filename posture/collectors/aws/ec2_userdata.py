@@ -6,20 +6,14 @@ data itself is never stored in the snapshot.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
 import dataclasses
-import gzip
-import zlib
 
-from posture.collectors.aws.base import RegionScope
-from posture.collectors.aws.secret_scan import Hit, protect_logs, scan_text
+from posture.collectors.aws.base import RegionScope, protect_logs
+from posture.collectors.secrets import Hit, decode_base64_text, scan_text
 from posture.model import Asset
 
 INSTANCE = "AWS::EC2::Instance"
 USER_DATA_FACET = f"{INSTANCE}#user_data"
-MAX_USER_DATA = 1 << 20  # decompressed bytes scanned at most (AWS allows 16 KiB compressed)
 
 PERMISSIONS: tuple[str, ...] = ("ec2:DescribeInstanceAttribute",)
 
@@ -39,19 +33,7 @@ def fetch_user_data(scope: RegionScope, instance_id: str) -> str | None:
     if resp is None:
         return None
     encoded = (resp.get("UserData") or {}).get("Value") or ""
-    return decode_user_data(encoded)
-
-
-def decode_user_data(encoded: str) -> str:
-    """Base64 (as the API returns it), gunzipped when cloud-init compression was used."""
-    try:
-        data = base64.b64decode(encoded, validate=False)
-    except (binascii.Error, ValueError):
-        return encoded
-    if data[:2] == b"\x1f\x8b":
-        with contextlib.suppress(OSError, EOFError, zlib.error):
-            data = gzip.decompress(data)[:MAX_USER_DATA]
-    return data[:MAX_USER_DATA].decode("utf-8", errors="replace")
+    return decode_base64_text(encoded)  # base64, gunzipped when cloud-init compressed it
 
 
 def scan_user_data(user_data: str | None, account: str) -> list[Hit] | None:

@@ -10,13 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope, parallel_map, tag_map
-from posture.collectors.aws.secret_scan import (
-    Hit,
-    protect_logs,
-    redact_name_values,
-    scan_variables,
-)
+from posture.collectors.aws.base import RegionScope, parallel_map, protect_logs, tag_map
+from posture.collectors.secrets import Hit, redact_name_values, scan_variables
 from posture.model import Asset
 
 TASK_DEFINITION = "AWS::ECS::TaskDefinition"

@@ -1,4 +1,5 @@
-"""Virtual machines and managed disks."""
+"""Virtual machines (with user data and extension settings scanned for secrets, see
+:mod:`compute_vmdata`) and managed disks."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from azure.mgmt.compute import ComputeManagementClient
 
 from posture.collectors.azure.base import (
     SubscriptionScope,
+    parallel_map,
     props,
     ref,
     refs,
     resource_group,
     rid,
 )
+from posture.collectors.azure.compute_vmdata import PERMISSIONS as VM_DATA_PERMISSIONS
+from posture.collectors.azure.compute_vmdata import VmData, fetch_vm_data, redact_vm, vm_data_attrs
 from posture.model import Asset
 
 VM = "Microsoft.Compute/virtualMachines"
@@ -23,6 +27,7 @@ DISK = "Microsoft.Compute/disks"
 PERMISSIONS = (
     "Microsoft.Compute/virtualMachines/read",
     "Microsoft.Compute/disks/read",
+    *VM_DATA_PERMISSIONS,
 )
 
 
@@ -31,13 +36,17 @@ def collect(scope: SubscriptionScope) -> list[Asset]:
     vms = scope.listing(
         "compute", "VirtualMachines_ListAll", (VM,), client.virtual_machines.list_all
     )
+    details = parallel_map(lambda v: fetch_vm_data(scope, client, v), vms or ())
     disks = scope.listing("compute", "Disks_List", (DISK,), client.disks.list)
-    return [normalize_vm(scope, v) for v in vms or ()] + [
+    return [normalize_vm(scope, v, d) for v, d in zip(vms or (), details, strict=True)] + [
         normalize_disk(scope, d) for d in disks or ()
     ]
 
 
-def normalize_vm(scope: SubscriptionScope, item: Mapping[str, Any]) -> Asset:
+def normalize_vm(
+    scope: SubscriptionScope, item: Mapping[str, Any], data: VmData | None = None
+) -> Asset:
+    """``data`` None = the detail calls were not made: the secret attrs are null (unknown)."""
     p = props(item)
     storage = p.get("storageProfile") or {}
     os_disk = storage.get("osDisk") or {}
@@ -55,8 +64,9 @@ def normalize_vm(scope: SubscriptionScope, item: Mapping[str, Any]) -> Asset:
         "password_authentication_disabled": linux.get("disablePasswordAuthentication"),
         "identity_type": (item.get("identity") or {}).get("type"),
         "provisioning_state": p.get("provisioningState"),
+        **vm_data_attrs(data or VmData(None, None), scope.subscription),
     }
-    return scope.arm_asset(VM, item, attrs)
+    return scope.arm_asset(VM, item, attrs, raw=redact_vm(item))
 
 
 def normalize_disk(scope: SubscriptionScope, item: Mapping[str, Any]) -> Asset:

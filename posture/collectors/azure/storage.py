@@ -1,7 +1,9 @@
-"""Storage accounts: TLS, HTTPS-only, public blob access, encryption key source, network rules."""
+"""Storage accounts: TLS, HTTPS-only, public blob access, shared-key access with the access keys'
+creation times and expiration policy, encryption key source, network rules."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +16,7 @@ from posture.collectors.azure.base import (
     rid,
 )
 from posture.model import Asset
+from posture.values import parse_time
 
 STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
 
@@ -41,6 +44,11 @@ def normalize_storage_account(scope: SubscriptionScope, item: Mapping[str, Any])
         "https_only": p.get("supportsHttpsTrafficOnly"),
         "allow_blob_public_access": p.get("allowBlobPublicAccess"),
         "allow_shared_key_access": p.get("allowSharedKeyAccess"),
+        "creation_time": _iso(p.get("creationTime")),
+        "key_creation_time": {
+            key: _iso((p.get("keyCreationTime") or {}).get(key)) for key in ("key1", "key2")
+        },
+        "key_expiration_days": _int((p.get("keyPolicy") or {}).get("keyExpirationPeriodInDays")),
         "public_network_access": p.get("publicNetworkAccess"),
         "key_source": encryption.get("keySource"),
         "key_vault_uri": (encryption.get("keyvaultproperties") or {}).get("keyvaulturi"),
@@ -54,3 +62,13 @@ def normalize_storage_account(scope: SubscriptionScope, item: Mapping[str, Any])
         "private_endpoint_count": len(p.get("privateEndpointConnections") or ()),
     }
     return scope.arm_asset(STORAGE_ACCOUNT, item, attrs)
+
+
+def _iso(value: Any) -> str | None:
+    """An ARM timestamp (seven fractional digits, ``Z``) as ISO 8601 in UTC; null if absent."""
+    stamp = parse_time(value)
+    return None if stamp is None else stamp.astimezone(dt.UTC).isoformat()
+
+
+def _int(value: Any) -> int | None:
+    return None if value in (None, "") else int(value)

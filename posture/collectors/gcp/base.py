@@ -40,6 +40,7 @@ HOSTS = {
     "cloudresourcemanager": "cloudresourcemanager.googleapis.com",
     "cloudkms": "cloudkms.googleapis.com",
     "storage": "storage.googleapis.com",
+    "orgpolicy": "orgpolicy.googleapis.com",
     "sqladmin": "sqladmin.googleapis.com",
     "iam": "iam.googleapis.com",
     "iamcredentials": "iamcredentials.googleapis.com",

@@ -21,6 +21,7 @@ MODULES = (
     "compute_lb",
     "kms",
     "storage",
+    "orgpolicy",
     "sql",
     "iam",
 )

@@ -1,5 +1,12 @@
-"""Compute Engine: instances (tags, service accounts, external IPs), addresses, target HTTPS/SSL
-proxies and SSL policies. Networking lives in :mod:`compute_network`."""
+"""Compute Engine: instances (tags, service accounts, external IPs, metadata scanned for secrets),
+addresses, target HTTPS/SSL proxies and SSL policies. Networking lives in :mod:`compute_network`.
+
+Instance metadata values (``startup-script``, ``user-data``, ``ssh-keys``, any key) are read by
+anyone with ``compute.instances.get`` and from inside the VM: every value is scanned for
+plaintext secrets and only the verdicts are kept (``metadata_secrets``), with the keys present
+(``metadata_keys``) and the values of a short list of known settings that carry no secret
+(``metadata``). Every value in ``raw`` is replaced by the redaction marker.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ from typing import Any
 
 from posture.collectors.gcp.base import ProjectScope, last, short_path
 from posture.collectors.gcp.compute_network import aggregated_items, list_items
+from posture.collectors.secrets import Hit, quiet_logger, redact_name_values, scan_values
 from posture.model import Asset
 
 INSTANCE = "compute.googleapis.com/Instance"
@@ -26,9 +34,31 @@ PERMISSIONS = (
     "compute.targetHttpsProxies.list",
     "compute.targetSslProxies.list",
 )
+METADATA_SETTINGS = frozenset(
+    {
+        "block-project-ssh-keys",
+        "disable-legacy-endpoints",
+        "enable-guest-attributes",
+        "enable-os-inventory",
+        "enable-oslogin",
+        "enable-oslogin-2fa",
+        "enable-oslogin-sk",
+        "enable-osconfig",
+        "google-logging-enabled",
+        "google-monitoring-enabled",
+        "serial-port-enable",
+        "serial-port-logging-enable",
+    }
+)
+"""Metadata keys whose values are kept verbatim: Compute Engine's own on/off settings."""
+# the REST transport logs each aggregatedList response at DEBUG as a structured `extra`
+# (google-cloud-compute 1.x fails to serialise the body and logs null; a fixed release would
+# log every metadata value): posture drops those records
+_INSTANCES_LOGGER = "google.cloud.compute_v1.services.instances.transports.rest"
 
 
 def collect(scope: ProjectScope) -> list[Asset]:
+    quiet_logger(_INSTANCES_LOGGER, "Received response")
     assets: list[Asset] = []
     fetched = aggregated_items(
         scope, "InstancesClient", "instances.aggregatedList", INSTANCE, "instances"
@@ -90,13 +120,37 @@ def normalize_instance(scope: ProjectScope, i: Mapping[str, Any]) -> Asset:
         "network_interfaces": nics,
         "external_ips": sorted(ip for n in nics for ip in n["external_ipv4"] + n["external_ipv6"]),
         "can_ip_forward": bool(i.get("canIpForward")),
-        "metadata": {
-            str(m.get("key")): m.get("value") for m in (i.get("metadata") or {}).get("items") or []
-        },
+        **normalize_metadata(i.get("metadata"), scope.project),
         "shielded_secure_boot": (i.get("shieldedInstanceConfig") or {}).get("enableSecureBoot"),
         "deletion_protection": bool(i.get("deletionProtection")),
     }
-    return scope.compute_asset(INSTANCE, i, attrs)
+    return scope.compute_asset(INSTANCE, redact_metadata(i), attrs)
+
+
+def normalize_metadata(metadata: Mapping[str, Any] | None, project: str) -> dict[str, Any]:
+    """``metadata`` (the known settings' values), ``metadata_keys`` and ``metadata_secrets``
+    (detector verdicts, fingerprints keyed per project). No ``metadata`` in the payload (the API
+    always returns it) = not seen: keys and verdicts are null."""
+    if metadata is None:
+        return {"metadata": {}, "metadata_keys": None, "metadata_secrets": None}
+    values = {str(m.get("key")): str(m.get("value") or "") for m in metadata.get("items") or []}
+    hits: list[Hit] = scan_values(values, project)
+    flagged = {h["key"] for h in hits}
+    return {
+        "metadata": {
+            k: v for k, v in values.items() if k in METADATA_SETTINGS and k not in flagged
+        },
+        "metadata_keys": sorted(values),
+        "metadata_secrets": hits,
+    }
+
+
+def redact_metadata(i: Mapping[str, Any]) -> dict[str, Any]:
+    """The instance payload with every metadata value replaced by the redaction marker."""
+    metadata = i.get("metadata")
+    if not isinstance(metadata, Mapping) or "items" not in metadata:
+        return dict(i)
+    return {**i, "metadata": {**metadata, "items": redact_name_values(metadata["items"])}}
 
 
 def normalize_address(scope: ProjectScope, a: Mapping[str, Any], type_: str) -> Asset:

@@ -65,6 +65,8 @@ def normalize_instance(scope: ProjectScope, i: Mapping[str, Any]) -> Asset:
         "require_ssl": bool(ip_cfg.get("requireSsl")),
         "ssl_mode": ip_cfg.get("sslMode"),
         "ssl_enforced": ssl_enforced(ip_cfg),
+        # REQUIRED: only Cloud SQL connectors (Auth Proxy, language connectors) may connect
+        "connector_enforcement": settings.get("connectorEnforcement"),
         "backups_enabled": bool(backup.get("enabled")),
         "point_in_time_recovery": bool(
             backup.get("pointInTimeRecoveryEnabled") or backup.get("binaryLogEnabled")

@@ -1,4 +1,19 @@
-"""Bastions (tagged or inferred) and who reaches the administrative ports of a private host.
+"""Bastions (designated, recognised by intent, or inferred) and who reaches the administrative
+ports of a private host.
+
+A host is a bastion, strongest reason first:
+
+- **tagged** with one of the bastion tags (``Role=bastion``);
+- **referenced**: a member of a security group that some private-tier host's administrative
+  rules name as their *only* source (no address range, no other group, not the host's own
+  group) - the network itself says "admin comes from there";
+- **named**: its Name matches the bastion name pattern (``bastion``, ``jump``, ``jumphost``,
+  ``jumpbox`` as a word of the name);
+- **inferred** (below).
+
+Tagged and referenced bastions are *designated*: the CRITICAL exposure check leaves them to the
+bastion check. Named and inferred ones are recognised (they are never a bypass of themselves),
+but their own exposure is still judged as any host's: a name or a guess never hides one.
 
 Inference rule (parameter ``infer_bastions``, default on; see docs/reachability.md): a host
 without a bastion tag is an *inferred bastion* when
@@ -13,19 +28,23 @@ without a bastion tag is an *inferred bastion* when
    administrative port.
 
 Two exposed admin hosts into the same tier are therefore never inferred (both remain admin
-exposures); a tagged bastion into S prevents inferring another hop into S (the tag wins).
+exposures); a bastion recognised otherwise (tag, reference, name) into S prevents inferring
+another hop into S.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 from posture.graph.aws.exposure import TCP, host_lb, is_bastion, judge
 from posture.graph.aws.reach import AwsReach, Host
+from posture.graph.core import Action
 from posture.graph.intervals import EMPTY, IntervalSet
 
 _Sources = dict[tuple[Any, ...], tuple[IntervalSet, list[str]]]
+BASTION_NAME = r"(?:^|[^a-z])(?:bastion|jump(?:host|box|server)?)(?:[^a-z]|$)"
 
 
 def is_private(reach: AwsReach, host: Host) -> bool:
@@ -80,21 +99,89 @@ def _tiers_reached(
     return sure, maybe | sure
 
 
+def admin_source_groups(reach: AwsReach, ports: Sequence[int]) -> dict[str, list[str]]:
+    """Security group id -> names of the private-tier hosts whose administrative ingress rules
+    admit only that group (no address range, no unresolved prefix list, no other group, not one
+    of the host's own groups)."""
+    out: dict[str, list[str]] = {}
+    for h in reach.hosts():
+        if not is_private(reach, h):
+            continue
+        sources: set[str] = set()
+        own: set[str] = set()
+        by_address = False
+        for iface in h.interfaces:
+            att = reach.classes[iface.key]
+            own |= att.groups
+            for f in att.host_filters():
+                for rule in f.inbound:
+                    if rule.action is not Action.ALLOW or not any(
+                        rule.covers(TCP, int(p)) for p in ports
+                    ):
+                        continue
+                    by_address |= rule.unresolved is not None or any(
+                        bool(r) for r in rule.peers.values()
+                    )
+                    sources |= rule.groups
+        if len(sources) == 1 and not by_address and not sources & own:
+            out.setdefault(next(iter(sources)), []).append(h.asset.name)
+    return out
+
+
+def _named(host: Host, pattern: str) -> str | None:
+    for name in dict.fromkeys((host.asset.name, host.asset.tags.get("Name") or "")):
+        if name and re.search(pattern, name, re.IGNORECASE):
+            return name
+    return None
+
+
+def _intent(
+    reach: AwsReach, h: Host, tags: Sequence[str], referenced: dict[str, list[str]], pattern: str
+) -> str | None:
+    """Why ``h`` is a bastion by tag, security-group reference or name (None: it is not)."""
+    tag = _tag_of(h, tags)
+    if tag is not None:
+        return f"tagged {tag}"
+    mine = {g for i in h.interfaces for g in reach.classes[i.key].groups}
+    groups = sorted(mine & set(referenced))
+    if groups:
+        hosts = sorted({n for g in groups for n in referenced[g]})
+        shown = ", ".join(hosts[:3]) + (f" (+{len(hosts) - 3} more)" if len(hosts) > 3 else "")
+        return (
+            f"referenced: security group {', '.join(groups)} is the only administrative source "
+            f"of private host(s) {shown}"
+        )
+    name = _named(h, pattern) if pattern else None
+    return f"named: {name!r} matches the bastion name pattern" if name is not None else None
+
+
+def designated(why: str | None) -> bool:
+    """A bastion the estate designates itself (tag or security-group reference): judged by the
+    bastion check instead of the exposure check."""
+    return why is not None and why.startswith(("tagged", "referenced"))
+
+
 def bastions(
-    reach: AwsReach, tags: Sequence[str], ports: Sequence[int], infer: bool
+    reach: AwsReach,
+    tags: Sequence[str],
+    ports: Sequence[int],
+    infer: bool,
+    name_pattern: str = BASTION_NAME,
 ) -> dict[str, str]:
-    """uid -> why it is a bastion ("tagged Role=bastion" or "inferred: ..."); cached per run."""
+    """uid -> why it is a bastion ("tagged Role=bastion", "referenced: ...", "named: ..." or
+    "inferred: ..."); cached per run."""
     cache: dict[Any, dict[str, str]] = reach.memo.setdefault("bastions", {})
-    memo = (tuple(str(t) for t in tags), tuple(int(p) for p in ports), bool(infer))
+    memo = (tuple(str(t) for t in tags), tuple(int(p) for p in ports), bool(infer), name_pattern)
     found = cache.get(memo)
     if found is not None:
         return found
     out: dict[str, str] = {}
     hops: list[Host] = []
+    referenced = admin_source_groups(reach, ports)
     for h in reach.hosts():
-        tag = _tag_of(h, tags)
-        if tag is not None:
-            out[h.asset.uid] = f"tagged {tag}"
+        why = _intent(reach, h, tags, referenced, name_pattern)
+        if why is not None:
+            out[h.asset.uid] = why
             hops.append(h)
         elif infer:
             exp = judge(reach, h.asset, ports, (), h.interfaces)

@@ -11,7 +11,7 @@ balancer is reached from its proxies: exposed when the firewall admits some of t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -27,7 +27,7 @@ from posture.gcp import (
     SUBNETWORK,
 )
 from posture.graph.gcp.clients import Reached, clients, gate
-from posture.graph.gcp.fw import to_ip
+from posture.graph.gcp.fw import VpcRule, to_ip
 from posture.graph.gcp.fwpolicy import PolicyIndex, chain_for, effective_unknown
 from posture.graph.gcp.lb import LbPath, LoadBalancing, load_balancing
 from posture.graph.gcp.reach import (
@@ -320,3 +320,68 @@ def rule_label(rule: dict[str, Any]) -> str:
         return str(rule["firewall"])
     name = f" ({rule['rule_name']})" if rule.get("rule_name") else ""
     return f"{rule.get('firewall_policy')} rule {rule.get('priority')}{name}"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleReach:
+    """What one world-open VPC rule does today on the instances it targets, for given ports.
+
+    ``exposing``: instances the internet reaches on one of the ports (by this rule or another);
+    ``latent``: targets the firewall admits the internet to but that have no external address;
+    ``shadowed``: deny rule label -> targets on which that deny beats the allow;
+    ``blocked``: targets on which another stage (a firewall policy) decides first;
+    ``undecided``: targets whose verdict depends on something the inventory cannot decide.
+    """
+
+    targets: tuple[str, ...]
+    exposing: tuple[str, ...] = ()
+    latent: tuple[str, ...] = ()
+    shadowed: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    blocked: tuple[str, ...] = ()
+    undecided: tuple[str, ...] = ()
+
+    @property
+    def harmless_today(self) -> bool:
+        """No target is (or may be) reached from the internet through the rule's ports."""
+        return not (self.exposing or self.undecided)
+
+
+def rule_reach(
+    est: Estate, rule: VpcRule, hosts: Iterable[Asset], ports: Sequence[int]
+) -> RuleReach:
+    """The targets of ``rule`` among ``hosts`` and the verdict on each for ``ports`` (IPv4 and
+    IPv6, the host's whole firewall chain, not this rule alone)."""
+    targets: list[str] = []
+    exposing: set[str] = set()
+    latent: set[str] = set()
+    blocked: set[str] = set()
+    undecided: set[str] = set()
+    shadowed: dict[str, set[str]] = {}
+    for host in hosts:
+        for nic in nics_of(host):
+            live = [p for p in ports if rule.static_match(nic, "tcp", int(p))[0] is not Tri.NO]
+            if not live:
+                continue
+            targets.append(host.name)
+            for port in live:
+                for family in (4, 6):
+                    v = est.verdict(nic, int(port), family)
+                    if not v.certain:
+                        undecided.add(host.name)
+                    elif v.state in (Reach.EXPOSED, Reach.NARROW):
+                        exposing.add(host.name)
+                    elif v.state is Reach.LATENT:
+                        latent.add(host.name)
+                    elif v.shadowing:
+                        for deny in v.shadowing:
+                            shadowed.setdefault(rule_label(deny.evidence()), set()).add(host.name)
+                    elif v.state is Reach.BLOCKED and family == 4:
+                        blocked.add(host.name)
+    return RuleReach(
+        tuple(sorted(set(targets))),
+        tuple(sorted(exposing)),
+        tuple(sorted(latent - exposing)),
+        tuple((d, tuple(sorted(names))) for d, names in sorted(shadowed.items())),
+        tuple(sorted(blocked - exposing - latent)),
+        tuple(sorted(undecided)),
+    )

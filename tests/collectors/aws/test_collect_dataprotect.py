@@ -33,7 +33,7 @@ from posture.collectors.aws import (
     iam_certificates,
     rds_data,
 )
-from posture.collectors.aws.secret_scan import REDACTED, fingerprint
+from posture.collectors.secrets import REDACTED, fingerprint
 from posture.model import GLOBAL
 
 R = "us-east-1"

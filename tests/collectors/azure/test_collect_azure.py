@@ -165,6 +165,21 @@ def test_normalized_attributes(estate: Inventory) -> None:
         for s in estate.of("Microsoft.Storage/storageAccounts")
     }
     assert storage == {"stprodlogs": "TLS1_2", "stlegacy": "TLS1_0", "stunset": None}
+    created = "2025-01-01T00:00:00+00:00"  # ARM's seven fractional digits, normalized
+    keys = {
+        s.name: (
+            s.attr("allow_shared_key_access"),
+            s.attr("key_creation_time"),
+            s.attr("key_expiration_days"),
+            s.attr("creation_time"),
+        )
+        for s in estate.of("Microsoft.Storage/storageAccounts")
+    }
+    assert keys == {
+        "stprodlogs": (False, {"key1": created, "key2": created}, 90, created),
+        "stlegacy": (True, {"key1": created, "key2": created}, None, created),
+        "stunset": (None, {"key1": created, "key2": created}, 90, created),
+    }
     sub = estate.get(f"/subscriptions/{SUB}")
     assert sub is not None and sub.attr("activity_log_diagnostic_settings")[0]["has_destination"]
 

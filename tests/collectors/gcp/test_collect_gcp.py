@@ -60,6 +60,7 @@ def test_every_asset_type_is_collected_across_pages(inv: Inventory) -> None:
         "cloudkms.googleapis.com/KeyRing": 1,
         "cloudkms.googleapis.com/CryptoKey": 4,  # two pages, locations on two pages
         "storage.googleapis.com/Bucket": 3,  # two pages
+        "orgpolicy.googleapis.com/Policy": 1,  # storage.publicAccessPrevention
         "sqladmin.googleapis.com/Instance": 2,  # two pages (discovery list_next)
         "iam.googleapis.com/ServiceAccount": 3,  # two pages
         "iam.googleapis.com/ServiceAccountKey": 2,
@@ -197,6 +198,7 @@ def test_kms_storage_sql_iam_attrs(inv: Inventory) -> None:
             "authorized_networks",
             "ssl_enforced",
             "backups_enabled",
+            "connector_enforcement",
         )
     } == {
         "ipv4_enabled": True,
@@ -204,6 +206,7 @@ def test_kms_storage_sql_iam_attrs(inv: Inventory) -> None:
         "authorized_networks": ["0.0.0.0/0", "203.0.113.0/24"],
         "ssl_enforced": False,
         "backups_enabled": False,
+        "connector_enforcement": "NOT_REQUIRED",
     }
     sa = inv.get(
         "//iam.googleapis.com/projects/acme-prod/serviceAccounts/"
