@@ -1,8 +1,9 @@
 """What several check modules share and that needs the run's context: the per-run derived graphs
 (built once per audit through :meth:`~posture.engine.CheckContext.derived`) and common wording.
 
-The semantics themselves live in ``posture.graph`` and ``posture.iam``; this module only names
-the cached instances so every check of a run sees the same one.
+The semantics themselves live in ``posture.graph``, ``posture.iam`` and ``posture.attack``; this
+module only names the cached instances so every check of a run sees the same one, and words the
+verdicts several modules share.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from posture.attack.path import AttackPath, Power, Reached
 from posture.engine import CheckContext, Result
 from posture.graph.depth import Depth, Layer, depth_evidence, depth_text
 from posture.graph.gcp.exposure import Estate
@@ -175,3 +177,59 @@ def plaintext_secrets(
             secrets=hits,
         )
     return ctx.passed(asset, f"no plaintext secret found in {where}")
+
+
+def attack_finding(ctx: CheckContext, path: AttackPath, what: str = "host") -> Result:
+    """The verdict on one host's attack path (internet → port → host → identity → admin):
+    FAIL when both halves hold (CRITICAL; ``latent_severity`` when the identity is one change
+    from administrator; ``gated_severity`` when the host cannot use its identity's power), PASS
+    when either half is decidedly broken, INCONCLUSIVE when a half that would complete the path
+    cannot be decided."""
+    net, who, host = path.network, path.identity, path.host
+    ident = {"identity": {"label": who.label, "state": who.state.value, "path": who.text,
+                          **who.evidence}}
+    if who.state is Power.NONE:
+        return ctx.passed(host, f"no administrator identity: {who.text}", **ident)
+    power = {
+        Power.ADMIN: "administrator",
+        Power.CONDITIONAL: "administrator under conditions",
+        Power.LATENT: "one change away from administrator",
+        Power.LATENT_CONDITIONAL: "under conditions one change away from administrator",
+        Power.UNKNOWN: "of unknown power",
+    }[who.state]
+    runs = f"runs as {who.label} ({power}: {who.text})"
+    if net.state is Reached.CLOSED:
+        return ctx.passed(
+            host, f"not reachable from the internet on any tcp port ({net.why}); it {runs}",
+            **ident, **net.evidence)
+    if net.state is Reached.UNDECIDED:
+        return ctx.unknown(
+            host, f"may be reachable from the internet ({net.why}); it {runs}",
+            **ident, **net.evidence)
+    lead = f"{what} reachable from the internet on {net.ports}"
+    evidence = path.evidence()
+    if who.state is Power.UNKNOWN:
+        return ctx.unknown(host, f"{lead}; the power of its identity is unknown: {who.text}",
+                           **evidence)
+    if who.state in (Power.CONDITIONAL, Power.LATENT_CONDITIONAL):
+        return ctx.unknown(host, f"{lead}; it {runs}", **evidence)
+    either = f"Either half breaks it: {net.fix}; or {who.fix}." if who.fix else ""
+    if who.gate and who.state is Power.LATENT:
+        return ctx.passed(host, f"{lead}; it {runs}, but {who.gate} (two changes away)",
+                          **evidence)
+    if who.gate:
+        return ctx.fail_at(
+            Severity.parse(str(ctx.param("gated_severity"))), host,
+            f"{lead} and it runs as {who.label}, administrator ({who.text}); only one layer "
+            f"keeps a compromised process from it: {who.gate}. {either}".strip(), **evidence)
+    if who.state is Power.LATENT:
+        return ctx.fail_at(
+            Severity.parse(str(ctx.param("latent_severity"))), host,
+            f"latent attack path: {path.summary()}; {who.text}. {either}".strip(), **evidence)
+    also = f" (exposed on {net.ports})" if net.ports != net.port else ""
+    return ctx.fail(
+        host,
+        f"attack path: {path.summary()}{also}: a process compromised through {net.port} holds "
+        f"{who.label}, administrator ({who.text}). {either}".strip(),
+        **evidence,
+    )

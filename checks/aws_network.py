@@ -24,12 +24,25 @@ from posture.graph.aws.exposure import (
     reach_of,
 )
 from posture.graph.aws.reach import RDS_INSTANCE, AwsReach
+from posture.graph.lateral import Offence, by_subject, group_evidence, group_message
 from posture.model import Asset, Principle, Severity
 from posture.net import ADMIN_PORTS
 from posture.net import DATABASE_PORTS as DB_PORTS
 from posture.registry import check
 
 BASTION_TAGS = ("Role=bastion",)
+ENV_PARAMS = {
+    "environment_tag_keys": ("Environment", "env", "Env", "Stage"),
+    "production_values": ("prod", "production", "prd"),
+}
+LATERAL_READS = frozenset(
+    {
+        "AWS::EC2::VPC",
+        "AWS::EC2::VPCPeeringConnection",
+        "AWS::EC2::TransitGatewayAttachment",
+        "AWS::EC2::TransitGatewayRouteTable",
+    }
+)
 BASTION_PARAMS = {
     "admin_ports": ADMIN_PORTS,
     "bastion_tags": BASTION_TAGS,
@@ -255,47 +268,69 @@ def bastion_not_open_to_internet(ctx: CheckContext) -> Iterator[Result]:
     title="Private hosts accept administrative connections only from bastions",
     severity=Severity.HIGH,
     principles=(Principle.DEFENSE_IN_DEPTH,),
-    reads=READS | {"AWS::EC2::VPCPeeringConnection"},
+    reads=READS | LATERAL_READS,
     remediation=(
         "Allow administrative ports on private hosts only from the bastion's security group "
-        "(or use SSM Session Manager), not from VPC-wide ranges or other tiers."
+        "(or use SSM Session Manager), not from VPC-wide ranges, other tiers or peered "
+        "networks; start with the HIGH findings (internet, internet-exposed neighbours, other "
+        "environments)."
     ),
     rationale=(
         "Defense in depth needs the bastion to be the only administrative hop into the private "
-        "tier: if other hosts (or the internet through a load balancer) reach SSH/RDP on "
-        "private hosts, one compromised host reaches them all. "
+        "tier. Reported once per security group whose rule admits a non-bastion source to an "
+        "administrative port of a private host (the finding's subject is the security group, "
+        "not the host; the affected hosts are listed), graded by where the sources come from: "
+        "HIGH when a source is the internet through a load balancer, a host the exposure "
+        "checks would call internet-exposed on any TCP port (one hop away), a host of another "
+        "environment (environment tags: the host's, else its VPC's; production vs "
+        "non-production) or of another network (peering, transit gateway) not known to be of "
+        "the same environment; LOW when only private, not exposed hosts of the same subnet or "
+        "environment reach it: lateral movement inside one tier, which needs a compromised "
+        "host first, not a bypass of the bastion. Private hosts reached only from bastions (or "
+        "from no other host) pass, each on its own; a host whose sources are undecidable (a "
+        "filter or prefix list not collected) is inconclusive. "
     )
     + BASTION_RULE,
-    params=BASTION_PARAMS,
+    params={**BASTION_PARAMS, **ENV_PARAMS},
 )
 def private_admin_only_via_bastion(ctx: CheckContext) -> Iterator[Result]:
-    from posture.graph.aws.bastion import admin_sources, is_private
+    from posture.graph.aws.bastion import is_private
+    from posture.graph.aws.lateral import offences
 
     reach = _reach(ctx)
     ports = ctx.param("admin_ports")
+    keys, prod = ctx.param("environment_tag_keys"), ctx.param("production_values")
     known = _bastions(ctx, reach)
+    found: list[Offence] = []
+    clean: list[tuple[Asset, list[str]]] = []
+    undecided: dict[str, list[str]] = {}
     for host in reach.hosts():
         if host.asset.uid in known or not is_private(reach, host):
             continue
-        offenders, unknown = admin_sources(reach, host, ports, set(known))
-        if offenders:
-            names = sorted({str(o["source"]) for o in offenders})
-            yield ctx.fail(
-                host.asset,
-                "administrative ports reachable from non-bastion "
-                f"sources: {', '.join(names[:5])}"
-                + (f" (+{len(names) - 5} more)" if len(names) > 5 else "")
-                + f"; path: {offenders[0]['summary']}",
-                paths=offenders[:10],
-            )
-        elif unknown:
+        mine, unknown = offences(reach, host, ports, set(known), keys, prod)
+        found += mine
+        undecided[host.asset.uid] = unknown
+        if not mine:
+            clean.append((host.asset, unknown))
+    for group in by_subject(found):
+        subject = ctx.inventory.get(group.subject)
+        assert subject is not None  # a security group (or host) of this inventory
+        yield ctx.fail_at(
+            group.severity,
+            subject,
+            group_message(group, "administrative connections", "private host(s)"),
+            **group_evidence(group, undecided),
+        )
+    for asset, unknown in clean:
+        if unknown:
             yield ctx.unknown(
-                host.asset, f"cannot decide who reaches the administrative ports: {unknown[0]}"
+                asset,
+                f"cannot decide who reaches the administrative ports: {unknown[0]}",
+                undecided=unknown,
             )
         else:
             yield ctx.passed(
-                host.asset,
-                "administrative ports reachable only from bastions (or from no other host)",
+                asset, "administrative ports reachable only from bastions (or from no other host)"
             )
 
 

@@ -2,64 +2,54 @@
 
 Privileged roles are Owner, Contributor and User Access Administrator, and any role whose
 permissions are Owner-equivalent: ``*``, or ``Microsoft.Authorization/roleAssignments/write``
-(whoever can assign roles can make themselves Owner). Action patterns use Azure's wildcards and
-``notActions`` are subtracted. A PIM *eligible* assignment is not standing access; an active
-assignment that is a PIM activation is time-bound and is not standing either.
+(whoever can assign roles can make themselves Owner; who can, is
+``azure.iam.no_role_assignment_escalation``'s finding). Role permissions are read by
+:mod:`posture.iam.azure_roles` (per permission block, ``notActions`` subtracted). A PIM
+*eligible* assignment is not standing access; an active assignment that is a PIM activation is
+time-bound and is not standing either.
 """
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 
 from posture.engine import CheckContext, Result
-from posture.model import Asset, Inventory, Principle, Severity
+from posture.iam.azure_roles import (
+    BUILTIN,
+    CONTRIBUTOR,
+    ELIGIBILITY,
+    OWNER,
+    ROLE_ASSIGNMENT,
+    ROLE_DEFINITION,
+    USER_ACCESS_ADMIN,
+    Power,
+    Role,
+)
+from posture.model import Inventory, Principle, Severity
 from posture.registry import check
 
-ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
-ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
-ELIGIBILITY = "Microsoft.Authorization/roleEligibilityScheduleInstances"
 VAULT = "Microsoft.KeyVault/vaults"
-
-PRIVILEGED_BUILTINS = {
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
-    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
-    "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
-}
-ASSIGN_ROLES = "microsoft.authorization/roleassignments/write"
+PRIVILEGED_BUILTINS = (OWNER, CONTRIBUTOR, USER_ACCESS_ADMIN)
 _BROAD_SCOPES = {"subscription", "management_group", "root"}
 
 
-def action_granted(actions: Sequence[str], not_actions: Sequence[str], action: str) -> bool:
-    def hit(patterns: Sequence[str]) -> bool:
-        return any(fnmatch.fnmatchcase(action, str(p).lower()) for p in patterns)
-
-    return hit(actions) and not hit(not_actions)
+def _definitions(inventory: Inventory) -> dict[str, Role]:
+    """Every collected role definition by GUID, over the built-in roles posture names."""
+    return {**BUILTIN, **{r.guid: r for r in map(Role.of, inventory.of(ROLE_DEFINITION))}}
 
 
-def owner_equivalent(definition: Asset) -> bool:
-    """Whether the role can write role assignments (and so make anyone Owner)."""
-    return action_granted(
-        definition.attr("actions") or (), definition.attr("not_actions") or (), ASSIGN_ROLES
-    )
-
-
-def _definitions(inventory: Inventory) -> dict[str, Asset]:
-    return {d.uid.rsplit("/", 1)[-1]: d for d in inventory.of(ROLE_DEFINITION)}
-
-
-def privileged(role_definition_id: str | None, definitions: Mapping[str, Asset]) -> str | None:
+def privileged(role_definition_id: str | None, definitions: Mapping[str, Role]) -> str | None:
     """Why a role is privileged (its name), ``""`` if it is not, ``None`` if unknown."""
-    guid = str(role_definition_id or "").rsplit("/", 1)[-1]
+    guid = str(role_definition_id or "").rsplit("/", 1)[-1].lower()
     if guid in PRIVILEGED_BUILTINS:
-        return PRIVILEGED_BUILTINS[guid]
-    definition = definitions.get(guid)
-    if definition is None:
+        return BUILTIN[guid].name
+    role = definitions.get(guid)
+    if role is None:
         return None
-    if owner_equivalent(definition):
-        return f"{definition.attr('role_name')} (Owner-equivalent)"
-    if "*" in (definition.attr("actions") or ()):
-        return f"{definition.attr('role_name')} (grants '*')"
+    if role.power >= Power.ASSIGN:
+        return f"{role.name} (Owner-equivalent)"
+    if role.power is Power.CONTRIBUTOR:
+        return f"{role.name} (grants '*')"
     return ""
 
 
@@ -145,7 +135,7 @@ def no_custom_owner_roles(ctx: CheckContext) -> Iterator[Result]:
         }
         if "*" in (definition.attr("actions") or ()):
             yield ctx.fail(definition, "custom role grants '*' (all actions)", **evidence)
-        elif owner_equivalent(definition):
+        elif Role.of(definition).power >= Power.ASSIGN:
             yield ctx.fail(
                 definition, "custom role can write role assignments (Owner-equivalent)", **evidence
             )

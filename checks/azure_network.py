@@ -17,6 +17,7 @@ from typing import Any
 
 from posture.engine import CheckContext, Result
 from posture.graph.azure.reach import NETWORK_READS, AzureNetwork, EndpointVerdict, Reach
+from posture.graph.lateral import Offence, by_subject, group_evidence, group_message
 from posture.model import Asset, Principle, Severity
 from posture.net import ADMIN_PORTS
 from posture.net import DATABASE_PORTS as DB_PORTS
@@ -25,6 +26,10 @@ from posture.registry import check
 STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
 VAULT = "Microsoft.KeyVault/vaults"
 LATENT_CHECK = "azure.network.no_latent_sensitive_port_exposure"
+ENV_PARAMS = {
+    "environment_tag_keys": ("Environment", "environment", "env", "Env", "Stage"),
+    "production_values": ("prod", "production", "prd"),
+}
 
 
 def _net(ctx: CheckContext) -> AzureNetwork:
@@ -214,46 +219,63 @@ def _missing(verdict: EndpointVerdict, ports: str) -> str:
     reads=NETWORK_READS,
     remediation=(
         "Deploy Azure Bastion in an AzureBastionSubnet and admit SSH/RDP in the NSGs only from "
-        "that subnet's prefix; deny admin ports from VirtualNetwork and other sources."
+        "that subnet's prefix, with a deny of the admin ports from VirtualNetwork (and any) "
+        "ahead of the default AllowVnetInBound; start with the HIGH findings (internet, "
+        "internet-exposed VMs, peered networks of other environments)."
     ),
     rationale=(
         "With the Bastion pattern, every administrative session passes an authenticated, logged "
-        "gateway. The NSG path of both levels is evaluated for the internet and for every "
-        "subnet and NIC of the VNet and its connected peers."
+        "gateway. Both NSG levels are evaluated for the internet (through an entry point) and "
+        "for every subnet and NIC of the VNet and its connected peers. Reported once per NSG "
+        "whose rule admits a non-Bastion source (the finding's subject is the NSG - the first "
+        "level filtering the flow, the subnet's before the NIC's - or the subnet when neither "
+        "level has one; the affected VMs are listed), naming the rule, Azure's default rule as "
+        "AllowVnetInBound (priority 65000, default rule of every NSG), and graded by where the "
+        "sources come from: HIGH when a source is the internet, a VM the exposure checks would "
+        "call internet-exposed on any TCP port (one hop away), a VM or subnet of another "
+        "environment (environment tags: the VM's, else its VNet's; production vs "
+        "non-production) or of a peered VNet not known to be of the same environment; LOW "
+        "when only VMs and subnets of the same VNet or environment, none exposed, reach it: "
+        "lateral movement inside one tier (the default AllowVnetInBound admits the whole VNet), "
+        "not a bypass of the bastion. VMs reached only from the Bastion subnet (or from nothing) "
+        "pass, each on its own; a VM whose sources are undecidable (an NSG not collected, "
+        "service tags whose ranges are not collected) is inconclusive."
     ),
-    params={"admin_ports": (22, 3389)},
+    params={"admin_ports": (22, 3389), **ENV_PARAMS},
 )
 def admin_access_only_from_bastion(ctx: CheckContext) -> Iterator[Result]:
+    from posture.graph.azure.lateral import offences
+
     net = _net(ctx)
+    ports = ctx.param("admin_ports")
+    keys, prod = ctx.param("environment_tag_keys"), ctx.param("production_values")
+    found: list[Offence] = []
+    clean: list[tuple[Asset, list[str], list[str], bool]] = []
+    undecided: dict[str, list[str]] = {}
     for vm, endpoints in net.hosts():
-        others: list[dict[str, object]] = []
-        via_bastion: list[str] = []
-        unknown = None
-        for ep in endpoints:
-            for port in ctx.param("admin_ports"):
-                sources, why = net.admitted_sources(ep, int(port))
-                unknown = unknown or why
-                for src in sources:
-                    if src["bastion"]:
-                        via_bastion.append(str(src["source"]))
-                    else:
-                        others.append({**src, "port": int(port)})
-        if others:
-            names = list(dict.fromkeys(str(o["source"]) for o in others))
-            yield ctx.fail(
-                vm,
-                f"admin ports admit {len(names)} source(s) other than the Bastion "
-                f"subnet: {', '.join(names[:4])}{' ...' if len(names) > 4 else ''}",
-                sources=others[:20],
-            )
-        elif unknown:
-            yield ctx.unknown(vm, f"cannot evaluate the NSG path: {unknown}")
+        mine, unknown, via_bastion = offences(net, vm, endpoints, ports, keys, prod)
+        found += mine
+        undecided[vm.uid] = unknown
+        if not mine:
+            clean.append((vm, unknown, via_bastion, bool(endpoints)))
+    for group in by_subject(found):
+        subject = ctx.inventory.get(group.subject)
+        assert subject is not None  # an NSG (or subnet) of this inventory
+        yield ctx.fail_at(
+            group.severity,
+            subject,
+            group_message(group, "SSH/RDP", "VM(s)"),
+            **group_evidence(group, undecided),
+        )
+    for vm, unknown, via_bastion, has_nic in clean:
+        if unknown:
+            yield ctx.unknown(vm, f"cannot evaluate the NSG path: {unknown[0]}", undecided=unknown)
         elif via_bastion:
-            yield ctx.passed(
-                vm, "admin ports admit only the Bastion subnet", sources=sorted(set(via_bastion))
-            )
-        else:
+            yield ctx.passed(vm, "admin ports admit only the Bastion subnet", sources=via_bastion)
+        elif has_nic:
             yield ctx.passed(vm, "admin ports admit no source")
+        else:
+            yield ctx.passed(vm, "admin ports admit no source: the VM has no network interface")
 
 
 @check(

@@ -16,6 +16,9 @@ Planted violations (what posture should find):
 * ``support-console``: a private instance (no public address) whose SSH is forwarded by the
   internet-facing network load balancer ``ops-ssh`` (listener tcp/2222 -> target port 22); its
   security group admits SSH from the load balancer's subnets (a real exposure, with its path).
+* ``legacy-jumphost`` runs as the administrator role ``ops-admin`` (instance profile
+  ``ops-admin``): an attack path across network and identity, internet → tcp/22 → host → role →
+  administrator (issue 14).
 * ``bob`` with a console password and no MFA; a customer policy granting ``*`` on ``*``; a role
   trusting any AWS principal; no multi-region CloudTrail; prod ↔ dev VPC peering.
 
@@ -532,6 +535,17 @@ def _exposure_behind_lb(b: _Builder, net: dict[str, Any]) -> None:
     )
 
 
+def _attack_path(b: _Builder, ids: dict[str, str]) -> None:
+    """Issue 14's joined attack path: the internet-exposed ``legacy-jumphost`` runs as the
+    administrator role ``ops-admin`` (created by ``_escalation``) through its instance profile."""
+    iam = b.client("iam")
+    iam.create_instance_profile(InstanceProfileName="ops-admin")
+    iam.add_role_to_instance_profile(InstanceProfileName="ops-admin", RoleName="ops-admin")
+    b.ec2.associate_iam_instance_profile(
+        IamInstanceProfile={"Name": "ops-admin"}, InstanceId=ids["jumphost"]
+    )
+
+
 def build_account(session: boto3.session.Session, endpoint: str) -> None:
     """Create the demo account in the emulator at ``endpoint``."""
     b = _Builder(session, endpoint)
@@ -545,3 +559,4 @@ def build_account(session: boto3.session.Session, endpoint: str) -> None:
     _audit(b)
     _data_protection(b, net)
     _exposure_behind_lb(b, net)
+    _attack_path(b, ids)

@@ -8,6 +8,10 @@ and the identity graph with privilege-escalation paths.
 - :mod:`posture.iam.evaluate` — allow / deny / conditional decisions, admin-equivalence
 - :mod:`posture.iam.escalation`, :mod:`posture.iam.graph` — escalation techniques, the graph
 - :mod:`posture.iam.latent` — techniques waiting for a counterpart, permissions management
+- :mod:`posture.iam.gcp`, :mod:`posture.iam.gcp_escalation` — GCP: service-account
+  impersonation, rewriting a project's IAM policy, latent project-level impersonation
+- :mod:`posture.iam.azure` (:mod:`~posture.iam.azure_roles`, :mod:`~posture.iam.azure_condition`)
+  — Azure RBAC: who can make itself Owner by assigning roles or widening its own role
 """
 
 from posture.iam.evaluate import Decision, Evaluator, ResourcePolicy, Verdict

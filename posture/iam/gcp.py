@@ -19,7 +19,10 @@ membership is not expanded: the group is the principal.
 Unlike AWS (:class:`posture.iam.graph.IdentityGraph`: one ADMIN node, admin anywhere in the
 account), administrator power on GCP is per project and reached through service accounts, so
 the graph is an :class:`ImpersonationGraph` of principal -> service account steps and its
-answers are :class:`ImpersonationPath` s to a project's basic admin role.
+answers are :class:`ImpersonationPath` s to a project's basic admin role. It keeps what
+:mod:`posture.iam.gcp_escalation` needs for grants on accounts that do not exist yet: the
+project-level grants, who holds roles that deploy workloads, who holds custom roles
+(:func:`edge_certainty` decides an edge to any account of a project).
 """
 
 from __future__ import annotations
@@ -122,12 +125,17 @@ class ImpersonationGraph:
     )  # email -> (proj, role)
     direct_admins: dict[str, set[str]] = field(default_factory=dict)  # project -> members
     unknown_policies: dict[str, str] = field(default_factory=dict)  # email -> SA name
+    # member -> (project, unconditional) of its roles that run workloads; members with custom roles
+    deploy: dict[str, list[tuple[str, bool]]] = field(default_factory=dict)
+    custom: set[str] = field(default_factory=set)
+    # project -> (role, member, condition) of its project-level impersonation and act-as grants
+    project_grants: dict[str, list[tuple[str, str, Any]]] = field(default_factory=dict)
 
     def paths_to_admin(self) -> Iterator[ImpersonationPath]:
         for start in sorted(self.edges):
             found: dict[str, tuple[tuple[Step, ...], bool]] = {}
             for certain_only in (True, False):
-                for email, steps in _bfs(self.edges, start, certain_only):
+                for email, steps in reachable(self.edges, start, certain_only):
                     if email not in found:
                         found[email] = (steps, certain_only)
             for email, (steps, certain) in sorted(found.items()):
@@ -137,7 +145,7 @@ class ImpersonationGraph:
                     yield ImpersonationPath(start, steps, role, project, certain)
 
 
-def _bfs(
+def reachable(
     edges: Mapping[str, list[Step]], start: str, certain_only: bool
 ) -> Iterator[tuple[str, tuple[Step, ...]]]:
     queue: deque[tuple[str, tuple[Step, ...]]] = deque([(start, ())])
@@ -160,8 +168,7 @@ def build_impersonation_graph(inv: Inventory) -> ImpersonationGraph:
     accounts: dict[str, list[Asset]] = {}
     for sa in inv.of(SERVICE_ACCOUNT):
         accounts.setdefault(sa.account, []).append(sa)
-    deploy: dict[str, list[tuple[str, bool]]] = {}  # member -> (project, unconditional)
-    custom: set[str] = set()
+    deploy, custom = g.deploy, g.custom
     grants_on: list[tuple[str, str, Any, str, list[Asset]]] = []
     for project in inv.of(PROJECT):
         pid = str(project.attr("project_id") or project.account)
@@ -177,6 +184,7 @@ def build_impersonation_graph(inv: Inventory) -> ImpersonationGraph:
                 custom.add(member)
             if role in IMPERSONATE or role in ACT_AS:
                 grants_on.append((role, member, cond, f"project {pid}", accounts.get(pid, [])))
+                g.project_grants.setdefault(pid, []).append((role, member, cond))
     for sa_list in accounts.values():
         for sa in sa_list:
             if sa.attr("iam_bindings") is None:
@@ -203,19 +211,33 @@ def _step(
     deploy: Mapping[str, list[tuple[str, bool]]],
     custom: set[str],
 ) -> Step | None:
-    email = str(sa.attr("email"))
+    found = edge_certainty(role, member, cond, sa.account, deploy, custom)
+    if found is None:
+        return None
+    return Step(member, str(sa.attr("email")), role, where, *found)
+
+
+def edge_certainty(
+    role: str,
+    member: str,
+    cond: Any,
+    project: str,
+    deploy: Mapping[str, list[tuple[str, bool]]],
+    custom: set[str],
+) -> tuple[bool, str] | None:
+    """(certain, what cannot be decided) of ``member``'s ``role`` on an account of ``project``;
+    None when the grant gives no power (act-as without any way to run a workload)."""
     if role in IMPERSONATE:
-        why = f"the grant is conditional ({_title(cond)})" if cond else ""
-        return Step(member, email, role, where, cond is None, why)
+        return cond is None, f"the grant is conditional ({condition_title(cond)})" if cond else ""
     held = deploy.get(member, [])
-    same_plain = any(p == sa.account and plain for p, plain in held)
+    same_plain = any(p == project and plain for p, plain in held)
     if cond is None and same_plain:
-        return Step(member, email, role, where, True, "")
+        return True, ""
     reasons = []
     if cond:
-        reasons.append(f"the grant is conditional ({_title(cond)})")
+        reasons.append(f"the grant is conditional ({condition_title(cond)})")
     if not same_plain:
-        if any(p == sa.account for p, _plain in held):
+        if any(p == project for p, _plain in held):
             reasons.append("its role that deploys workloads is conditional")
         elif held:
             reasons.append(
@@ -226,10 +248,10 @@ def _step(
             reasons.append("it holds custom roles that are not expanded")
         if not (held or member in custom):
             return None  # act-as without any way to run a workload
-    return Step(member, email, role, where, False, "; ".join(reasons))
+    return False, "; ".join(reasons)
 
 
-def _title(cond: Any) -> str:
+def condition_title(cond: Any) -> str:
     if isinstance(cond, Mapping):
         return str(cond.get("title") or cond.get("expression"))
     return str(cond)

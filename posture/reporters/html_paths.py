@@ -4,7 +4,10 @@ A check that proves a finding with a path puts it in its evidence as ``path``: a
 ``{"kind": ..., "id": ..., "rule": ...}`` (internet → gateway → route → filter → host, or
 principal → permission → role → ...), or a mapping whose ``hops`` is such a list; ``paths`` (or
 ``exposed``) may hold several; identity ``steps`` (``{"from", "to", "technique"}``) are drawn as
-principal → ... → target. Any list of hop mappings is drawn: each hop a box labelled
+principal → ... → target. An ``attack_path`` (an attack path across network and identity:
+internet → ... → host → role → administrator) is drawn alone, instead of the paths it joins;
+its hops say their ``layer`` (``network`` or ``identity``) and identity boxes are drawn apart.
+Any list of hop mappings is drawn: each hop a box labelled
 ``kind id`` with the rule that admitted the step under it, boxes joined by arrows, at most
 :data:`PER_ROW` per row. This module only computes
 the geometry and the (plain text) labels; the template draws them, autoescaped.
@@ -80,6 +83,9 @@ def _steps(steps: Any) -> list[Any] | None:
 
 
 def _hop_lists(evidence: Mapping[str, Any]) -> list[list[Any]]:
+    joined = _as_hops(evidence.get("attack_path"))
+    if joined:
+        return [joined]
     found: list[list[Any]] = []
     single = _as_hops(evidence.get("path"))
     if single:
@@ -116,6 +122,7 @@ def layout(hops: list[Any]) -> dict[str, Any]:
                 "rule": _short(rule, RULE_CHARS),
                 "title": f"{label}\n{rule}".strip(),
                 "continued": col == 0 and row > 0,
+                "identity": isinstance(raw, Mapping) and raw.get("layer") == "identity",
             }
         )
         if col > 0:

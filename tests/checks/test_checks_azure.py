@@ -124,8 +124,14 @@ def test_bastion_pattern() -> None:
         rule("deny", 200, "deny", src="*", ports="*", protocol="*"),
     )
     assert statuses(check, bastion, *_host("h", subnet_nsg=good)) == {vm("h").uid: Status.PASS}
-    # the default AllowVnetInBound admits every subnet of the VNet
-    assert statuses(check, bastion, *_host("h", address=None)) == {vm("h").uid: Status.FAIL}
+    # no NSG and no public address: only the Bastion subnet (and no other VM) reaches it
+    assert statuses(check, bastion, *_host("h", address=None)) == {vm("h").uid: Status.PASS}
+    # a VM of another subnet reaches it, and it that VM: reported once per unfiltered subnet
+    app = subnet("app", "10.0.3.0/24")
+    card = nic("nic-o", app, "10.0.3.4")
+    found = statuses(check, bastion, app, card, vm("o", card), *_host("h", address=None))
+    assert found == {app.uid: Status.FAIL, subnet("web", "10.0.2.0/24").uid: Status.FAIL}
+    # more: tests/graph/azure/test_azure_lateral.py
 
 
 def test_storage_blob_public_access() -> None:

@@ -48,3 +48,12 @@ def test_live_demo_writes_reports_and_matches_golden_verdicts(tmp_path: Path) ->
                           for p in f["principles"]}
     assert len(failing_principles) >= 6, failing_principles
     assert live["collection_errors"] == []
+    # the joined attack path: legacy-jumphost (SSH open to the world) runs as ops-admin
+    (attack,) = [f for f in live["findings"]
+                 if f["check_id"] == "aws.network.no_exposed_host_with_admin_identity"
+                 and f["status"] == "FAIL"]
+    assert attack["resource_name"] == "legacy-jumphost" and attack["severity"] == "critical"
+    assert attack["message"].startswith(
+        "attack path: internet -> tcp/22 -> legacy-jumphost -> role ops-admin -> administrator")
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '<g class="hop identity">' in html  # drawn: network hops, then identity hops

@@ -96,6 +96,49 @@ def test_demo_azure_verdicts_of_named_checks(demo: tuple[Path, Any, dict[str, An
     assert (rotated["stlegacy"], rotated["stunset"]) == ("high", "medium")
 
 
+def test_demo_azure_role_assignment_escalation(demo: tuple[Path, Any, dict[str, Any]]) -> None:
+    _, _, doc = demo
+    found = {f["resource_name"]: (f["status"], f["severity"]) for f in doc["findings"]
+             if f["check_id"] == "azure.iam.no_role_assignment_escalation"}
+    # standing assignments that write role assignments (a custom role, User Access
+    # Administrator held by a group) are HIGH; a PIM eligibility is one activation away (MEDIUM);
+    # the RBAC administrator limited by its condition to Reader and Backup Reader, and Owner
+    # itself (the admin checks' finding), pass; Reader and Contributor give no finding
+    expected = {
+        "Role Assigner → ca401000-0000-0000-0000-000000000003": ("FAIL", "high"),
+        "User Access Administrator → 9a0a0000-0000-0000-0000-000000000007": ("FAIL", "high"),
+        "User Access Administrator ⇢ f4a40000-0000-0000-0000-000000000009": ("FAIL", "medium"),
+        "Role Based Access Control Administrator → 5e4f1ce0-0000-0000-0000-000000000008": (
+            "PASS", "high"),
+        "Owner → a11ce000-0000-0000-0000-000000000001": ("PASS", "high"),
+        "Owner → ca401000-0000-0000-0000-000000000003": ("PASS", "high"),
+        "Owner → e4140000-0000-0000-0000-000000000005": ("PASS", "high"),
+        "Owner ⇢ da7e0000-0000-0000-0000-000000000004": ("PASS", "high"),
+    }
+    assert {n: found.get(n) for n in expected} == expected
+    assert not [n for n in found if n.startswith(("Reader →", "Contributor →"))]
+
+
+def test_demo_azure_lateral_admin_access_per_nsg(demo: tuple[Path, Any, dict[str, Any]]) -> None:
+    _, _, doc = demo
+    check = "azure.network.admin_access_only_from_bastion"
+    found = {f["resource_name"]: f for f in doc["findings"] if f["check_id"] == check}
+    # once per NSG with its VMs listed (no longer once per VM); vm-double admits only the Bastion
+    assert {n: (f["status"], f["severity"], f["evidence"].get("affected")) for n, f in
+            found.items()} == {
+        "nsg-app-subnet": ("FAIL", "high", ["vm-app", "vm-fw"]),
+        "nsg-db-nic": ("FAIL", "high", ["vm-private"]),
+        "nsg-web-subnet": ("FAIL", "high", ["vm-lb", "vm-web"]),
+        "vm-double": ("PASS", "high", None),
+    }
+    db = found["nsg-db-nic"]
+    assert "AllowVnetInBound (priority 65000, default rule of every NSG)" in db["message"]
+    # the peered dev VNet (Environment=dev) reaches production's admin ports: HIGH
+    dev = [s for s in db["evidence"]["sources"] if s["source"] == "subnet default (10.1.0.0/24)"]
+    assert [(s["severity"], s["reason"]) for s in dev] == [("high", "another environment")]
+    assert "VNet peering prod-to-dev" in dev[0]["why"]
+
+
 def test_demo_azure_defense_depth(demo: tuple[Path, Any, dict[str, Any]]) -> None:
     folder, _, doc = demo
     depth_id = "azure.network.sensitive_ports_defense_in_depth"

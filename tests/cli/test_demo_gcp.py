@@ -79,6 +79,27 @@ def test_demo_gcp_writes_reports_with_gcp_findings(tmp_path: Path) -> None:
     # default compute service account, which holds Editor
     assert by[("gcp.iam.no_admin_via_sa_impersonation", "acme-prod")] == "FAIL"
     assert by[("gcp.iam.no_admin_via_sa_impersonation", "acme-dev")] == "PASS"
+    # frank (Project IAM Admin) can grant himself Owner; the access desk's grant is limited by
+    # its condition to viewer roles. dana's project-wide token creator in acme-dev waits for a
+    # privileged service account (latent); bob's in acme-prod has a real path: never both
+    assert by[("gcp.iam.no_project_iam_policy_escalation", "acme-prod")] == "FAIL"
+    assert by[("gcp.iam.no_project_iam_policy_escalation", "acme-dev")] == "PASS"
+    assert by[("gcp.iam.no_latent_privilege_escalation", "acme-dev")] == "FAIL"
+    assert by[("gcp.iam.no_latent_privilege_escalation", "acme-prod")] == "PASS"
+    messages = {(f["check_id"], f["resource_name"]): f["message"] for f in findings}
+    assert "user:frank@acme.example" in messages[
+        ("gcp.iam.no_project_iam_policy_escalation", "acme-prod")]
+    assert "access-desk" not in messages[("gcp.iam.no_project_iam_policy_escalation", "acme-prod")]
+    assert messages[("gcp.iam.no_latent_privilege_escalation", "acme-dev")] == (
+        "no service account of project acme-dev holds a basic admin role today; the moment one "
+        "does, user:dana@acme.example becomes administrator by minting its tokens"
+    )
+    # the joined attack path: web-1 (SSH and HTTP(S) open to the world) runs as the default
+    # compute account, Editor, with the cloud-platform scope; app-1, the same identity without
+    # an internet path, passes; the report draws the joined path
+    attack = "gcp.network.no_exposed_host_with_admin_identity"
+    assert by[(attack, "web-1")] == "FAIL" and by[(attack, "app-1")] == "PASS"
+    assert '<g class="hop identity">' in html
     # the deliberate 403 on Cloud SQL in acme-dev: reported, and INCONCLUSIVE, never PASS
     assert [e["operation"] for e in doc["collection_errors"]] == ["instances.list"]
     assert any(f["status"] == "INCONCLUSIVE" for f in findings)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from support.aws import ACCOUNT, asset, inventory
+from support.iam import allow, deny, doc
 
 from posture.iam import Decision, Evaluator, ResourcePolicy
 from posture.iam.actions import AccessLevel, catalogue
@@ -20,18 +21,6 @@ OTHER = f"arn:aws:iam::{ACCOUNT}:user/bob"
 BUCKET = "arn:aws:s3:::data"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/boundary"
 GROUP = f"arn:aws:iam::{ACCOUNT}:group/devs"
-
-
-def doc(*statements: dict[str, Any]) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": list(statements)}
-
-
-def allow(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
-
-
-def deny(action: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
-    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
 
 
 def user(

@@ -123,3 +123,24 @@ def test_path_diagrams_of_graph_and_identity_shapes() -> None:
         ("role/admin", "sts:AssumeRole"),
         ("ADMIN", "iam:*"),
     ]
+
+
+def test_attack_path_is_drawn_alone_with_identity_hops_apart() -> None:
+    network = [{"kind": "internet", "id": "11.0.0.0", "layer": "network"},
+               {"kind": "port", "id": "tcp/443", "layer": "network"},
+               {"kind": "asset", "id": "i-1", "layer": "network"}]
+    identity = [{"kind": "role", "id": "web", "rule": "instance profile web",
+                 "layer": "identity"},
+                {"kind": "", "id": "administrator", "rule": "admin-policy", "layer": "identity"}]
+    evidence = {"attack_path": network + identity,
+                "paths": [{"hops": [{"kind": "internet", "id": "x"}]}],
+                "identity": {"steps": [{"from": "web", "to": "ADMIN"}]}}
+    (d,) = diagrams(evidence)  # the network path and the steps it joins are not drawn again
+    assert [(b["label"], b["identity"]) for b in d["boxes"]] == [
+        ("internet 11.0.0.0", False), ("port tcp/443", False), ("asset i-1", False),
+        ("role web", True), ("administrator", True),
+    ]
+    assert d["label"] == "path: internet 11.0.0.0 → port tcp/443 → asset i-1 → role web → " \
+        "administrator"
+    html = reporter_for(OutputFormat.HTML).render(report(finding(1, evidence=evidence))).decode()
+    assert html.count('<g class="hop identity">') == 2 and html.count('<g class="hop">') == 3

@@ -76,3 +76,11 @@ def managed(name: str, *statements: dict[str, Any], attachments: int = 1) -> Ass
     return asset("AWS::IAM::Policy", uid, region="global", arn=uid, policy_name=name,
                  aws_managed=False, default_version_id="v1", document=doc(*statements),
                  attachment_count=attachments)
+
+
+def instance_profile(name: str, *roles: str) -> Asset:
+    """An instance profile holding ``roles`` (role names)."""
+    uid = f"{ARN}:instance-profile/{name}"
+    return asset("AWS::IAM::InstanceProfile", uid, region="global", arn=uid,
+                 instance_profile_name=name, instance_profile_id=f"AIPA{name.upper()}", path="/",
+                 role_arns=[f"{ARN}:role/{r}" for r in roles], role_names=list(roles))

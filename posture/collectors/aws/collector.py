@@ -34,7 +34,7 @@ REGIONAL_MODULES = (
     "ec2_snapshots", "flowlogs", "rds_data", "efs", "dynamodb", "acm", "awslambda", "ecs",
     "transit", "messaging",
 )
-GLOBAL_MODULES = ("iam", "s3", "cloudfront", "iam_certificates")
+GLOBAL_MODULES = ("iam", "iam_profiles", "s3", "cloudfront", "iam_certificates")
 CORE_PERMISSIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
 PACKAGE = "posture.collectors.aws"
 

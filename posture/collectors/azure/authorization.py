@@ -1,12 +1,14 @@
 """Azure RBAC: role assignments and definitions at subscription and resource-group scope, and
 PIM schedules (eligible assignments, and which active assignments are PIM activations).
 
-Only role definitions that are custom or referenced by an assignment or eligibility are kept
-(a subscription lists several hundred built-in roles).
+Only role definitions that are custom, referenced by an assignment or eligibility, or named in a
+condition (the roles a delegated role-assignment writer may assign) are kept (a subscription
+lists several hundred built-in roles).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,6 +20,8 @@ from posture.model import Asset
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
 ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
 ELIGIBILITY = "Microsoft.Authorization/roleEligibilityScheduleInstances"
+
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 PERMISSIONS = (
     "Microsoft.Authorization/roleAssignments/read",
@@ -88,12 +92,12 @@ def normalize_rbac(
     for item in assignments or ():
         p = props(item)
         guid = _guid(p.get("roleDefinitionId"))
-        used.add(guid)
+        used.update((guid, *(g.lower() for g in _GUID.findall(p.get("condition") or ""))))
         out.append(_assignment(scope, item, p, by_guid.get(guid), pim))
     for item in eligible or ():
         p = props(item)
         guid = _guid(p.get("roleDefinitionId"))
-        used.add(guid)
+        used.update((guid, *(g.lower() for g in _GUID.findall(p.get("condition") or ""))))
         out.append(_eligibility(scope, item, p, by_guid.get(guid)))
     for guid, item in sorted(by_guid.items()):
         if guid in used or props(item).get("type") == "CustomRole":
@@ -139,6 +143,7 @@ def _assignment(
         "role_definition_id": rid(p.get("roleDefinitionId")),
         "role_name": _role_name(definition),
         "condition": p.get("condition"),
+        "condition_version": p.get("conditionVersion"),
         "created_on": p.get("createdOn"),
         "pim": pim.get(uid),
     }
@@ -161,6 +166,7 @@ def _eligibility(
         "role_definition_id": rid(p.get("roleDefinitionId")),
         "role_name": _role_name(definition),
         "status": p.get("status"),
+        "condition": p.get("condition"),
         "member_type": p.get("memberType"),
         "start": p.get("startDateTime"),
         "end": p.get("endDateTime"),
@@ -176,6 +182,17 @@ def normalize_definition(scope: SubscriptionScope, item: Mapping[str, Any]) -> A
     def collect_field(key: str) -> list[str]:
         return sorted({str(a) for perm in perms for a in perm.get(key) or ()})
 
+    def block(perm: Mapping[str, Any]) -> dict[str, list[str]]:
+        return {
+            field: sorted(str(a) for a in perm.get(key) or ())
+            for field, key in (
+                ("actions", "actions"),
+                ("not_actions", "notActions"),
+                ("data_actions", "dataActions"),
+                ("not_data_actions", "notDataActions"),
+            )
+        }
+
     attrs = {
         "role_name": p.get("roleName"),
         "role_type": p.get("type"),
@@ -184,6 +201,7 @@ def normalize_definition(scope: SubscriptionScope, item: Mapping[str, Any]) -> A
         "not_actions": collect_field("notActions"),
         "data_actions": collect_field("dataActions"),
         "not_data_actions": collect_field("notDataActions"),
+        "permissions": [block(perm) for perm in perms],
         "assignable_scopes": sorted(str(rid(s) or "/") for s in p.get("assignableScopes") or ()),
     }
     return scope.asset(

@@ -36,14 +36,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from posture.graph.aws.exposure import TCP, host_lb, is_bastion, judge
-from posture.graph.aws.reach import AwsReach, Host
-from posture.graph.core import Action
+from posture.graph.aws.lb import LbExposure
+from posture.graph.aws.reach import AwsReach, Host, Iface
+from posture.graph.core import Action, Direction
 from posture.graph.intervals import EMPTY, IntervalSet
+from posture.graph.paths import Verdict
 
-_Sources = dict[tuple[Any, ...], tuple[IntervalSet, list[str]]]
+_Member = tuple[Host, Iface]
 BASTION_NAME = r"(?:^|[^a-z])(?:bastion|jump(?:host|box|server)?)(?:[^a-z]|$)"
 
 
@@ -207,33 +210,60 @@ def bastions(
     return out
 
 
-def _sources(reach: AwsReach, skip: set[str]) -> _Sources:
-    """Per class: the private IPv4 addresses and uids of its non-bastion members."""
-    out: _Sources = {}
-    for h in reach.hosts():
-        if h.asset.uid in skip:
-            continue
-        for i in h.interfaces:
-            addrs, uids = out.get(i.key, (EMPTY, []))
-            out[i.key] = (addrs | i.private.get(4, EMPTY), [*uids, h.asset.uid])
-    return out
+@dataclass(frozen=True, slots=True)
+class AdminPath:
+    """A non-bastion source reaching an administrative port of a private host: a member of a
+    source interface class (``source``, ``src``), or the internet through a load balancer
+    (``lb``). ``verdict`` is the class's verdict; the member's own path is :meth:`exact`."""
+
+    port: int
+    source: Host | None = None
+    src: Iface | None = None
+    dst: Iface | None = None
+    verdict: Verdict | None = None
+    lb: LbExposure | None = None
+
+
+def _members(
+    reach: AwsReach, skip: frozenset[str]
+) -> dict[tuple[Any, ...], tuple[IntervalSet, list[_Member]]]:
+    """Per interface class: its non-bastion members' IPv4 addresses and the members (host,
+    interface), memoized per run."""
+    memo: dict[frozenset[str], dict[tuple[Any, ...], tuple[IntervalSet, list[_Member]]]] = (
+        reach.memo.setdefault("bastion.members", {})
+    )
+    found = memo.get(skip)
+    if found is None:
+        found = {}
+        for h in reach.hosts():
+            if h.asset.uid not in skip:
+                for i in h.interfaces:
+                    addrs, members = found.get(i.key, (EMPTY, []))
+                    found[i.key] = (addrs | i.private.get(4, EMPTY), [*members, (h, i)])
+        memo[skip] = found
+    return found
 
 
 def admin_sources(
     reach: AwsReach, host: Host, ports: Sequence[int], bastion_uids: set[str]
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Paths from non-bastion sources to ``host``'s admin ports, and undecidable reasons."""
-    offenders: list[dict[str, Any]] = []
+) -> tuple[list[AdminPath], list[str]]:
+    """Non-bastion sources reaching ``host``'s admin ports over IPv4 (every port, every member
+    of a source class whose address is among the admitted sources), and undecidable reasons
+    (missing filters, a prefix list that was not collected)."""
+    found: list[AdminPath] = []
     unknown: list[str] = []
     for e in host_lb(reach, host.asset):
         if e.port in ports and e.clients and e.path is not None:
-            offenders.append({**e.path.to_dict(), "source": f"internet via {e.load_balancer.name}"})
-    sources = _sources(reach, bastion_uids)
+            found.append(AdminPath(e.port, lb=e))
+    members = _members(reach, frozenset(bastion_uids))
     for iface in host.interfaces:
+        unknown += _unresolved(reach, iface, ports)
         allowed = reach.connected_vpcs(iface.key[0])
-        for src_key, (addrs, uids) in sorted(sources.items(), key=lambda kv: str(kv[0])):
-            others = [u for u in uids if u != host.asset.uid]
-            if src_key[0] not in allowed or not others or not addrs:
+        for src_key, (addrs, group) in sorted(members.items(), key=lambda kv: str(kv[0])):
+            if src_key[0] not in allowed or not addrs:
+                continue
+            others = [(h, i) for h, i in group if h.asset.uid != host.asset.uid]
+            if not others:
                 continue
             for port in ports:
                 v = reach.between(
@@ -248,13 +278,43 @@ def admin_sources(
                 if v.unknown:
                     unknown.append(v.unknown)
                 elif v.path is not None:
-                    name = reach.inventory.get(others[0])
-                    offenders.append(
-                        {
-                            **v.path.to_dict(),
-                            "source": name.name if name else others[0],
-                            "source_members": len(others),
-                        }
-                    )
-                    break
-    return offenders, unknown
+                    found += [
+                        AdminPath(int(port), h, i, iface, v)
+                        for h, i in others
+                        if i.private.get(4, EMPTY) & v.reachable
+                    ]
+    return found, list(dict.fromkeys(unknown))
+
+
+def _unresolved(reach: AwsReach, iface: Iface, ports: Sequence[int]) -> list[str]:
+    """Admin rules of the host's security groups whose sources were not collected (a prefix
+    list): who they admit is unknown."""
+    out = []
+    for f in reach.classes[iface.key].host_filters():
+        for port in ports:
+            for rule in f.admit(Direction.IN, 4, TCP, int(port)).unresolved:
+                out.append(
+                    f"security group {rule.ref.get('group')} admits tcp/{port} from "
+                    f"{rule.unresolved}, which was not collected"
+                )
+    return out
+
+
+def exact(reach: AwsReach, found: AdminPath) -> Verdict | None:
+    """The member's own verdict: the class verdict when the member is the class's only source
+    in it, else the flow from the member's addresses alone."""
+    if found.verdict is None or found.src is None or found.dst is None:
+        return None
+    mine = found.src.private.get(4, EMPTY) & found.verdict.reachable
+    if mine == found.verdict.reachable:
+        return found.verdict
+    v = reach.between(
+        found.src.key,
+        found.dst.key,
+        4,
+        TCP,
+        found.port,
+        src_addrs=mine,
+        dst_addrs=found.dst.private.get(4, EMPTY) or None,
+    )
+    return v if v.path is not None else found.verdict

@@ -413,15 +413,19 @@ class AzureNetwork:
         space = self.vnet_space(ep.subnet)
         dst = self.target(ep)
         out = []
-        for src, meta in self._candidate_sources(ep, space):
+        for src, meta in self.candidate_sources(ep, space):
             chain = inbound(subnet_nsg, nic_nsg, src, dst, port)
             if allowed(chain):
                 out.append({**meta, "nsg_layers": [d.evidence(layer) for layer, d in chain]})
         return out, None
 
-    def _candidate_sources(
+    def candidate_sources(
         self, ep: Endpoint, space: Sequence[IPNet]
     ) -> list[tuple[Peer, dict[str, Any]]]:
+        """Who may send to ``ep``: the internet, one address of every other subnet in ``space``
+        (the VNet and its connected peers) and every NIC IP configuration in it; each with
+        ``source`` (its label), ``subnet`` or ``nic`` (uid) and ``bastion`` (in the
+        AzureBastionSubnet)."""
         out: list[tuple[Peer, dict[str, Any]]] = [
             (INTERNET, {"source": "Internet", "bastion": False})
         ]

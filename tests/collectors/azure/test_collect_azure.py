@@ -94,14 +94,18 @@ def test_every_subscription_and_every_type_is_collected(estate: Inventory) -> No
         "Owner → a11ce000-0000-0000-0000-000000000001"
     }
     assert _names(estate, "Microsoft.Authorization/roleEligibilityScheduleInstances") == {
-        "Owner ⇢ da7e0000-0000-0000-0000-000000000004"
+        "Owner ⇢ da7e0000-0000-0000-0000-000000000004",
+        "User Access Administrator ⇢ f4a40000-0000-0000-0000-000000000009",
     }
-    # built-in roles nobody uses are not kept; custom ones always are
+    # built-in roles nobody uses are not kept; custom ones always are, and so are the roles a
+    # condition names (Backup Reader: what the RBAC administrator may assign)
     assert _names(estate, "Microsoft.Authorization/roleDefinitions") == {
         "Owner",
         "Contributor",
         "Reader",
         "User Access Administrator",
+        "Role Based Access Control Administrator",
+        "Backup Reader",
         "Subscription Admin",
         "Role Assigner",
         "VM Operator",
@@ -160,6 +164,23 @@ def test_normalized_attributes(estate: Inventory) -> None:
         "roleassignments/b1000000-0000-0000-0000-000000000006"
     )
     assert owner_erin is not None and owner_erin.attr("pim")["assignment_type"] == "Activated"
+    delegated = estate.get(
+        f"/subscriptions/{SUB}/providers/microsoft.authorization/"
+        "roleassignments/b1000000-0000-0000-0000-000000000008"
+    )
+    assert delegated is not None and delegated.attr("condition_version") == "2.0"
+    assert "a795c7a0-d4a2-40c1-ae25-d81f01202912" in delegated.attr("condition")
+    contributor = estate.get(
+        f"/subscriptions/{SUB}/providers/microsoft.authorization/"
+        "roledefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c"
+    )
+    assert contributor is not None
+    [block] = contributor.attr("permissions")  # per permission block, as ARM gives them
+    assert block["actions"] == ["*"] and "Microsoft.Authorization/*/Write" in block["not_actions"]
+    assert block["data_actions"] == [] and block["not_data_actions"] == []
+    eligible = {e.name: e.attr("condition")
+                for e in estate.of("Microsoft.Authorization/roleEligibilityScheduleInstances")}
+    assert set(eligible.values()) == {None}
     storage = {
         s.name: s.attr("minimum_tls_version")
         for s in estate.of("Microsoft.Storage/storageAccounts")

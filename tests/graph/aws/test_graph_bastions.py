@@ -14,11 +14,13 @@ from support.aws_net import (
     SSH_WORLD,
     VIA_BASTION,
     WORKER_UID,
+    arn,
     bastion_estate,
     sg_rule,
     status,
 )
 from support.checks import by_uid, run_one
+from support.lateral import sources, verdict
 
 from posture.model import Status
 
@@ -46,9 +48,11 @@ def test_private_host_reached_only_from_the_bastion_passes() -> None:
 
 def test_private_host_reached_from_other_hosts_fails() -> None:
     inv = bastion_estate(SSH_WORLD, [sg_rule(22, 22, "10.0.0.0/16")])
-    finding = status(VIA_BASTION, inv, WORKER_UID)
+    finding = verdict(VIA_BASTION, inv, WORKER_UID)
     assert finding.status == Status.FAIL
+    assert finding.resource_uid == arn("security-group", "sg-w")  # the rule's group, not the host
     assert finding.evidence["paths"][0]["source"] == "i-1"
+    assert sources(finding) == {"i-1": "high"}  # i-1 admits every port from the world
 
 
 def test_bastion_tag_is_configurable() -> None:
@@ -73,7 +77,7 @@ def test_untagged_office_only_bastion_is_inferred_and_its_tier_passes() -> None:
 
 def test_inference_off_makes_the_untagged_hop_an_offender() -> None:
     inv = bastion_estate(OFFICE_SSH, FROM_BASTION_IP, tags={})
-    worker = status(VIA_BASTION, inv, WORKER_UID, infer_bastions=False)
+    worker = verdict(VIA_BASTION, inv, WORKER_UID, infer_bastions=False)
     assert worker.status == Status.FAIL
     assert worker.evidence["paths"][0]["source"] == "i-b"
 
@@ -91,18 +95,18 @@ def test_two_exposed_admin_hops_into_one_tier_are_not_bastions() -> None:
     inv = bastion_estate(OFFICE_SSH, [sg_rule(22, 22, "10.0.0.0/16")], tags={})
     results = by_uid(run_one(BASTION, inv))
     assert BASTION_UID not in results
-    worker = status(VIA_BASTION, inv, WORKER_UID)
+    worker = verdict(VIA_BASTION, inv, WORKER_UID)
     assert worker.status == Status.FAIL
-    assert {p["source"] for p in worker.evidence["paths"]} >= {"i-1", "i-b"}
+    assert set(sources(worker)) >= {"i-1", "i-b"}
 
 
 def test_tagged_bastion_prevents_inferring_a_second_hop() -> None:
     inv = bastion_estate(SSH_WORLD, [sg_rule(22, 22, "10.0.0.0/16")])
     results = by_uid(run_one(BASTION, inv))
     assert set(results) == {BASTION_UID}
-    worker = status(VIA_BASTION, inv, WORKER_UID)
+    worker = verdict(VIA_BASTION, inv, WORKER_UID)
     assert worker.status == Status.FAIL
-    assert {p["source"] for p in worker.evidence["paths"]} == {"i-1"}
+    assert set(sources(worker)) == {"i-1"}
 
 
 # -- bastions by intent: the security group private hosts name, the name ------------------------
@@ -124,9 +128,9 @@ def test_named_bastion_is_no_bypass_when_another_exposed_host_reaches_the_tier()
     # the miss: no tag, and i-1 (public, SSH open) reaches the worker too, so nothing is
     # inferred; the jump host's own path used to be reported as a non-bastion source
     inv = bastion_estate(OFFICE_SSH, [sg_rule(22, 22, "10.0.0.0/16")], tags={"Name": "jump-host"})
-    worker = status(VIA_BASTION, inv, WORKER_UID)
+    worker = verdict(VIA_BASTION, inv, WORKER_UID)
     assert worker.status == Status.FAIL
-    assert {p["source"] for p in worker.evidence["paths"]} == {"i-1"}
+    assert set(sources(worker)) == {"i-1"}
     bastion = status(BASTION, inv, BASTION_UID)
     assert bastion.evidence["bastion"] == "named: 'jump-host' matches the bastion name pattern"
 

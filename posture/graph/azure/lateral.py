@@ -1,0 +1,356 @@
+"""Lateral administrative access on Azure, graded by where it comes from
+(:mod:`posture.graph.lateral` says the grades).
+
+For every VM and administrative port, the sources both NSG levels admit
+(:meth:`~posture.graph.azure.reach.AzureNetwork.candidate_sources`: one address of every other
+subnet of the VNet and its connected peers, every NIC in them) become graded offences, and so
+does the internet when the exposure evaluator finds it reaching the port through an entry point
+(:meth:`~posture.graph.azure.reach.AzureNetwork.internet_exposure`; an NSG rule admitting the
+internet without an entry point is latent exposure, another check's finding). Sources in the
+AzureBastionSubnet are the bastion and never offend.
+
+* the **rule** is the first NSG level that filters the flow (the subnet's NSG, else the NIC's):
+  its deciding rule by name and priority - Azure's default rule as ``AllowVnetInBound (priority
+  65000, default rule of every NSG)``; that NSG is the finding's subject. With no NSG at either
+  level the subnet is the subject (nothing filters it);
+* a source's **environment** is its VM's environment tag, else its VNet's; a subnet stands for
+  its hosts with its VNet's environment;
+* a source VM is **internet-exposed** when the exposure evaluator finds some TCP port of one of
+  its NICs reachable from a wide range of internet clients (every port is judged, one per range
+  no NSG rule, load-balancer rule or DNAT rule tells apart);
+* a source in another VNet names the peering in the grade and the path.
+
+Undecidable: an NSG or subnet that was not collected, an internet verdict that depends on the
+ranges of service tags that are not collected, and a rule whose service tag (``AzureCloud``,
+``Storage``...) might hold a source with a public address (a VNet may use public space): service
+tags hold public ranges, so they never decide a source with a private address.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from posture.graph.azure.nsg import (
+    INTERNET,
+    Peer,
+    allowed,
+    inbound,
+    net_of,
+    nsg_decision,
+    ordered_rules,
+    parse_ports,
+    rule_matches,
+)
+from posture.graph.azure.reach import AzureNetwork, Endpoint
+from posture.graph.core import representatives
+from posture.graph.intervals import IntervalSet
+from posture.graph.lateral import (
+    DEFAULT_RULE,
+    AdmittingRule,
+    Env,
+    Offence,
+    Party,
+    environment,
+    offence,
+)
+from posture.graph.paths import Reach
+from posture.model import Asset
+
+EVERY_PORT = IntervalSet.of((1, 65535))
+_RESOLVED = {"*", "any", "internet", "virtualnetwork", "azureloadbalancer"}
+
+
+def _short(uid: Any) -> str:
+    return str(uid or "").rsplit("/", 1)[-1]
+
+
+def vm_of_nic(net: AzureNetwork) -> dict[str, Asset]:
+    """NIC uid -> the VM it is attached to (from the VMs' ``nic_ids``), memoized."""
+    found: dict[str, Asset] | None = net.memo.get("lateral.vm_of_nic")
+    if found is None:
+        found = {n: vm for vm, _ in net.hosts() for n in vm.attr("nic_ids") or ()}
+        net.memo["lateral.vm_of_nic"] = found
+    return found
+
+
+def vnet_of(net: AzureNetwork, subnet_id: str | None) -> str | None:
+    subnet = net.subnets.get(subnet_id or "")
+    return str(subnet.attr("vnet_id")) if subnet is not None and subnet.attr("vnet_id") else None
+
+
+def _env(
+    net: AzureNetwork, vm: Asset | None, subnet_id: str | None, keys: Sequence[str],
+    prod: Sequence[str],
+) -> Env:
+    tagged: list[tuple[str, Mapping[str, str]]] = [(vm.name, vm.tags)] if vm else []
+    vnet = net.vnets.get(vnet_of(net, subnet_id) or "")
+    if vnet is not None:
+        tagged.append((vnet.name, vnet.tags))
+    return environment(tagged, keys, prod)
+
+
+def _cuts(net: AzureNetwork, ep: Endpoint) -> set[int]:
+    """Every port at which an internet verdict of ``ep`` may change."""
+    subnet_nsg, nic_nsg, _ = net.layers(ep)
+    out: set[int] = set()
+    for nsg in (subnet_nsg, nic_nsg):
+        for rule in ordered_rules(nsg) if nsg is not None else ():
+            for lo, hi in parse_ports(rule.get("destination_ports") or ("*",)):
+                out |= {lo, hi + 1}
+    for _, _, rule in net.lb_rules(ep):
+        port = int(rule.get("backend_port") or 0)
+        out |= {port, port + 1}
+    for fw in net.firewalls:
+        for rule in net.dnat_rules(fw)[0]:
+            if str(rule.get("translated_address")) == str(ep.private_ip):
+                port = int(str(rule.get("translated_port") or 0) or 0)
+                out |= {port, port + 1}
+    return out
+
+
+def exposure(net: AzureNetwork, key: str, endpoints: Sequence[Endpoint]) -> tuple[
+    str | None, str | None
+]:
+    """(where the VM or NIC ``key`` is internet-exposed, why that is undecided), memoized."""
+    memo: dict[str, tuple[str | None, str | None]] = net.memo.setdefault("lateral.exposed", {})
+    found = memo.get(key)
+    if found is not None:
+        return found
+    unknown = None
+    for ep in endpoints:
+        ports = representatives(EVERY_PORT, _cuts(net, ep))
+        for n, port in enumerate(ports):
+            v = net.internet_exposure(ep, port)
+            if v.state is Reach.EXPOSED:
+                hi = ports[n + 1] - 1 if n + 1 < len(ports) else 65535
+                span = str(port) if hi == port else f"{port}-{hi}"
+                path = v.paths[0]
+                found = (f"tcp/{span} through {path['entry']} {_short(path['via'])}", None)
+                memo[key] = found
+                return found
+            if v.state is Reach.UNKNOWN:
+                unknown = unknown or v.detail
+    memo[key] = found = (None, unknown)
+    return found
+
+
+def undecided(nsg: Asset | None, src: Peer, dst: Peer, port: int) -> str | None:
+    """Why ``nsg``'s verdict on ``src`` is undecidable (a rule ahead of the deciding one, with
+    the other access, whose service tag might hold ``src``'s public address), or None."""
+    if nsg is None or src.address is None or not src.address.is_global:
+        return None
+    decision = nsg_decision(nsg, "inbound", src, dst, port)
+    for rule in ordered_rules(nsg):
+        if rule is decision.rule:
+            return None
+        tags = [
+            str(t)
+            for t in rule.get("source_prefixes") or ()
+            if str(t).strip().lower() not in _RESOLVED and net_of(str(t)) is None
+        ]
+        access = str(rule.get("access"))
+        if not tags or rule.get("source_asg_ids") or (access == "allow") == decision.allowed:
+            continue
+        if rule_matches({**rule, "source_prefixes": ["*"]}, "inbound", src, dst, port):
+            return (
+                f"rule {rule.get('name')} (priority {rule.get('priority')}) of NSG "
+                f"{_short(nsg.uid)} {access}s tcp/{port} from service tag {tags[0]}, whose "
+                "ranges are not collected"
+            )
+    return None
+
+
+def rule_text(layer: Mapping[str, Any]) -> str:
+    """``AllowVnetInBound (priority 65000, default rule of every NSG)``."""
+    default = f", {DEFAULT_RULE}" if layer.get("default_rule") else ""
+    return f"{layer.get('rule')} (priority {layer.get('priority')}{default})"
+
+
+def blame(net: AzureNetwork, ep: Endpoint, layers: Sequence[Mapping[str, Any]]) -> AdmittingRule:
+    """The first NSG level filtering the flow, and its deciding rule (the subnet when none)."""
+    for layer in layers:
+        if layer.get("nsg"):
+            return AdmittingRule(
+                str(layer["nsg"]), rule_text(layer), bool(layer.get("default_rule"))
+            )
+    subnet = net.subnets.get(ep.subnet or "")
+    name = subnet.name if subnet is not None else _short(ep.subnet)
+    return AdmittingRule(
+        str(ep.subnet), f"no NSG on subnet {name} or NIC {_short(ep.nic)}: nothing filters it"
+    )
+
+
+def _hops(
+    head: Sequence[Mapping[str, Any]], layers: Sequence[Mapping[str, Any]], ep: Endpoint,
+    vm: Asset, port: int,
+) -> dict[str, Any]:
+    """The evidence path: ``head`` (source, peering / internet, entry), each NSG level's rule,
+    the NIC and the VM."""
+    hops = list(head)
+    for layer in layers:
+        if layer.get("nsg"):
+            hops.append(
+                {
+                    "kind": f"nsg ({layer['layer']})",
+                    "id": _short(layer["nsg"]),
+                    "detail": f"{layer.get('access')}: {rule_text(layer)}",
+                    "rule": dict(layer),
+                }
+            )
+        else:
+            hops.append({"kind": f"{layer['layer']} (no NSG)", "id": _short(ep.nic)})
+    hops.append({"kind": "interface", "id": _short(ep.nic), "detail": str(ep.private_ip)})
+    hops.append({"kind": "asset", "id": vm.name, "detail": vm.type})
+    summary = " -> ".join(
+        f"{h['kind']} {h['id']}" + (f" [{h['detail']}]" if h.get("detail") else "") for h in hops
+    )
+    return {"port": port, "summary": summary, "hops": hops}
+
+
+def _peering(net: AzureNetwork, target_vnet: str | None, source_vnet: str | None) -> str:
+    for p in net.peerings.get(str(target_vnet), ()):
+        if str(p.attr("remote_vnet_id")) == str(source_vnet):
+            return f"VNet peering {p.name}"
+    return "VNet peering" if source_vnet and source_vnet != target_vnet else ""
+
+
+def offences(
+    net: AzureNetwork,
+    vm: Asset,
+    endpoints: Sequence[Endpoint],
+    ports: Sequence[int],
+    keys: Sequence[str],
+    prod: Sequence[str],
+) -> tuple[list[Offence], list[str], list[str]]:
+    """The graded offences against ``vm``'s administrative ports, undecidable reasons, and the
+    bastion sources admitted."""
+    found: list[Offence] = []
+    unknown: list[str] = []
+    bastions: list[str] = []
+    owners = vm_of_nic(net)
+    for ep in endpoints:
+        subnet_nsg, nic_nsg, why = net.layers(ep)
+        if why:
+            unknown.append(why)
+            continue
+        network = vnet_of(net, ep.subnet)
+        target = Party(vm.name, vm.uid, network, ep.subnet, _env(net, vm, ep.subnet, keys, prod))
+        space = net.vnet_space(ep.subnet)
+        dst = net.target(ep)
+        candidates = [
+            (p, m, owners.get(str(m.get("nic"))), p.address is not None and p.address.is_global)
+            for p, m in net.candidate_sources(ep, space)
+            if p is not INTERNET
+        ]
+        for port in map(int, ports):
+            found += _internet(net, vm, ep, port, target, unknown)
+            for peer, meta, owner, public in candidates:
+                if owner is not None and owner.uid == vm.uid:
+                    continue
+                unsure = public and (
+                    undecided(subnet_nsg, peer, dst, port) or undecided(nic_nsg, peer, dst, port)
+                )
+                if unsure:
+                    unknown.append(f"whether {meta['source']} reaches tcp/{port}: {unsure}")
+                    continue
+                chain = inbound(subnet_nsg, nic_nsg, peer, dst, port)
+                if not allowed(chain):
+                    continue
+                if meta["bastion"]:
+                    bastions.append(str(meta["source"]))
+                    continue
+                layers = [d.evidence(layer) for layer, d in chain]
+                src = _source(net, peer, meta, owner, keys, prod)
+                via = _peering(net, network, src.network)
+                head = [{"kind": "source", "id": src.name, "detail": str(peer.address)}]
+                if via:
+                    head.append({"kind": "vnet-peering", "id": via.removeprefix("VNet peering ")})
+                path = partial(_hops, head, layers, ep, vm, port)
+                found.append(offence(src, target, port, blame(net, ep, layers), path, via))
+    return found, list(dict.fromkeys(unknown)), sorted(set(bastions))
+
+
+def _source(
+    net: AzureNetwork,
+    peer: Peer,
+    meta: Mapping[str, Any],
+    owner: Asset | None,
+    keys: Sequence[str],
+    prod: Sequence[str],
+) -> Party:
+    """A source as a party (memoized: the same for every target)."""
+    memo: dict[Any, Party] = net.memo.setdefault("lateral.sources", {})
+    key = (meta.get("nic") or meta.get("subnet"), str(peer.address), tuple(keys), tuple(prod))
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _party(net, peer, meta, owner, keys, prod)
+    return found
+
+
+def _party(
+    net: AzureNetwork,
+    peer: Peer,
+    meta: Mapping[str, Any],
+    owner: Asset | None,
+    keys: Sequence[str],
+    prod: Sequence[str],
+) -> Party:
+    if meta.get("nic"):
+        nic = net.nics[str(meta["nic"])]
+        cfg: Mapping[str, Any] = next(
+            (c for c in nic.attr("ip_configurations") or ()
+             if str(c.get("private_ip")) == str(peer.address)),
+            {},
+        )
+        subnet_id = cfg.get("subnet_id")
+        key = owner.uid if owner is not None else nic.uid
+        eps = (
+            [e for n in owner.attr("nic_ids") or () if n in net.nics
+             for e in net.endpoints(net.nics[n])]
+            if owner is not None
+            else net.endpoints(nic)
+        )
+        where, unsure = exposure(net, key, eps)
+        return Party(
+            owner.name if owner is not None else nic.name,
+            key,
+            vnet_of(net, subnet_id),
+            subnet_id,
+            _env(net, owner, subnet_id, keys, prod),
+            exposed=where,
+            exposure_unknown=unsure,
+        )
+    subnet_id = str(meta.get("subnet"))
+    return Party(
+        str(meta["source"]),
+        subnet_id,
+        vnet_of(net, subnet_id),
+        subnet_id,
+        _env(net, None, subnet_id, keys, prod),
+    )
+
+
+def _internet(
+    net: AzureNetwork, vm: Asset, ep: Endpoint, port: int, target: Party, unknown: list[str]
+) -> list[Offence]:
+    v = net.internet_exposure(ep, port)
+    if v.state is Reach.UNKNOWN:
+        unknown.append(f"whether the internet reaches tcp/{port}: {v.detail}")
+    if v.state is not Reach.EXPOSED:
+        return []
+    entry = v.paths[0]
+    how = f"through {entry['entry']} {_short(entry['via'])}"
+    layers = list(entry.get("nsg_layers") or ())
+    head = [
+        {"kind": "internet", "id": "Internet"},
+        {"kind": str(entry["entry"]), "id": _short(entry["via"]),
+         "detail": str(entry.get("public_ip") or "")},
+    ]
+    path = partial(_hops, head, layers, ep, vm, port)
+    src = Party(f"Internet ({entry['entry']} {_short(entry['via'])})", internet=how)
+    return [offence(src, target, port, blame(net, ep, layers), path)]
+
+
+__all__ = ["blame", "exposure", "offences", "rule_text", "undecided", "vm_of_nic"]
