@@ -182,9 +182,10 @@ def plaintext_secrets(
 def attack_finding(ctx: CheckContext, path: AttackPath, what: str = "host") -> Result:
     """The verdict on one host's attack path (internet → port → host → identity → admin):
     FAIL when both halves hold (CRITICAL; ``latent_severity`` when the identity is one change
-    from administrator; ``gated_severity`` when the host cannot use its identity's power), PASS
-    when either half is decidedly broken, INCONCLUSIVE when a half that would complete the path
-    cannot be decided."""
+    from administrator; ``<grade>_severity`` when its power is broad but short of administrator,
+    e.g. ``contributor_severity``; ``gated_severity`` when the host cannot use its identity's
+    power), PASS when either half is decidedly broken, INCONCLUSIVE when a half that would
+    complete the path cannot be decided."""
     net, who, host = path.network, path.identity, path.host
     ident = {"identity": {"label": who.label, "state": who.state.value, "path": who.text,
                           **who.evidence}}
@@ -193,10 +194,13 @@ def attack_finding(ctx: CheckContext, path: AttackPath, what: str = "host") -> R
     power = {
         Power.ADMIN: "administrator",
         Power.CONDITIONAL: "administrator under conditions",
+        Power.BROAD: "broad power, short of administrator",
         Power.LATENT: "one change away from administrator",
         Power.LATENT_CONDITIONAL: "under conditions one change away from administrator",
         Power.UNKNOWN: "of unknown power",
     }[who.state]
+    if who.state is Power.CONDITIONAL and who.grade:
+        power = "broad power under conditions, short of administrator"
     runs = f"runs as {who.label} ({power}: {who.text})"
     if net.state is Reached.CLOSED:
         return ctx.passed(
@@ -214,6 +218,12 @@ def attack_finding(ctx: CheckContext, path: AttackPath, what: str = "host") -> R
     if who.state in (Power.CONDITIONAL, Power.LATENT_CONDITIONAL):
         return ctx.unknown(host, f"{lead}; it {runs}", **evidence)
     either = f"Either half breaks it: {net.fix}; or {who.fix}." if who.fix else ""
+    also = f" (exposed on {net.ports})" if net.ports != net.port else ""
+    if who.state is Power.BROAD:
+        return ctx.fail_at(
+            Severity.parse(str(ctx.param(f"{who.grade}_severity"))), host,
+            f"attack path: {path.summary()}{also}: a process compromised through {net.port} holds "
+            f"{who.label}, {power} ({who.text}). {either}".strip(), **evidence)
     if who.gate and who.state is Power.LATENT:
         return ctx.passed(host, f"{lead}; it {runs}, but {who.gate} (two changes away)",
                           **evidence)
@@ -226,7 +236,6 @@ def attack_finding(ctx: CheckContext, path: AttackPath, what: str = "host") -> R
         return ctx.fail_at(
             Severity.parse(str(ctx.param("latent_severity"))), host,
             f"latent attack path: {path.summary()}; {who.text}. {either}".strip(), **evidence)
-    also = f" (exposed on {net.ports})" if net.ports != net.port else ""
     return ctx.fail(
         host,
         f"attack path: {path.summary()}{also}: a process compromised through {net.port} holds "

@@ -6,7 +6,8 @@ half for NICs; 85% of subnets and 35% of NICs have one, a few NICs the subnet's 
 0.0.0.0/0, VirtualNetwork, an office range or ASGs, at random priorities), 10 ASGs, public
 IPs on ~20% of NICs (Standard and Basic SKU, some unallocated), two public Standard load
 balancers with rules and inbound NAT rules to admin ports, an internal one, one Azure Firewall
-with DNAT rules.
+with DNAT rules. Every VM has a system-assigned managed identity: 5% Owner of the subscription,
+10% Contributor of it, 10% Owner of the resource group, 25% Reader, the rest no role.
 """
 
 from __future__ import annotations
@@ -253,7 +254,10 @@ def azure_estate(vms: int, seed: int = 7) -> Inventory:
                 data_disk_ids=[],
                 encryption_at_host=False,
                 password_authentication_disabled=True,
-                identity_type=None,
+                identity_type="SystemAssigned",
+                identity_principal_id=_principal(i),
+                identity_tenant_id=None,
+                user_assigned_identities=[],
                 provisioning_state="Succeeded",
             )
         )
@@ -387,5 +391,40 @@ def azure_estate(vms: int, seed: int = 7) -> Inventory:
                 flow_log_ids=[],
             )
         )
-    assets += public_ips + nics + vm_assets
+    assets += public_ips + nics + vm_assets + _role_assignments(vms, seed)
     return Inventory(meta(Provider.AZURE, SUB, (REGION, GLOBAL)), tuple(assets))
+
+
+def _principal(i: int) -> str:
+    return f"{i:08x}-0000-4000-8000-000000000000"
+
+
+def _role_assignments(vms: int, seed: int) -> list[Asset]:
+    """The VMs' system-assigned identities hold: 5% Owner of the subscription, 10% Contributor
+    of it, 10% Owner of the resource group, 25% Reader, the rest nothing (a random stream of its
+    own, so the network above is the same as without identities)."""
+    rnd = random.Random(seed + 1)
+    roles = f"/subscriptions/{SUB}/providers/microsoft.authorization/roledefinitions"
+    grades = [
+        (0.05, "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", f"/subscriptions/{SUB}"),
+        (0.10, "b24988ac-6180-42a0-ab88-20f7382dd24c", f"/subscriptions/{SUB}"),
+        (0.10, "8e3af657-a8ff-443c-a75c-2fe8c4bcb635", RG),
+        (0.25, "acdd72a7-3385-48ef-bd42-f606fba81ae7", f"/subscriptions/{SUB}"),
+    ]
+    out = []
+    for i in range(vms):
+        draw, edge = rnd.random(), 0.0
+        for share, role, scope in grades:
+            edge += share
+            if draw < edge:
+                uid = f"{scope}/providers/microsoft.authorization/roleassignments/ra-{i:06d}"
+                out.append(Asset(
+                    uid.lower(), Provider.AZURE, "Microsoft.Authorization/roleAssignments", SUB,
+                    GLOBAL, f"ra-{i:06d}", {}, {
+                        "scope": scope.lower(), "principal_id": _principal(i),
+                        "principal_type": "ServicePrincipal",
+                        "role_definition_id": f"{roles}/{role}", "condition": None, "pim": None,
+                    },
+                ))
+                break
+    return out

@@ -26,7 +26,8 @@ from typing import Any
 from posture.attack.path import AttackPath, IdentityHalf, NetworkHalf, Power, Reached
 from posture.graph.aws.exposure import READS as NETWORK_READS
 from posture.graph.aws.reach import INSTANCE, AwsReach, Host
-from posture.graph.aws.served import ranges_text, served_ports
+from posture.graph.aws.served import served_ports
+from posture.graph.ports import ranges_text
 from posture.iam.aws import IDENTITY_READS
 from posture.iam.escalation import ADMIN, Edge, trust_policy, trusted_services
 from posture.iam.graph import IdentityGraph

@@ -4,10 +4,12 @@
 checks' definition: a complete path for at least a /8 of IPv4 or a /16 of IPv6 clients), with
 the exposed ports as ranges and the paths as evidence. *Identity half*: what the identity the
 host runs as can do - administrator (a definite path), administrator under a condition the
-inventory cannot decide, one change away (latent escalation), unknown (not collected), or
-none of these - with the path to administrator as hops. A *gate* is what keeps a process on the
-host from using the identity's power although the identity has it (EC2: the instance metadata
-service turned off; GCP: access scopes narrower than the role).
+inventory cannot decide, broad power short of administrator of the account (Azure: Contributor,
+or administrator of one resource group; graded by the check), one change away (latent
+escalation), unknown (not collected), or none of these - with the path to administrator as
+hops. A *gate* is what keeps a process on the host from using the identity's power although the
+identity has it (EC2: the instance metadata service turned off; GCP: access scopes narrower than
+the role; Azure: none - the instance metadata service cannot be turned off per VM).
 
 The joined path, for the report's diagram, is the network hops up to the host (the replies'
 hops left out: they are in the network evidence), a ``port`` hop, then the identity hops; each
@@ -40,6 +42,7 @@ class Power(StrEnum):
 
     ADMIN = "admin"  # a definite path to administrator
     CONDITIONAL = "conditional"  # a path that depends on an undecidable condition
+    BROAD = "broad"  # decided power short of administrator of the account (``grade`` says which)
     LATENT = "latent"  # one change away (a technique waiting for its counterpart)
     LATENT_CONDITIONAL = "latent, conditional"
     UNKNOWN = "unknown"  # the identity or its policies were not collected
@@ -69,6 +72,7 @@ class IdentityHalf:
     evidence: Mapping[str, Any] = field(default_factory=dict)  # steps with their statements
     gate: str = ""  # what keeps the host from using the power ("" = nothing)
     fix: str = ""  # the change that breaks this half
+    grade: str = ""  # BROAD: which broad power (the check's ``<grade>_severity`` grades it)
 
 
 @dataclass(frozen=True, slots=True)

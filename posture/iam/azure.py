@@ -26,6 +26,16 @@ managed identity; group membership is not expanded):
 A principal already holding an active Owner-power grant at the scope or above gains nothing. The
 management group and root assignments a subscription listing returns are its ancestors' and cover
 everything in it; the hierarchy between management groups is not collected.
+
+:meth:`RbacIndex.effective` says what one active grant gives its principal *now*, escalations
+included - Owner power (the role itself, or a role it can assign itself / widen) or Contributor
+power (a ``*`` role without the authorization writes, or one whose condition admits no role that
+assigns roles) - where, and whether that is certain: what a workload holding the principal's
+token (a VM's managed identity) can do (:mod:`posture.attack.azure`). A condition on an Owner or
+``*`` grant is evaluated twice: for an ordinary control-plane action (:data:`ORDINARY`; the
+delegation templates let it through: the role's other actions are then surely held, the
+``floor``) and for a self-assignment of each privileged role, as above; what it leaves open is
+uncertain, never assumed either way.
 """
 
 from __future__ import annotations
@@ -105,6 +115,34 @@ class Assessment:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Effective:
+    """What one active grant gives its principal: the power it holds or can give itself, and
+    where. ``role`` None: the role definition was not collected (power unknown)."""
+
+    grant: Grant
+    role: Role | None
+    power: Power  # OWNER: Owner power, held or self-assigned; NONE: nothing privileged
+    at: str  # the scope of that power
+    certain: bool = True  # False: a condition leaves it open
+    technique: str | None = None  # ASSIGN or DEFINE: the principal gives itself the power
+    via: str | None = None  # the role it assigns itself, or its custom role it widens
+    reason: str = ""
+    floor: Power = Power.NONE  # held whatever an undecided condition decides
+
+
+ORDINARY = "Microsoft.Compute/virtualMachines/write"
+"""A control-plane action outside access management: what a condition does to the ordinary
+actions of an Owner or ``*`` grant (Microsoft's delegation templates let every action through
+but the role-assignment writes and deletes they constrain)."""
+
+
+def _star(role: Role) -> bool:
+    """Every action (but what ``notActions`` subtract) in some block: Contributor power at least,
+    whatever happens to the authorization writes."""
+    return any("*" in b.actions for b in role.blocks)
+
+
 class RbacIndex:
     """The roles and grants of an inventory, with the escalation assessment of each grant."""
 
@@ -115,18 +153,22 @@ class RbacIndex:
             self.roles[role.guid] = role
         self.grants = [Grant.of(a) for a in inventory.of(ROLE_ASSIGNMENT, ELIGIBILITY)]
         self.by_principal: dict[str, list[Grant]] = {}
+        self._active: dict[str, list[Grant]] = {}  # by lower-case principal id
         for g in self.grants:
             self.by_principal.setdefault(g.principal_id, []).append(g)
+            if not g.eligible:
+                self._active.setdefault(g.principal_id.lower(), []).append(g)
 
     def role(self, guid: str) -> Role | None:
         return self.roles.get(guid)
 
-    def held(self, principal: str, scope: str) -> set[Power]:
-        """The powers the principal's active grants give at ``scope``."""
+    def held(self, principal: str, scope: str, excluding: Grant | None = None) -> set[Power]:
+        """The powers the principal's active grants (but ``excluding``) give at ``scope``."""
         return {
             r.power
             for g in self.by_principal.get(principal, ())
-            if not g.eligible and covers(g.scope, scope) and (r := self.role(g.role_guid))
+            if not g.eligible and g is not excluding and covers(g.scope, scope)
+            and (r := self.role(g.role_guid))
         }
 
     def assess(self, g: Grant) -> Assessment:
@@ -146,6 +188,52 @@ class RbacIndex:
         found.append(Assessment(g, role, Outcome.NONE))  # last: a technique's verdict first
         return max(found, key=lambda a: (_RANK[a.outcome], a.power))
 
+    def active(self, principal: str) -> list[Grant]:
+        """The principal's active grants (assignments; PIM eligibilities left out)."""
+        return self._active.get(principal.lower(), [])
+
+    def effective(self, g: Grant) -> Effective:
+        """What the active grant ``g`` gives its principal now (see the module docstring)."""
+        role = self.role(g.role_guid)
+        if role is None:
+            return Effective(g, None, Power.NONE, g.scope, False, reason="role definition not "
+                             "collected")
+        if g.condition and (role.power is Power.OWNER or _star(role)):
+            return self._conditioned(g, role)
+        if role.power is Power.OWNER:
+            return Effective(g, role, Power.OWNER, g.scope)
+        a = self.assess(g)
+        if a.outcome in (Outcome.ESCALATES, Outcome.UNDECIDED):
+            return Effective(g, role, a.power, a.at or g.scope, a.outcome is Outcome.ESCALATES,
+                             a.technique, a.via, a.reason)
+        if _star(role):
+            return Effective(g, role, Power.CONTRIBUTOR, g.scope, reason=a.reason)
+        return Effective(g, role, Power.NONE, g.scope, technique=a.technique, reason=a.reason)
+
+    def _conditioned(self, g: Grant, role: Role) -> Effective:
+        """An Owner or ``*`` grant with a condition: the condition decides its ordinary actions
+        (:data:`ORDINARY`: the delegation template lets them through) and whether it may assign
+        itself Owner; the ordinary actions it surely keeps are its ``floor``."""
+        ordinary = evaluate(g.condition, Request(ORDINARY, {}))
+        floor = Power.CONTRIBUTOR if ordinary is Truth.TRUE else Power.NONE
+        a = self._assign(g, role, excluding=g) if role.allows(ASSIGN) else None
+        if a is not None and a.outcome is Outcome.ESCALATES and a.power is Power.OWNER:
+            return Effective(g, role, Power.OWNER, g.scope, True, ASSIGN, a.via, a.reason,
+                             floor=floor)
+        if a is not None and a.outcome is Outcome.UNDECIDED:
+            return Effective(g, role, Power.OWNER, g.scope, False, ASSIGN, a.via, a.reason,
+                             floor=floor)
+        if a is not None and a.outcome is Outcome.ALREADY:
+            return Effective(g, role, Power.NONE, g.scope, reason=a.reason)
+        if ordinary is Truth.FALSE:
+            return Effective(g, role, Power.NONE, g.scope, reason="its condition denies the "
+                             "role's other actions")
+        why = a.reason if a is not None else ""
+        if ordinary is Truth.UNKNOWN:
+            why = "under a condition that cannot be decided for the role's other actions"
+        return Effective(g, role, Power.CONTRIBUTOR, g.scope, ordinary is Truth.TRUE, reason=why,
+                         floor=floor)
+
     def _candidates(self, g: Grant) -> dict[str, Role | None]:
         """Privileged roles the principal could assign itself at the grant's scope."""
         out: dict[str, Role | None] = {
@@ -155,8 +243,8 @@ class RbacIndex:
             out.setdefault(guid, self.role(guid))
         return {guid: r for guid, r in out.items() if r is None or r.assignable_at(g.scope)}
 
-    def _assign(self, g: Grant, role: Role) -> Assessment:
-        held = self.held(g.principal_id, g.scope)
+    def _assign(self, g: Grant, role: Role, excluding: Grant | None = None) -> Assessment:
+        held = self.held(g.principal_id, g.scope, excluding)
         if Power.OWNER in held:
             return Assessment(
                 g, role, Outcome.ALREADY, ASSIGN, reason="already holds Owner power there"

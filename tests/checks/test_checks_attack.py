@@ -1,9 +1,10 @@
-"""aws.network.no_exposed_host_with_admin_identity and
-gcp.network.no_exposed_host_with_admin_identity: the attack path across network and identity,
-with its traps - an exposed host with an admin role fails (CRITICAL, both halves of the
+"""aws/gcp/azure.network.no_exposed_host_with_admin_identity: the attack path across network and
+identity, with its traps - an exposed host with an admin role fails (CRITICAL, both halves of the
 evidence), the same host with a read-only role passes, an admin host that is not exposed
 passes, a conditional path and a collection gap are inconclusive, a latent escalation is HIGH,
-an identity the host cannot use (metadata service off, narrow GCP scopes) is LOW."""
+an identity the host cannot use (metadata service off, narrow GCP scopes) is LOW; on Azure a
+managed identity that assigns itself Owner fails, Contributor is HIGH and a resource group's
+Owner MEDIUM."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from support import azure
 from support.aws import collection_error
 from support.aws_net import INSTANCE_UID, estate, lb_estate, replaced, sg_rule, status
+from support.checks import only, run_one
 from support.gcp import PROJECT_ID, binding, firewall, instance, project, results
 from support.iam import ARN, allow, instance_profile, role, service
 
-from posture.model import Asset, Inventory, Severity, Status
+from posture.model import Asset, Finding, Inventory, Severity, Status
 
 AWS = "aws.network.no_exposed_host_with_admin_identity"
 GCP = "gcp.network.no_exposed_host_with_admin_identity"
@@ -183,3 +186,94 @@ def test_many_exposed_ports_keep_ten_paths_and_count_the_rest() -> None:
     assert found.status is Status.FAIL
     assert found.evidence["exposed_ports"].startswith("tcp/8001, 8003, 8005")
     assert (len(found.evidence["paths"]), found.evidence["more_paths"]) == (10, 10)
+
+
+# -- Azure ----------------------------------------------------------------------------------------
+
+AZURE = "azure.network.no_exposed_host_with_admin_identity"
+HTTPS = azure.nsg("nsg-web", azure.rule("https", 100, src="Internet", ports="443"))
+PIP = azure.public_ip("pip-h", "20.0.0.9", "Standard")
+OPS = "0b000000-0000-0000-0000-00000000000b"
+RA_LISTING = azure.error("authorization", "RoleAssignments_ListForSubscription",
+                         (azure.ROLE_ASSIGNMENT,))
+
+
+def az_vm(*rbac: Asset, exposed: bool = True, errors: tuple[Any, ...] = (),
+          **identity: Any) -> Finding:
+    network = azure.one_vm(HTTPS, pip=PIP if exposed else None)
+    inv = azure.inventory(*azure.identified(network, **identity), *rbac, errors=errors)
+    return only([f for f in run_one(AZURE, inv) if f.resource_type.endswith("virtualMachines")])
+
+
+def test_azure_exposed_vm_with_an_owner_identity_is_a_critical_attack_path() -> None:
+    found = az_vm(azure.role_assignment("ra", azure.OWNER))
+    assert found.status is Status.FAIL and found.severity is Severity.CRITICAL
+    sub = azure.SUB
+    assert found.message.startswith(
+        f"attack path: internet -> tcp/443 -> h -> managed identity h (system-assigned) -> "
+        f"administrator of subscription {sub}: a process compromised through tcp/443 holds the "
+        f"system-assigned identity of h, administrator (Owner at subscription {sub})."
+    )
+    assert "Either half breaks it: remove the NSG rule admitting tcp/443 from the internet " \
+        "(rule https), or public IP pip-h; or remove the Owner assignment" in found.message
+    ev = found.evidence
+    assert ev["exposed_ports"] == "tcp/443" and ev["paths"][0]["nsg_layers"]  # network half
+    assert ev["identity"]["role_assignments"][0]["role_assignment"].endswith("/ra")  # identity
+    assert [h["layer"] for h in ev["attack_path"]][-2:] == ["identity", "identity"]
+
+
+@pytest.mark.parametrize(
+    ("rbac", "knobs", "expected", "severity", "words"),
+    [
+        ((azure.role_assignment("ra", azure.READER),), {}, Status.PASS, None,
+         "no administrator identity: the system-assigned identity of h holds no Owner"),
+        ((azure.role_assignment("ra", azure.OWNER),), {"exposed": False}, Status.PASS, None,
+         "not reachable from the internet on any tcp port"),
+        ((azure.role_assignment("ra", azure.UAA, OPS),), {"system": None, "users": {"id": OPS}},
+         Status.FAIL, Severity.CRITICAL, "holds user-assigned identity id, administrator (User "
+         "Access Administrator at subscription"),
+        ((azure.role_assignment("ra", azure.OWNER, condition="@Resource[x:y] StringEquals 'z'"),),
+         {}, Status.INCONCLUSIVE, None, "administrator under conditions"),
+        ((azure.role_assignment("ra", azure.OWNER),), {"errors": (RA_LISTING,)}, Status.FAIL,
+         Severity.CRITICAL, "administrator"),
+        ((), {"errors": (RA_LISTING,)}, Status.INCONCLUSIVE, None,
+         "the role assignments of subscription"),
+        ((azure.role_assignment("ra", azure.CONTRIBUTOR),), {}, Status.FAIL, Severity.HIGH,
+         "broad power, short of administrator (Contributor at subscription"),
+        ((azure.role_assignment("ra", azure.OWNER, scope=azure.RG),), {}, Status.FAIL,
+         Severity.MEDIUM, "administrator of resource group rg (the VM's own) only, not of the "
+         "subscription"),
+        ((azure.role_assignment("ra", azure.OWNER),), {"system": None}, Status.PASS, None,
+         "no administrator identity: the VM has no managed identity"),
+        ((azure.role_assignment("ra", azure.CONTRIBUTOR, condition="@Resource[x:y] StringEquals "
+                                "'z'"),), {}, Status.INCONCLUSIVE, None,
+         "broad power under conditions, short of administrator"),
+    ],
+    ids=["reader", "private", "user-assigned-uaa", "conditional", "owner-despite-listing-gap",
+         "listing-failed", "contributor", "resource-group-owner", "no-identity",
+         "conditional-contributor"],
+)
+def test_azure_traps(rbac: tuple[Asset, ...], knobs: dict[str, Any], expected: Status,
+                     severity: Severity | None, words: str) -> None:
+    found = az_vm(*rbac, **knobs)
+    assert found.status is expected, found.message
+    assert words in found.message
+    if severity is not None:
+        assert found.severity is severity
+
+
+def test_azure_grades_are_parameters() -> None:
+    inv = azure.inventory(*azure.identified(azure.one_vm(HTTPS, pip=PIP)),
+                          azure.role_assignment("ra", azure.CONTRIBUTOR))
+    (found,) = run_one(AZURE, inv, contributor_severity="critical")
+    assert found.severity is Severity.CRITICAL
+
+
+def test_azure_detail_facets_that_are_not_read_leave_it_decided() -> None:
+    pim = azure.error("authorization", "RoleAssignmentScheduleInstances_ListForScope",
+                      (f"{azure.ROLE_ASSIGNMENT}#pim",))
+    vm_uid = f"{azure.RG}/providers/microsoft.compute/virtualmachines/h"
+    user_data = azure.error("compute", "VirtualMachines_Get",
+                            ("Microsoft.Compute/virtualMachines#user_data",), vm_uid, "westeurope")
+    found = az_vm(azure.role_assignment("ra", azure.READER), errors=(pim, user_data))
+    assert found.status is Status.PASS, found.message

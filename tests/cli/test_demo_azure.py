@@ -114,9 +114,43 @@ def test_demo_azure_role_assignment_escalation(demo: tuple[Path, Any, dict[str, 
         "Owner → ca401000-0000-0000-0000-000000000003": ("PASS", "high"),
         "Owner → e4140000-0000-0000-0000-000000000005": ("PASS", "high"),
         "Owner ⇢ da7e0000-0000-0000-0000-000000000004": ("PASS", "high"),
+        # the managed identities the attack-path demo gives vm-web and vm-private
+        "Owner → 3a7e0000-0000-0000-0000-00000000000a": ("PASS", "high"),
+        "Owner → 1d000000-0000-0000-0000-00000000000b": ("PASS", "high"),
     }
     assert {n: found.get(n) for n in expected} == expected
     assert not [n for n in found if n.startswith(("Reader →", "Contributor →"))]
+
+
+def test_demo_azure_attack_path(demo: tuple[Path, Any, dict[str, Any]]) -> None:
+    folder, _, doc = demo
+    check = "azure.network.no_exposed_host_with_admin_identity"
+    found = {f["resource_name"]: f for f in doc["findings"] if f["check_id"] == check}
+    # vm-web (SSH open to the world through its public IP) runs with a system-assigned identity
+    # that is Owner of the subscription: the joined path, CRITICAL; vm-fw (RDP through the
+    # firewall's DNAT) with a user-assigned identity that is Contributor of its resource group
+    # only: MEDIUM; vm-private holds the same Owner power without an internet path: PASS
+    assert {n: (f["status"], f["severity"]) for n, f in found.items()} == {
+        "vm-web": ("FAIL", "critical"),
+        "vm-fw": ("FAIL", "medium"),
+        "vm-private": ("PASS", "critical"),
+        "vm-lb": ("PASS", "critical"),
+        "vm-app": ("PASS", "critical"),
+        "vm-double": ("PASS", "critical"),
+    }
+    web = found["vm-web"]
+    assert web["message"].startswith(
+        "attack path: internet -> tcp/22 -> vm-web -> managed identity vm-web (system-assigned) "
+        f"-> administrator of subscription {SUB} (exposed on tcp/22, 443)")
+    assert [h["kind"] for h in web["evidence"]["attack_path"]][-3:] == [
+        "asset", "managed identity", "administrator of"]
+    assert "not of the subscription" not in found["vm-fw"]["message"]  # Contributor, not Owner
+    assert "every action in resource group rg-prod (the VM's own) but access management" in \
+        found["vm-fw"]["message"]
+    assert found["vm-private"]["message"].startswith(
+        "not reachable from the internet on any tcp port")
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert '<g class="hop identity">' in html  # drawn: network hops, then identity hops
 
 
 def test_demo_azure_lateral_admin_access_per_nsg(demo: tuple[Path, Any, dict[str, Any]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from posture.model import GLOBAL, Asset, CollectionError, Inventory, Provider
@@ -188,3 +189,57 @@ def one_vm(
     card = nic(f"nic-{name}", sn, "10.0.2.4", public=pip, nsg_asset=nic_nsg, **nic_kwargs)
     assets = [vnet(), sn, card, vm(name, card), *extra]
     return assets + list({a.uid: a for a in (subnet_nsg, nic_nsg, pip) if a is not None}.values())
+
+
+# -- managed identities and role assignments (attack paths) -------------------------------------
+
+ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
+SUB_SCOPE = f"/subscriptions/{SUB}"
+ROLES = f"{SUB_SCOPE}/providers/microsoft.authorization/roledefinitions"
+OWNER = f"{ROLES}/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+CONTRIBUTOR = f"{ROLES}/b24988ac-6180-42a0-ab88-20f7382dd24c"
+UAA = f"{ROLES}/18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
+READER = f"{ROLES}/acdd72a7-3385-48ef-bd42-f606fba81ae7"
+MI = "5a000000-0000-0000-0000-000000000001"
+"""The principal id of the system-assigned identity :func:`identified` gives a VM by default."""
+
+
+def role_assignment(
+    name: str,
+    role: str,
+    principal: str = MI,
+    scope: str = SUB_SCOPE,
+    condition: str | None = None,
+    eligible: bool = False,
+) -> Asset:
+    """An active role assignment (or, ``eligible``, a PIM eligibility) of a service principal."""
+    kind = "roleeligibilityscheduleinstances" if eligible else "roleassignments"
+    type_ = "Microsoft.Authorization/roleEligibilityScheduleInstances" if eligible else \
+        ROLE_ASSIGNMENT
+    return az(type_, f"{scope}/providers/microsoft.authorization/{kind}/{name}", name=name,
+              region=GLOBAL, scope=scope.lower(), principal_id=principal,
+              principal_type="ServicePrincipal", role_definition_id=role.lower(),
+              condition=condition, pim=None)
+
+
+def identified(
+    assets: list[Asset], system: str | None = MI, users: dict[str, str | None] | None = None,
+) -> list[Asset]:
+    """``assets`` with its VM given managed identities: system-assigned (principal ``system``,
+    None for none) and user-assigned ``{name: principal id}`` (identities in rg)."""
+    users = users or {}
+    kinds = [k for k, on in (("SystemAssigned", system), ("UserAssigned", users)) if on]
+    attrs = {
+        "identity_type": ", ".join(kinds) or None,
+        "identity_principal_id": system,
+        "user_assigned_identities": [
+            {"id": f"{RG}/providers/microsoft.managedidentity/userassignedidentities/{n}",
+             "name": n, "principal_id": p, "client_id": None}
+            for n, p in sorted(users.items())
+        ],
+    }
+    return [replace(a, attrs={**a.attrs, **attrs}) if a.type == VM_TYPE else a for a in assets]
+
+
+VM_TYPE = "Microsoft.Compute/virtualMachines"

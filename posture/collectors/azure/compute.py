@@ -10,6 +10,7 @@ from azure.mgmt.compute import ComputeManagementClient
 
 from posture.collectors.azure.base import (
     SubscriptionScope,
+    id_name,
     parallel_map,
     props,
     ref,
@@ -62,11 +63,43 @@ def normalize_vm(
         "data_disk_ids": refs(d.get("managedDisk") for d in storage.get("dataDisks") or ()),
         "encryption_at_host": (p.get("securityProfile") or {}).get("encryptionAtHost"),
         "password_authentication_disabled": linux.get("disablePasswordAuthentication"),
-        "identity_type": (item.get("identity") or {}).get("type"),
+        **identity_attrs(item.get("identity")),
         "provisioning_state": p.get("provisioningState"),
         **vm_data_attrs(data or VmData(None, None), scope.subscription),
     }
     return scope.arm_asset(VM, item, attrs, raw=redact_vm(item))
+
+
+def identity_attrs(identity: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The VM's managed identities as role assignments name them (``principalId``): the
+    system-assigned one, and each user-assigned identity (its resource id, lower-case, and its
+    ``principalId``/``clientId``) from ``identity.userAssignedIdentities``."""
+    identity = identity or {}
+    kinds = {k.strip().lower() for k in str(identity.get("type") or "").split(",")}
+    assigned = identity.get("userAssignedIdentities") or {}
+    return {
+        "identity_type": identity.get("type"),
+        "identity_principal_id": (
+            _guid(identity.get("principalId")) if "systemassigned" in kinds else None
+        ),
+        "identity_tenant_id": identity.get("tenantId"),
+        "user_assigned_identities": sorted(
+            (
+                {
+                    "id": rid(uid),
+                    "name": id_name(uid),
+                    "principal_id": _guid((value or {}).get("principalId")),
+                    "client_id": (value or {}).get("clientId"),
+                }
+                for uid, value in assigned.items()
+            ),
+            key=lambda i: str(i["id"]),
+        ),
+    }
+
+
+def _guid(value: Any) -> str | None:
+    return str(value).lower() if value else None
 
 
 def normalize_disk(scope: SubscriptionScope, item: Mapping[str, Any]) -> Asset:

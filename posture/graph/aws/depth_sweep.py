@@ -30,11 +30,9 @@ from posture.graph.aws import lb as aws_lb
 from posture.graph.aws.depth import host_depths
 from posture.graph.aws.depth_lb import members
 from posture.graph.aws.reach import AwsReach, Host
-from posture.graph.core import Direction, representatives
+from posture.graph.core import Direction
 from posture.graph.depth import TCP, Depth, Layer, PathDepth
-from posture.graph.intervals import IntervalSet
-
-EVERY_PORT = IntervalSet.of((1, 65535))
+from posture.graph.ports import pieces
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +102,12 @@ def sweep(
     found = memo.get(key)
     if found is None:
         points = cuts(reach, host, protocol) | {q for p in single for q in (p, p + 1)}
-        starts = representatives(EVERY_PORT, points)
-        ends = [*(s - 1 for s in starts[1:]), EVERY_PORT.spans[-1][1]]
-        depths = host_depths(reach, host, starts, protocol)
+        spans = pieces(points)
+        depths = host_depths(reach, host, [lo for lo, _ in spans], protocol)
         found = memo[key] = tuple(
-            Piece(protocol, lo, hi, d) for lo, hi, d in zip(starts, ends, depths, strict=True)
+            Piece(protocol, lo, hi, d) for (lo, hi), d in zip(spans, depths, strict=True)
         )
     return found
 
 
-__all__ = ["EVERY_PORT", "Piece", "cuts", "spread", "sweep"]
+__all__ = ["Piece", "cuts", "spread", "sweep"]

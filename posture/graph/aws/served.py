@@ -14,15 +14,12 @@ exposed ports - as ranges, the way :mod:`posture.graph.aws.depth_sweep` cuts the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from posture.graph.aws.exposure import TCP, Exposure, host_lb, judge
 from posture.graph.aws.reach import AwsReach, Host
-from posture.graph.core import Direction, representatives
-from posture.graph.intervals import IntervalSet
-
-EVERY_PORT = IntervalSet.of((1, 65535))
+from posture.graph.core import Direction
+from posture.graph.ports import merged, pieces, ranges_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +38,8 @@ class ServedPorts:
         return next(((lo, hi) for lo, hi in self.ranges if lo <= port <= hi), None)
 
 
-def ranges_text(ranges: Iterable[tuple[int, int]], protocol: str = TCP) -> str:
-    """``tcp/22, 443, 8000-8080`` (``none`` when empty)."""
-    parts = [str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ranges]
-    return f"{protocol}/{', '.join(parts)}" if parts else "none"
 
 
-def merged(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    out: list[tuple[int, int]] = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(hi, out[-1][1]))
-        else:
-            out.append((lo, hi))
-    return tuple(out)
 
 
 def served_ports(reach: AwsReach, host: Host) -> ServedPorts:
@@ -71,12 +56,11 @@ def served_ports(reach: AwsReach, host: Host) -> ServedPorts:
             points |= f.port_cuts(Direction.IN, TCP)
     for e in lb:
         points |= {e.port, e.port + 1}
-    starts = representatives(EVERY_PORT, points)
-    ends = dict(zip(starts, [*(s - 1 for s in starts[1:]), EVERY_PORT.spans[-1][1]], strict=True))
-    exposure = judge(reach, host.asset, starts, lb, host.interfaces)
+    ends = dict(pieces(points))
+    exposure = judge(reach, host.asset, list(ends), lb, host.interfaces)
     ranges = merged((p, ends[p]) for p in exposure.ports)
-    found = memo[host.asset.uid] = ServedPorts(exposure, ranges, len(starts))
+    found = memo[host.asset.uid] = ServedPorts(exposure, ranges, len(ends))
     return found
 
 
-__all__ = ["EVERY_PORT", "ServedPorts", "merged", "ranges_text", "served_ports"]
+__all__ = ["ServedPorts", "served_ports"]

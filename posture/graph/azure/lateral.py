@@ -16,8 +16,8 @@ AzureBastionSubnet are the bastion and never offend.
 * a source's **environment** is its VM's environment tag, else its VNet's; a subnet stands for
   its hosts with its VNet's environment;
 * a source VM is **internet-exposed** when the exposure evaluator finds some TCP port of one of
-  its NICs reachable from a wide range of internet clients (every port is judged, one per range
-  no NSG rule, load-balancer rule or DNAT rule tells apart);
+  its NICs reachable from a wide range of internet clients (:mod:`posture.graph.azure.served`:
+  every port is judged, one per range no NSG rule, load-balancer rule or DNAT rule tells apart);
 * a source in another VNet names the peering in the grade and the path.
 
 Undecidable: an NSG or subnet that was not collected, an internet verdict that depends on the
@@ -40,14 +40,17 @@ from posture.graph.azure.nsg import (
     net_of,
     nsg_decision,
     ordered_rules,
-    parse_ports,
     rule_matches,
 )
 from posture.graph.azure.reach import AzureNetwork, Endpoint
-from posture.graph.core import representatives
-from posture.graph.intervals import IntervalSet
+from posture.graph.azure.served import (
+    exposure,
+    internet_hops,
+    path_hops,
+    rule_text,
+    short,
+)
 from posture.graph.lateral import (
-    DEFAULT_RULE,
     AdmittingRule,
     Env,
     Offence,
@@ -58,12 +61,7 @@ from posture.graph.lateral import (
 from posture.graph.paths import Reach
 from posture.model import Asset
 
-EVERY_PORT = IntervalSet.of((1, 65535))
 _RESOLVED = {"*", "any", "internet", "virtualnetwork", "azureloadbalancer"}
-
-
-def _short(uid: Any) -> str:
-    return str(uid or "").rsplit("/", 1)[-1]
 
 
 def vm_of_nic(net: AzureNetwork) -> dict[str, Asset]:
@@ -91,51 +89,6 @@ def _env(
     return environment(tagged, keys, prod)
 
 
-def _cuts(net: AzureNetwork, ep: Endpoint) -> set[int]:
-    """Every port at which an internet verdict of ``ep`` may change."""
-    subnet_nsg, nic_nsg, _ = net.layers(ep)
-    out: set[int] = set()
-    for nsg in (subnet_nsg, nic_nsg):
-        for rule in ordered_rules(nsg) if nsg is not None else ():
-            for lo, hi in parse_ports(rule.get("destination_ports") or ("*",)):
-                out |= {lo, hi + 1}
-    for _, _, rule in net.lb_rules(ep):
-        port = int(rule.get("backend_port") or 0)
-        out |= {port, port + 1}
-    for fw in net.firewalls:
-        for rule in net.dnat_rules(fw)[0]:
-            if str(rule.get("translated_address")) == str(ep.private_ip):
-                port = int(str(rule.get("translated_port") or 0) or 0)
-                out |= {port, port + 1}
-    return out
-
-
-def exposure(net: AzureNetwork, key: str, endpoints: Sequence[Endpoint]) -> tuple[
-    str | None, str | None
-]:
-    """(where the VM or NIC ``key`` is internet-exposed, why that is undecided), memoized."""
-    memo: dict[str, tuple[str | None, str | None]] = net.memo.setdefault("lateral.exposed", {})
-    found = memo.get(key)
-    if found is not None:
-        return found
-    unknown = None
-    for ep in endpoints:
-        ports = representatives(EVERY_PORT, _cuts(net, ep))
-        for n, port in enumerate(ports):
-            v = net.internet_exposure(ep, port)
-            if v.state is Reach.EXPOSED:
-                hi = ports[n + 1] - 1 if n + 1 < len(ports) else 65535
-                span = str(port) if hi == port else f"{port}-{hi}"
-                path = v.paths[0]
-                found = (f"tcp/{span} through {path['entry']} {_short(path['via'])}", None)
-                memo[key] = found
-                return found
-            if v.state is Reach.UNKNOWN:
-                unknown = unknown or v.detail
-    memo[key] = found = (None, unknown)
-    return found
-
-
 def undecided(nsg: Asset | None, src: Peer, dst: Peer, port: int) -> str | None:
     """Why ``nsg``'s verdict on ``src`` is undecidable (a rule ahead of the deciding one, with
     the other access, whose service tag might hold ``src``'s public address), or None."""
@@ -156,16 +109,10 @@ def undecided(nsg: Asset | None, src: Peer, dst: Peer, port: int) -> str | None:
         if rule_matches({**rule, "source_prefixes": ["*"]}, "inbound", src, dst, port):
             return (
                 f"rule {rule.get('name')} (priority {rule.get('priority')}) of NSG "
-                f"{_short(nsg.uid)} {access}s tcp/{port} from service tag {tags[0]}, whose "
+                f"{short(nsg.uid)} {access}s tcp/{port} from service tag {tags[0]}, whose "
                 "ranges are not collected"
             )
     return None
-
-
-def rule_text(layer: Mapping[str, Any]) -> str:
-    """``AllowVnetInBound (priority 65000, default rule of every NSG)``."""
-    default = f", {DEFAULT_RULE}" if layer.get("default_rule") else ""
-    return f"{layer.get('rule')} (priority {layer.get('priority')}{default})"
 
 
 def blame(net: AzureNetwork, ep: Endpoint, layers: Sequence[Mapping[str, Any]]) -> AdmittingRule:
@@ -176,37 +123,10 @@ def blame(net: AzureNetwork, ep: Endpoint, layers: Sequence[Mapping[str, Any]]) 
                 str(layer["nsg"]), rule_text(layer), bool(layer.get("default_rule"))
             )
     subnet = net.subnets.get(ep.subnet or "")
-    name = subnet.name if subnet is not None else _short(ep.subnet)
+    name = subnet.name if subnet is not None else short(ep.subnet)
     return AdmittingRule(
-        str(ep.subnet), f"no NSG on subnet {name} or NIC {_short(ep.nic)}: nothing filters it"
+        str(ep.subnet), f"no NSG on subnet {name} or NIC {short(ep.nic)}: nothing filters it"
     )
-
-
-def _hops(
-    head: Sequence[Mapping[str, Any]], layers: Sequence[Mapping[str, Any]], ep: Endpoint,
-    vm: Asset, port: int,
-) -> dict[str, Any]:
-    """The evidence path: ``head`` (source, peering / internet, entry), each NSG level's rule,
-    the NIC and the VM."""
-    hops = list(head)
-    for layer in layers:
-        if layer.get("nsg"):
-            hops.append(
-                {
-                    "kind": f"nsg ({layer['layer']})",
-                    "id": _short(layer["nsg"]),
-                    "detail": f"{layer.get('access')}: {rule_text(layer)}",
-                    "rule": dict(layer),
-                }
-            )
-        else:
-            hops.append({"kind": f"{layer['layer']} (no NSG)", "id": _short(ep.nic)})
-    hops.append({"kind": "interface", "id": _short(ep.nic), "detail": str(ep.private_ip)})
-    hops.append({"kind": "asset", "id": vm.name, "detail": vm.type})
-    summary = " -> ".join(
-        f"{h['kind']} {h['id']}" + (f" [{h['detail']}]" if h.get("detail") else "") for h in hops
-    )
-    return {"port": port, "summary": summary, "hops": hops}
 
 
 def _peering(net: AzureNetwork, target_vnet: str | None, source_vnet: str | None) -> str:
@@ -267,7 +187,7 @@ def offences(
                 head = [{"kind": "source", "id": src.name, "detail": str(peer.address)}]
                 if via:
                     head.append({"kind": "vnet-peering", "id": via.removeprefix("VNet peering ")})
-                path = partial(_hops, head, layers, ep, vm, port)
+                path = partial(path_hops, head, layers, ep, vm, port)
                 found.append(offence(src, target, port, blame(net, ep, layers), path, via))
     return found, list(dict.fromkeys(unknown)), sorted(set(bastions))
 
@@ -341,16 +261,11 @@ def _internet(
     if v.state is not Reach.EXPOSED:
         return []
     entry = v.paths[0]
-    how = f"through {entry['entry']} {_short(entry['via'])}"
+    how = f"through {entry['entry']} {short(entry['via'])}"
     layers = list(entry.get("nsg_layers") or ())
-    head = [
-        {"kind": "internet", "id": "Internet"},
-        {"kind": str(entry["entry"]), "id": _short(entry["via"]),
-         "detail": str(entry.get("public_ip") or "")},
-    ]
-    path = partial(_hops, head, layers, ep, vm, port)
-    src = Party(f"Internet ({entry['entry']} {_short(entry['via'])})", internet=how)
+    path = partial(internet_hops, entry, ep, vm)
+    src = Party(f"Internet ({entry['entry']} {short(entry['via'])})", internet=how)
     return [offence(src, target, port, blame(net, ep, layers), path)]
 
 
-__all__ = ["blame", "exposure", "offences", "rule_text", "undecided", "vm_of_nic"]
+__all__ = ["blame", "offences", "undecided", "vm_of_nic"]

@@ -13,17 +13,14 @@ ports, as ranges.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from posture.graph.core import representatives
 from posture.graph.gcp.exposure import Estate, HostExposure, assess
 from posture.graph.gcp.fw import nics_of
 from posture.graph.gcp.fwpolicy import chain_for
-from posture.graph.intervals import IntervalSet
+from posture.graph.ports import merged, pieces
 from posture.model import Asset
 
-EVERY_PORT = IntervalSet.of((1, 65535))
 _PORTED = ("tcp", "all")
 
 
@@ -56,25 +53,16 @@ def port_cuts(est: Estate, host: Asset) -> set[int]:
     return points
 
 
-def _merged(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    out: list[tuple[int, int]] = []
-    for lo, hi in sorted(ranges):
-        if out and lo <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(hi, out[-1][1]))
-        else:
-            out.append((lo, hi))
-    return tuple(out)
 
 
 def served_ports(est: Estate, host: Asset) -> ServedPorts:
     """Which tcp ports of ``host`` the wide internet reaches (directly or through an external
     load balancer), and which it may reach (undecided)."""
-    starts = representatives(EVERY_PORT, port_cuts(est, host))
-    ends = dict(zip(starts, [*(s - 1 for s in starts[1:]), EVERY_PORT.spans[-1][1]], strict=True))
-    rep = assess(est, host, starts)
-    exposed = _merged((p, ends[p]) for p in rep.ports(rep.exposed))
-    possible = _merged((p, ends[p]) for p in rep.ports(rep.possible))
-    return ServedPorts(rep, exposed, possible, len(starts))
+    ends = dict(pieces(port_cuts(est, host)))
+    rep = assess(est, host, list(ends))
+    exposed = merged((p, ends[p]) for p in rep.ports(rep.exposed))
+    possible = merged((p, ends[p]) for p in rep.ports(rep.possible))
+    return ServedPorts(rep, exposed, possible, len(ends))
 
 
-__all__ = ["EVERY_PORT", "ServedPorts", "port_cuts", "served_ports"]
+__all__ = ["ServedPorts", "port_cuts", "served_ports"]

@@ -16,6 +16,7 @@ from support.azure import DEV, SERVICE_PRINCIPAL, SUB, TENANT
 
 from posture.collectors.azure.base import AzureTarget
 from posture.collectors.azure.collector import collect, role_definition
+from posture.collectors.azure.compute import identity_attrs
 from posture.demo.azure_fake import TOKEN, FakeArm
 from posture.errors import CollectorError
 from posture.model import Inventory
@@ -203,6 +204,47 @@ def test_normalized_attributes(estate: Inventory) -> None:
     }
     sub = estate.get(f"/subscriptions/{SUB}")
     assert sub is not None and sub.attr("activity_log_diagnostic_settings")[0]["has_destination"]
+
+
+def test_managed_identities_of_vms(estate: Inventory) -> None:
+    """Role assignments name principals by principalId: the VM keeps its system-assigned
+    identity's and each user-assigned identity's (resource id, lower-case, and principalId)."""
+    vms = {v.name: v for v in estate.of("Microsoft.Compute/virtualMachines")}
+    web, fw, lb = vms["vm-web"], vms["vm-fw"], vms["vm-lb"]
+    assert (web.attr("identity_type"), web.attr("identity_principal_id")) == (
+        "SystemAssigned", "3a7e0000-0000-0000-0000-00000000000a")
+    assert web.attr("identity_tenant_id") == TENANT and web.attr("user_assigned_identities") == []
+    assert fw.attr("identity_principal_id") is None
+    assert fw.attr("user_assigned_identities") == [{
+        "id": f"{RG}/microsoft.managedidentity/userassignedidentities/id-app",
+        "name": "id-app",
+        "principal_id": "1d000000-0000-0000-0000-00000000000c",
+        "client_id": "c1000000-0000-0000-0000-00000000000c",
+    }]
+    assert (lb.attr("identity_type"), lb.attr("user_assigned_identities")) == (None, [])
+    # the identity's role assignment names the same principal
+    owners = {a.attr("principal_id") for a in estate.of("Microsoft.Authorization/roleAssignments")
+              if a.attr("role_name") == "Owner"}
+    assert web.attr("identity_principal_id") in owners
+
+
+def test_identity_attrs_of_both_kinds() -> None:
+    mi = f"/subscriptions/{SUB}/resourceGroups/RG/providers/Microsoft.ManagedIdentity/"
+    both = identity_attrs({
+        "type": "SystemAssigned, UserAssigned", "principalId": "AB-1", "tenantId": TENANT,
+        "userAssignedIdentities": {f"{mi}userAssignedIdentities/id-b": {"principalId": "p-b"},
+                                   f"{mi}userAssignedIdentities/id-a": {"principalId": "p-a",
+                                                                        "clientId": "c-a"}},
+    })
+    assert both["identity_principal_id"] == "ab-1"
+    assert [(u["name"], u["principal_id"], u["client_id"])
+            for u in both["user_assigned_identities"]] == [("id-a", "p-a", "c-a"),
+                                                            ("id-b", "p-b", None)]
+    assert both["user_assigned_identities"][0]["id"] == (
+        f"{mi}userAssignedIdentities/id-a".lower())
+    assert identity_attrs({"type": "None"})["identity_principal_id"] is None
+    assert identity_attrs(None) == {"identity_type": None, "identity_principal_id": None,
+                                    "identity_tenant_id": None, "user_assigned_identities": []}
 
 
 def test_a_403_on_one_provider_is_a_collection_error(fake: FakeArm) -> None:

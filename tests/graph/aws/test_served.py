@@ -17,7 +17,8 @@ from support.aws_net import (
 
 from posture.graph.aws.exposure import host_lb, judge
 from posture.graph.aws.reach import AwsReach
-from posture.graph.aws.served import merged, ranges_text, served_ports
+from posture.graph.aws.served import served_ports
+from posture.graph.ports import merged, ranges_text
 from posture.model import Inventory
 
 WEB = (sg_rule(443, 443), sg_rule(8000, 8100), sg_rule(22, 22, "203.0.113.0/24"))
