@@ -87,7 +87,6 @@ def test_assets_and_errors_come_back_in_job_order_first_uid_wins(
 
     def later(scope: runner.Scope) -> list[Asset]:
         scope.record("later", "List", "AccessDenied", "no", ("Fake::Thing",))
-        later_done.set()
         return [_asset(scope, "l", "l"), _asset(scope, "shared", "from-later")]
 
     services(early=early, later=later)
@@ -95,7 +94,12 @@ def test_assets_and_errors_come_back_in_job_order_first_uid_wins(
             runner.Job("later", AccountScope(account="two"))]
     finished: list[str] = []
 
-    found = runner.run_jobs(PACKAGE, jobs, max_workers=2, progress=finished.append)
+    def progress(label: str) -> None:
+        finished.append(label)
+        if label.startswith("later"):  # the later job has completed: let the first one finish
+            later_done.set()
+
+    found = runner.run_jobs(PACKAGE, jobs, max_workers=2, progress=progress)
 
     assert finished == ["later two", "early one"]  # completion order ...
     assert [(a.uid, a.name) for a in found.assets] == [  # ... is not the result's order
