@@ -33,7 +33,9 @@ from functools import partial
 from typing import Any
 
 from posture.graph.azure.nsg import (
+    AZURE_LB_IP,
     INTERNET,
+    Decision,
     Peer,
     allowed,
     inbound,
@@ -129,7 +131,7 @@ def blame(net: AzureNetwork, ep: Endpoint, layers: Sequence[Mapping[str, Any]]) 
     )
 
 
-def _peering(net: AzureNetwork, target_vnet: str | None, source_vnet: str | None) -> str:
+def _peering_of(net: AzureNetwork, target_vnet: str | None, source_vnet: str | None) -> str:
     for p in net.peerings.get(str(target_vnet), ()):
         if str(p.attr("remote_vnet_id")) == str(source_vnet):
             return f"VNet peering {p.name}"
@@ -160,13 +162,18 @@ def offences(
         space = net.vnet_space(ep.subnet)
         dst = net.target(ep)
         candidates = [
-            (p, m, owners.get(str(m.get("nic"))), p.address is not None and p.address.is_global)
+            (p, m, *_prepared(net, p, m, owners))
             for p, m in net.candidate_sources(ep, space)
             if p is not INTERNET
         ]
+        verdicts: dict[tuple[int, ...], tuple[Any, list[dict[str, Any]], AdmittingRule]] = {}
         for port in map(int, ports):
             found += _internet(net, vm, ep, port, target, unknown)
-            for peer, meta, owner, public in candidates:
+            levels = (
+                ("subnet", _compiled(net, subnet_nsg, dst, port)),
+                ("nic", _compiled(net, nic_nsg, dst, port)),
+            )
+            for peer, meta, owner, public, address in candidates:
                 if owner is not None and owner.uid == vm.uid:
                     continue
                 unsure = public and (
@@ -175,26 +182,32 @@ def offences(
                 if unsure:
                     unknown.append(f"whether {meta['source']} reaches tcp/{port}: {unsure}")
                     continue
-                chain = inbound(subnet_nsg, nic_nsg, peer, dst, port)
+                chain = _inbound(levels, subnet_nsg, nic_nsg, peer, dst, port)
                 if not allowed(chain):
                     continue
                 if meta["bastion"]:
                     bastions.append(str(meta["source"]))
                     continue
-                layers = [d.evidence(layer) for layer, d in chain]
-                src = _source(net, peer, meta, owner, keys, prod)
+                key = tuple(id(d) for _, d in chain)
+                known = verdicts.get(key)
+                if known is None:
+                    layers = [d.evidence(layer) for layer, d in chain]
+                    known = verdicts[key] = (chain, layers, blame(net, ep, layers))  # holds the
+                _, layers, rule = known  # decisions: their ids stay theirs
+                src = _source(net, peer, address, meta, owner, keys, prod)
                 via = _peering(net, network, src.network)
-                head = [{"kind": "source", "id": src.name, "detail": str(peer.address)}]
+                head = [{"kind": "source", "id": src.name, "detail": address}]
                 if via:
                     head.append({"kind": "vnet-peering", "id": via.removeprefix("VNet peering ")})
                 path = partial(path_hops, head, layers, ep, vm, port)
-                found.append(offence(src, target, port, blame(net, ep, layers), path, via))
+                found.append(offence(src, target, port, rule, path, via))
     return found, list(dict.fromkeys(unknown)), sorted(set(bastions))
 
 
 def _source(
     net: AzureNetwork,
     peer: Peer,
+    address: str,
     meta: Mapping[str, Any],
     owner: Asset | None,
     keys: Sequence[str],
@@ -202,11 +215,145 @@ def _source(
 ) -> Party:
     """A source as a party (memoized: the same for every target)."""
     memo: dict[Any, Party] = net.memo.setdefault("lateral.sources", {})
-    key = (meta.get("nic") or meta.get("subnet"), str(peer.address), tuple(keys), tuple(prod))
+    key = (meta.get("nic") or meta.get("subnet"), address, tuple(keys), tuple(prod))
     found = memo.get(key)
     if found is None:
         found = memo[key] = _party(net, peer, meta, owner, keys, prod)
     return found
+
+
+_Prepared = tuple[Asset | None, bool, str]
+
+
+def _prepared(
+    net: AzureNetwork, peer: Peer, meta: Mapping[str, Any], owners: Mapping[str, Asset]
+) -> _Prepared:
+    """A candidate source's owning VM, whether its address is public, and its address as text
+    (memoized per source: the candidates of a VNet are the same objects for every target)."""
+    memo: dict[int, tuple[Peer, _Prepared]] = net.memo.setdefault("lateral.prepared", {})
+    hit = memo.get(id(peer))
+    if hit is not None and hit[0] is peer:
+        return hit[1]
+    found = (
+        owners.get(str(meta.get("nic"))),
+        peer.address is not None and peer.address.is_global,
+        str(peer.address),
+    )
+    memo[id(peer)] = (peer, found)  # holds the peer: its id stays its own
+    return found
+
+
+def _peering(net: AzureNetwork, target_vnet: str | None, source_vnet: str | None) -> str:
+    memo: dict[tuple[str | None, str | None], str] = net.memo.setdefault("lateral.peerings", {})
+    found = memo.get((target_vnet, source_vnet))
+    if found is None:
+        found = memo[(target_vnet, source_vnet)] = _peering_of(net, target_vnet, source_vnet)
+    return found
+
+
+# -- NSG decisions, compiled per (NSG, target, port) -----------------------------------------
+#
+# ``nsg_decision`` walks every rule for every source; the parts of a rule that do not depend on
+# the source (direction, protocol, port, source ports of a deny, destination) are the same for
+# every source of one target and port, so they are evaluated once, and each source only meets
+# the source sides of the rules left, in the same order: the same first match, the same
+# Decision.
+
+_NO_NSG = Decision(True, None)
+_Match = tuple[str, Any]
+_Compiled = list[tuple[tuple[_Match, ...] | frozenset[str], Decision]]
+
+
+def _token(token: Any) -> _Match:
+    if not isinstance(token, str):
+        raise TypeError(f"source prefix {token!r}")
+    t = token.strip().lower()
+    if t in ("*", "any"):
+        return ("any", None)
+    if t in ("internet", "virtualnetwork", "azureloadbalancer"):
+        return (t, None)
+    net = net_of(t)
+    return ("none", None) if net is None else ("net", net)
+
+
+def _matches(match: _Match, peer: Peer) -> bool:
+    """:func:`~posture.graph.azure.nsg.prefix_matches` on a compiled token."""
+    kind, net = match
+    if kind == "net":
+        if peer.address is None:
+            return peer.internet and not net.is_private and net.prefixlen <= 8
+        return bool(peer.address.version == net.version and peer.address in net)
+    if kind == "any":
+        return True
+    if kind == "internet":
+        return peer.internet
+    if kind == "virtualnetwork":
+        return peer.virtual_network
+    if kind == "azureloadbalancer":
+        return peer.address == AZURE_LB_IP
+    return False
+
+
+def _compiled(net: AzureNetwork, nsg: Asset | None, dst: Peer, port: int) -> _Compiled | None:
+    """The rules of ``nsg`` that may decide an inbound ``tcp/port`` flow to ``dst``, each with
+    its source side and its Decision, then the fall-through; None when a rule cannot be
+    compiled (the plain walk then decides, as before)."""
+    if nsg is None:
+        return [((("any", None),), _NO_NSG)]
+    memo: dict[Any, _Compiled | None] = net.memo.setdefault("lateral.compiled", {})
+    key = (nsg.uid, dst, port)
+    if key in memo:
+        return memo[key]
+    rules: _Compiled = []
+    out: _Compiled | None = rules
+    try:
+        for rule in ordered_rules(nsg):
+            src_free = {**rule, "source_prefixes": ["*"], "source_asg_ids": []}
+            if not rule_matches(src_free, "inbound", Peer(None), dst, port):
+                continue
+            asgs = rule.get("source_asg_ids") or ()
+            side: tuple[_Match, ...] | frozenset[str] = (
+                frozenset(asgs)
+                if asgs
+                else tuple(_token(p) for p in rule.get("source_prefixes") or ("*",))
+            )
+            rules.append((side, Decision(rule.get("access") == "allow", nsg.uid, rule)))
+        rules.append(((("any", None),), Decision(False, nsg.uid)))
+    except Exception:  # a malformed rule: the plain walk fails (or not) where it did
+        out = None
+    memo[key] = out
+    return out
+
+
+def _decide(rules: _Compiled, peer: Peer) -> Decision:
+    for side, decision in rules:
+        if isinstance(side, frozenset):
+            if side & peer.asgs:
+                return decision
+        elif any(_matches(m, peer) for m in side):
+            return decision
+    raise AssertionError("the fall-through matches every source")
+
+
+def _inbound(
+    levels: Sequence[tuple[str, _Compiled | None]],
+    subnet_nsg: Asset | None,
+    nic_nsg: Asset | None,
+    peer: Peer,
+    dst: Peer,
+    port: int,
+) -> list[tuple[str, Decision]]:
+    """:func:`~posture.graph.azure.nsg.inbound` on compiled rules."""
+    if any(rules is None for _, rules in levels):
+        return inbound(subnet_nsg, nic_nsg, peer, dst, port)
+    out = []
+    for layer, rules in levels:
+        assert rules is not None
+        decision = _decide(rules, peer)
+        out.append((layer, decision))
+        if not decision.allowed:
+            break
+    return out
 
 
 def _party(

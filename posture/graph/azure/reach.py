@@ -429,9 +429,31 @@ class AzureNetwork:
         out: list[tuple[Peer, dict[str, Any]]] = [
             (INTERNET, {"source": "Internet", "bastion": False})
         ]
-        for subnet in self.subnets.values():
-            if subnet.uid == ep.subnet:
+        config = ep.ipconfig.get("id")
+        for subnet_id, config_id, peer, meta in self._space_sources(space):
+            if (subnet_id is not None and subnet_id == ep.subnet) or (
+                subnet_id is None and config_id == config
+            ):
                 continue
+            out.append((peer, meta))
+        return out
+
+    def _space_sources(
+        self, space: Sequence[IPNet]
+    ) -> list[tuple[str | None, Any, Peer, dict[str, Any]]]:
+        """Every subnet (one address) and NIC IP configuration in ``space``, with the subnet uid
+        (subnets) or the IP configuration's id (NICs) that :meth:`candidate_sources` leaves out
+        for the endpoint they belong to; memoized per ``space`` (the same for every endpoint of
+        a VNet)."""
+        memo: dict[Any, list[tuple[str | None, Any, Peer, dict[str, Any]]]] = (
+            self.memo.setdefault("reach.space_sources", {})
+        )
+        key = tuple(space)
+        found = memo.get(key)
+        if found is not None:
+            return found
+        out: list[tuple[str | None, Any, Peer, dict[str, Any]]] = []
+        for subnet in self.subnets.values():
             for prefix in subnet.attr("address_prefixes") or ():
                 net = net_of(str(prefix))
                 if net is None or not any(
@@ -446,6 +468,8 @@ class AzureNetwork:
                 )
                 out.append(
                     (
+                        subnet.uid,
+                        None,
                         self.peer_at(str(host), space, label=subnet.name),
                         {
                             "source": f"subnet {subnet.name} ({prefix})",
@@ -456,13 +480,15 @@ class AzureNetwork:
                 )
         for nic in self.nics.values():
             for cfg in nic.attr("ip_configurations") or ():
-                if cfg.get("id") == ep.ipconfig.get("id") or not cfg.get("private_ip"):
+                if not cfg.get("private_ip"):
                     continue
                 home = self.subnets.get(cfg.get("subnet_id") or "")
                 peer = self.peer_at(str(cfg["private_ip"]), space, cfg.get("asg_ids") or ())
                 if peer.virtual_network:
                     out.append(
                         (
+                            None,
+                            cfg.get("id"),
                             peer,
                             {
                                 "source": f"{nic.name} ({cfg['private_ip']})",
@@ -471,6 +497,7 @@ class AzureNetwork:
                             },
                         )
                     )
+        memo[key] = out
         return out
 
 
