@@ -8,7 +8,6 @@ runner (:mod:`posture.collectors.runner`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,10 +154,6 @@ def collect(
         assets=found.assets,
         errors=(*base.errors, *found.errors),
     )
-
-
-def jobs_count(target: AwsTarget, regions: Sequence[str]) -> int:
-    return len(GLOBAL_MODULES) + len(regions) * len(REGIONAL_MODULES)
 
 
 def policy_document() -> dict[str, Any]:
