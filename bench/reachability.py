@@ -58,14 +58,32 @@ def _sg_rule(rnd: random.Random, n_sgs: int) -> dict[str, Any]:
     }[kind]
     lo = port if rnd.random() < 0.9 else 1024
     hi = port if lo == port else 65535
+    return _rule("tcp", lo, hi, kind, source)
+
+
+def _rule(
+    protocol: str, lo: int | None, hi: int | None, kind: str, source: str
+) -> dict[str, Any]:
+    """A security-group rule as in docs/aws-assets.md."""
     return {
-        "protocol": "tcp",
+        "protocol": protocol,
         "from_port": lo,
         "to_port": hi,
         "source_kind": kind,
         "source": source,
         "source_account": None,
         "description": None,
+    }
+
+
+def _route(destination: str, kind: str, target: str) -> dict[str, Any]:
+    """An active IPv4 route as in docs/aws-assets.md."""
+    return {
+        "destination": destination,
+        "destination_kind": "ipv4",
+        "target_kind": kind,
+        "target_id": target,
+        "state": "active",
     }
 
 
@@ -132,15 +150,7 @@ def estate(instances: int, seed: int = 7) -> Inventory:
                 is_default=False,
             )
         )
-        routes = [
-            {
-                "destination": f"10.{v}.0.0/16",
-                "destination_kind": "ipv4",
-                "target_kind": "local",
-                "target_id": "local",
-                "state": "active",
-            }
-        ]
+        local = _route(f"10.{v}.0.0/16", "local", "local")
         for name, kind, target in (("pub", "igw", f"igw-{v}"), ("priv", "nat", f"nat-{v}")):
             rt = f"rtb-{name}-{v:03d}"
             subnets = [
@@ -156,16 +166,7 @@ def estate(instances: int, seed: int = 7) -> Inventory:
                     vpc_id=vpc,
                     main=name == "priv",
                     subnet_ids=subnets if name == "pub" else [],
-                    routes=[
-                        *routes,
-                        {
-                            "destination": "0.0.0.0/0",
-                            "destination_kind": "ipv4",
-                            "target_kind": kind,
-                            "target_id": target,
-                            "state": "active",
-                        },
-                    ],
+                    routes=[local, _route("0.0.0.0/0", kind, target)],
                 )
             )
     n_acls = max(1, n_subnets // 10)
@@ -210,17 +211,7 @@ def estate(instances: int, seed: int = 7) -> Inventory:
                 vpc_id="vpc-000",
                 description="",
                 ingress=[_sg_rule(rnd, n_sgs) for _ in range(rnd.randrange(1, 7))],
-                egress=[
-                    {
-                        "protocol": "-1",
-                        "from_port": None,
-                        "to_port": None,
-                        "source_kind": "cidr4",
-                        "source": "0.0.0.0/0",
-                        "source_account": None,
-                        "description": None,
-                    }
-                ],
+                egress=[_rule("-1", None, None, "cidr4", "0.0.0.0/0")],
             )
         )
     apps = []

@@ -140,6 +140,25 @@ def depth_finding(
     return ctx.fail_at(max(severity(d) for d in short), asset, message, **evidence)
 
 
+def flag_result(
+    ctx: CheckContext,
+    asset: Asset,
+    flag: Any,
+    unknown: str,
+    passed: str,
+    failed: str,
+    passed_evidence: Mapping[str, Any] | None = None,
+    failed_evidence: Mapping[str, Any] | None = None,
+) -> Result:
+    """The verdict on a setting read as one attribute: INCONCLUSIVE when it is None (not
+    collected), PASS when truthy, FAIL when falsy."""
+    if flag is None:
+        return ctx.unknown(asset, unknown)
+    if flag:
+        return ctx.passed(asset, passed, **(passed_evidence or {}))
+    return ctx.fail(asset, failed, **(failed_evidence or {}))
+
+
 PLAINTEXT_RATIONALE = (
     "Anyone who can describe the resource (a read-only role, a CI log, a support ticket) can "
     "read a secret stored in it in clear text, and it never rotates. Detection uses "

@@ -1,6 +1,6 @@
-"""Auditability: a multi-region CloudTrail records every management event, logs are validated
-and KMS-encrypted, every VPC has flow logs, log buckets log their own access, load balancers
-write access logs."""
+"""Auditability: a multi-region CloudTrail (the account's own, or its organisation's) records
+every management event, logs are validated and KMS-encrypted, every VPC has flow logs, log
+buckets log their own access, load balancers write access logs."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ VPC = "AWS::EC2::VPC"
 FLOW_LOG = "AWS::EC2::FlowLog"
 BUCKET = "AWS::S3::Bucket"
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+ORG_ACCOUNT = "AWS::Organizations::Account"
 
 
 def _shortfalls(trail: Asset) -> tuple[list[str], list[str]]:
@@ -40,18 +41,22 @@ def _shortfalls(trail: Asset) -> tuple[list[str], list[str]]:
     title="A multi-region CloudTrail trail is logging all management events",
     severity=Severity.HIGH,
     principles=(Principle.AUDITABLE,),
-    reads={TRAIL, f"{TRAIL}#status", f"{TRAIL}#selectors"},
+    reads={TRAIL, f"{TRAIL}#status", f"{TRAIL}#selectors", ORG_ACCOUNT},
     remediation=(
         "Create (or fix) a multi-region trail with logging on and management events set to "
         "read and write (an organization trail covers every member account)."
     ),
     rationale=(
         "Without an all-region trail recording reads and writes, API activity in unused regions "
-        "and reconnaissance calls leave no record for investigation."
+        "and reconnaissance calls leave no record for investigation. A member of an "
+        "organisation is covered by an organisation trail that is multi-region and logging; "
+        "when the organisation's trails could not be read, an account without a trail of its "
+        "own is inconclusive."
     ),
 )
 def multi_region_trail_logging(ctx: CheckContext) -> Iterator[Result]:
     trails = ctx.inventory.of(TRAIL)
+    members = {str(a.attr("id") or a.account): a for a in ctx.inventory.of(ORG_ACCOUNT)}
     for acct in ctx.inventory.meta.accounts:
         subject = ctx.account(acct)
         mine = [t for t in trails if t.account == acct]
@@ -64,7 +69,13 @@ def multi_region_trail_logging(ctx: CheckContext) -> Iterator[Result]:
         evidence = {uid: {"shortfalls": m, "unknown": u} for uid, (m, u) in verdicts.items()}
         gaps = [e.describe() for e in ctx.inventory.errors_affecting(ctx.spec.reads)
                 if e.account in (acct, "*")]
-        if any(u and not m for m, u in verdicts.values()) or gaps:
+        undecided = any(u and not m for m, u in verdicts.values()) or bool(gaps)
+        if acct in members:
+            found = _organization_trail(ctx, subject, members[acct], evidence, undecided)
+            if found is not None:
+                yield found
+                continue
+        if undecided:
             yield ctx.unknown(subject, "no trail is known to cover all regions and management "
                               "events; some trail data was not collected",
                               trails=evidence, collection_errors=gaps)
@@ -73,6 +84,39 @@ def multi_region_trail_logging(ctx: CheckContext) -> Iterator[Result]:
                            "management events", trails=evidence)
         else:
             yield ctx.fail(subject, "no CloudTrail trail exists")
+
+
+def _organization_trail(
+    ctx: CheckContext, subject: Subject, member: Asset, own: dict[str, Any], undecided: bool
+) -> Result | None:
+    """A member of an organisation without a trail of its own known to cover it: an
+    organisation trail that is multi-region and logging covers it (PASS), one that is not
+    leaves it unaudited (FAIL); organisation trails that could not be read decide nothing.
+    None: the account's own trail data decides (some of it was not collected)."""
+    org_trails = member.attr("organization_trails")
+    if org_trails is None:
+        what = "its own trails fall short" if own else "it has no trail of its own"
+        return ctx.unknown(subject, f"{what}, and the organisation's trails could not be read",
+                           trails=own)
+    covering = [t for t in org_trails if t.get("logging") and t.get("multi_region")]
+    if covering:
+        names = ", ".join(str(t.get("name")) for t in covering)
+        return ctx.passed(subject, f"covered by organisation trail {names} (multi-region, "
+                          "logging)", organization_trails=covering, trails=own)
+    if undecided:
+        return None
+    if org_trails:
+        gaps = [f"{t.get('name')}: " + ", ".join(
+            x for x, ok in (("not multi-region", t.get("multi_region")),
+                            ("not logging", t.get("logging"))) if not ok) for t in org_trails]
+        return ctx.fail(subject, "the organisation trail does not cover the account ("
+                        f"{'; '.join(gaps)}) and no trail of its own does",
+                        organization_trails=org_trails, trails=own)
+    if own:
+        return ctx.fail(subject, "no trail is multi-region, logging and recording all "
+                        "management events, and the organisation has no trail", trails=own)
+    return ctx.fail(subject, "no CloudTrail trail exists (neither the account's nor the "
+                    "organisation's)")
 
 
 @check(

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from posture.checks._shared import flag_result
+
 from posture.engine import CheckContext, Result, Subject
 from posture.kms import aws_managed_alias, key_index, resolve
 from posture.model import Asset, Principle, Severity
@@ -42,14 +44,8 @@ _AT_REST = (Principle.ENCRYPTION_AT_REST,)
 )
 def ebs_volume_encrypted(ctx: CheckContext) -> Iterator[Result]:
     for vol in ctx.inventory.of(VOLUME):
-        encrypted = vol.attr("encrypted")
-        if encrypted is None:
-            yield ctx.unknown(vol, "volume encryption status unknown")
-        elif encrypted:
-            yield ctx.passed(vol, "volume is encrypted", kms_key_id=vol.attr("kms_key_id"))
-        else:
-            yield ctx.fail(vol, "volume is not encrypted", state=vol.attr("state"),
-                           attached_instance_ids=vol.attr("attached_instance_ids"))
+        yield _encrypted(ctx, vol, "encrypted", "volume", state=vol.attr("state"),
+                         attached_instance_ids=vol.attr("attached_instance_ids"))
 
 
 @check(
@@ -68,14 +64,11 @@ def ebs_default_encryption_enabled(ctx: CheckContext) -> Iterator[Result]:
     seen = set()
     for setting in ctx.inventory.of(EBS_DEFAULT):
         seen.add((setting.account, setting.region))
-        enabled = setting.attr("enabled")
-        if enabled is None:
-            yield ctx.unknown(setting, "EBS encryption-by-default setting unknown")
-        elif enabled:
-            yield ctx.passed(setting, "EBS encryption by default is enabled",
-                             kms_key_id=setting.attr("kms_key_id"))
-        else:
-            yield ctx.fail(setting, "EBS encryption by default is disabled")
+        yield flag_result(
+            ctx, setting, setting.attr("enabled"), "EBS encryption-by-default setting unknown",
+            "EBS encryption by default is enabled", "EBS encryption by default is disabled",
+            passed_evidence={"kms_key_id": setting.attr("kms_key_id")},
+        )
     meta = ctx.inventory.meta
     for acct in meta.accounts:
         for region in meta.regions:
@@ -161,13 +154,7 @@ def _sse_level(keys: dict[tuple[str, str, str], Asset], bucket: Asset, rule: Any
 )
 def rds_storage_encrypted(ctx: CheckContext) -> Iterator[Result]:
     for db in ctx.inventory.of(DB_INSTANCE):
-        encrypted = db.attr("storage_encrypted")
-        if encrypted is None:
-            yield ctx.unknown(db, "storage encryption status unknown")
-        elif encrypted:
-            yield ctx.passed(db, "storage is encrypted", kms_key_id=db.attr("kms_key_id"))
-        else:
-            yield ctx.fail(db, "storage is not encrypted", engine=db.attr("engine"))
+        yield _encrypted(ctx, db, "storage_encrypted", "storage", engine=db.attr("engine"))
 
 
 @check(
@@ -192,13 +179,11 @@ def kms_key_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
                 or key.attr("key_usage") not in (None, "ENCRYPT_DECRYPT")
                 or key.attr("origin") not in (None, "AWS_KMS")):
             continue
-        rotation = key.attr("rotation_enabled")
-        if rotation is None:
-            yield ctx.unknown(key, "key rotation status unknown")
-        elif rotation:
-            yield ctx.passed(key, "automatic key rotation is enabled")
-        else:
-            yield ctx.fail(key, "automatic key rotation is disabled", aliases=key.attr("aliases"))
+        yield flag_result(
+            ctx, key, key.attr("rotation_enabled"), "key rotation status unknown",
+            "automatic key rotation is enabled", "automatic key rotation is disabled",
+            failed_evidence={"aliases": key.attr("aliases")},
+        )
 
 
 def _customer_managed(key: Asset) -> bool:
@@ -210,12 +195,11 @@ def _customer_managed(key: Asset) -> bool:
 
 
 def _encrypted(ctx: CheckContext, asset: Asset, attr: str, what: str, **extra: Any) -> Result:
-    encrypted = asset.attr(attr)
-    if encrypted is None:
-        return ctx.unknown(asset, f"{what} encryption status unknown")
-    if encrypted:
-        return ctx.passed(asset, f"{what} is encrypted", kms_key_id=asset.attr("kms_key_id"))
-    return ctx.fail(asset, f"{what} is not encrypted", **extra)
+    return flag_result(
+        ctx, asset, asset.attr(attr), f"{what} encryption status unknown", f"{what} is encrypted",
+        f"{what} is not encrypted", passed_evidence={"kms_key_id": asset.attr("kms_key_id")},
+        failed_evidence=extra,
+    )
 
 
 @check(

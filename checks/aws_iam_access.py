@@ -1,5 +1,7 @@
 """Identity: who outside the account can get in — cross-account role trust and resource
-policies (S3 buckets, KMS keys, Secrets Manager secrets) open to the world."""
+policies (S3 buckets, KMS keys, Secrets Manager secrets) open to the world. In a member account
+of an AWS Organization, trust in the organisation's accounts (or pinned to it by
+aws:PrincipalOrgID) is inside; outside accounts are named."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from posture.engine import CheckContext, Result
 from posture.iam.evaluate import Decision, world_verdict
 from posture.iam.policy import Effect, Policy, Statement
 from posture.iam.principals import ROLE
+from posture.iam.scp import Organization, account_grants, organization
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
@@ -59,12 +62,16 @@ def _pinned(stmt: Statement) -> list[str]:
 def cross_account_trust_restricted(ctx: CheckContext) -> Iterator[Result]:
     ev = identity(ctx).evaluator
     trusted = {str(a) for a in ctx.param("trusted_accounts")}
+    org = organization(ctx.inventory)
     for role in ctx.inventory.of(ROLE):
         trust = role.attr("trust_policy")
         if trust is None:
             yield ctx.unknown(role, "trust policy unknown")
             continue
         policy = ev.store.resource_policy(f"{role.uid}#trust", trust)
+        if org is not None:
+            yield _org_trust(ctx, role, policy, org, trusted, ev.catalogue.expand("sts:*"))
+            continue
         open_: list[dict[str, Any]] = []
         pinned: list[dict[str, Any]] = []
         for s in policy.statements:
@@ -93,6 +100,33 @@ def cross_account_trust_restricted(ctx: CheckContext) -> Iterator[Result]:
             )
         else:
             yield ctx.passed(role, "no cross-account trust (beyond trusted accounts)")
+
+
+def _org_trust(ctx: CheckContext, role: Asset, policy: Policy, org: Organization,
+               trusted: set[str], sts: int) -> Result:
+    """A member account's role: trusted accounts of the organisation, and principals pinned to
+    it by aws:PrincipalOrgID, are inside; others need an ExternalId (third parties) or FAIL."""
+    grants = account_grants(policy, role.account, org, sts)
+    outside: list[tuple[Any, list[str]]] = []
+    vendors: list[tuple[Any, list[str]]] = []
+    for g in grants:
+        foreign = [a for a in g.outside if a not in trusted]
+        if foreign:
+            (vendors if _pinned(g.statement) and not g.pin else outside).append((g, foreign))
+    evidence = {"grants": [g.evidence(org) for g in grants], "organization": org.id}
+    if outside:
+        accounts = sorted({a for _, f in outside for a in f})
+        return ctx.fail(role, f"trusts {', '.join(accounts)}, outside organization {org.id}, "
+                        "without an ExternalId", **evidence)
+    if vendors:
+        accounts = sorted({a for _, f in vendors for a in f})
+        return ctx.passed(role, f"trusts {', '.join(accounts)}, outside organization "
+                          f"{org.id}, pinned by ExternalId", **evidence)
+    inside = sorted({a for g in grants for a in g.inside})
+    if inside:
+        return ctx.passed(role, f"cross-account trust stays inside organization {org.id}: "
+                          f"{', '.join(org.describe(a) for a in inside)}", **evidence)
+    return ctx.passed(role, "no cross-account trust (beyond trusted accounts)")
 
 
 def _probe(pattern: str, fallback: str) -> str:

@@ -3,7 +3,9 @@
 These checks read the identity graph (``posture.iam``): a principal is admin-equivalent when a
 path of escalation edges (assume a role, pass a role to a service, mint another user's
 credentials, rewrite a policy, join a group) leads it to every permission. Findings carry the
-shortest path, each edge with the statements that grant it.
+shortest path, each edge with the statements that grant it. In a member account of an AWS
+Organization the evaluator applies the SCPs on the account's path: an administrator they fence
+passes here, saying so.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from posture.iam.aws import IDENTITY_READS, path_evidence, principal_kind
 from posture.iam.principals import ROLE, USER
 from posture.model import Principle, Severity
 from posture.registry import check
+
+_FENCED = (
+    "its own policies grant every action, but the organisation's SCPs fence it (see "
+    "aws.organization.no_admin_policies_behind_scp_fence)"
+)
 
 
 @check(
@@ -46,9 +53,12 @@ def no_privilege_escalation_paths(ctx: CheckContext) -> Iterator[Result]:
         path = graph.admin_path(asset.uid)
         p = graph.principal(asset.uid)
         unknown = list(p.unknown) if p else []
+        fenced = graph.evaluator.fenced(p) if p else ()
         if path is None:
             if unknown:
                 yield ctx.unknown(asset, "policies incompletely known", unknown=unknown)
+            elif fenced:
+                yield ctx.passed(asset, _FENCED, service_control_policies=list(fenced))
             else:
                 yield ctx.passed(asset, "no path to administrator")
         elif path.direct:
@@ -94,8 +104,12 @@ def users_not_admin_equivalent(ctx: CheckContext) -> Iterator[Result]:
         path = graph.admin_path(user.uid)
         p = graph.principal(user.uid)
         if path is None:
+            fenced = graph.evaluator.fenced(p) if p is not None else ()
             if p is not None and p.unknown:
                 yield ctx.unknown(user, "policies incompletely known", unknown=list(p.unknown))
+            elif fenced:
+                yield ctx.passed(user, f"user is not admin-equivalent: {_FENCED}",
+                                 service_control_policies=list(fenced))
             else:
                 yield ctx.passed(user, "user is not admin-equivalent")
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.checks._shared import PLAINTEXT_RATIONALE, plaintext_secrets
+from posture.checks._shared import PLAINTEXT_RATIONALE, flag_result, plaintext_secrets
 
 from posture.engine import CheckContext, Result
 from posture.model import Principle, Severity
@@ -34,14 +34,11 @@ TASK_DEFINITION = "AWS::ECS::TaskDefinition"
 )
 def secret_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
     for secret in ctx.inventory.of(SECRET):
-        enabled = secret.attr("rotation_enabled")
-        if enabled is None:
-            yield ctx.unknown(secret, "rotation setting unknown")
-        elif enabled:
-            yield ctx.passed(secret, "automatic rotation is enabled",
-                             rotation_days=secret.attr("rotation_days"))
-        else:
-            yield ctx.fail(secret, "automatic rotation is not enabled")
+        yield flag_result(
+            ctx, secret, secret.attr("rotation_enabled"), "rotation setting unknown",
+            "automatic rotation is enabled", "automatic rotation is not enabled",
+            passed_evidence={"rotation_days": secret.attr("rotation_days")},
+        )
 
 
 @check(
@@ -62,22 +59,8 @@ def secret_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
     params={"max_age_days": 90},
 )
 def secret_recently_rotated(ctx: CheckContext) -> Iterator[Result]:
-    now, limit = scan_time(ctx.inventory), int(ctx.param("max_age_days"))
-    for secret in ctx.inventory.of(SECRET):
-        rotated = parse_time(secret.attr("last_rotated_date"))
-        since, basis = (rotated, "rotated") if rotated else (
-            parse_time(secret.attr("created_date")), "created, never rotated,")
-        if since is None:
-            yield ctx.unknown(secret, "last rotation and creation dates unknown")
-            continue
-        age = age_days(since, now)
-        evidence = {"age_days": age, "max_age_days": limit,
-                    "last_rotated_date": secret.attr("last_rotated_date"),
-                    "created_date": secret.attr("created_date")}
-        if age > limit:
-            yield ctx.fail(secret, f"{basis} {age} days ago (limit {limit})", **evidence)
-        else:
-            yield ctx.passed(secret, f"{basis} {age} days ago (limit {limit})", **evidence)
+    yield from _aged(ctx, "max_age_days", "last_rotated_date", "rotated",
+                     "created, never rotated,", "last rotation")
 
 
 @check(
@@ -98,17 +81,24 @@ def secret_recently_rotated(ctx: CheckContext) -> Iterator[Result]:
     params={"max_unused_days": 90},
 )
 def secret_recently_accessed(ctx: CheckContext) -> Iterator[Result]:
-    now, limit = scan_time(ctx.inventory), int(ctx.param("max_unused_days"))
+    yield from _aged(ctx, "max_unused_days", "last_accessed_date", "last accessed",
+                     "never accessed; created", "last access")
+
+
+def _aged(
+    ctx: CheckContext, limit_param: str, date_attr: str, seen: str, never: str, what: str
+) -> Iterator[Result]:
+    """Secrets aged from ``date_attr`` (or from their creation when it is empty) against the
+    check's ``limit_param`` days, at the scan's finish time."""
+    now, limit = scan_time(ctx.inventory), int(ctx.param(limit_param))
     for secret in ctx.inventory.of(SECRET):
-        accessed = parse_time(secret.attr("last_accessed_date"))
-        since, basis = (accessed, "last accessed") if accessed else (
-            parse_time(secret.attr("created_date")), "never accessed; created")
+        last = parse_time(secret.attr(date_attr))
+        since, basis = (last, seen) if last else (parse_time(secret.attr("created_date")), never)
         if since is None:
-            yield ctx.unknown(secret, "last access and creation dates unknown")
+            yield ctx.unknown(secret, f"{what} and creation dates unknown")
             continue
         age = age_days(since, now)
-        evidence = {"age_days": age, "max_unused_days": limit,
-                    "last_accessed_date": secret.attr("last_accessed_date"),
+        evidence = {"age_days": age, limit_param: limit, date_attr: secret.attr(date_attr),
                     "created_date": secret.attr("created_date")}
         if age > limit:
             yield ctx.fail(secret, f"{basis} {age} days ago (limit {limit})", **evidence)

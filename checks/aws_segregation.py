@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from posture.engine import CheckContext, Result
 from posture.graph.aws.reach import NETWORK_READS
+from posture.iam.scp import ORGANIZATION, organization
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
@@ -22,6 +24,17 @@ PROD, NONPROD = "production", "non-production"
 _GONE = {"deleted", "deleting", "rejected", "failed", "expired"}
 
 
+_ENV_PARAMS = {
+    "environment_tag_keys": ("Environment", "env", "Env", "Stage"),
+    "production_values": ("prod", "production", "prd"),
+    # OU and account-name words that mark non-production (a VPC tag needs no list: any
+    # environment tag value that is not a production value is non-production)
+    "nonproduction_values": ("dev", "development", "test", "testing", "qa", "staging", "stage",
+                             "sandbox", "sandboxes", "nonprod", "non-prod", "non-production",
+                             "uat"),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Env:
     vpc_id: str | None
@@ -33,17 +46,47 @@ class Env:
 
 
 def classify(vpc: Asset | None, vpc_id: str | None, keys: Sequence[str],
-             prod_values: Sequence[str]) -> Env:
-    """The environment of a VPC from the first environment tag found (values case-insensitive)."""
-    if vpc is None:
-        return Env(vpc_id, None, None)
-    prod = {v.lower() for v in prod_values}
-    for key in keys:
-        value = vpc.tags.get(key)
-        if value is not None and value.strip():
-            kind = PROD if value.strip().lower() in prod else NONPROD
-            return Env(vpc_id, kind, f"{key}={value}")
+             prod_values: Sequence[str], account: Env | None = None) -> Env:
+    """The environment of a VPC from the first environment tag found (values case-insensitive),
+    else from its account's place in the organisation (``account``, see :func:`account_envs`)."""
+    if vpc is not None:
+        prod = {v.lower() for v in prod_values}
+        for key in keys:
+            value = vpc.tags.get(key)
+            if value is not None and value.strip():
+                kind = PROD if value.strip().lower() in prod else NONPROD
+                return Env(vpc_id, kind, f"{key}={value}")
+    if account is not None and account.kind is not None:
+        return Env(vpc_id, account.kind, account.tag)
     return Env(vpc_id, None, None)
+
+
+def account_envs(ctx: CheckContext) -> Callable[[str | None], Env | None]:
+    """Account id -> its environment in the organisation, from the innermost OU whose name is a
+    production or non-production value, else from a word of the account's name ("acme-prod");
+    ``None`` outside an organisation run or for an account that says neither."""
+    org = organization(ctx.inventory)
+    prod = {v.lower() for v in ctx.param("production_values")}
+    nonprod = {v.lower() for v in ctx.param("nonproduction_values")}
+
+    def kind_of(word: str) -> str | None:
+        w = word.strip().lower()
+        return PROD if w in prod else NONPROD if w in nonprod else None
+
+    def env(account: str | None) -> Env | None:
+        entry = org.accounts.get(str(account)) if org is not None else None
+        if entry is None:
+            return None
+        for ou in reversed([str(x) for x in entry.get("ou_path") or ()]):
+            if (kind := kind_of(ou)) is not None:
+                return Env(None, kind, f"OU={ou}")
+        name = str(entry.get("name") or "")
+        for word in re.split(r"[\s_.\-]+", name):
+            if (kind := kind_of(word)) is not None:
+                return Env(None, kind, f"account name={name}")
+        return None
+
+    return env
 
 
 def _crosses(a: Env, b: Env) -> bool:
@@ -55,27 +98,27 @@ def _crosses(a: Env, b: Env) -> bool:
     title="No VPC peering connects production and non-production networks",
     severity=Severity.HIGH,
     principles=(Principle.SEGREGATION,),
-    reads={VPC, PEERING, ROUTE_TABLE},
+    reads={VPC, PEERING, ROUTE_TABLE, ORGANIZATION},
     remediation=(
         "Delete the peering connection (and its routes); share what non-production needs through "
         "narrowly scoped endpoints (PrivateLink) or a controlled data copy instead."
     ),
     rationale=(
         "A peering between production and non-production lets a compromise of the weaker "
-        "environment reach production. Environments come from VPC tags; a VPC without one (or "
-        "outside the scanned accounts) cannot be classified and makes the verdict inconclusive."
+        "environment reach production. Environments come from VPC tags, else (in an organisation) "
+        "from the account's OU or account name; a VPC that none of these classifies makes the "
+        "verdict inconclusive."
     ),
-    params={
-        "environment_tag_keys": ("Environment", "env", "Env", "Stage"),
-        "production_values": ("prod", "production", "prd"),
-    },
+    params=_ENV_PARAMS,
 )
 def no_prod_nonprod_peering(ctx: CheckContext) -> Iterator[Result]:
     keys, prod = ctx.param("environment_tag_keys"), ctx.param("production_values")
     vpcs = {v.attr("vpc_id"): v for v in ctx.inventory.of(VPC)}
+    by_account = account_envs(ctx)
 
-    def env(vpc_id: str | None) -> Env:
-        return classify(vpcs.get(vpc_id), vpc_id, keys, prod)
+    def env(vpc_id: str | None, account: str | None = None) -> Env:
+        vpc = vpcs.get(vpc_id)
+        return classify(vpc, vpc_id, keys, prod, by_account(vpc.account if vpc else account))
 
     routes = _peering_routes(ctx.inventory.of(ROUTE_TABLE))
     peerings: dict[str, Asset] = {}
@@ -85,7 +128,8 @@ def no_prod_nonprod_peering(ctx: CheckContext) -> Iterator[Result]:
         status = pcx.attr("status")
         if status in _GONE:
             continue
-        a, b = env(pcx.attr("requester_vpc_id")), env(pcx.attr("accepter_vpc_id"))
+        a = env(pcx.attr("requester_vpc_id"), pcx.attr("requester_account"))
+        b = env(pcx.attr("accepter_vpc_id"), pcx.attr("accepter_account"))
         evidence = {"requester": a.evidence(), "accepter": b.evidence(), "status": status,
                     "routes": routes.get(pcx_id, [])}
         if status != "active":
@@ -172,7 +216,7 @@ def _vpcs_in(destination: Any, vpcs: Mapping[str, Asset]) -> list[str]:
     title="No network path connects production and non-production hosts",
     severity=Severity.HIGH,
     principles=(Principle.SEGREGATION, Principle.DEFENSE_IN_DEPTH),
-    reads=NETWORK_READS | {VPC, PEERING, TGW_ATTACHMENT, TGW_ROUTE_TABLE},
+    reads=NETWORK_READS | {VPC, PEERING, TGW_ATTACHMENT, TGW_ROUTE_TABLE, ORGANIZATION},
     remediation=(
         "Remove the peering or transit-gateway routes between the environments, or at least "
         "deny the traffic in the network ACLs and security groups of both sides."
@@ -183,12 +227,10 @@ def _vpcs_in(destination: Any, vpcs: Mapping[str, Asset]) -> list[str]:
         "route table associated with the entering attachment, static before propagated, "
         "blackholes), network ACLs (with return "
         "traffic) and security groups between every pair of interface classes and reports the "
-        "first working path with the rule of every hop. Environments come from VPC tags."
+        "first working path with the rule of every hop. Environments come from VPC tags, else "
+        "(in an organisation) from the account's OU or account name."
     ),
-    params={
-        "environment_tag_keys": ("Environment", "env", "Env", "Stage"),
-        "production_values": ("prod", "production", "prd"),
-    },
+    params=_ENV_PARAMS,
 )
 def no_prod_nonprod_network_path(ctx: CheckContext) -> Iterator[Result]:
     from posture.graph.aws.envpaths import connections, first_path
@@ -197,15 +239,17 @@ def no_prod_nonprod_network_path(ctx: CheckContext) -> Iterator[Result]:
     keys, prod = ctx.param("environment_tag_keys"), ctx.param("production_values")
     reach = ctx.derived("aws.reach", reach_of)
     links = connections(reach)
+    by_account = account_envs(ctx)
     for vpc_id, vpc in sorted(reach.vpcs.items()):
-        own = classify(vpc, vpc_id, keys, prod)
+        own = classify(vpc, vpc_id, keys, prod, by_account(vpc.account))
         if own.kind != PROD:
             continue
         paths: list[dict[str, Any]] = []
         unknown: list[str] = []
         unclassified = []
         for other_id in sorted(links.get(vpc_id, ())):
-            other = classify(reach.vpcs.get(other_id), other_id, keys, prod)
+            peer = reach.vpcs.get(other_id)
+            other = classify(peer, other_id, keys, prod, by_account(peer.account if peer else None))
             if other.kind is None:
                 unclassified.append(other_id)
                 continue

@@ -18,6 +18,7 @@ from posture.iam.azure_roles import (
     BUILTIN,
     CONTRIBUTOR,
     ELIGIBILITY,
+    MANAGEMENT_GROUP,
     OWNER,
     ROLE_ASSIGNMENT,
     ROLE_DEFINITION,
@@ -25,12 +26,24 @@ from posture.iam.azure_roles import (
     Power,
     Role,
 )
-from posture.model import Inventory, Principle, Severity
+from posture.model import Asset, Inventory, Principle, Severity
 from posture.registry import check
 
 VAULT = "Microsoft.KeyVault/vaults"
 PRIVILEGED_BUILTINS = (OWNER, CONTRIBUTOR, USER_ACCESS_ADMIN)
 _BROAD_SCOPES = {"subscription", "management_group", "root"}
+
+
+def _inherited_by(inventory: Inventory, ra: Asset) -> list[str]:
+    """The scanned subscriptions a management-group assignment covers: those below the group
+    when the hierarchy was collected, else the subscription whose listing returned it."""
+    if ra.attr("scope_level") != "management_group":
+        return []
+    group = inventory.get(str(ra.attr("scope")).lower())
+    if group is not None and group.type == MANAGEMENT_GROUP:
+        scanned = set(inventory.meta.accounts)
+        return [s for s in group.attr("subscriptions") or () if s in scanned]
+    return [ra.account]
 
 
 def _definitions(inventory: Inventory) -> dict[str, Role]:
@@ -91,11 +104,14 @@ def no_standing_privileged_roles(ctx: CheckContext) -> Iterator[Result]:
                 **evidence,
             )
         else:
+            inherited = _inherited_by(ctx.inventory, ra)
+            note = f", inherited by subscription(s) {', '.join(inherited)}" if inherited else ""
             yield ctx.fail(
                 ra,
                 f"standing {why} assignment to {ra.attr('principal_type')} "
-                f"{ra.attr('principal_id')} at {ra.attr('scope_level')} scope",
+                f"{ra.attr('principal_id')} at {ra.attr('scope_level')} scope{note}",
                 **evidence,
+                **({"inherited_by": inherited} if inherited else {}),
             )
     for el in ctx.inventory.of(ELIGIBILITY):
         why = privileged(el.attr("role_definition_id"), definitions)

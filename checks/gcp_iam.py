@@ -1,5 +1,10 @@
 """Least privilege and just-in-time access on GCP: basic roles, the default compute service
-account, project-wide impersonation grants, service-account keys, public IAM bindings."""
+account, project-wide impersonation grants, service-account keys, public IAM bindings.
+
+A project's grants are its effective policy (:func:`posture.gcp.effective_grants`): roles granted
+on its folders and organisation count, and a finding names where an inherited grant was made.
+An allow can only add, so a FAIL stands whatever is unknown above the project; a PASS that an
+ancestor not read could overturn is INCONCLUSIVE, with the ancestor named."""
 
 from __future__ import annotations
 
@@ -9,12 +14,16 @@ from typing import Any
 from posture.engine import CheckContext, Result
 from posture.gcp import (
     CRYPTO_KEY,
+    FOLDER,
     HUMAN_PREFIXES,
+    ORGANIZATION,
     PROJECT,
     SA_KEY,
     SERVICE_ACCOUNT,
+    Grant,
     default_compute_sa,
-    grants,
+    effective_grants,
+    lineage,
     public_grants,
 )
 from posture.iam.gcp import ImpersonationPath, build_impersonation_graph
@@ -25,6 +34,22 @@ from posture.values import age_days, parse_time, scan_time
 BASIC_ADMIN = ("roles/owner", "roles/editor")
 IMPERSONATION = ("roles/iam.serviceAccountTokenCreator", "roles/iam.serviceAccountUser")
 POLICY = f"{PROJECT}#iam_policy"
+INHERITED = frozenset({f"{FOLDER}#iam_policy", f"{ORGANIZATION}#iam_policy"})
+
+
+def _who(found: list[Grant]) -> str:
+    """``user:a, group:b (granted on folders/1 (Prod), inherited)``."""
+    parts = []
+    for member in sorted({g.member for g in found}):
+        where = sorted({g.source for g in found if g.member == member and g.inherited})
+        own = any(not g.inherited for g in found if g.member == member)
+        if where and not own:
+            parts.append(f"{member} (granted on {', '.join(where)}, inherited)")
+        elif where:
+            parts.append(f"{member} (on the project and on {', '.join(where)})")
+        else:
+            parts.append(member)
+    return ", ".join(parts)
 
 
 @check(
@@ -32,7 +57,7 @@ POLICY = f"{PROJECT}#iam_policy"
     title="No user or group holds a standing Owner or Editor role on a project",
     severity=Severity.HIGH,
     principles=(Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
-    reads={POLICY},
+    reads={POLICY, *INHERITED},
     remediation=(
         "Replace Owner/Editor with predefined roles scoped to the job; grant elevated access "
         "just in time (Privileged Access Manager or an IAM condition with an expiry)."
@@ -45,22 +70,28 @@ POLICY = f"{PROJECT}#iam_policy"
 )
 def no_basic_roles_for_users(ctx: CheckContext) -> Iterator[Result]:
     for project in ctx.inventory.of(PROJECT):
-        if project.attr("iam_bindings") is None:
+        effective = effective_grants(ctx.inventory, project)
+        if effective is None:
             yield ctx.unknown(project, "project IAM policy unknown")
             continue
-        standing: list[dict[str, Any]] = []
-        bounded: list[dict[str, Any]] = []
-        for role, member, cond in grants(project.attr("iam_bindings")):
-            if role in BASIC_ADMIN and member.startswith(HUMAN_PREFIXES):
-                (bounded if cond else standing).append(
-                    {"role": role, "member": member, "condition": cond}
-                )
+        held = [
+            g for g in effective if g.role in BASIC_ADMIN and g.member.startswith(HUMAN_PREFIXES)
+        ]
+        standing = [g for g in held if not g.condition]
+        bounded = [g.evidence() for g in held if g.condition]
+        gap = lineage(ctx.inventory, project).gap
         if standing:
-            who = ", ".join(sorted({g["member"] for g in standing}))
             yield ctx.fail(
                 project,
-                f"standing basic role(s) held by {who}",
-                grants=standing,
+                f"standing basic role(s) held by {_who(standing)}",
+                grants=[g.evidence() for g in standing],
+                time_bound=bounded,
+            )
+        elif gap:
+            yield ctx.unknown(
+                project,
+                "no standing Owner/Editor on the project, but inherited grants are unknown: "
+                f"{gap}",
                 time_bound=bounded,
             )
         else:
@@ -74,7 +105,7 @@ def no_basic_roles_for_users(ctx: CheckContext) -> Iterator[Result]:
     title="The default Compute Engine service account does not hold Editor or Owner",
     severity=Severity.HIGH,
     principles=(Principle.LEAST_PRIVILEGE,),
-    reads={POLICY, f"{PROJECT}#listing"},
+    reads={POLICY, f"{PROJECT}#listing", *INHERITED},
     remediation=(
         "Remove roles/editor from PROJECT_NUMBER-compute@developer.gserviceaccount.com and run "
         "instances as dedicated service accounts with narrow roles (or enforce the "
@@ -88,18 +119,23 @@ def no_basic_roles_for_users(ctx: CheckContext) -> Iterator[Result]:
 def default_compute_sa_not_editor(ctx: CheckContext) -> Iterator[Result]:
     for project in ctx.inventory.of(PROJECT):
         sa = default_compute_sa(project)
-        if sa is None or project.attr("iam_bindings") is None:
+        effective = effective_grants(ctx.inventory, project)
+        if sa is None or effective is None:
             yield ctx.unknown(project, "project number or IAM policy unknown")
             continue
-        held = sorted(
-            {
-                role
-                for role, member, _c in grants(project.attr("iam_bindings"))
-                if member == f"serviceAccount:{sa}" and role in BASIC_ADMIN
-            }
-        )
+        found = [
+            g for g in effective if g.member == f"serviceAccount:{sa}" and g.role in BASIC_ADMIN
+        ]
+        held = sorted({g.role for g in found})
+        inherited = sorted({g.source for g in found if g.inherited})
+        gap = lineage(ctx.inventory, project).gap
         if held:
-            yield ctx.fail(project, f"{sa} holds {', '.join(held)}", service_account=sa, roles=held)
+            where = f" (granted on {', '.join(inherited)}, inherited)" if inherited else ""
+            yield ctx.fail(project, f"{sa} holds {', '.join(held)}{where}", service_account=sa,
+                           roles=held, grants=[g.evidence() for g in found])
+        elif gap:
+            yield ctx.unknown(project, f"{sa} holds no basic admin role on the project, but "
+                              f"inherited grants are unknown: {gap}", service_account=sa)
         else:
             yield ctx.passed(project, f"{sa} holds no basic admin role", service_account=sa)
 
@@ -109,7 +145,7 @@ def default_compute_sa_not_editor(ctx: CheckContext) -> Iterator[Result]:
     title="No principal can impersonate every service account of a project",
     severity=Severity.HIGH,
     principles=(Principle.LEAST_PRIVILEGE,),
-    reads={POLICY},
+    reads={POLICY, *INHERITED},
     remediation=(
         "Grant Service Account User / Token Creator on the individual service accounts that "
         "need it, not on the project."
@@ -122,24 +158,25 @@ def default_compute_sa_not_editor(ctx: CheckContext) -> Iterator[Result]:
 )
 def no_project_level_sa_impersonation(ctx: CheckContext) -> Iterator[Result]:
     for project in ctx.inventory.of(PROJECT):
-        if project.attr("iam_bindings") is None:
+        effective = effective_grants(ctx.inventory, project)
+        if effective is None:
             yield ctx.unknown(project, "project IAM policy unknown")
             continue
-        found = [
-            {"role": r, "member": m, "condition": c}
-            for r, m, c in grants(project.attr("iam_bindings"))
-            if r in IMPERSONATION
-        ]
-        plain = [g for g in found if not g["condition"]]
+        found = [g for g in effective if g.role in IMPERSONATION]
+        plain = [g for g in found if not g.condition]
+        gap = lineage(ctx.inventory, project).gap
         if plain:
-            who = ", ".join(sorted({g["member"] for g in plain}))
-            yield ctx.fail(project, f"project-wide impersonation granted to {who}", grants=plain)
+            yield ctx.fail(project, f"project-wide impersonation granted to {_who(plain)}",
+                           grants=[g.evidence() for g in plain])
         elif found:
             yield ctx.unknown(
                 project,
                 "project-wide impersonation granted under IAM conditions that cannot be evaluated",
-                grants=found,
+                grants=[g.evidence() for g in found],
             )
+        elif gap:
+            yield ctx.unknown(project, "no project-level impersonation grant on the project, but "
+                              f"inherited grants are unknown: {gap}")
         else:
             yield ctx.passed(project, "no project-level impersonation grant")
 
@@ -215,7 +252,7 @@ def no_public_iam_bindings(ctx: CheckContext) -> Iterator[Result]:
     title="No principal becomes Owner/Editor-equivalent by impersonating a service account",
     severity=Severity.HIGH,
     principles=(Principle.LEAST_PRIVILEGE,),
-    reads={POLICY, f"{SERVICE_ACCOUNT}#listing", f"{SERVICE_ACCOUNT}#iam_policy"},
+    reads={POLICY, f"{SERVICE_ACCOUNT}#listing", f"{SERVICE_ACCOUNT}#iam_policy", *INHERITED},
     remediation=(
         "Remove Owner/Editor from service accounts (grant the narrow roles their workloads "
         "need), and grant Token Creator / Service Account User / Key Admin on individual "
@@ -268,6 +305,13 @@ def no_admin_via_sa_impersonation(ctx: CheckContext) -> Iterator[Result]:
                 project,
                 f"who may impersonate {', '.join(unknown)} (Owner/Editor) is unknown: its IAM "
                 "policy could not be read",
+                admin_service_accounts=admins,
+            )
+        elif gap := lineage(ctx.inventory, project).gap:
+            yield ctx.unknown(
+                project,
+                "no principal can impersonate a service account holding Owner/Editor on what "
+                f"was read, but inherited grants are unknown: {gap}",
                 admin_service_accounts=admins,
             )
         else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from posture.engine import CheckContext, Result
-from posture.gcp import PROJECT, SERVICE_ACCOUNT
+from posture.gcp import FOLDER, ORGANIZATION, PROJECT, SERVICE_ACCOUNT, lineage
 from posture.iam.gcp import build_impersonation_graph
 from posture.iam.gcp_escalation import (
     LatentImpersonation,
@@ -24,6 +24,7 @@ from posture.model import Inventory, Principle, Severity
 from posture.registry import check
 
 POLICY = f"{PROJECT}#iam_policy"
+INHERITED = frozenset({f"{FOLDER}#iam_policy", f"{ORGANIZATION}#iam_policy"})
 IMPERSONATION_CHECK = "gcp.iam.no_admin_via_sa_impersonation"
 POLICY_CHECK = "gcp.iam.no_project_iam_policy_escalation"
 
@@ -37,7 +38,8 @@ def _escalations(ctx: CheckContext) -> dict[str, ProjectEscalations]:
 
 
 def _writer(e: PolicyEscalation) -> str:
-    through = f"through {e.holder}, which holds {e.role}" if e.via else e.role
+    role = f"{e.role} granted on {e.granted_on}, inherited" if e.granted_on else e.role
+    through = f"through {e.holder}, which holds {role}" if e.via else role
     return f"{e.member} ({through}{'' if e.becomes == 'roles/owner' else f'; up to {e.becomes}'})"
 
 
@@ -46,7 +48,7 @@ def _writer(e: PolicyEscalation) -> str:
     title="No member can grant itself Owner by rewriting a project's IAM policy",
     severity=Severity.HIGH,
     principles=(Principle.LEAST_PRIVILEGE,),
-    reads={POLICY, f"{SERVICE_ACCOUNT}#listing", f"{SERVICE_ACCOUNT}#iam_policy"},
+    reads={POLICY, f"{SERVICE_ACCOUNT}#listing", f"{SERVICE_ACCOUNT}#iam_policy", *INHERITED},
     remediation=(
         "Keep Project IAM Admin, Security Admin and Organization Administrator for the project's "
         "owners, or bind them with a condition that limits the roles they may grant "
@@ -86,6 +88,13 @@ def no_project_iam_policy_escalation(ctx: CheckContext) -> Iterator[Result]:
         elif possible:
             who = "; ".join(f"{_writer(e)}: {e.why}" for e in possible)
             yield ctx.unknown(project, f"may grant themselves Owner: {who}", **evidence)
+        elif gap := lineage(ctx.inventory, project).gap:
+            yield ctx.unknown(
+                project,
+                f"no member but its owners can rewrite the IAM policy on what was read, but "
+                f"inherited grants are unknown: {gap}",
+                **evidence,
+            )
         else:
             note = ""
             if result.restricted:
@@ -114,7 +123,7 @@ def _latent_sentence(latent: list[LatentImpersonation]) -> str:
     title="No member is one service account away from administrator of a project",
     severity=Severity.MEDIUM,
     principles=(Principle.LEAST_PRIVILEGE,),
-    reads={POLICY, f"{SERVICE_ACCOUNT}#listing"},
+    reads={POLICY, f"{SERVICE_ACCOUNT}#listing", *INHERITED},
     remediation=(
         "Grant Service Account Token Creator / Key Admin / User on the individual service "
         "accounts a member needs, never on the project, so that an account created or "
@@ -165,6 +174,12 @@ def no_latent_privilege_escalation(ctx: CheckContext) -> Iterator[Result]:
                 project,
                 f"under conditions: {_latent_sentence(possible)} ({reasons})",
                 **evidence,
+            )
+        elif gap := lineage(ctx.inventory, project).gap:
+            yield ctx.unknown(
+                project,
+                "no project-level impersonation grant waits for a privileged service account "
+                f"on what was read, but inherited grants are unknown: {gap}",
             )
         elif result.not_latent:
             yield ctx.passed(

@@ -41,6 +41,7 @@ class ExitCode(IntEnum):
     FINDINGS = 1  # a FAIL at or above --fail-on
     USAGE = 2  # bad option, unknown format / check id / severity
     INPUT = 3  # cannot scan or read the input: credentials, endpoint, region, snapshot
+    PARTIAL = 4  # an organisation scan with accounts not (fully) scanned; outranks FINDINGS
     INTERNAL = 70  # a bug in posture
 
 

@@ -7,9 +7,13 @@ functions. Control mappings come from the framework data files (``checks/framewo
 
 from __future__ import annotations
 
+import ast
 import importlib
+import inspect
 import pkgutil
 import re
+import sys
+import textwrap
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +43,9 @@ class CheckSpec:
     rationale: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    # judges relations between accounts: in an organisation run it runs once, on the merged
+    # assets of its ``reads`` from every account, instead of once per account
+    organization: bool = False
 
     @property
     def provider(self) -> Provider:
@@ -53,35 +60,93 @@ class Check:
 
 
 def check(
-    *,
     id: str,
-    title: str,
     severity: Severity,
     principles: Iterable[Principle],
+    *,
     reads: Iterable[str],
-    remediation: str,
-    rationale: str = "",
+    title: str | None = None,
+    remediation: str | None = None,
+    rationale: str | None = None,
     params: Mapping[str, Any] | None = None,
     aliases: Iterable[str] = (),
+    organization: bool = False,
 ) -> Callable[[CheckFunc], CheckFunc]:
-    """Annotate a check function with its metadata (no registration happens here)."""
-    spec = CheckSpec(
-        id=id,
-        title=title,
-        severity=severity,
-        principles=tuple(principles),
-        reads=frozenset(reads),
-        remediation=remediation,
-        rationale=rationale,
-        params=dict(params or {}),
-        aliases=tuple(aliases),
-    )
+    """Annotate a check function with its spec (no registration happens here).
+
+    The structured fields are the decorator's arguments; the prose lives in the function's
+    docstring, where a reader of the code and ``help()`` find it: the first paragraph is the
+    title, the paragraphs after it the rationale, and the last paragraph, which starts with
+    ``Remediation:``, the remediation. A keyword given here wins over the docstring (for prose
+    shared by several checks). Paragraphs are unwrapped: line breaks become single spaces.
+    """
 
     def annotate(func: CheckFunc) -> CheckFunc:
+        prose = _docstring_prose(id, func)
+        spec = CheckSpec(
+            id=id,
+            title=title if title is not None else prose.title,
+            severity=severity,
+            principles=tuple(principles),
+            reads=frozenset(reads),
+            remediation=remediation if remediation is not None else prose.remediation,
+            rationale=rationale if rationale is not None else prose.rationale,
+            params=dict(params or {}),
+            aliases=tuple(aliases),
+            organization=organization,
+        )
+        if not spec.title or not spec.remediation:
+            raise CatalogueError(
+                f"check {id}: a title (the docstring's first paragraph) and a remediation "
+                "(a last paragraph starting with 'Remediation:') are required"
+            )
         setattr(func, _ATTR, spec)
         return func
 
     return annotate
+
+
+@dataclass(frozen=True, slots=True)
+class Prose:
+    title: str = ""
+    rationale: str = ""
+    remediation: str = ""
+
+
+REMEDIATION = "Remediation:"
+
+
+def parse_prose(doc: str | None) -> Prose:
+    """Title, rationale and remediation from a check docstring (see :func:`check`)."""
+    if not doc:
+        return Prose()
+    paragraphs = [" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n")]
+    paragraphs = [p for p in paragraphs if p]
+    if not paragraphs:
+        return Prose()
+    title, rest = paragraphs[0], paragraphs[1:]
+    remediation = ""
+    if rest and rest[-1].startswith(REMEDIATION):
+        remediation = rest.pop()[len(REMEDIATION):].strip()
+    return Prose(title=title, rationale=" ".join(rest), remediation=remediation)
+
+
+def _docstring_prose(check_id: str, func: CheckFunc) -> Prose:
+    """The docstring's prose; read from the source when the interpreter dropped docstrings
+    (``python -OO``), so the catalogue is the same under every optimisation level."""
+    doc = func.__doc__
+    if doc is None and sys.flags.optimize >= 2:
+        try:
+            node = ast.parse(textwrap.dedent(inspect.getsource(func)))
+        except (OSError, TypeError, SyntaxError):
+            raise CatalogueError(
+                f"check {check_id}: its docstring is not available (running with -OO and "
+                "without source files); run posture without -OO"
+            ) from None
+        fn = node.body[0]
+        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            doc = ast.get_docstring(fn, clean=False)
+    return parse_prose(doc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +211,12 @@ class Catalogue:
         raise CheckSelectionError(f"unknown framework {framework_id!r} (known: {known})")
 
 
+def spec_of(func: object) -> CheckSpec | None:
+    """The spec :func:`check` attached to ``func``, if any."""
+    spec = getattr(func, _ATTR, None)
+    return spec if isinstance(spec, CheckSpec) else None
+
+
 def _iter_specs(package: str) -> Iterator[tuple[CheckSpec, CheckFunc]]:
     pkg = importlib.import_module(package)
     for info in sorted(
@@ -154,8 +225,8 @@ def _iter_specs(package: str) -> Iterator[tuple[CheckSpec, CheckFunc]]:
         module = importlib.import_module(info.name)
         for name in sorted(vars(module)):
             obj = getattr(module, name)
-            spec = getattr(obj, _ATTR, None)
-            if isinstance(spec, CheckSpec) and getattr(obj, "__module__", None) == module.__name__:
+            spec = spec_of(obj)
+            if spec is not None and getattr(obj, "__module__", None) == module.__name__:
                 yield spec, obj
 
 

@@ -58,6 +58,25 @@ def _nsg_rule(
     }
 
 
+def _subnet(
+    sid: str, name: str, vnet_id: str, prefix: str, nsg: str | None, firewall: bool = False
+) -> Asset:
+    return _az(
+        "Microsoft.Network/virtualNetworks/subnets",
+        sid,
+        subnet_name=name,
+        vnet_id=vnet_id.lower(),
+        address_prefixes=[prefix],
+        nsg_id=nsg.lower() if nsg else None,
+        route_table_id=None,
+        nat_gateway_id=None,
+        is_bastion_subnet=False,
+        is_firewall_subnet=firewall,
+        default_outbound_access=None,
+        service_endpoints=[],
+    )
+
+
 def azure_estate(vms: int, seed: int = 7) -> Inventory:
     rnd = random.Random(seed)
     k = max(1, vms // 1000)
@@ -88,38 +107,10 @@ def azure_estate(vms: int, seed: int = 7) -> Inventory:
             nsg_subnets.setdefault(nsg, []).append(sid.lower())
         base = f"10.{v}.{s // n_vnets}"
         subnets.append((sid, base, nsg))
-        assets.append(
-            _az(
-                "Microsoft.Network/virtualNetworks/subnets",
-                sid,
-                subnet_name=f"snet-{s:04d}",
-                vnet_id=vnet_ids[v].lower(),
-                address_prefixes=[f"{base}.0/24"],
-                nsg_id=nsg.lower() if nsg else None,
-                route_table_id=None,
-                nat_gateway_id=None,
-                is_bastion_subnet=False,
-                is_firewall_subnet=False,
-                default_outbound_access=None,
-                service_endpoints=[],
-            )
-        )
+        assets.append(_subnet(sid, f"snet-{s:04d}", vnet_ids[v], f"{base}.0/24", nsg))
     fw_subnet = f"{vnet_ids[0]}/subnets/azurefirewallsubnet"
     assets.append(
-        _az(
-            "Microsoft.Network/virtualNetworks/subnets",
-            fw_subnet,
-            subnet_name="AzureFirewallSubnet",
-            vnet_id=vnet_ids[0].lower(),
-            address_prefixes=["10.200.0.0/26"],
-            nsg_id=None,
-            route_table_id=None,
-            nat_gateway_id=None,
-            is_bastion_subnet=False,
-            is_firewall_subnet=True,
-            default_outbound_access=None,
-            service_endpoints=[],
-        )
+        _subnet(fw_subnet, "AzureFirewallSubnet", vnet_ids[0], "10.200.0.0/26", None, True)
     )
     for v, vid in enumerate(vnet_ids):
         peers = [p for p in range(n_vnets) if p != v]

@@ -88,6 +88,23 @@ def _policy_rule(
     }
 
 
+def _hierarchy_policy(
+    rnd: random.Random, name: str, short_name: str, rules: int, nets: list[str], sas: list[str]
+) -> dict[str, Any]:
+    """A hierarchical firewall policy of ``rules`` random rules at distinct priorities."""
+    return {
+        "name": name,
+        "short_name": short_name,
+        "display_name": None,
+        "type": "HIERARCHY",
+        "priority": None,
+        "rules": sorted(
+            (_policy_rule(rnd, p, nets, sas) for p in rnd.sample(range(100, 2000), rules)),
+            key=lambda r: r["priority"],
+        ),
+    }
+
+
 def gcp_estate(instances: int, seed: int = 7) -> Inventory:
     rnd = random.Random(seed)
     n_nets = 3 + instances // 5000
@@ -95,28 +112,8 @@ def gcp_estate(instances: int, seed: int = 7) -> Inventory:
     tags = [f"tag-{t}" for t in range(max(30, instances // 25))]
     sas = [f"sa-{s}@{PROJECT}.iam.gserviceaccount.com" for s in range(max(20, instances // 50))]
     assets: list[Asset] = []
-    org = {
-        "name": "1111",
-        "short_name": "org-policy",
-        "display_name": None,
-        "type": "HIERARCHY",
-        "priority": None,
-        "rules": sorted(
-            (_policy_rule(rnd, p, nets, sas) for p in rnd.sample(range(100, 2000), 40)),
-            key=lambda r: r["priority"],
-        ),
-    }
-    folder = {
-        "name": "2222",
-        "short_name": "folder-policy",
-        "display_name": None,
-        "type": "HIERARCHY",
-        "priority": None,
-        "rules": sorted(
-            (_policy_rule(rnd, p, nets, sas) for p in rnd.sample(range(100, 2000), 20)),
-            key=lambda r: r["priority"],
-        ),
-    }
+    org = _hierarchy_policy(rnd, "1111", "org-policy", 40, nets, sas)
+    folder = _hierarchy_policy(rnd, "2222", "folder-policy", 20, nets, sas)
     subnets: dict[str, list[tuple[str, str, str]]] = {}  # network -> [(path, region, base)]
     for n, net in enumerate(nets):
         subs = []

@@ -4,6 +4,7 @@ imported only when its demo runs, and a missing one is named with the extra that
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
@@ -58,12 +59,9 @@ def demo(
 
 def demo_aws(formats: str, quiet: bool) -> Inventory:
     """The demo account built on an embedded moto server, scanned by the AWS collector."""
-    try:
-        from posture import demo as aws_demo
-    except ImportError as exc:
-        raise CollectorError(
-            f"the demo needs the emulator: pip install 'posture[demo]' ({exc.name} missing)"
-        ) from None
+    _require("demo", "the demo needs the emulator", "posture.demo")
+    from posture import demo as aws_demo
+
     _check_formats(formats)
     with aws_demo.running_emulator() as endpoint:
         out.print(f"emulator: moto on {endpoint}; building the demo account ...", markup=False)
@@ -74,15 +72,9 @@ def demo_aws(formats: str, quiet: bool) -> Inventory:
 
 def demo_azure(formats: str, quiet: bool) -> Inventory:
     """The recorded subscriptions on the loopback fake of ARM, real collector and SDK clients."""
-    try:
-        # the azure-mgmt clients, and cryptography for the fake's certificate
-        import posture.collectors.azure.collector
-        import posture.demo.azure_fake  # noqa: F401
-    except ImportError as exc:
-        raise CollectorError(
-            f"the Azure demo needs the Azure SDKs: pip install 'posture[azure]' "
-            f"({exc.name} missing)"
-        ) from None
+    # the azure-mgmt clients, and cryptography for the fake's certificate
+    _require("azure", "the Azure demo needs the Azure SDKs", "posture.collectors.azure.collector",
+             "posture.demo.azure_fake")
     from posture.demo import azure as azure_demo
 
     _check_formats(formats)
@@ -98,13 +90,7 @@ def demo_azure(formats: str, quiet: bool) -> Inventory:
 
 def demo_gcp(formats: str, quiet: bool) -> Inventory:
     """The recorded demo projects on the loopback fake of the Google APIs, real collector."""
-    try:
-        import posture.collectors.gcp.collector  # noqa: F401  (the google-cloud clients)
-    except ImportError as exc:
-        raise CollectorError(
-            f"the GCP demo needs the Google clients: pip install 'posture[gcp]' "
-            f"({exc.name} missing)"
-        ) from None
+    _require("gcp", "the GCP demo needs the Google clients", "posture.collectors.gcp.collector")
     from posture.demo import gcp as gcp_demo
 
     _check_formats(formats)
@@ -115,6 +101,17 @@ def demo_gcp(formats: str, quiet: bool) -> Inventory:
     )
     with progress("Collecting GCP (demo)", None, quiet) as step:
         return gcp_demo.scan(progress=step)
+
+
+def _require(extra: str, needs: str, *modules: str) -> None:
+    """Import a demo's emulator or SDKs (``modules``), or fail naming the extra that installs
+    them."""
+    try:
+        for module in modules:
+            importlib.import_module(module)
+    except ImportError as exc:
+        message = f"{needs}: pip install 'posture[{extra}]' ({exc.name} missing)"
+        raise CollectorError(message) from None
 
 
 def _check_formats(formats: str) -> None:

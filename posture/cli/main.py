@@ -43,7 +43,8 @@ encryption at rest and in transit, least privilege, MFA, just-in-time access, au
 secrets handling, segregation) and writes SOC 2 evidence (CSV, JSON, HTML).
 
 Exit codes: 0 clean · 1 a FAIL at or above --fail-on · 2 usage error · 3 cannot scan or read
-the input (credentials, endpoint, region, snapshot) · 70 internal error.
+the input (credentials, endpoint, region, snapshot) · 4 an organisation scan with an
+account not (fully) scanned · 70 internal error.
 """
 
 F = TypeVar("F", bound=Callable[..., Any])

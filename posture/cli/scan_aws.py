@@ -1,16 +1,15 @@
-"""``posture scan aws``: collect an AWS account (read-only), audit it and write the reports."""
+"""``posture scan aws``: collect an AWS account (read-only), audit it and write the reports; with
+``--organization``, every account of the AWS organisation, one task per account, in this
+process or on a Dask cluster (:mod:`posture.org`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from posture.cli.options import (
-    ReportOptions,
-    SnapshotOut,
-    report_command,
-)
+from posture.cli.options import ReportOptions, report_command, say
 from posture.cli.report import scan_and_report
 
 ProfileOpt = Annotated[str | None, typer.Option(help="AWS profile from the shared config.")]
@@ -21,6 +20,64 @@ RegionOpt = Annotated[
 EndpointOpt = Annotated[
     str | None, typer.Option(help="Send every AWS API call to this endpoint (emulators).")
 ]
+SnapshotOutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Also save the collected inventory to this file; with --organization, a new "
+        "directory: one snapshot per account and manifest.json (re-audit it with "
+        "`posture audit DIR`)."
+    ),
+]
+OrgOpt = Annotated[
+    bool,
+    typer.Option(
+        "--organization",
+        help="Scan every ACTIVE account of the AWS organisation (run from the management "
+        "account or a delegated administrator; members are read through --role-name).",
+    ),
+]
+OuOpt = Annotated[
+    str | None, typer.Option("--ou", help="Only the accounts below this OU (or root) id.")
+]
+AccountsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--accounts", help="Only these account ids (comma-separated, repeatable)."),
+]
+ExcludeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--exclude-accounts",
+                 help="Skip these account ids (comma-separated, repeatable)."),
+]
+RoleOpt = Annotated[
+    str, typer.Option("--role-name", help="The audit role to assume in each member account.")
+]
+ExternalIdOpt = Annotated[
+    str | None, typer.Option("--external-id", help="External id the role's trust requires.")
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        help="Local Dask worker processes (default: the machine's cores; 0: scan the accounts "
+        "one after the other in this process).",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option("--scheduler",
+                 help="Run on this existing Dask scheduler (tcp://HOST:8786) instead."),
+]
+ReplaceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--replace-snapshots",
+        help="Let --snapshot-out replace an earlier organisation scan in the same directory "
+        "(its manifest and snapshots; anything else there is still refused).",
+    ),
+]
+
+_ORG_ONLY = ("--ou", "--accounts", "--exclude-accounts", "--external-id", "--workers",
+             "--scheduler", "--replace-snapshots")
 
 
 @report_command
@@ -28,12 +85,90 @@ def scan_aws(
     profile: ProfileOpt = None,
     region: RegionOpt = None,
     endpoint_url: EndpointOpt = None,
-    snapshot_out: SnapshotOut = None,
+    snapshot_out: SnapshotOutOpt = None,
+    organization: OrgOpt = False,
+    ou: OuOpt = None,
+    accounts: AccountsOpt = None,
+    exclude_accounts: ExcludeOpt = None,
+    role_name: RoleOpt = "PostureAudit",
+    external_id: ExternalIdOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    replace_snapshots: ReplaceOpt = False,
     *,
     options: ReportOptions,
 ) -> None:
-    """Collect an AWS account (read-only), audit it and write the reports."""
+    """Collect an AWS account (read-only), audit it and write the reports; with
+    --organization, every account of the organisation."""
     from posture.collectors.aws.collector import AwsTarget, collect
 
-    target = AwsTarget(profile=profile, regions=tuple(region or ()), endpoint_url=endpoint_url)
-    scan_and_report("AWS", lambda step: collect(target, progress=step), snapshot_out, options)
+    if not organization:
+        given = (ou, accounts, exclude_accounts, external_id, workers, scheduler,
+                 replace_snapshots or None)
+        if any(v is not None for v in given):
+            used = [name for name, v in zip(_ORG_ONLY, given, strict=True) if v is not None]
+            raise ValueError(f"{', '.join(used)} only apply with --organization")
+        target = AwsTarget(profile=profile, regions=tuple(region or ()),
+                           endpoint_url=endpoint_url)
+        scan_and_report("AWS", lambda step: collect(target, progress=step), snapshot_out,
+                        options)
+    _scan_organization(
+        profile, tuple(region or ()), endpoint_url, snapshot_out, ou, accounts,
+        exclude_accounts, role_name, external_id, workers, scheduler, replace_snapshots,
+        options,
+    )
+
+
+def _scan_organization(
+    profile: str | None,
+    regions: tuple[str, ...],
+    endpoint_url: str | None,
+    snapshot_out: Path | None,
+    ou: str | None,
+    accounts: list[str] | None,
+    exclude_accounts: list[str] | None,
+    role_name: str,
+    external_id: str | None,
+    workers: int | None,
+    scheduler: str | None,
+    replace: bool,
+    options: ReportOptions,
+) -> None:
+    from posture.cli.org_report import account_progress, report_organization, split_ids
+    from posture.collectors.aws.collector import AwsTarget, make_session
+    from posture.collectors.aws.organizations import discover
+    from posture.model import Provider
+    from posture.org.executor import Cluster
+    from posture.org.manifest import open_dir
+    from posture.org.plan import Access, plan
+    from posture.org.run import scan_organization
+    from posture.registry import load_catalogue
+
+    include, exclude = split_ids(accounts), split_ids(exclude_accounts)
+    if not role_name.strip():
+        raise ValueError("--role-name must not be empty")
+    catalogue = load_catalogue()
+    catalogue.select(ids=options.check_ids, provider=Provider.AWS)  # unknown ids: exit 2 now
+    if snapshot_out is not None:
+        open_dir(snapshot_out, replace=replace)  # refuse a used directory before scanning
+        replace = False  # cleared above: a second pass would find its own empty directory
+    target = AwsTarget(profile=profile, endpoint_url=endpoint_url)
+    org = discover(make_session(target), endpoint_url=endpoint_url,
+                   region=target.default_region, ou=ou, include=include, exclude=exclude)
+    access = Access(role_name=role_name.strip(), external_id=external_id, regions=regions,
+                    endpoint_url=endpoint_url, default_region=target.default_region,
+                    profile=profile)
+    chosen = plan(org, access)
+    if not chosen.tasks:
+        raise ValueError(f"organization {org.id}: no ACTIVE account selected to scan")
+    cluster = Cluster.choose(workers, scheduler, len(chosen.tasks))
+    if not options.quiet:
+        say(f"organization {org.id}: scanning {len(chosen.tasks)} account(s) "
+            f"{cluster.describe()}")
+    with account_progress("Scanning accounts", len(chosen.tasks), options.quiet) as on_account:
+        result = scan_organization(chosen, cluster, check_ids=options.check_ids,
+                                   out_dir=snapshot_out, on_account=on_account)
+    if snapshot_out is not None:
+        say(f"snapshots: {snapshot_out} ({len(result.manifest.accounts)} account(s); "
+            f"manifest sha256 {result.manifest_sha256})")
+    report_organization(result, catalogue, options)

@@ -1,5 +1,6 @@
-"""``posture scan azure``: collect Azure subscriptions (read-only), audit them and write the
-reports. Needs the Azure SDKs (``pip install 'posture[azure]'``), imported only when it runs."""
+"""``posture scan azure``: collect Azure subscriptions (named, below management groups, or every
+one visible; read-only), audit them and write the reports. Needs the Azure SDKs
+(``pip install 'posture[azure]'``), imported only when it runs."""
 
 from __future__ import annotations
 
@@ -24,6 +25,15 @@ SubscriptionOpt = Annotated[
         help="Subscription id to scan (repeatable; default: every one visible).",
     ),
 ]
+ManagementGroupOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--management-group",
+        "-m",
+        help="Management group id: scan every subscription below it (repeatable; combined "
+        "with --subscription).",
+    ),
+]
 ArmEndpointOpt = Annotated[
     str, typer.Option(help="Azure Resource Manager endpoint (sovereign clouds, private links).")
 ]
@@ -42,6 +52,7 @@ CaBundleOpt = Annotated[
 @report_command
 def scan_azure(
     subscription: SubscriptionOpt = None,
+    management_group: ManagementGroupOpt = None,
     arm_endpoint: ArmEndpointOpt = "https://management.azure.com",
     authority_host: AuthorityOpt = None,
     ca_bundle: CaBundleOpt = None,
@@ -67,6 +78,7 @@ def scan_azure(
         raise ValueError("--arm-endpoint must be an https:// URL (tokens never go over HTTP)")
     target = AzureTarget(
         subscriptions=tuple(subscription or ()),
+        management_groups=tuple(management_group or ()),
         arm_endpoint=arm_endpoint,
         authority_host=authority_host,
         ca_bundle=str(ca_bundle) if ca_bundle else None,

@@ -171,24 +171,19 @@ def _network(b: _Builder) -> dict[str, Any]:
         VpcId=prod, TagSpecifications=_spec("network-acl", "prod-restricted-acl")
     )["NetworkAcl"]
     acl_id = acl["NetworkAclId"]
-    for egress in (False, True):
-        if not egress:
-            ec2.create_network_acl_entry(
-                NetworkAclId=acl_id,
-                RuleNumber=50,
-                Protocol="6",
-                RuleAction="deny",
-                Egress=False,
-                CidrBlock="0.0.0.0/0",
-                PortRange={"From": 22, "To": 22},
-            )
+    ssh: dict[str, Any] = {"Protocol": "6", "PortRange": {"From": 22, "To": 22}}
+    for number, action, egress, match in (
+        (50, "deny", False, ssh),
+        (100, "allow", False, {"Protocol": "-1"}),
+        (100, "allow", True, {"Protocol": "-1"}),
+    ):
         ec2.create_network_acl_entry(
             NetworkAclId=acl_id,
-            RuleNumber=100,
-            Protocol="-1",
-            RuleAction="allow",
+            RuleNumber=number,
+            RuleAction=action,
             Egress=egress,
             CidrBlock="0.0.0.0/0",
+            **match,
         )
     assoc = ec2.describe_network_acls(
         Filters=[{"Name": "association.subnet-id", "Values": [net["guarded"]]}]

@@ -25,7 +25,9 @@ managed identity; group membership is not expanded):
 
 A principal already holding an active Owner-power grant at the scope or above gains nothing. The
 management group and root assignments a subscription listing returns are its ancestors' and cover
-everything in it; the hierarchy between management groups is not collected.
+everything in it; when management groups were scanned (``--management-group``) their collected
+hierarchy (``Microsoft.Management/managementGroups`` assets) says exactly which subscriptions a
+group's assignment covers.
 
 :meth:`RbacIndex.effective` says what one active grant gives its principal *now*, escalations
 included - Owner power (the role itself, or a role it can assign itself / widen) or Contributor
@@ -52,6 +54,7 @@ from posture.iam.azure_roles import (
     CONTRIBUTOR,
     DEFINE,
     ELIGIBILITY,
+    MANAGEMENT_GROUP,
     OWNER,
     PRINCIPAL_ATTR,
     RBAC_ADMIN,
@@ -152,6 +155,11 @@ class RbacIndex:
             role = Role.of(d)
             self.roles[role.guid] = role
         self.grants = [Grant.of(a) for a in inventory.of(ROLE_ASSIGNMENT, ELIGIBILITY)]
+        # management group → the subscriptions below it, where the hierarchy was collected
+        self.below: dict[str, frozenset[str]] = {
+            mg.uid.lower(): frozenset(str(s).lower() for s in mg.attr("subscriptions") or ())
+            for mg in inventory.of(MANAGEMENT_GROUP)
+        }
         self.by_principal: dict[str, list[Grant]] = {}
         self._active: dict[str, list[Grant]] = {}  # by lower-case principal id
         for g in self.grants:
@@ -167,7 +175,7 @@ class RbacIndex:
         return {
             r.power
             for g in self.by_principal.get(principal, ())
-            if not g.eligible and g is not excluding and covers(g.scope, scope)
+            if not g.eligible and g is not excluding and covers(g.scope, scope, self.below)
             and (r := self.role(g.role_guid))
         }
 
@@ -327,7 +335,7 @@ class RbacIndex:
             and (c := self.role(o.role_guid)) is not None
             and c.custom
             and c.power < Power.OWNER
-            and all(covers(g.scope, s) for s in c.assignable_scopes)
+            and all(covers(g.scope, s, self.below) for s in c.assignable_scopes)
             and Power.OWNER not in self.held(g.principal_id, o.scope)
         ]
         if verdict is Truth.FALSE or not own:

@@ -8,12 +8,13 @@ control-plane power) graded by :class:`Power`, scopes and their containment, and
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
 from posture.model import Asset
 
+MANAGEMENT_GROUP = "Microsoft.Management/managementGroups"
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
 ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
 ELIGIBILITY = "Microsoft.Authorization/roleEligibilityScheduleInstances"
@@ -131,13 +132,24 @@ BUILTIN: dict[str, Role] = {
 """The built-in roles this module names, for when their definition was not collected."""
 
 
-def covers(outer: str, inner: str) -> bool:
-    """Whether an assignment at ``outer`` applies at ``inner`` (both ARM ids, any case)."""
+def covers(
+    outer: str, inner: str, below: Mapping[str, frozenset[str]] | None = None
+) -> bool:
+    """Whether an assignment at ``outer`` applies at ``inner`` (both ARM ids, any case).
+
+    ``below``: management group id (lower case) → the subscription ids below it, when the
+    hierarchy was collected (``--management-group``); a group there covers exactly those
+    subscriptions and what they contain. A group not there is an ancestor of every subscription
+    that listed its assignment (ARM lists the assignments inherited from above)."""
     outer, inner = outer.lower().rstrip("/") or "/", inner.lower().rstrip("/") or "/"
     if outer in ("/", inner) or inner.startswith(outer + "/"):
         return True
-    # a management group's assignment listed for a subscription is an ancestor's
-    return "/managementgroups/" in outer and "/managementgroups/" not in inner
+    if "/managementgroups/" not in outer or "/managementgroups/" in inner:
+        return False
+    if below is not None and outer in below:
+        parts = inner.strip("/").split("/")
+        return len(parts) >= 2 and parts[0] == "subscriptions" and parts[1] in below[outer]
+    return True
 
 
 def scope_label(scope: str) -> str:

@@ -5,7 +5,9 @@ can obtain Q's permissions (assume it, mint its credentials, join it); ``P -> AD
 grant itself every permission. Techniques that rewrite a principal's own policies are void when
 a permissions boundary caps that principal and it cannot remove the boundary; their requests
 carry ``iam:PolicyARN`` (AdministratorAccess) and ``iam:PermissionsBoundary`` (the target's), so
-a grant limited to a read-only policy or to a capped target is decided, not conditional.
+a grant limited to a read-only policy or to a capped target is decided, not conditional. The
+SCPs of a member account that take away the power to grant permissions cap its principals the
+same way, and no principal of the account can remove them.
 """
 
 from __future__ import annotations
@@ -130,7 +132,10 @@ def policy_context(action: str, target: Principal | None) -> dict[str, Value]:
 
 
 def boundary_stays(ev: Evaluator, target: Principal, actor: Principal) -> bool:
-    """The target's boundary would cap what new policies grant (the actor cannot remove it)."""
+    """The target's boundary would cap what new policies grant (the actor cannot remove it), or
+    its organisation's SCPs do (no principal of a member account can remove them)."""
+    if ev.capped(target):
+        return True
     if target.boundary is None and not target.boundary_unknown:
         return False
     removal = _BOUNDARY_REMOVAL.get(target.kind)

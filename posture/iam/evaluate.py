@@ -4,8 +4,9 @@ AWS's evaluation logic for one account: an explicit deny anywhere (identity poli
 permissions boundary, the resource policy) wins; otherwise the request is allowed by an identity
 policy (and, with a boundary, by the boundary too) or by a resource policy that names the
 principal itself. KMS keys are the exception: the key policy must allow, directly or by
-delegating to the account's IAM policies. Service control policies and session policies are
-not collected and not evaluated.
+delegating to the account's IAM policies. In a member account of an AWS Organization, the
+service control policies on the account's path are a ceiling on every request of its principals
+(:mod:`posture.iam.scp`); session policies are not collected and not evaluated.
 
 Conditions are three-valued (:mod:`posture.iam.conditions`): a grant that depends on a condition
 the inventory cannot decide is CONDITIONAL, and so is every grant of a principal whose policy
@@ -15,7 +16,7 @@ set or boundary is not fully known.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +24,7 @@ from posture.iam.actions import ActionCatalogue, catalogue
 from posture.iam.conditions import RequestContext, Truth, Value, all_true, outsider_context
 from posture.iam.policy import Effect, Policy, Statement
 from posture.iam.principals import PolicyStore, Principal, load_principals
+from posture.iam.scp import UNREAD, Ceiling, Fence, ScpDecision, exempt, fences
 from posture.model import Inventory
 
 
@@ -45,6 +47,7 @@ class Verdict:
     conditional: tuple[Statement, ...] = ()  # statements whose conditions were undecidable
     missing: int = 0  # admin verdicts: the catalogue actions not granted (bitset)
     limited_by: tuple[str, ...] = ()  # admin verdicts: boundary that removes part of the grant
+    scp: tuple[str, ...] = ()  # what the organisation's SCPs did to the verdict, in words
 
     @property
     def allowed(self) -> bool:
@@ -60,6 +63,8 @@ class Verdict:
             out["conditional_on"] = [s.evidence() for s in self.conditional]
         if self.limited_by:
             out["limited_by_boundary"] = list(self.limited_by)
+        if self.scp:
+            out["service_control_policies"] = list(self.scp)
         return out
 
 
@@ -123,6 +128,15 @@ class Evaluator:
         self._groups: dict[str, str] | None = None
         self._by_action: dict[tuple[str, int], Any] = {}
         self._ident_cache: dict[tuple[Any, ...], Any] = {}
+        self.fences = fences(inventory, self.catalogue)
+        self._fenced: dict[str, tuple[str, ...]] = {}
+        self._scp_cache: dict[tuple[Any, ...], ScpDecision] = {}
+        self._ceilings: dict[tuple[Any, ...], Ceiling] = {}
+        # SCPs that remove any of these fence an administrator (it cannot grant permissions);
+        # SCPs that remove other actions are guardrails on what the account may do at all
+        self._core = 0
+        for action in _GRANTING:
+            self._core |= self.catalogue.expand(action)
 
     def groups_by_name(self) -> dict[str, str]:
         if self._groups is None:
@@ -139,6 +153,14 @@ class Evaluator:
             self._holders = index
         return self._holders.get(label, [])
 
+    def fence(self, principal: Principal) -> Fence | None:
+        """The SCPs that apply to the principal (None: standalone account, management account,
+        service-linked role)."""
+        if not self.fences:
+            return None
+        found = self.fences.get(principal.account)
+        return None if found is None or exempt(principal.asset) else found
+
     def evaluate(
         self,
         principal: Principal,
@@ -146,6 +168,42 @@ class Evaluator:
         resource: str,
         resource_policy: ResourcePolicy | None = None,
         extra: Mapping[str, Value] | None = None,
+    ) -> Verdict:
+        verdict = self._evaluate(principal, action, resource, resource_policy, extra)
+        fence = self.fence(principal) if verdict.decision.possible else None
+        if fence is None:
+            return verdict
+        if not fence.known:
+            return replace(verdict, scp=(UNREAD,))
+        bit = self.catalogue.bit(action)
+        key = None
+        if fence.resource_free and bit is not None:
+            key = (principal.arn, bit, tuple(sorted((extra or {}).items())))
+        d = self._scp_cache.get(key) if key is not None else None
+        if d is None:
+            ctx = principal.context.with_values(extra or {})
+            d = fence.decide(action, bit, resource, principal.variables, ctx)
+            if key is not None:
+                self._scp_cache[key] = d
+        if d.truth == Truth.TRUE:
+            return verdict
+        if d.truth == Truth.FALSE:
+            decision = Decision.DENIED if d.denied_by else Decision.IMPLICIT_DENY
+            return Verdict(decision, verdict.allowed_by, d.denied_by, scp=d.reasons)
+        return replace(
+            verdict,
+            decision=Decision.CONDITIONAL,
+            conditional=verdict.conditional + d.conditional,
+            scp=d.reasons,
+        )
+
+    def _evaluate(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        resource_policy: ResourcePolicy | None,
+        extra: Mapping[str, Value] | None,
     ) -> Verdict:
         bit = self.catalogue.bit(action)
         ctx = principal.context.with_values(extra or {})
@@ -257,10 +315,73 @@ class Evaluator:
         return bool(principal.allow_mask >> bit & 1)
 
     def admin(self, principal: Principal) -> Verdict:
-        """Whether the principal may perform every catalogue action on every resource."""
+        """Whether the principal may perform every catalogue action on every resource; in a
+        member account, every action its SCPs leave, provided they leave it the power to grant
+        permissions (:meth:`fenced` says when they do not)."""
         if principal.arn not in self._admin:
-            self._admin[principal.arn] = self._compute_admin(principal)
+            verdict = self._compute_admin(principal)
+            fence = self.fence(principal) if verdict.decision.possible else None
+            if fence is not None:
+                verdict = self._fence_admin(principal, verdict, fence)
+            self._admin[principal.arn] = verdict
         return self._admin[principal.arn]
+
+    def fenced(self, principal: Principal) -> tuple[str, ...]:
+        """Why an administrator by its own policies is not one after SCPs (empty: it is not
+        fenced, or it is no administrator by its policies)."""
+        self.admin(principal)
+        return self._fenced.get(principal.arn, ())
+
+    def ceiling(self, p: Principal) -> Ceiling | None:
+        """What the SCPs leave the principal on every resource (None: no readable SCP applies;
+        computed once per principal)."""
+        fence = self.fence(p)
+        if fence is None or not fence.known:
+            return None
+        key = (fence.account, tuple(p.context.lookup(k) for k in fence.keys))
+        found = self._ceilings.get(key)
+        if found is None:
+            found = self._ceilings[key] = fence.ceiling(p.context, self.catalogue.all)
+        return found
+
+    def _explain(self, p: Principal, removed: int) -> tuple[str, ...]:
+        fence = self.fence(p)
+        return () if fence is None else fence.explain(p.context, removed, self.catalogue)
+
+    def capped(self, p: Principal) -> bool:
+        """The SCPs keep the principal from granting permissions, whatever its own policies
+        say: rewriting them (or assuming it) never makes it administrator."""
+        ceiling = self.ceiling(p)
+        return ceiling is not None and bool(self._core & ~ceiling.any)
+
+    def _fence_admin(self, p: Principal, verdict: Verdict, fence: Fence) -> Verdict:
+        if not fence.known:
+            return replace(verdict, scp=(UNREAD,))
+        full = self.catalogue.all
+        ceiling = self.ceiling(p)
+        assert ceiling is not None
+        if self._core & ~ceiling.any:
+            reasons = self._explain(p, full & ~ceiling.any) or ("the SCPs on the account's path",)
+            self._fenced[p.arn] = reasons
+            return Verdict(
+                Decision.IMPLICIT_DENY,
+                allowed_by=verdict.allowed_by,
+                missing=full & ~ceiling.any,
+                scp=reasons,
+            )
+        notes = self._explain(p, full & ~ceiling.any) if full & ~ceiling.any else ()
+        if full & ~ceiling.any:
+            lost = (full & ~ceiling.any).bit_count()
+            notes = (f"SCP guardrails remove {lost} action(s) from every principal of the "
+                     "account; administrator of what the organisation leaves it", *notes)
+        if self._core & ~ceiling.sure:
+            return replace(
+                verdict,
+                decision=Decision.CONDITIONAL,
+                conditional=verdict.conditional + ceiling.conditional,
+                scp=notes,
+            )
+        return replace(verdict, scp=notes)
 
     def remaining(self, p: Principal, mask: int) -> tuple[int, tuple[str, ...]]:
         """What is left of ``mask`` (granted on every resource) after the principal's
@@ -275,6 +396,11 @@ class Evaluator:
                 by.append(p.boundary.label)
         elif p.boundary_unknown:
             by.append("(unknown permissions boundary)")
+        ceiling = self.ceiling(p)
+        if ceiling is not None:
+            if mask & ~ceiling.any & left:
+                by += self._explain(p, mask & ~ceiling.any & left)
+            left &= ceiling.any
         return left, tuple(dict.fromkeys(by))
 
     def _masks(
@@ -328,6 +454,19 @@ class Evaluator:
             missing=full & ~eff_any,
             limited_by=limited,
         )
+
+
+_GRANTING = (
+    "iam:PutUserPolicy",
+    "iam:AttachUserPolicy",
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:PutGroupPolicy",
+    "iam:AttachGroupPolicy",
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:UpdateAssumeRolePolicy",
+)
 
 
 def broad_grant(policy: Policy, full: int) -> tuple[int, list[Statement]]:

@@ -12,7 +12,10 @@ Edges of the identity graph (principal -> service account):
   one only on another project (cross-project use depends on an organisation policy), a
   conditional one, or any custom role (not expanded), and absent otherwise.
 
-A grant bound by an IAM condition is a possible edge. A principal that reaches a service account
+Grants are read from each project's *effective* policy (:func:`posture.gcp.effective_grants`):
+a role granted on a folder or the organisation holds on every project below it, and a step or
+an admin role inherited that way says where it was granted. A grant bound by an IAM condition
+is a possible edge. A principal that reaches a service account
 holding ``roles/owner`` or ``roles/editor`` on a project is admin-equivalent there. Group
 membership is not expanded: the group is the principal.
 
@@ -32,7 +35,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from posture.gcp import PROJECT, SERVICE_ACCOUNT, grants
+from posture.gcp import PROJECT, SERVICE_ACCOUNT, effective_grants, grants
 from posture.model import Asset, Inventory
 
 BASIC_ADMIN = ("roles/owner", "roles/editor")
@@ -130,6 +133,8 @@ class ImpersonationGraph:
     custom: set[str] = field(default_factory=set)
     # project -> (role, member, condition) of its project-level impersonation and act-as grants
     project_grants: dict[str, list[tuple[str, str, Any]]] = field(default_factory=dict)
+    # (project, role, member) -> the ancestor an inherited project-level grant was made on
+    inherited_from: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def paths_to_admin(self) -> Iterator[ImpersonationPath]:
         for start in sorted(self.edges):
@@ -172,10 +177,13 @@ def build_impersonation_graph(inv: Inventory) -> ImpersonationGraph:
     grants_on: list[tuple[str, str, Any, str, list[Asset]]] = []
     for project in inv.of(PROJECT):
         pid = str(project.attr("project_id") or project.account)
-        for role, member, cond in grants(project.attr("iam_bindings")):
+        for grant in effective_grants(inv, project) or ():
+            role, member, cond = grant.role, grant.member, grant.condition
             if role in BASIC_ADMIN and member.startswith("serviceAccount:") and cond is None:
                 email = member.removeprefix("serviceAccount:")
-                g.admin_of.setdefault(email, []).append((pid, role))
+                held = g.admin_of.setdefault(email, [])
+                if (pid, role) not in held:
+                    held.append((pid, role))
             if role in BASIC_ADMIN and cond is None:
                 g.direct_admins.setdefault(pid, set()).add(member)
             if role in DEPLOY_ROLES:
@@ -183,7 +191,11 @@ def build_impersonation_graph(inv: Inventory) -> ImpersonationGraph:
             if role.startswith(("projects/", "organizations/")):
                 custom.add(member)
             if role in IMPERSONATE or role in ACT_AS:
-                grants_on.append((role, member, cond, f"project {pid}", accounts.get(pid, [])))
+                where = f"project {pid}"
+                if grant.inherited:
+                    where = f"{grant.source}, inherited by project {pid}"
+                    g.inherited_from.setdefault((pid, role, member), grant.source)
+                grants_on.append((role, member, cond, where, accounts.get(pid, [])))
                 g.project_grants.setdefault(pid, []).append((role, member, cond))
     for sa_list in accounts.values():
         for sa in sa_list:

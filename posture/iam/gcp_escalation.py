@@ -10,8 +10,10 @@ joined with ``&&``) may grant only the roles listed: no basic admin role among t
 escalation (custom roles listed are not expanded: undecided); any other condition leaves it
 undecided. Custom roles are not expanded: a member holding one may hold the permission
 (undecided, with the reason). A principal that can impersonate a service account holding such a
-role (:mod:`posture.iam.gcp`, certain or possible steps) escalates through it. Bindings on
-folders and the organisation are not collected.
+role (:mod:`posture.iam.gcp`, certain or possible steps) escalates through it. Grants are read
+from the project's effective policy: a role granted on a folder or the organisation (Project IAM
+Admin, or Folder (IAM) Admin, whose ``setIamPolicy`` on the folder grants Owner inherited by every
+project below) counts on every project below it, and says where it was granted.
 
 **Latent impersonation.** Token creator, key admin or (with a role that deploys workloads)
 service account user granted *on the project* reaches every service account of the project,
@@ -26,11 +28,11 @@ of the project holds a basic admin role" is exact: one that did would give the m
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from posture.gcp import PROJECT, SERVICE_ACCOUNT, grants
+from posture.gcp import PROJECT, SERVICE_ACCOUNT, Grant, effective_grants
 from posture.iam.gcp import (
     ACT_AS,
     BASIC_ADMIN,
@@ -49,6 +51,8 @@ SET_IAM_POLICY = frozenset(
         "roles/resourcemanager.projectIamAdmin",
         "roles/iam.securityAdmin",
         "roles/resourcemanager.organizationAdmin",
+        "roles/resourcemanager.folderAdmin",
+        "roles/resourcemanager.folderIamAdmin",
     }
 )
 _GRANTS_BY_ROLE = re.compile(
@@ -94,6 +98,7 @@ class PolicyEscalation:
     becomes: str = OWNER
     via: tuple[Step, ...] = ()
     condition: Any = None
+    granted_on: str | None = None  # the ancestor the role was granted on (None: the project)
 
     def evidence(self) -> dict[str, Any]:
         hops: list[dict[str, Any]] = [{"kind": "principal", "id": self.member}]
@@ -112,6 +117,9 @@ class PolicyEscalation:
             "path": hops,
             "certain": self.certain,
         }
+        if self.granted_on:
+            out["granted_on"] = self.granted_on
+            out["inherited"] = True
         if self.why:
             out["undecided"] = self.why
         return out
@@ -146,6 +154,7 @@ class LatentImpersonation:
     why: str
     today: tuple[str, ...]  # the project's service accounts it reaches, short of admin
     condition: Any = None
+    granted_on: str | None = None  # the ancestor the grant was inherited from (None: project)
 
     @property
     def missing(self) -> str:
@@ -168,7 +177,10 @@ class LatentImpersonation:
             "grants": [
                 {
                     "role": self.role,
-                    "granted_on": f"project {self.project}",
+                    "granted_on": (
+                        f"{self.granted_on}, inherited" if self.granted_on
+                        else f"project {self.project}"
+                    ),
                     "condition": self.condition,
                 }
             ],
@@ -181,35 +193,32 @@ class LatentImpersonation:
 
 
 def _writers(
-    project: str, bindings: Any, owners: set[str]
+    project: str, effective: Sequence[Grant], owners: set[str]
 ) -> tuple[list[PolicyEscalation], list[Restricted]]:
     found: list[PolicyEscalation] = []
     restricted: list[Restricted] = []
-    for role, member, cond in grants(bindings):
+    for g in effective:
+        role, member, cond = g.role, g.member, g.condition
+        src = g.source if g.inherited else None
         if member in owners:
             continue
         if role in SET_IAM_POLICY and cond is None:
-            found.append(PolicyEscalation(member, project, role, member, True))
+            found.append(PolicyEscalation(member, project, role, member, True, granted_on=src))
         elif role in SET_IAM_POLICY:
             allowed = grantable_roles(cond)
             admin = [r for r in allowed or () if r in BASIC_ADMIN]
             if allowed is None:
                 why = f"the grant is conditional ({condition_title(cond)})"
-                found.append(
-                    PolicyEscalation(member, project, role, member, False, why, condition=cond)
-                )
+                found.append(PolicyEscalation(member, project, role, member, False, why,
+                                              condition=cond, granted_on=src))
             elif admin:
                 becomes = OWNER if OWNER in admin else admin[0]
-                found.append(
-                    PolicyEscalation(
-                        member, project, role, member, True, becomes=becomes, condition=cond
-                    )
-                )
+                found.append(PolicyEscalation(member, project, role, member, True,
+                                              becomes=becomes, condition=cond, granted_on=src))
             elif custom := [r for r in allowed if is_custom(r)]:
                 why = f"its condition lets it grant custom roles that are not expanded: {custom}"
-                found.append(
-                    PolicyEscalation(member, project, role, member, False, why, condition=cond)
-                )
+                found.append(PolicyEscalation(member, project, role, member, False, why,
+                                              condition=cond, granted_on=src))
             else:
                 restricted.append(Restricted(member, role, allowed, cond))
         elif is_custom(role):
@@ -217,9 +226,8 @@ def _writers(
                 f"custom role {role} is not expanded (it may include "
                 "resourcemanager.projects.setIamPolicy)"
             )
-            found.append(
-                PolicyEscalation(member, project, role, member, False, why, condition=cond)
-            )
+            found.append(PolicyEscalation(member, project, role, member, False, why,
+                                          condition=cond, granted_on=src))
     return found, restricted
 
 
@@ -253,6 +261,7 @@ def _through(
                             w.becomes,
                             steps,
                             w.condition,
+                            w.granted_on,
                         )
                     )
     return out
@@ -291,7 +300,8 @@ def _latent(
             skipped.add(member)
             continue
         today = tuple(sorted(e for e in accounts if f"serviceAccount:{e}" != member))
-        x = LatentImpersonation(member, pid, role, *certainty, today, cond)
+        source = graph.inherited_from.get((pid, role, member))
+        x = LatentImpersonation(member, pid, role, *certainty, today, cond, source)
         best = found.get(member)
         if best is None or (x.certain, best.role) > (best.certain, x.role):
             found[member] = x
@@ -307,10 +317,10 @@ def project_escalations(inv: Inventory, graph: ImpersonationGraph) -> dict[str, 
     found: dict[str, tuple[list[PolicyEscalation], list[Restricted], set[str]]] = {}
     for project in inv.of(PROJECT):
         pid = str(project.attr("project_id") or project.account)
-        bindings = project.attr("iam_bindings")
-        if bindings is not None:
-            owners = {m for r, m, c in grants(bindings) if r == OWNER and c is None}
-            direct, restricted = _writers(pid, bindings, owners)
+        effective = effective_grants(inv, project)
+        if effective is not None:
+            owners = {g.member for g in effective if g.role == OWNER and g.condition is None}
+            direct, restricted = _writers(pid, effective, owners)
             found[pid] = (_best(direct + _through(graph, direct, owners)), restricted, owners)
     # a member with a path to administrator today, anywhere, is never latent
     real = {p.principal for p in graph.paths_to_admin()}

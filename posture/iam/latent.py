@@ -27,7 +27,9 @@ become (assume, pass, join, mint credentials for); one with a path to administra
 
 *Permissions management* (:meth:`LatentAnalysis.management`): a principal allowed to write the
 policies (put, attach, new default version) or the trust policy of principals other than itself,
-existing or future, can grant administrator to them.
+existing or future, can grant administrator to them. In a member account whose SCPs take
+away the power to grant permissions (:meth:`~posture.iam.evaluate.Evaluator.capped`), no
+principal is latent or manages permissions: whatever it writes stays under the same SCPs.
 """
 
 from __future__ import annotations
@@ -286,7 +288,10 @@ def _on_future(ev: Evaluator, p: Principal) -> Iterator[Capability]:
 
 
 def capabilities(ev: Evaluator, p: Principal) -> list[Capability]:
-    """Every latent technique p holds on a future counterpart (whether or not it has a path)."""
+    """Every latent technique p holds on a future counterpart (whether or not it has a path);
+    none when its organisation's SCPs cap it (a counterpart in its account would be capped too)."""
+    if ev.capped(p):
+        return []
     return [*_pass_role(ev, p), *_policy_version(ev, p), *_on_future(ev, p)]
 
 
@@ -374,6 +379,8 @@ class LatentAnalysis:
 
     def _grants(self, p: Principal) -> Iterator[Grant]:
         ev = self.evaluator
+        if ev.capped(p):
+            return  # the SCPs cap every principal it could write for, as they cap it
         for action, kind in MANAGEMENT_ACTIONS.items():
             if not ev.can_ever(p, action):
                 continue

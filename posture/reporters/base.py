@@ -39,6 +39,41 @@ class OutputFormat(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class AccountView:
+    """One account of an organisation run, as the reports name it."""
+
+    id: str
+    name: str
+    ou: str  # the OU path, root first: ``Root/Prod/Web``
+    status: str  # scanned | partial | failed
+    reason: str = ""
+
+    def document(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "ou": self.ou, "status": self.status,
+                "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class OrgView:
+    """The organisation of an organisation run: its id and accounts (by id). Reports of a
+    single-account scan have none, and stay exactly as they were."""
+
+    id: str
+    management_account_id: str
+    accounts: tuple[AccountView, ...]
+
+    def account(self, account_id: str) -> AccountView | None:
+        for view in self.accounts:
+            if view.id == account_id:
+                return view
+        return None
+
+    def document(self) -> dict[str, Any]:
+        return {"id": self.id, "management_account_id": self.management_account_id,
+                "accounts": [a.document() for a in self.accounts]}
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything a report shows: the findings (in the engine's order), the scan manifest,
     the collection errors, the snapshot's hash and the frameworks' control titles."""
@@ -51,6 +86,7 @@ class Report:
     catalogue_version: str | None = None  # shown in the HTML manifest and evidence manifest
     exceptions: ExceptionsOutcome | None = None  # given --exceptions FILE
     history: HistoryContext | None = None  # a recorded scan: what is new since the previous
+    organization: OrgView | None = None  # an organisation run: account names and OUs
 
     @classmethod
     def of(cls, run: AuditRun, frameworks: tuple[Framework, ...]) -> Report:
@@ -79,6 +115,15 @@ class Reporter(Protocol):
     def filename(self) -> str: ...
 
     def render(self, report: Report) -> bytes: ...
+
+
+def account_columns(report: Report, account: str) -> dict[str, str]:
+    """``account_name`` and ``ou`` of a finding's account in an organisation run (``{}`` for a
+    single-account report, whose rows keep their shape)."""
+    if report.organization is None:
+        return {}
+    view = report.organization.account(account)
+    return {"account_name": view.name if view else "", "ou": view.ou if view else ""}
 
 
 def scan_document(report: Report) -> dict[str, Any]:

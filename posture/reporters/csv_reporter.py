@@ -20,12 +20,22 @@ from typing import Any
 
 import pandas as pd
 
-from posture.reporters.base import OutputFormat, Report, utf8
+from posture.reporters.base import OutputFormat, Report, account_columns, utf8
 from posture.reporters.html_depth import depth_cell
 from posture.results import COLUMNS, to_frame
 
 # the result columns but the provider (each row's check id names it), then the defense depth
 HEADER: tuple[str, ...] = (*(c for c in COLUMNS if c != "provider"), "depth")
+# an organisation run adds the account's name and OU path right after the account id
+ORG_COLUMNS: tuple[str, ...] = ("account_name", "ou")
+
+
+def header_of(report: Report) -> tuple[str, ...]:
+    """:data:`HEADER`, with :data:`ORG_COLUMNS` after ``account`` for an organisation run."""
+    if report.organization is None:
+        return HEADER
+    at = HEADER.index("account") + 1
+    return (*HEADER[:at], *ORG_COLUMNS, *HEADER[at:])
 
 CELL_LIMIT = 32_767
 """Excel's maximum number of characters in one cell; longer cells are cut (findings.json has
@@ -84,18 +94,23 @@ def compact_json(value: Any) -> str:
                       default=str)
 
 
-def _cells(row: Mapping[str, Any]) -> list[str]:
+def _cells(row: Mapping[str, Any], header: Sequence[str] = HEADER,
+           report: Report | None = None) -> list[str]:
     values: dict[str, Any] = dict(row)
+    if report is not None:
+        values.update(account_columns(report, str(row["account"])))
     values["principles"] = ";".join(row["principles"])
     values["controls"] = join_controls(row["controls"])
     values["evidence"] = compact_json(row["evidence"])
     values["depth"] = depth_cell(row["evidence"], str(row["status"]))
-    return [defuse(_limit(str(values[col]))) for col in HEADER]
+    return [defuse(_limit(str(values[col]))) for col in header]
 
 
-def rows(frame: pd.DataFrame) -> list[list[str]]:
-    """The data rows (header excluded) of the CSV for a :func:`posture.results.to_frame`."""
-    return [_cells(record) for record in frame.to_dict(orient="records")]
+def rows(frame: pd.DataFrame, report: Report | None = None) -> list[list[str]]:
+    """The data rows (header excluded) of the CSV for a :func:`posture.results.to_frame`
+    (with the organisation columns of ``report``, when it is an organisation run)."""
+    header = header_of(report) if report is not None else HEADER
+    return [_cells(record, header, report) for record in frame.to_dict(orient="records")]
 
 
 def write_csv(header: Sequence[str], body: Iterable[Sequence[str]]) -> bytes:
@@ -112,4 +127,4 @@ class CsvReporter:
     filename = "findings.csv"
 
     def render(self, report: Report) -> bytes:
-        return write_csv(HEADER, rows(to_frame(report.findings)))
+        return write_csv(header_of(report), rows(to_frame(report.findings), report))

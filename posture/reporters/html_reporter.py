@@ -172,6 +172,21 @@ def _errors(errors: tuple[CollectionError, ...], findings: tuple[Finding, ...]) 
     ]
 
 
+def _accounts(report: Report) -> list[dict[str, Any]] | None:
+    """The per-account table of an organisation run: who, where, how completely read, and its
+    FAIL findings by severity (``None`` for a single-account report)."""
+    if report.organization is None:
+        return None
+    fails: dict[str, dict[str, int]] = {
+        a.id: {sev: 0 for sev in SEVERITIES} for a in report.organization.accounts
+    }
+    for f in report.findings:
+        if f.status == Status.FAIL and f.account in fails:
+            fails[f.account][f.severity.label] += 1
+    return [{**a.document(), "fails": fails[a.id], "total": sum(fails[a.id].values())}
+            for a in report.organization.accounts]
+
+
 def context(report: Report) -> dict[str, Any]:
     findings = report.findings
     summary = summarize(findings, report.frameworks)
@@ -212,6 +227,9 @@ def context(report: Report) -> dict[str, Any]:
         "statuses": STATUSES,
         "severities": SEVERITIES,
         "principles": [p for p in PRINCIPLES if p in present] or list(PRINCIPLES),
+        "organization": _accounts(report),
+        "account_labels": {a.id: f"{a.id} {a.name}" for a in report.organization.accounts}
+        if report.organization else {},
     }
 
 

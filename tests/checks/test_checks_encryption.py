@@ -67,20 +67,20 @@ def test_s3_bucket_encrypted(encryption: Any, expected: Status) -> None:
         expected)
 
 
-def test_s3_encryption_detail_failure_is_inconclusive_through_the_engine() -> None:
-    bucket = asset("AWS::S3::Bucket", BUCKET, bucket_name="logs", encryption=None)
-    gap = collection_error("s3", "GetBucketEncryption", ("AWS::S3::Bucket#encryption",),
-                           resource_uid=BUCKET)
+def _s3_verdict_after_gap(encryption: Any, operation: str, facet: str) -> Status:
+    """The verdict on the bucket when ``operation`` failed for its ``facet``."""
+    bucket = asset("AWS::S3::Bucket", BUCKET, bucket_name="logs", encryption=encryption)
+    gap = collection_error("s3", operation, (f"AWS::S3::Bucket#{facet}",), resource_uid=BUCKET)
     finding = only(run_one("aws.encryption.s3_bucket_encrypted", inventory(bucket, errors=(gap,))))
-    assert finding.status == Status.INCONCLUSIVE
+    return finding.status
+
+
+def test_s3_encryption_detail_failure_is_inconclusive_through_the_engine() -> None:
+    assert _s3_verdict_after_gap(None, "GetBucketEncryption", "encryption") == Status.INCONCLUSIVE
 
 
 def test_s3_other_facet_failure_does_not_touch_encryption() -> None:
-    bucket = asset("AWS::S3::Bucket", BUCKET, bucket_name="logs", encryption=SSE_S3)
-    gap = collection_error("s3", "GetBucketPolicy", ("AWS::S3::Bucket#policy",),
-                           resource_uid=BUCKET)
-    finding = only(run_one("aws.encryption.s3_bucket_encrypted", inventory(bucket, errors=(gap,))))
-    assert finding.status == Status.PASS
+    assert _s3_verdict_after_gap(SSE_S3, "GetBucketPolicy", "policy") == Status.PASS
 
 
 @pytest.mark.parametrize(("encrypted", "expected"), [

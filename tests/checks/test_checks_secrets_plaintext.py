@@ -12,7 +12,7 @@ import pytest
 from support.aws import ACCOUNT, asset, collection_error, inventory
 from support.checks import only, run_one
 
-from posture.model import Status
+from posture.model import Asset, Status
 
 R = "us-east-1"
 INSTANCE = f"arn:aws:ec2:{R}:{ACCOUNT}:instance/i-1"
@@ -22,14 +22,27 @@ SECRET = f"arn:aws:secretsmanager:{R}:{ACCOUNT}:secret:db-AbCdEf"
 HIT = {"type": "Secret Keyword", "key": None, "line": 2, "fingerprint": "a54d082c"}
 
 
-@pytest.mark.parametrize(
-    ("hits", "expected"),
-    [
-        ([], Status.PASS),
-        ([HIT], Status.FAIL),
-        (None, Status.INCONCLUSIVE),
-    ],
-)
+def verdicts(hit: dict[str, Any]) -> Any:
+    """The three cases of a plaintext check: no secret found, ``hit`` found, text not read."""
+    return pytest.mark.parametrize(
+        ("hits", "expected"),
+        [
+            ([], Status.PASS),
+            ([hit], Status.FAIL),
+            (None, Status.INCONCLUSIVE),
+        ],
+    )
+
+
+def assert_verdict(check_id: str, subject: Asset, expected: Status, named: str) -> None:
+    """``check_id`` judges ``subject`` as ``expected``, a FAIL naming the secret as ``named``."""
+    finding = only(run_one(check_id, inventory(subject)))
+    assert finding.status == expected
+    if expected == Status.FAIL:
+        assert named in finding.message
+
+
+@verdicts(HIT)
 def test_instance_user_data(hits: Any, expected: Status) -> None:
     inst = asset(
         "AWS::EC2::Instance",
@@ -39,10 +52,8 @@ def test_instance_user_data(hits: Any, expected: Status) -> None:
         user_data_present=hits is not None,
         user_data_secrets=hits,
     )
-    finding = only(run_one("aws.secrets.instance_user_data_no_plaintext_secrets", inventory(inst)))
-    assert finding.status == expected
-    if expected == Status.FAIL:
-        assert "Secret Keyword (line 2, fingerprint a54d082c)" in finding.message
+    assert_verdict("aws.secrets.instance_user_data_no_plaintext_secrets", inst, expected,
+                   "Secret Keyword (line 2, fingerprint a54d082c)")
 
 
 def test_terminated_instances_are_skipped_and_denied_reads_are_inconclusive() -> None:
@@ -60,20 +71,11 @@ def test_terminated_instances_are_skipped_and_denied_reads_are_inconclusive() ->
     assert finding.status == Status.INCONCLUSIVE
 
 
-@pytest.mark.parametrize(
-    ("hits", "expected"),
-    [
-        ([], Status.PASS),
-        ([{**HIT, "key": "DB_PASSWORD", "line": None}], Status.FAIL),
-        (None, Status.INCONCLUSIVE),
-    ],
-)
+@verdicts({**HIT, "key": "DB_PASSWORD", "line": None})
 def test_lambda_environment(hits: Any, expected: Status) -> None:
     fn = asset("AWS::Lambda::Function", FUNCTION, function_name="api", environment_secrets=hits)
-    finding = only(run_one("aws.secrets.lambda_env_no_plaintext_secrets", inventory(fn)))
-    assert finding.status == expected
-    if expected == Status.FAIL:
-        assert "variable DB_PASSWORD" in finding.message
+    assert_verdict("aws.secrets.lambda_env_no_plaintext_secrets", fn, expected,
+                   "variable DB_PASSWORD")
 
 
 def test_lambda_listing_gap_is_inconclusive() -> None:
@@ -83,20 +85,11 @@ def test_lambda_listing_gap_is_inconclusive() -> None:
     assert {f.status for f in findings} == {Status.INCONCLUSIVE}
 
 
-@pytest.mark.parametrize(
-    ("hits", "expected"),
-    [
-        ([], Status.PASS),
-        ([{**HIT, "key": "API_KEY", "line": None, "container": "web"}], Status.FAIL),
-        (None, Status.INCONCLUSIVE),
-    ],
-)
+@verdicts({**HIT, "key": "API_KEY", "line": None, "container": "web"})
 def test_ecs_task_definition(hits: Any, expected: Status) -> None:
     task = asset("AWS::ECS::TaskDefinition", TASK, family="web", environment_secrets=hits)
-    finding = only(run_one("aws.secrets.ecs_task_definition_no_plaintext_secrets", inventory(task)))
-    assert finding.status == expected
-    if expected == Status.FAIL:
-        assert "container web, variable API_KEY" in finding.message
+    assert_verdict("aws.secrets.ecs_task_definition_no_plaintext_secrets", task, expected,
+                   "container web, variable API_KEY")
 
 
 @pytest.mark.parametrize(

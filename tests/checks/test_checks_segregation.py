@@ -120,3 +120,64 @@ def test_passing_peering_is_inconclusive_when_vpcs_were_not_all_listed() -> None
     gap = collection_error("ec2", "DescribeVpcs", ("AWS::EC2::VPC",))
     inv: Any = inventory(PROD, PROD2, peering(), errors=(gap,))
     assert by_uid(run_one(CHECK, inv))[PCX_UID].status == Status.INCONCLUSIVE
+
+
+# -- environments from the organisation (OU, then account name) ---------------------------------
+
+
+def _cross_account_peering(accepter_account: str) -> Asset:
+    return asset("AWS::EC2::VPCPeeringConnection", PCX_UID, peering_id="pcx-1", status="active",
+                 requester_vpc_id="vpc-a", requester_account=ACCOUNT, requester_region=R,
+                 accepter_vpc_id="vpc-x", accepter_account=accepter_account, accepter_region=R)
+
+
+def test_peer_in_another_account_is_classified_by_its_ou() -> None:
+    """vpc-x lives in SIBLING, outside this snapshot: its OU "Prod" makes it production, so a
+    peering from a dev-tagged VPC crosses environments (standalone it was inconclusive)."""
+    from support.org import SIBLING, organization
+
+    assets = (vpc("vpc-a", "10.0.0.0/16", Environment="dev"), _cross_account_peering(SIBLING))
+    standalone = only(run_one("aws.segregation.no_prod_nonprod_peering", inventory(*assets)))
+    assert standalone.status is Status.INCONCLUSIVE
+    found = only(run_one("aws.segregation.no_prod_nonprod_peering",
+                         inventory(*assets, organization())))
+    assert found.status is Status.FAIL
+    assert "production vpc-x (OU=Prod)" in found.message
+    assert found.evidence["accepter"] == {"vpc_id": "vpc-x", "environment": "production",
+                                          "tag": "OU=Prod"}
+
+
+def test_own_vpc_without_tag_takes_the_accounts_ou_and_a_tag_wins_over_it() -> None:
+    """This account sits in OU Sandbox (non-production): an untagged VPC is non-production, but
+    a VPC tagged Environment=prod stays production (the tag is more specific)."""
+    from support.org import SIBLING, organization
+
+    untagged = (vpc("vpc-a", "10.0.0.0/16"), _cross_account_peering(SIBLING), organization())
+    assert only(run_one("aws.segregation.no_prod_nonprod_peering",
+                        inventory(*untagged))).status is Status.FAIL
+    tagged = (vpc("vpc-a", "10.0.0.0/16", Environment="prod"), _cross_account_peering(SIBLING),
+              organization())
+    passed = only(run_one("aws.segregation.no_prod_nonprod_peering", inventory(*tagged)))
+    assert passed.status is Status.PASS
+    assert passed.message == "peering connects two production VPCs"
+
+
+def test_ou_that_names_no_environment_falls_back_to_the_account_name() -> None:
+    from support.org import MANAGEMENT, organization
+
+    org = organization()
+    accounts = [*org.attrs["accounts"],
+                {"id": "555566667777", "name": "payments-staging", "status": "ACTIVE",
+                 "ou_path": ["Root", "Workloads"]},
+                {"id": "888899990000", "name": "shared-services", "status": "ACTIVE",
+                 "ou_path": ["Root", "Infrastructure"]}]
+    org = asset(org.type, org.uid, name=org.name, region="global", account=MANAGEMENT,
+                **{**org.attrs, "accounts": accounts})
+    prod_vpc = vpc("vpc-a", "10.0.0.0/16", Environment="prod")
+    staging = only(run_one("aws.segregation.no_prod_nonprod_peering",
+                           inventory(prod_vpc, _cross_account_peering("555566667777"), org)))
+    assert staging.status is Status.FAIL
+    assert "(account name=payments-staging)" in staging.message
+    neither = only(run_one("aws.segregation.no_prod_nonprod_peering",
+                           inventory(prod_vpc, _cross_account_peering("888899990000"), org)))
+    assert neither.status is Status.INCONCLUSIVE

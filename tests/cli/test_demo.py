@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from support import DEMO
 from typer.testing import CliRunner
 
@@ -57,3 +59,15 @@ def test_live_demo_writes_reports_and_matches_golden_verdicts(tmp_path: Path) ->
         "attack path: internet -> tcp/22 -> legacy-jumphost -> role ops-admin -> administrator")
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert '<g class="hop identity">' in html  # drawn: network hops, then identity hops
+
+
+@pytest.mark.parametrize(("cloud", "sdk"), [("azure", "azure"), ("gcp", "google")])
+def test_demo_without_the_sdk_says_what_to_install(
+    tmp_path: Path, without_sdk: Callable[[str, str], None], cloud: str, sdk: str
+) -> None:
+    without_sdk(sdk, cloud)
+    result = CliRunner().invoke(app, ["demo", cloud, "-o", str(tmp_path), "-q"])
+    assert result.exit_code == 3, result.output
+    assert f"pip install 'posture[{cloud}]'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "findings.json").exists()

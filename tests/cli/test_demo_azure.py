@@ -8,7 +8,7 @@ import csv
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -220,17 +220,6 @@ def test_demo_azure_denied_provider_is_inconclusive(
     ]
     assert dev_sql and {f["status"] for f in dev_sql} == {"INCONCLUSIVE"}
     assert all("AuthorizationFailed" in f["message"] for f in dev_sql)
-
-
-def test_demo_azure_without_the_sdks_says_what_to_install(
-    tmp_path: Path, without_sdk: Callable[[str, str], None]
-) -> None:
-    without_sdk("azure", "azure")
-    result = runner.invoke(app, ["demo", "azure", "-o", str(tmp_path), "-q"])
-    assert result.exit_code == 3, result.output
-    assert "pip install 'posture[azure]'" in result.output
-    assert len(result.output.strip().splitlines()) == 1
-    assert not (tmp_path / "findings.json").exists()
 
 
 def test_environment_is_restored_even_on_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,6 @@ the same reports as the AWS demo, and the one-line errors of the demo command.""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -110,13 +109,3 @@ def test_demo_unknown_cloud_is_one_line() -> None:
     result = runner.invoke(app, ["demo", "oracle", "-q"])
     assert result.exit_code == 2, result.output
     assert "unknown demo cloud 'oracle'" in result.output
-
-
-def test_demo_gcp_without_google_clients_says_what_to_install(
-    tmp_path: Path, without_sdk: Callable[[str, str], None]
-) -> None:
-    without_sdk("google", "gcp")
-    result = runner.invoke(app, ["demo", "gcp", "-o", str(tmp_path), "-q"])
-    assert result.exit_code == 3, result.output
-    assert "pip install 'posture[gcp]'" in result.output
-    assert not (tmp_path / "findings.json").exists()

@@ -147,7 +147,9 @@ def project(
     bindings: list[dict[str, Any]] | None = None,
     audit_configs: list[dict[str, Any]] | None = None,
     labels: dict[str, str] | None = None,
+    parent: str | None = None,
 ) -> Asset:
+    extra = {"parent": parent} if parent else {}
     return gasset(
         "cloudresourcemanager.googleapis.com/Project",
         f"//cloudresourcemanager.googleapis.com/projects/{project_id}",
@@ -159,7 +161,41 @@ def project(
         labels=labels or {},
         iam_bindings=bindings,
         audit_configs=audit_configs,
+        **extra,
     )
+
+
+def ancestor(
+    name: str,
+    display: str | None = None,
+    parent: str | None = None,
+    *,
+    bindings: list[dict[str, Any]] | None = None,
+    audit_configs: list[dict[str, Any]] | None = None,
+    unknown_policy: bool = False,
+) -> Asset:
+    """A folder (``folders/N``) or the organisation (``organizations/N``) above projects."""
+    kind = "Folder" if name.startswith("folders/") else "Organization"
+    return gasset(
+        f"cloudresourcemanager.googleapis.com/{kind}",
+        f"//cloudresourcemanager.googleapis.com/{name}",
+        name=display or name,
+        project=name,
+        resource_name=name,
+        display_name=display,
+        parent=parent,
+        state="ACTIVE",
+        iam_bindings=None if unknown_policy else list(bindings or []),
+        audit_configs=None if unknown_policy else list(audit_configs or []),
+    )
+
+
+def audit(*types: str, exempted: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """An allServices audit config logging ``types`` (exempted members per type)."""
+    return {
+        "service": "allServices",
+        "log_types": {t: sorted((exempted or {}).get(t, [])) for t in types},
+    }
 
 
 def binding(role: str, *members: str, condition: dict[str, str] | None = None) -> dict[str, Any]:

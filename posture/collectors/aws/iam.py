@@ -9,6 +9,7 @@ dicts (botocore decodes IAM's URL-encoded JSON). Account-wide settings live in `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from posture.collectors.aws.base import RegionScope, parallel_map, parse_policy, tag_map
@@ -52,24 +53,30 @@ Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:
-    assets = collect_users(scope) + collect_groups(scope) + collect_roles(scope)
+    assets = _principals(scope, "ListUsers", "Users", USER, fetch_user, normalize_user)
+    assets += _principals(scope, "ListGroups", "Groups", GROUP, fetch_group, normalize_group)
+    assets += _principals(scope, "ListRoles", "Roles", ROLE, fetch_role, normalize_role)
     assets += collect_policies(scope)
     assets += [collect_password_policy(scope), collect_account_summary(scope)]
     return assets
 
 
-def _listing(scope: RegionScope, operation: str, key: str, type_: str) -> list[Payload]:
-    items = scope.paginate("iam", operation, key, (type_,)) or []
-    return sorted(items, key=lambda item: str(item["Arn"]))
+def _principals(
+    scope: RegionScope,
+    operation: str,
+    key: str,
+    type_: str,
+    fetch: Callable[[RegionScope, Payload], Payload],
+    normalize: Callable[[RegionScope, Payload], Asset],
+) -> list[Asset]:
+    """The listed principals in ARN order, their details fetched on the thread pool."""
+    items = sorted(scope.paginate("iam", operation, key, (type_,)) or [],
+                   key=lambda item: str(item["Arn"]))
+    payloads = parallel_map(lambda item: fetch(scope, item), items)
+    return [normalize(scope, p) for p in payloads]
 
 
 # --- users -------------------------------------------------------------------------------------
-
-
-def collect_users(scope: RegionScope) -> list[Asset]:
-    users = _listing(scope, "ListUsers", "Users", USER)
-    payloads = parallel_map(lambda user: fetch_user(scope, user), users)
-    return [normalize_user(scope, p) for p in payloads]
 
 
 def fetch_user(scope: RegionScope, user: Payload) -> Payload:
@@ -151,12 +158,6 @@ def _access_keys(keys: list[Payload] | None) -> list[dict[str, Any]] | None:
 # --- groups ------------------------------------------------------------------------------------
 
 
-def collect_groups(scope: RegionScope) -> list[Asset]:
-    groups = _listing(scope, "ListGroups", "Groups", GROUP)
-    payloads = parallel_map(lambda group: fetch_group(scope, group), groups)
-    return [normalize_group(scope, p) for p in payloads]
-
-
 def fetch_group(scope: RegionScope, group: Payload) -> Payload:
     name, uid = str(group["GroupName"]), str(group["Arn"])
     attached, inline = fetch_principal_policies(scope, "Group", name, uid)
@@ -179,12 +180,6 @@ def normalize_group(scope: RegionScope, payload: Payload) -> Asset:
 
 
 # --- roles -------------------------------------------------------------------------------------
-
-
-def collect_roles(scope: RegionScope) -> list[Asset]:
-    roles = _listing(scope, "ListRoles", "Roles", ROLE)
-    payloads = parallel_map(lambda role: fetch_role(scope, role), roles)
-    return [normalize_role(scope, p) for p in payloads]
 
 
 def fetch_role(scope: RegionScope, role: Payload) -> Payload:

@@ -86,31 +86,13 @@ def _table(scope: RegionScope, table: dict[str, Any]) -> tuple[Asset, dict[str, 
     rt_id = str(table["TransitGatewayRouteTableId"])
     uid = scope.arn("ec2", f"transit-gateway-route-table/{rt_id}")
     routes = _routes(scope, rt_id, uid)
-    assoc = scope.paginate(
-        "ec2",
-        "GetTransitGatewayRouteTableAssociations",
-        "Associations",
-        (ROUTE_TABLE,),
-        resource_uid=uid,
-        TransitGatewayRouteTableId=rt_id,
+    associated = _attachment_ids(
+        scope, rt_id, uid, "GetTransitGatewayRouteTableAssociations", "Associations",
+        ("associated", "associating"),
     )
-    props = scope.paginate(
-        "ec2",
-        "GetTransitGatewayRouteTablePropagations",
-        "TransitGatewayRouteTablePropagations",
-        (ROUTE_TABLE,),
-        resource_uid=uid,
-        TransitGatewayRouteTableId=rt_id,
-    )
-    associated = sorted(
-        str(a["TransitGatewayAttachmentId"])
-        for a in assoc or ()
-        if a.get("TransitGatewayAttachmentId") and a.get("State") in ("associated", "associating")
-    )
-    propagating = sorted(
-        str(p["TransitGatewayAttachmentId"])
-        for p in props or ()
-        if p.get("TransitGatewayAttachmentId") and p.get("State") in ("enabled", "enabling")
+    propagating = _attachment_ids(
+        scope, rt_id, uid, "GetTransitGatewayRouteTablePropagations",
+        "TransitGatewayRouteTablePropagations", ("enabled", "enabling"),
     )
     tags = tag_map(table.get("Tags"))
     attrs = {
@@ -120,8 +102,8 @@ def _table(scope: RegionScope, table: dict[str, Any]) -> tuple[Asset, dict[str, 
         "default_association": table.get("DefaultAssociationRouteTable"),
         "default_propagation": table.get("DefaultPropagationRouteTable"),
         "routes": routes,  # None: not read (collection error recorded)
-        "associations": associated if assoc is not None else None,
-        "propagations": propagating if props is not None else None,
+        "associations": associated,  # None: not read
+        "propagations": propagating,
     }
     asset = scope.asset(
         uid=uid,
@@ -131,7 +113,24 @@ def _table(scope: RegionScope, table: dict[str, Any]) -> tuple[Asset, dict[str, 
         raw=table,
         tags=tags,
     )
-    return asset, {a: rt_id for a in associated}
+    return asset, {a: rt_id for a in associated or ()}
+
+
+def _attachment_ids(
+    scope: RegionScope, rt_id: str, uid: str, operation: str, key: str, states: tuple[str, ...]
+) -> list[str] | None:
+    """The ids of the attachments that ``operation`` lists for the route table in one of
+    ``states`` (None: not read, collection error recorded)."""
+    items = scope.paginate(
+        "ec2", operation, key, (ROUTE_TABLE,), resource_uid=uid, TransitGatewayRouteTableId=rt_id
+    )
+    if items is None:
+        return None
+    return sorted(
+        str(i["TransitGatewayAttachmentId"])
+        for i in items
+        if i.get("TransitGatewayAttachmentId") and i.get("State") in states
+    )
 
 
 def _routes(scope: RegionScope, rt_id: str, uid: str) -> list[dict[str, Any]] | None:

@@ -37,12 +37,15 @@ PUBLIC_ARM = "https://management.azure.com"
 class AzureTarget:
     """What to scan and how to connect.
 
-    ``subscriptions`` empty = every subscription the credential can see. ``arm_endpoint`` and
-    ``authority_host`` serve sovereign clouds and private endpoints; ``ca_bundle`` is a PEM file
-    of CAs to trust (a TLS-inspecting proxy, a private endpoint, a test server).
+    ``subscriptions`` and ``management_groups`` both empty = every subscription the credential
+    can see; otherwise the union of the subscriptions named and those below the groups.
+    ``arm_endpoint`` and ``authority_host`` serve sovereign clouds and private endpoints;
+    ``ca_bundle`` is a PEM file of CAs to trust (a TLS-inspecting proxy, a private endpoint, a
+    test server).
     """
 
     subscriptions: tuple[str, ...] = ()
+    management_groups: tuple[str, ...] = ()  # every subscription below them, with the above
     arm_endpoint: str = PUBLIC_ARM
     authority_host: str | None = None
     ca_bundle: str | None = None

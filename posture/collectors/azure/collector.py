@@ -13,6 +13,7 @@ from typing import Any
 from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
 
 from posture.collectors import runner
+from posture.collectors.azure import management
 from posture.collectors.azure.base import (
     AzureTarget,
     ClientFactory,
@@ -41,7 +42,8 @@ __all__ = ["AzureTarget", "collect", "make_credential", "role_definition"]
 
 
 def all_permissions() -> tuple[str, ...]:
-    actions = set(CORE_PERMISSIONS) | runner.declared_permissions(PACKAGE, MODULES)
+    actions = set(CORE_PERMISSIONS) | set(management.PERMISSIONS)
+    actions |= runner.declared_permissions(PACKAGE, MODULES)
     return tuple(sorted(actions, key=str.lower))
 
 
@@ -98,11 +100,16 @@ def _fatal(exc: Exception, what: str) -> CollectorError:
 
 
 def subscriptions(
-    credential: Any, target: AzureTarget, errors: list[CollectionError]
+    credential: Any,
+    target: AzureTarget,
+    errors: list[CollectionError],
+    below: tuple[str, ...] = (),
 ) -> list[dict[str, Any]]:
-    """The subscriptions to scan (ARM payloads): the requested ones, else every enabled one."""
+    """The subscriptions to scan (ARM payloads): the requested ones and those ``below`` the
+    requested management groups, else every enabled one. A subscription below a group that
+    cannot be read is a collection error; a requested one that does not exist stops the scan."""
     client = _subscription_client(credential, target)
-    if not target.subscriptions:
+    if not target.subscriptions and not target.management_groups:
         try:
             found = [wire(s) for s in client.subscriptions.list()]
         except (AzureError, ValueError) as exc:
@@ -117,13 +124,14 @@ def subscriptions(
             )
         return sorted(usable, key=lambda s: str(s.get("subscriptionId")))
     out = []
-    for sub in dict.fromkeys(s.lower() for s in target.subscriptions):
+    named = {s.lower() for s in target.subscriptions}
+    for sub in dict.fromkeys([*(s.lower() for s in target.subscriptions), *below]):
         try:
             out.append(wire(client.subscriptions.get(sub)))
         except ClientAuthenticationError as exc:
             raise _fatal(exc, "authenticate") from None
         except HttpResponseError as exc:
-            if exc.status_code == 404:
+            if exc.status_code == 404 and sub in named:
                 raise CollectorError(
                     f"unknown Azure subscription {sub} (or not visible to the credential)"
                 ) from None
@@ -157,7 +165,16 @@ def collect(
     started = runner.now()
     credential = credential or make_credential(target)
     errors: list[CollectionError] = []
-    subs = subscriptions(credential, target, errors)
+    below, groups = management.expand(
+        _subscription_client(credential, target), target, errors
+    )
+    if target.management_groups and not below and not target.subscriptions:
+        if errors:
+            raise CollectorError(f"cannot read the management group: {errors[0].describe()}")
+        raise CollectorError(
+            f"no subscription below management group(s) {', '.join(target.management_groups)}"
+        )
+    subs = subscriptions(credential, target, errors, tuple(below))
     clients = ClientFactory(credential=credential, target=target)
     jobs = [
         runner.Job(name, SubscriptionScope(str(s["subscriptionId"]).lower(), clients, info=s))
@@ -171,6 +188,6 @@ def collect(
         accounts=[str(s["subscriptionId"]).lower() for s in subs],
         regions=runner.regions_of(found.assets),
         endpoint_url=target.arm_endpoint,
-        assets=found.assets,
+        assets=(*found.assets, *groups),
         errors=(*errors, *found.errors),
     )

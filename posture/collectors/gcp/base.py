@@ -135,6 +135,13 @@ class Clients:
 
         return self._rest("rm.folders", resourcemanager_v3.FoldersClient, "cloudresourcemanager")
 
+    def organizations(self) -> Any:
+        from google.cloud import resourcemanager_v3
+
+        return self._rest(
+            "rm.organizations", resourcemanager_v3.OrganizationsClient, "cloudresourcemanager"
+        )
+
     def kms(self) -> Any:
         from google.cloud import kms_v1
 

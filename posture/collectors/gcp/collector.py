@@ -2,7 +2,8 @@
 
 Service modules live beside this file; each exposes ``collect(scope) -> list[Asset]`` and a
 ``PERMISSIONS`` tuple of read-only IAM permissions. Every module runs once per project, on the
-shared runner (:mod:`posture.collectors.runner`).
+shared runner (:mod:`posture.collectors.runner`). The projects' ancestors (folders, organisation)
+and their IAM policies are collected once afterwards (:mod:`.hierarchy`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Any
 
 from posture.collectors import runner
 from posture.collectors.gcp.base import SCOPES, Clients, GcpTarget, ProjectScope, describe_error
+from posture.collectors.gcp.hierarchy import collect_ancestors
 from posture.errors import CollectorError
+from posture.gcp import PROJECT
 from posture.model import ALL, CollectionError, Inventory, Provider
 
 MODULES = (
@@ -32,7 +35,8 @@ __all__ = ["GcpTarget", "all_permissions", "collect", "custom_role", "make_crede
 
 def all_permissions() -> tuple[str, ...]:
     discovery = runner.service_module(PACKAGE, "resourcemanager").DISCOVERY_PERMISSIONS
-    return tuple(sorted(set(discovery) | runner.declared_permissions(PACKAGE, MODULES)))
+    modules = (*MODULES, "hierarchy")
+    return tuple(sorted(set(discovery) | runner.declared_permissions(PACKAGE, modules)))
 
 
 def custom_role() -> str:
@@ -223,12 +227,16 @@ def collect(
     _preflight(clients, projects[0])
     jobs = [runner.Job(name, ProjectScope(p, clients)) for p in projects for name in MODULES]
     found = runner.run_jobs(PACKAGE, jobs, max_workers=target.max_workers, progress=progress)
+    parents = [a.attr("parent") for a in found.assets if a.type == PROJECT]
+    ancestors, ancestor_errors = collect_ancestors(clients, parents)
+    if progress is not None and ancestors:
+        progress(f"hierarchy {len(ancestors)} folder(s) / organisation")
     return runner.build_inventory(
         Provider.GCP,
         started=started,
         accounts=projects,
         regions=runner.regions_of(found.assets),
         endpoint_url=target.api_endpoint,
-        assets=found.assets,
-        errors=(*errors, *found.errors),
+        assets=(*found.assets, *ancestors),
+        errors=(*errors, *found.errors, *ancestor_errors),
     )

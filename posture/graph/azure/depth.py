@@ -337,11 +337,7 @@ def _internet_change(
         return f"add an inbound rule to {nsg.name} {allow} (any priority 100-4096)"
     rest = _admission(net, nsg, dst, port, skip=str(name))
     if is_wide(rest.sure, rest.family) and rest.allow_rule:
-        return (
-            f"delete rule {name} (priority {priority}) from {nsg.name}: rule "
-            f"{rest.allow_rule.get('name')} (priority {rest.allow_rule.get('priority')}) behind "
-            f"it admits tcp/{port} from {source.token}"
-        )
+        return _delete_change(nsg, rule, rest.allow_rule, source, port)
     ahead = {
         "name": "flip", "priority": float(priority or 0) - 0.5, "access": "allow",
         "direction": "inbound", "protocol": "*", "source_prefixes": ["Internet"],
@@ -351,15 +347,7 @@ def _internet_change(
     variant = _with_rules(nsg, [*(nsg.attr("rules") or ()), ahead])
     if not is_wide(internet_admission(variant, dst, port).sure, flow_family(dst)):
         return f"add an inbound rule to {nsg.name} {allow} ahead of every rule"
-    if int(priority or 0) <= 100:
-        return (
-            f"rewrite rule {name} of {nsg.name} (priority {priority}: no rule can precede it) "
-            f"as an allow for tcp/{port} from {source.token}"
-        )
-    return (
-        f"add an inbound rule to {nsg.name} {allow} at a priority ahead of {name} "
-        f"(below {priority})"
-    )
+    return _precede_change(nsg, rule, source, port)
 
 
 def _nsg_layer(
@@ -433,25 +421,38 @@ def _nsg_change(
 ) -> str:
     """The flip of a blocking NSG: one edit of its rules after which the first rule matching
     the source on ``tcp/port`` allows it."""
-    allow = f"allowing tcp/{port} from {source.token}"
-    priority, name = rule.get("priority"), rule.get("name")
     if not rule or rule.get("default"):
+        allow = f"allowing tcp/{port} from {source.token}"
         return f"add an inbound rule to {nsg.name} {allow} (any priority 100-4096)"
-    rest = _decide(net, nsg, source.peer, dst, port, skip=str(name))
+    rest = _decide(net, nsg, source.peer, dst, port, skip=str(rule.get("name")))
     if rest.allowed and rest.rule:
-        return (
-            f"delete rule {name} (priority {priority}) from {nsg.name}: rule "
-            f"{rest.rule.get('name')} (priority {rest.rule.get('priority')}) behind it admits "
-            f"tcp/{port} from {source.token}"
-        )
+        return _delete_change(nsg, rule, rest.rule, source, port)
+    return _precede_change(nsg, rule, source, port)
+
+
+def _delete_change(
+    nsg: Asset, rule: Mapping[str, Any], behind: Mapping[str, Any], source: Source, port: int
+) -> str:
+    """Delete the blocking ``rule``: the allow rule ``behind`` it then admits the source."""
+    return (
+        f"delete rule {rule.get('name')} (priority {rule.get('priority')}) from {nsg.name}: rule "
+        f"{behind.get('name')} (priority {behind.get('priority')}) behind it admits "
+        f"tcp/{port} from {source.token}"
+    )
+
+
+def _precede_change(nsg: Asset, rule: Mapping[str, Any], source: Source, port: int) -> str:
+    """Allow the source ahead of the blocking ``rule``: a new rule at a lower priority number, or
+    the rule itself rewritten when it already has the lowest one (100)."""
+    priority, name = rule.get("priority"), rule.get("name")
     if int(priority or 0) <= 100:
         return (
             f"rewrite rule {name} of {nsg.name} (priority {priority}: no rule can precede it) "
             f"as an allow for tcp/{port} from {source.token}"
         )
     return (
-        f"add an inbound rule to {nsg.name} {allow} at a priority ahead of {name} "
-        f"(below {priority})"
+        f"add an inbound rule to {nsg.name} allowing tcp/{port} from {source.token} at a "
+        f"priority ahead of {name} (below {priority})"
     )
 
 

@@ -10,6 +10,7 @@ before it (said in ``detail``); the depth itself is computed on the whole chain.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from posture.graph.depth import Layer
@@ -167,20 +168,19 @@ def stage_layers(
     return [_stage_layer(prepared, i, ctx, i > reached) for i in range(len(stages))]
 
 
+@dataclass(frozen=True, slots=True)
 class _Context:
-    def __init__(
-        self,
-        family: int,
-        origin: Origin,
-        port: int,
-        network: str | None,
-        source_text: str,
-        direct: bool,
-        pieces: Sequence[Span],
-    ) -> None:
-        self.family, self.origin, self.port = family, origin, port
-        self.network, self.src, self.direct, self.pieces = network, source_text, direct, pieces
-        self.who = "the internet" if direct else source_text
+    family: int
+    origin: Origin
+    port: int
+    network: str | None
+    src: str
+    direct: bool
+    pieces: Sequence[Span]
+
+    @property
+    def who(self) -> str:
+        return "the internet" if self.direct else self.src
 
 
 def _index(stages: Sequence[Stage], exit_: Exit) -> int:

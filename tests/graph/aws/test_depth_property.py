@@ -145,9 +145,13 @@ def brute_depth(inv: Inventory, eni_id: str, port: int, protocol: str = "tcp") -
     )
 
 
-@settings(
+EXAMPLES = settings(
     derandomize=True, max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+"""The settings of every property test here: the same examples on every run, no deadline."""
+
+
+@EXAMPLES
 @given(estates())
 def test_depth_matches_brute_force_flips(inv: Inventory) -> None:
     reach = AwsReach(inv)
@@ -162,9 +166,7 @@ def test_depth_matches_brute_force_flips(inv: Inventory) -> None:
                 assert len(d.best.changes) == d.depth
 
 
-@settings(
-    derandomize=True, max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@EXAMPLES
 @given(estates())
 def test_direct_layers_intersect_to_the_engine_verdict(inv: Inventory) -> None:
     """Depth 0 on a direct path is exactly the exposure checks' verdict (same evaluation)."""
@@ -180,10 +182,7 @@ def test_direct_layers_intersect_to_the_engine_verdict(inv: Inventory) -> None:
                 assert (direct(reach, key, fam, port).depth == 0) == wide(fam, v.reachable)
 
 
-
-@settings(
-    derandomize=True, max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@EXAMPLES
 @given(estates())
 def test_sweep_pieces_have_the_depth_of_every_port_inside(inv: Inventory) -> None:
     from posture.graph.aws.depth_sweep import sweep

@@ -94,9 +94,13 @@ def brute_depth(inv: Inventory, port: int) -> int:
     return least_flips(inv, lambda x: exposed(x, port), flips(inv, port))
 
 
-@settings(
+EXAMPLES = settings(
     derandomize=True, max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+"""The settings of every property test here: the same examples on every run, no deadline."""
+
+
+@EXAMPLES
 @given(estates())
 def test_depth_matches_brute_force_flips(inv: Inventory) -> None:
     net = AzureNetwork(inv)
@@ -114,9 +118,7 @@ def test_depth_matches_brute_force_flips(inv: Inventory) -> None:
         assert (d.depth == 0) == exposed(inv, d.port)
 
 
-@settings(
-    derandomize=True, max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@EXAMPLES
 @given(estates(), st.data())
 def test_uncollected_assets_give_sound_bounds(inv: Inventory, data: st.DataObject) -> None:
     """Hide one referenced NSG, public IP, subnet or firewall policy's rules: the real estate is

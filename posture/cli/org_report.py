@@ -1,0 +1,108 @@
+"""The end of an organisation run (``scan aws --organization`` and ``audit DIR``): a line per
+account as it completes (above a progress bar on a terminal, plain lines in logs), then the
+merged audit into the chosen report formats, the summary, the accounts not fully scanned and
+the exit code (4 when one was not)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.text import Text
+
+from posture.cli.options import ReportOptions, out, say
+from posture.cli.report import print_summary, print_tracked
+from posture.model import Finding, Severity, Status
+from posture.org.manifest import AccountEntry
+from posture.org.plan import ou_text
+from posture.org.run import OnAccount, OrgResult, audit_run
+from posture.pipeline import failures_by_severity
+from posture.registry import Catalogue
+
+
+def account_line(entry: AccountEntry, findings: tuple[Finding, ...], done: int,
+                 total: int) -> str:
+    """``[2/4] 111111111111 prod-web (Root/Prod): scanned, FAIL 3 (high 1, medium 2)``."""
+    where = ou_text(entry.ou_path)
+    who = f"{entry.id} {entry.name}" + (f" ({where})" if where else "")
+    fails = failures_by_severity(findings)
+    n = sum(fails.values())
+    detail = ", ".join(f"{s.label} {c}" for s, c in fails.items() if c)
+    text = f"[{done}/{total}] {who}: {entry.status.value}, FAIL {n}" + (f" ({detail})"
+                                                                          if n else "")
+    if entry.reason:
+        text += f"; {entry.reason}"
+    return text
+
+
+@contextmanager
+def account_progress(label: str, total: int, quiet: bool) -> Iterator[OnAccount]:
+    """Yields the per-account callback: a line per account (on a terminal above a progress
+    bar), nothing when quiet."""
+    if quiet:
+        yield lambda *_: None
+        return
+    if not out.is_terminal:
+        yield lambda entry, found, done, of: say(account_line(entry, found, done, of))
+        return
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
+    with Progress(*columns, console=out, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+
+        def advance(entry: AccountEntry, found: tuple[Finding, ...], done: int,
+                    of: int) -> None:
+            bar.console.print(Text(account_line(entry, found, done, of)), soft_wrap=True)
+            bar.update(task, completed=done)
+
+        yield advance
+
+
+def report_organization(
+    result: OrgResult,
+    catalogue: Catalogue,
+    options: ReportOptions,
+) -> NoReturn:
+    """Audit the merged run (exceptions, history), write the reports, print, exit."""
+    from posture.org.report import report_of
+    from posture.reporters import parse_formats, write_reports
+
+    run = audit_run(result, catalogue, tracking=options.tracking, fail_on=options.fail_on)
+    written = write_reports(report_of(run, result, catalogue.frameworks), options.output_dir,
+                            parse_formats(options.formats))
+    if not options.quiet:
+        print_summary(run.findings, run.prepared)
+    print_accounts(result)
+    for fmt, path in sorted(written.items()):
+        out.print(f"{fmt.value:>5}: {path}", markup=False)
+    print_tracked(run.tracked, options.tracking)
+    raise typer.Exit(int(run.exit_code))
+
+
+def print_accounts(result: OrgResult) -> None:
+    """The organisation in one line, then each account not fully scanned, with its reason."""
+    accounts = result.manifest.accounts
+    fails: dict[str, int] = {}
+    for f in result.findings:
+        if f.status == Status.FAIL and f.severity >= Severity.HIGH:
+            fails[f.account] = fails.get(f.account, 0) + 1
+    say(f"organization {result.manifest.organization_id}: {len(accounts)} account(s), "
+        f"{sum(1 for a in accounts if fails.get(a.id))} with high or critical FAILs")
+    incomplete = result.incomplete
+    if incomplete:
+        say(f"warning: {len(incomplete)} account(s) not fully scanned; their unread checks are "
+            "INCONCLUSIVE (exit code 4):")
+        for a in incomplete:
+            say(f"  {a.id} {a.name}: {a.status.value}: {a.reason}")
+
+
+def split_ids(values: list[str] | None) -> tuple[str, ...]:
+    """``--accounts 1,2 --accounts 3`` → ``("1", "2", "3")`` (each a 12-digit account id)."""
+    ids = [v.strip() for value in values or () for v in value.split(",") if v.strip()]
+    bad = [v for v in ids if not (len(v) == 12 and v.isdigit())]
+    if bad:
+        raise ValueError(f"not an AWS account id (12 digits): {', '.join(bad)}")
+    return tuple(dict.fromkeys(ids))
+
