@@ -159,6 +159,14 @@ def flag_result(
     return ctx.fail(asset, failed, **(failed_evidence or {}))
 
 
+def no_policy_document(ctx: CheckContext, asset: Asset, attr: str) -> Result:
+    """The verdict on a resource whose policy document ``attr`` is null: PASS when the collector
+    saw that it has none (``<attr>_present`` is False), INCONCLUSIVE when it could not be read."""
+    if asset.attr(f"{attr}_present") is False:
+        return ctx.passed(asset, "no resource policy")
+    return ctx.unknown(asset, "resource policy unknown")
+
+
 PLAINTEXT_RATIONALE = (
     "Anyone who can describe the resource (a read-only role, a CI log, a support ticket) can "
     "read a secret stored in it in clear text, and it never rotates. Detection uses "

@@ -37,24 +37,20 @@ def _shortfalls(trail: Asset) -> tuple[list[str], list[str]]:
 
 
 @check(
-    id="aws.audit.multi_region_trail_logging",
-    title="A multi-region CloudTrail trail is logging all management events",
-    severity=Severity.HIGH,
-    principles=(Principle.AUDITABLE,),
+    "aws.audit.multi_region_trail_logging", Severity.HIGH, (Principle.AUDITABLE,),
     reads={TRAIL, f"{TRAIL}#status", f"{TRAIL}#selectors", ORG_ACCOUNT},
-    remediation=(
-        "Create (or fix) a multi-region trail with logging on and management events set to "
-        "read and write (an organization trail covers every member account)."
-    ),
-    rationale=(
-        "Without an all-region trail recording reads and writes, API activity in unused regions "
-        "and reconnaissance calls leave no record for investigation. A member of an "
-        "organisation is covered by an organisation trail that is multi-region and logging; "
-        "when the organisation's trails could not be read, an account without a trail of its "
-        "own is inconclusive."
-    ),
 )
 def multi_region_trail_logging(ctx: CheckContext) -> Iterator[Result]:
+    """A multi-region CloudTrail trail is logging all management events
+
+    Without an all-region trail recording reads and writes, API activity in unused regions and
+    reconnaissance calls leave no record for investigation. A member of an organisation is covered
+    by an organisation trail that is multi-region and logging; when the organisation's trails could
+    not be read, an account without a trail of its own is inconclusive.
+
+    Remediation: Create (or fix) a multi-region trail with logging on and management events set to
+    read and write (an organization trail covers every member account).
+    """
     trails = ctx.inventory.of(TRAIL)
     members = {str(a.attr("id") or a.account): a for a in ctx.inventory.of(ORG_ACCOUNT)}
     for acct in ctx.inventory.meta.accounts:
@@ -120,15 +116,16 @@ def _organization_trail(
 
 
 @check(
-    id="aws.audit.trail_log_validation_enabled",
-    title="CloudTrail log file validation is enabled",
-    severity=Severity.MEDIUM,
-    principles=(Principle.AUDITABLE,),
+    "aws.audit.trail_log_validation_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
     reads={f"{TRAIL}#listing"},
-    remediation="Enable log file validation on the trail (`--enable-log-file-validation`).",
-    rationale="Digest files prove that delivered log files were not modified or deleted.",
 )
 def trail_log_validation_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """CloudTrail log file validation is enabled
+
+    Digest files prove that delivered log files were not modified or deleted.
+
+    Remediation: Enable log file validation on the trail (`--enable-log-file-validation`).
+    """
     for trail in ctx.inventory.of(TRAIL):
         enabled = trail.attr("log_file_validation")
         if enabled is None:
@@ -141,21 +138,20 @@ def trail_log_validation_enabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.audit.trail_kms_encrypted",
-    title="CloudTrail logs are encrypted with a KMS key",
-    severity=Severity.MEDIUM,
-    principles=(Principle.AUDITABLE, Principle.ENCRYPTION_AT_REST),
+    "aws.audit.trail_kms_encrypted",
+    Severity.MEDIUM,
+    (Principle.AUDITABLE, Principle.ENCRYPTION_AT_REST),
     reads={f"{TRAIL}#listing"},
-    remediation=(
-        "Set a customer-managed KMS key on the trail (`aws cloudtrail update-trail --kms-key-id "
-        "<key>`) whose policy lets CloudTrail encrypt and only the security team decrypt."
-    ),
-    rationale=(
-        "With SSE-KMS, reading the logs needs both S3 read access and kms:Decrypt on the key, "
-        "so a bucket permission mistake alone does not expose the account's API history."
-    ),
 )
 def trail_kms_encrypted(ctx: CheckContext) -> Iterator[Result]:
+    """CloudTrail logs are encrypted with a KMS key
+
+    With SSE-KMS, reading the logs needs both S3 read access and kms:Decrypt on the key, so a
+    bucket permission mistake alone does not expose the account's API history.
+
+    Remediation: Set a customer-managed KMS key on the trail (`aws cloudtrail update-trail
+    --kms-key-id <key>`) whose policy lets CloudTrail encrypt and only the security team decrypt.
+    """
     for trail in ctx.inventory.of(TRAIL):
         key = trail.attr("kms_key_id")
         if key:
@@ -166,23 +162,20 @@ def trail_kms_encrypted(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.audit.vpc_flow_logs_enabled",
-    title="Every VPC has an active flow log",
-    severity=Severity.MEDIUM,
-    principles=(Principle.AUDITABLE,),
+    "aws.audit.vpc_flow_logs_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
     reads={f"{VPC}#listing", FLOW_LOG},
-    remediation=(
-        "Create a VPC flow log (at least REJECT traffic, ALL preferred) to CloudWatch Logs or "
-        "S3: `aws ec2 create-flow-logs --resource-type VPC --resource-ids <vpc> --traffic-type "
-        "ALL ...`."
-    ),
-    rationale=(
-        "Flow logs are the only record of which addresses talked to which hosts; without them "
-        "an intrusion or exfiltration path cannot be reconstructed. Only flow logs on the VPC "
-        "itself count (subnet or interface logs cover part of it)."
-    ),
 )
 def vpc_flow_logs_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Every VPC has an active flow log
+
+    Flow logs are the only record of which addresses talked to which hosts; without them an
+    intrusion or exfiltration path cannot be reconstructed. Only flow logs on the VPC itself count
+    (subnet or interface logs cover part of it).
+
+    Remediation: Create a VPC flow log (at least REJECT traffic, ALL preferred) to CloudWatch Logs
+    or S3: `aws ec2 create-flow-logs --resource-type VPC --resource-ids <vpc> --traffic-type ALL
+    ...`.
+    """
     active: dict[tuple[str, str, str], list[Asset]] = {}
     for flow in ctx.inventory.of(FLOW_LOG):
         if flow.attr("status") == "ACTIVE":
@@ -220,22 +213,19 @@ def _log_buckets(inventory: Inventory) -> dict[str, list[str]]:
 
 
 @check(
-    id="aws.audit.log_bucket_access_logging",
-    title="Buckets that hold logs record their own access (S3 server access logging)",
-    severity=Severity.MEDIUM,
-    principles=(Principle.AUDITABLE,),
+    "aws.audit.log_bucket_access_logging", Severity.MEDIUM, (Principle.AUDITABLE,),
     reads={f"{TRAIL}#listing", FLOW_LOG, f"{LOAD_BALANCER}#attributes", f"{BUCKET}#logging"},
-    remediation=(
-        "Enable server access logging on the log bucket, to a separate access-log bucket "
-        "(`aws s3api put-bucket-logging`)."
-    ),
-    rationale=(
-        "Whoever reads or deletes audit logs should leave a trace too. Log buckets are the "
-        "targets of CloudTrail trails, S3 flow logs and load balancer access logs; a target "
-        "bucket outside the inventory (e.g. a central log-archive account) is INCONCLUSIVE."
-    ),
 )
 def log_bucket_access_logging(ctx: CheckContext) -> Iterator[Result]:
+    """Buckets that hold logs record their own access (S3 server access logging)
+
+    Whoever reads or deletes audit logs should leave a trace too. Log buckets are the targets of
+    CloudTrail trails, S3 flow logs and load balancer access logs; a target bucket outside the
+    inventory (e.g. a central log-archive account) is INCONCLUSIVE.
+
+    Remediation: Enable server access logging on the log bucket, to a separate access-log bucket
+    (`aws s3api put-bucket-logging`).
+    """
     buckets = {str(b.attr("bucket_name") or b.name): b for b in ctx.inventory.of(BUCKET)}
     for name, sources in sorted(_log_buckets(ctx.inventory).items()):
         bucket = buckets.get(name)
@@ -257,23 +247,20 @@ def log_bucket_access_logging(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.audit.lb_access_logs_enabled",
-    title="Load balancers write access logs",
-    severity=Severity.MEDIUM,
-    principles=(Principle.AUDITABLE,),
+    "aws.audit.lb_access_logs_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
     reads={f"{LOAD_BALANCER}#listing", f"{LOAD_BALANCER}#attributes"},
-    remediation=(
-        "Enable access logs (`aws elbv2 modify-load-balancer-attributes --attributes "
-        "Key=access_logs.s3.enabled,Value=true Key=access_logs.s3.bucket,Value=<bucket>`)."
-    ),
-    rationale=(
-        "Access logs record every request (client address, path, TLS protocol, response), the "
-        "evidence needed to investigate an attack on a public endpoint. Gateway load balancers "
-        "have no access logs. The `severity` parameter sets how much a missing log counts."
-    ),
     params={"severity": "medium"},
 )
 def lb_access_logs_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Load balancers write access logs
+
+    Access logs record every request (client address, path, TLS protocol, response), the evidence
+    needed to investigate an attack on a public endpoint. Gateway load balancers have no access
+    logs. The `severity` parameter sets how much a missing log counts.
+
+    Remediation: Enable access logs (`aws elbv2 modify-load-balancer-attributes --attributes
+    Key=access_logs.s3.enabled,Value=true Key=access_logs.s3.bucket,Value=<bucket>`).
+    """
     for lb in ctx.inventory.of(LOAD_BALANCER):
         if lb.attr("lb_type") == "gateway":
             continue

@@ -34,37 +34,37 @@ def _exposure(ctx: CheckContext, snap: Asset, who: str) -> Result:
 
 
 @check(
-    id="aws.data.ebs_snapshot_not_public",
-    title="EBS snapshots are not public",
-    severity=Severity.CRITICAL,
-    principles=(Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
+    "aws.data.ebs_snapshot_not_public",
+    Severity.CRITICAL,
+    (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
     reads={f"{EBS_SNAPSHOT}#permissions"},
-    remediation=(
-        "Remove the public permission (`aws ec2 modify-snapshot-attribute --snapshot-id <id> "
-        "--attribute createVolumePermission --operation-type remove --group-names all`), share "
-        "with named accounts only, and enable the account's EBS block public access."
-    ),
     rationale=_RATIONALE,
 )
 def ebs_snapshot_not_public(ctx: CheckContext) -> Iterator[Result]:
+    """EBS snapshots are not public
+
+    Remediation: Remove the public permission (`aws ec2 modify-snapshot-attribute --snapshot-id
+    <id> --attribute createVolumePermission --operation-type remove --group-names all`), share with
+    named accounts only, and enable the account's EBS block public access.
+    """
     for snap in ctx.inventory.of(EBS_SNAPSHOT):
         yield _exposure(ctx, snap, "create volume permissions")
 
 
 @check(
-    id="aws.data.rds_snapshot_not_public",
-    title="RDS DB and cluster snapshots are not public",
-    severity=Severity.CRITICAL,
-    principles=(Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
+    "aws.data.rds_snapshot_not_public",
+    Severity.CRITICAL,
+    (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
     reads={f"{DB_SNAPSHOT}#permissions", f"{DB_CLUSTER_SNAPSHOT}#permissions"},
-    remediation=(
-        "Remove `all` from the snapshot's restore attribute (`aws rds "
-        "modify-db-snapshot-attribute --attribute-name restore --values-to-remove all`) and "
-        "share with named accounts only."
-    ),
     rationale=_RATIONALE + " Only manual snapshots can be shared; automated ones never are.",
 )
 def rds_snapshot_not_public(ctx: CheckContext) -> Iterator[Result]:
+    """RDS DB and cluster snapshots are not public
+
+    Remediation: Remove `all` from the snapshot's restore attribute (`aws rds
+    modify-db-snapshot-attribute --attribute-name restore --values-to-remove all`) and share with
+    named accounts only.
+    """
     for snap in ctx.inventory.of(DB_SNAPSHOT, DB_CLUSTER_SNAPSHOT):
         yield _exposure(ctx, snap, "restore permissions")
 
@@ -91,25 +91,24 @@ def _ignore_public_acls(bucket: Asset, account: Asset | None) -> bool | None:
 
 
 @check(
-    id="aws.data.s3_bucket_acl_not_public",
-    title="No S3 bucket ACL grants access to everyone or to every AWS account",
-    severity=Severity.CRITICAL,
-    principles=(Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
+    "aws.data.s3_bucket_acl_not_public",
+    Severity.CRITICAL,
+    (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
     reads={f"{BUCKET}#acl", f"{BUCKET}#public_access_block", ACCOUNT_PAB},
-    remediation=(
-        "Remove the AllUsers / AuthenticatedUsers grants (`aws s3api put-bucket-acl --bucket "
-        "<b> --acl private`), set Object Ownership to BucketOwnerEnforced (ACLs disabled), and "
-        "turn on Block Public Access (IgnorePublicAcls) for the bucket and the account."
-    ),
-    rationale=(
-        "A bucket ACL grant to the AllUsers group opens the bucket to anyone on the internet, to "
-        "AuthenticatedUsers to anyone with any AWS account: READ lists the objects, WRITE lets "
-        "them plant objects, READ_ACP/WRITE_ACP expose and hand over the ACL itself. Block "
-        "Public Access with IgnorePublicAcls (bucket or account) neutralises such grants; the "
-        "S3 log-delivery group is not public. Object-level ACLs are not evaluated."
-    ),
 )
 def s3_bucket_acl_not_public(ctx: CheckContext) -> Iterator[Result]:
+    """No S3 bucket ACL grants access to everyone or to every AWS account
+
+    A bucket ACL grant to the AllUsers group opens the bucket to anyone on the internet, to
+    AuthenticatedUsers to anyone with any AWS account: READ lists the objects, WRITE lets them
+    plant objects, READ_ACP/WRITE_ACP expose and hand over the ACL itself. Block Public Access with
+    IgnorePublicAcls (bucket or account) neutralises such grants; the S3 log-delivery group is not
+    public. Object-level ACLs are not evaluated.
+
+    Remediation: Remove the AllUsers / AuthenticatedUsers grants (`aws s3api put-bucket-acl
+    --bucket <b> --acl private`), set Object Ownership to BucketOwnerEnforced (ACLs disabled), and
+    turn on Block Public Access (IgnorePublicAcls) for the bucket and the account.
+    """
     accounts = {a.account: a for a in ctx.inventory.of(ACCOUNT_PAB)}
     for bucket in ctx.inventory.of(BUCKET):
         grants = bucket.attr("acl_grants")
@@ -141,29 +140,27 @@ _PAB_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "Restr
 
 
 @check(
-    id="aws.data.s3_account_block_public_access_enabled",
-    title="S3 Block Public Access is on for the account (all four settings)",
-    severity=Severity.MEDIUM,
-    principles=(Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
+    "aws.data.s3_account_block_public_access_enabled",
+    Severity.MEDIUM,
+    (Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
     reads={ACCOUNT_PAB},
-    remediation=(
-        "Turn on all four settings for the account (`aws s3control put-public-access-block "
-        "--account-id <acct> --public-access-block-configuration BlockPublicAcls=true,"
-        "IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true`), ideally "
-        "from the organisation's baseline; serve public content through CloudFront with origin "
-        "access control, which works with Block Public Access on."
-    ),
-    rationale=(
-        "The account-level settings override every bucket's: with all four on, no ACL or bucket "
-        "policy that anyone writes later can make a bucket or object in the account public. "
-        "It is a guard rail, not an exposure: a bucket that is public today is reported "
-        "CRITICAL by the bucket ACL and resource-policy checks, which take these settings into "
-        "account. Off, the account relies on every future bucket change being right, one "
-        "change from a leak; hence MEDIUM. No account-level configuration "
-        "(NoSuchPublicAccessBlockConfiguration) means all four are off."
-    ),
 )
 def s3_account_block_public_access_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """S3 Block Public Access is on for the account (all four settings)
+
+    The account-level settings override every bucket's: with all four on, no ACL or bucket policy
+    that anyone writes later can make a bucket or object in the account public. It is a guard rail,
+    not an exposure: a bucket that is public today is reported CRITICAL by the bucket ACL and
+    resource-policy checks, which take these settings into account. Off, the account relies on
+    every future bucket change being right, one change from a leak; hence MEDIUM. No account-level
+    configuration (NoSuchPublicAccessBlockConfiguration) means all four are off.
+
+    Remediation: Turn on all four settings for the account (`aws s3control put-public-access-block
+    --account-id <acct> --public-access-block-configuration
+    BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true`),
+    ideally from the organisation's baseline; serve public content through CloudFront with origin
+    access control, which works with Block Public Access on.
+    """
     seen: set[str] = set()
     for pab in ctx.inventory.of(ACCOUNT_PAB):
         seen.add(pab.account)

@@ -30,37 +30,32 @@ S3_SSE_LEVELS = ("SSE-S3", "SSE-KMS", "SSE-KMS-CMK")
 _AT_REST = (Principle.ENCRYPTION_AT_REST,)
 
 
-@check(
-    id="aws.encryption.ebs_volume_encrypted",
-    title="EBS volumes are encrypted",
-    severity=Severity.HIGH,
-    principles=_AT_REST,
-    reads={VOLUME},
-    remediation=(
-        "Create an encrypted snapshot copy of the volume and restore it as a new encrypted "
-        "volume; turn on EBS encryption by default so new volumes are always encrypted."
-    ),
-    rationale="Unencrypted volumes and their snapshots expose data to anyone who can copy them.",
-)
+@check("aws.encryption.ebs_volume_encrypted", Severity.HIGH, _AT_REST, reads={VOLUME})
 def ebs_volume_encrypted(ctx: CheckContext) -> Iterator[Result]:
+    """EBS volumes are encrypted
+
+    Unencrypted volumes and their snapshots expose data to anyone who can copy them.
+
+    Remediation: Create an encrypted snapshot copy of the volume and restore it as a new encrypted
+    volume; turn on EBS encryption by default so new volumes are always encrypted.
+    """
     for vol in ctx.inventory.of(VOLUME):
         yield _encrypted(ctx, vol, "encrypted", "volume", state=vol.attr("state"),
                          attached_instance_ids=vol.attr("attached_instance_ids"))
 
 
 @check(
-    id="aws.encryption.ebs_default_encryption_enabled",
-    title="EBS encryption by default is enabled in every scanned region",
-    severity=Severity.MEDIUM,
-    principles=_AT_REST,
+    "aws.encryption.ebs_default_encryption_enabled", Severity.MEDIUM, _AT_REST,
     reads={EBS_DEFAULT},
-    remediation=(
-        "Enable EBS encryption by default in every region (EC2 console > Settings > EBS "
-        "encryption, or `aws ec2 enable-ebs-encryption-by-default --region <r>`)."
-    ),
-    rationale="With the default on, no new volume or snapshot copy can be created unencrypted.",
 )
 def ebs_default_encryption_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """EBS encryption by default is enabled in every scanned region
+
+    With the default on, no new volume or snapshot copy can be created unencrypted.
+
+    Remediation: Enable EBS encryption by default in every region (EC2 console > Settings > EBS
+    encryption, or `aws ec2 enable-ebs-encryption-by-default --region <r>`).
+    """
     seen = set()
     for setting in ctx.inventory.of(EBS_DEFAULT):
         seen.add((setting.account, setting.region))
@@ -79,25 +74,22 @@ def ebs_default_encryption_enabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.encryption.s3_bucket_encrypted",
-    title="S3 buckets have default server-side encryption",
-    severity=Severity.MEDIUM,
-    principles=_AT_REST,
+    "aws.encryption.s3_bucket_encrypted", Severity.MEDIUM, _AT_REST,
     reads={f"{BUCKET}#encryption"},
-    remediation=(
-        "Configure default bucket encryption (SSE-KMS with a customer-managed key for sensitive "
-        "data, at least SSE-S3)."
-    ),
-    rationale=(
-        "Since January 2023 S3 applies SSE-S3 to new objects by default, so a bucket without "
-        "any encryption configuration is unusual and worth a look; an unknown configuration is "
-        "never reported as compliant. `minimum_sse` sets the requirement: `SSE-S3` (any default "
-        "encryption), `SSE-KMS` (a KMS key, AWS-managed aws/s3 allowed) or `SSE-KMS-CMK` (a "
-        "customer-managed KMS key, whose key policy the organisation controls)."
-    ),
     params={"minimum_sse": "SSE-S3"},
 )
 def s3_bucket_encrypted(ctx: CheckContext) -> Iterator[Result]:
+    """S3 buckets have default server-side encryption
+
+    Since January 2023 S3 applies SSE-S3 to new objects by default, so a bucket without any
+    encryption configuration is unusual and worth a look; an unknown configuration is never
+    reported as compliant. `minimum_sse` sets the requirement: `SSE-S3` (any default encryption),
+    `SSE-KMS` (a KMS key, AWS-managed aws/s3 allowed) or `SSE-KMS-CMK` (a customer-managed KMS key,
+    whose key policy the organisation controls).
+
+    Remediation: Configure default bucket encryption (SSE-KMS with a customer-managed key for
+    sensitive data, at least SSE-S3).
+    """
     minimum = str(ctx.param("minimum_sse")).upper()
     if minimum not in S3_SSE_LEVELS:
         raise ValueError(f"minimum_sse must be one of {', '.join(S3_SSE_LEVELS)}, not {minimum!r}")
@@ -140,38 +132,33 @@ def _sse_level(keys: dict[tuple[str, str, str], Asset], bucket: Asset, rule: Any
     return "SSE-KMS-CMK" if _customer_managed(key) else "SSE-KMS"
 
 
-@check(
-    id="aws.encryption.rds_storage_encrypted",
-    title="RDS database storage is encrypted",
-    severity=Severity.HIGH,
-    principles=_AT_REST,
-    reads={DB_INSTANCE},
-    remediation=(
-        "Encryption cannot be turned on in place: snapshot the instance, copy the snapshot with "
-        "encryption (KMS key), restore from the encrypted copy and switch over."
-    ),
-    rationale="Unencrypted database storage, snapshots and replicas expose the data at rest.",
-)
+@check("aws.encryption.rds_storage_encrypted", Severity.HIGH, _AT_REST, reads={DB_INSTANCE})
 def rds_storage_encrypted(ctx: CheckContext) -> Iterator[Result]:
+    """RDS database storage is encrypted
+
+    Unencrypted database storage, snapshots and replicas expose the data at rest.
+
+    Remediation: Encryption cannot be turned on in place: snapshot the instance, copy the snapshot
+    with encryption (KMS key), restore from the encrypted copy and switch over.
+    """
     for db in ctx.inventory.of(DB_INSTANCE):
         yield _encrypted(ctx, db, "storage_encrypted", "storage", engine=db.attr("engine"))
 
 
 @check(
-    id="aws.encryption.kms_key_rotation_enabled",
-    title="Customer-managed symmetric KMS keys rotate automatically",
-    severity=Severity.MEDIUM,
-    principles=_AT_REST,
+    "aws.encryption.kms_key_rotation_enabled", Severity.MEDIUM, _AT_REST,
     reads={f"{KMS_KEY}#rotation"},
-    remediation="Enable automatic key rotation (`aws kms enable-key-rotation --key-id <id>`).",
-    rationale=(
-        "Rotation limits how much data one key version protects. Only enabled customer-managed "
-        "symmetric encryption keys with KMS-generated material can rotate automatically; "
-        "AWS-managed keys rotate on their own, and asymmetric, HMAC, imported-material, "
-        "disabled and pending-deletion keys are skipped."
-    ),
 )
 def kms_key_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Customer-managed symmetric KMS keys rotate automatically
+
+    Rotation limits how much data one key version protects. Only enabled customer-managed symmetric
+    encryption keys with KMS-generated material can rotate automatically; AWS-managed keys rotate
+    on their own, and asymmetric, HMAC, imported-material, disabled and pending-deletion keys are
+    skipped.
+
+    Remediation: Enable automatic key rotation (`aws kms enable-key-rotation --key-id <id>`).
+    """
     # AWS rotates AWS-managed keys itself (yearly); only customer keys are in scope
     for key in ctx.inventory.of(KMS_KEY):
         if (not _customer_managed(key) or key.attr("key_state") != "Enabled"
@@ -203,97 +190,81 @@ def _encrypted(ctx: CheckContext, asset: Asset, attr: str, what: str, **extra: A
 
 
 @check(
-    id="aws.encryption.ebs_snapshot_encrypted",
-    title="EBS snapshots are encrypted",
-    severity=Severity.HIGH,
-    principles=_AT_REST,
+    "aws.encryption.ebs_snapshot_encrypted", Severity.HIGH, _AT_REST,
     reads={f"{EBS_SNAPSHOT}#listing"},
-    remediation=(
-        "Copy the snapshot with encryption (`aws ec2 copy-snapshot --encrypted --kms-key-id "
-        "<key>`), delete the unencrypted original, and enable EBS encryption by default."
-    ),
-    rationale=(
-        "A snapshot is a full copy of a disk; unencrypted, it can be shared, copied to another "
-        "account or made public without any key policy standing in the way."
-    ),
 )
 def ebs_snapshot_encrypted(ctx: CheckContext) -> Iterator[Result]:
+    """EBS snapshots are encrypted
+
+    A snapshot is a full copy of a disk; unencrypted, it can be shared, copied to another account
+    or made public without any key policy standing in the way.
+
+    Remediation: Copy the snapshot with encryption (`aws ec2 copy-snapshot --encrypted --kms-key-id
+    <key>`), delete the unencrypted original, and enable EBS encryption by default.
+    """
     for snap in ctx.inventory.of(EBS_SNAPSHOT):
         yield _encrypted(ctx, snap, "encrypted", "snapshot", volume_id=snap.attr("volume_id"))
 
 
-@check(
-    id="aws.encryption.rds_cluster_storage_encrypted",
-    title="RDS (Aurora) cluster storage is encrypted",
-    severity=Severity.HIGH,
-    principles=_AT_REST,
-    reads={DB_CLUSTER},
-    remediation=(
-        "Encryption cannot be turned on in place: snapshot the cluster, restore the snapshot "
-        "into a new cluster with encryption (KMS key) and switch the application over."
-    ),
-    rationale="Cluster storage holds the data, its backups and its snapshots.",
-)
+@check("aws.encryption.rds_cluster_storage_encrypted", Severity.HIGH, _AT_REST, reads={DB_CLUSTER})
 def rds_cluster_storage_encrypted(ctx: CheckContext) -> Iterator[Result]:
+    """RDS (Aurora) cluster storage is encrypted
+
+    Cluster storage holds the data, its backups and its snapshots.
+
+    Remediation: Encryption cannot be turned on in place: snapshot the cluster, restore the
+    snapshot into a new cluster with encryption (KMS key) and switch the application over.
+    """
     for cluster in ctx.inventory.of(DB_CLUSTER):
         yield _encrypted(ctx, cluster, "storage_encrypted", "cluster storage",
                          engine=cluster.attr("engine"))
 
 
 @check(
-    id="aws.encryption.rds_snapshot_encrypted",
-    title="RDS DB and cluster snapshots are encrypted",
-    severity=Severity.HIGH,
-    principles=_AT_REST,
+    "aws.encryption.rds_snapshot_encrypted", Severity.HIGH, _AT_REST,
     reads={f"{DB_SNAPSHOT}#listing", f"{DB_CLUSTER_SNAPSHOT}#listing"},
-    remediation=(
-        "Copy the snapshot with a KMS key (`aws rds copy-db-snapshot --kms-key-id <key>`), "
-        "delete the unencrypted copy, and encrypt the source database."
-    ),
-    rationale="A snapshot can be restored by anyone it is shared with; encryption ties it to a key "
-    "policy.",
 )
 def rds_snapshot_encrypted(ctx: CheckContext) -> Iterator[Result]:
+    """RDS DB and cluster snapshots are encrypted
+
+    A snapshot can be restored by anyone it is shared with; encryption ties it to a key policy.
+
+    Remediation: Copy the snapshot with a KMS key (`aws rds copy-db-snapshot --kms-key-id <key>`),
+    delete the unencrypted copy, and encrypt the source database.
+    """
     for snap in ctx.inventory.of(DB_SNAPSHOT, DB_CLUSTER_SNAPSHOT):
         yield _encrypted(ctx, snap, "encrypted", "snapshot", source_id=snap.attr("source_id"),
                          snapshot_type=snap.attr("snapshot_type"))
 
 
-@check(
-    id="aws.encryption.efs_encrypted",
-    title="EFS file systems are encrypted at rest",
-    severity=Severity.HIGH,
-    principles=_AT_REST,
-    reads={FILE_SYSTEM},
-    remediation=(
-        "Encryption is chosen at creation: create an encrypted file system, copy the data "
-        "(e.g. with AWS DataSync) and delete the unencrypted one."
-    ),
-    rationale="File shares often hold exports, uploads and application state.",
-)
+@check("aws.encryption.efs_encrypted", Severity.HIGH, _AT_REST, reads={FILE_SYSTEM})
 def efs_encrypted(ctx: CheckContext) -> Iterator[Result]:
+    """EFS file systems are encrypted at rest
+
+    File shares often hold exports, uploads and application state.
+
+    Remediation: Encryption is chosen at creation: create an encrypted file system, copy the data
+    (e.g. with AWS DataSync) and delete the unencrypted one.
+    """
     for fs in ctx.inventory.of(FILE_SYSTEM):
         yield _encrypted(ctx, fs, "encrypted", "file system")
 
 
 @check(
-    id="aws.encryption.dynamodb_table_kms_key",
-    title="DynamoDB tables are encrypted with a KMS key (customer-managed if required)",
-    severity=Severity.LOW,
-    principles=_AT_REST,
+    "aws.encryption.dynamodb_table_kms_key", Severity.LOW, _AT_REST,
     reads={TABLE, f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"},
-    remediation=(
-        "Switch the table's encryption to a customer-managed KMS key (`aws dynamodb "
-        "update-table --sse-specification Enabled=true,SSEType=KMS,KMSMasterKeyId=<key>`)."
-    ),
-    rationale=(
-        "Every table is encrypted; with the default AWS-owned key, access to the data cannot be "
-        "restricted or audited through a key policy and CloudTrail. `minimum_key` is "
-        "`customer-managed` (default) or `aws-managed` (the aws/dynamodb key is enough)."
-    ),
     params={"minimum_key": "customer-managed"},
 )
 def dynamodb_table_kms_key(ctx: CheckContext) -> Iterator[Result]:
+    """DynamoDB tables are encrypted with a KMS key (customer-managed if required)
+
+    Every table is encrypted; with the default AWS-owned key, access to the data cannot be
+    restricted or audited through a key policy and CloudTrail. `minimum_key` is `customer-managed`
+    (default) or `aws-managed` (the aws/dynamodb key is enough).
+
+    Remediation: Switch the table's encryption to a customer-managed KMS key (`aws dynamodb
+    update-table --sse-specification Enabled=true,SSEType=KMS,KMSMasterKeyId=<key>`).
+    """
     need_cmk = str(ctx.param("minimum_key")) == "customer-managed"
     keys = ctx.derived("aws.kms.key_index", key_index)
     for table in ctx.inventory.of(TABLE):
@@ -310,21 +281,19 @@ def dynamodb_table_kms_key(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.encryption.secretsmanager_secret_cmk",
-    title="Secrets Manager secrets are encrypted with a customer-managed KMS key",
-    severity=Severity.LOW,
-    principles=_AT_REST, reads={f"{SECRET}#listing", f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"},
-    remediation=(
-        "Re-encrypt the secret with a customer-managed key (`aws secretsmanager update-secret "
-        "--kms-key-id <key>`) whose key policy limits who may decrypt it."
-    ),
-    rationale=(
-        "With the AWS-managed aws/secretsmanager key, anyone with secretsmanager:GetSecretValue "
-        "in the account can read the secret; a customer-managed key adds a second, separately "
-        "administered gate and works across accounts."
-    ),
+    "aws.encryption.secretsmanager_secret_cmk", Severity.LOW, _AT_REST,
+    reads={f"{SECRET}#listing", f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"},
 )
 def secretsmanager_secret_cmk(ctx: CheckContext) -> Iterator[Result]:
+    """Secrets Manager secrets are encrypted with a customer-managed KMS key
+
+    With the AWS-managed aws/secretsmanager key, anyone with secretsmanager:GetSecretValue in the
+    account can read the secret; a customer-managed key adds a second, separately administered gate
+    and works across accounts.
+
+    Remediation: Re-encrypt the secret with a customer-managed key (`aws secretsmanager
+    update-secret --kms-key-id <key>`) whose key policy limits who may decrypt it.
+    """
     keys = ctx.derived("aws.kms.key_index", key_index)
     for secret in ctx.inventory.of(SECRET):
         ref = secret.attr("kms_key_id")

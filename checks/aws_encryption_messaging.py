@@ -52,24 +52,21 @@ def _judge(ctx: CheckContext, asset: Asset, level: str | None, what: str) -> Res
 
 
 @check(
-    id="aws.encryption.sqs_queue_encrypted",
-    title="SQS queues are encrypted at rest",
-    severity=Severity.MEDIUM,
-    principles=(Principle.ENCRYPTION_AT_REST,),
+    "aws.encryption.sqs_queue_encrypted", Severity.MEDIUM, (Principle.ENCRYPTION_AT_REST,),
     reads={QUEUE, f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"},
-    remediation=(
-        "Turn on server-side encryption: `aws sqs set-queue-attributes --queue-url <url> "
-        "--attributes SqsManagedSseEnabled=true` (or KmsMasterKeyId=<key> for a KMS key)."
-    ),
-    rationale=(
-        "Messages often carry personal data and credentials in transit between services. SQS "
-        "encrypts new queues with SQS-managed keys by default only since 2022; older queues, and "
-        "queues created with encryption off, keep messages in plaintext at rest. `minimum` is "
-        "SSE-SQS (default), SSE-KMS or SSE-KMS-CMK."
-    ),
     params={"minimum": "SSE-SQS"},
 )
 def sqs_queue_encrypted(ctx: CheckContext) -> Iterator[Result]:
+    """SQS queues are encrypted at rest
+
+    Messages often carry personal data and credentials in transit between services. SQS encrypts
+    new queues with SQS-managed keys by default only since 2022; older queues, and queues created
+    with encryption off, keep messages in plaintext at rest. `minimum` is SSE-SQS (default),
+    SSE-KMS or SSE-KMS-CMK.
+
+    Remediation: Turn on server-side encryption: `aws sqs set-queue-attributes --queue-url <url>
+    --attributes SqsManagedSseEnabled=true` (or KmsMasterKeyId=<key> for a KMS key).
+    """
     for queue in ctx.inventory.of(QUEUE):
         encryption = queue.attr("encryption")
         if encryption is None:
@@ -82,24 +79,20 @@ def sqs_queue_encrypted(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.encryption.sns_topic_encrypted",
-    title="SNS topics are encrypted at rest with a KMS key",
-    severity=Severity.MEDIUM,
-    principles=(Principle.ENCRYPTION_AT_REST,),
+    "aws.encryption.sns_topic_encrypted", Severity.MEDIUM, (Principle.ENCRYPTION_AT_REST,),
     reads={TOPIC, f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"},
-    remediation=(
-        "Set a KMS key on the topic: `aws sns set-topic-attributes --topic-arn <arn> "
-        "--attribute-name KmsMasterKeyId --attribute-value <key>` (publishers then need "
-        "kms:GenerateDataKey and kms:Decrypt on it)."
-    ),
-    rationale=(
-        "SNS stores messages until they are delivered; without a KMS key they are not encrypted "
-        "at rest. `minimum` is SSE-KMS (default: the AWS-managed aws/sns key is enough) or "
-        "SSE-KMS-CMK."
-    ),
     params={"minimum": "SSE-KMS"},
 )
 def sns_topic_encrypted(ctx: CheckContext) -> Iterator[Result]:
+    """SNS topics are encrypted at rest with a KMS key
+
+    SNS stores messages until they are delivered; without a KMS key they are not encrypted at rest.
+    `minimum` is SSE-KMS (default: the AWS-managed aws/sns key is enough) or SSE-KMS-CMK.
+
+    Remediation: Set a KMS key on the topic: `aws sns set-topic-attributes --topic-arn <arn>
+    --attribute-name KmsMasterKeyId --attribute-value <key>` (publishers then need
+    kms:GenerateDataKey and kms:Decrypt on it).
+    """
     for topic in ctx.inventory.of(TOPIC):
         encrypted = topic.attr("encrypted")
         if encrypted is None:

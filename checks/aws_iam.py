@@ -51,25 +51,22 @@ def admin_grant(stmt: Mapping[str, Any]) -> str | None:
 
 
 @check(
-    id="aws.iam.no_full_admin_customer_policies",
-    title="No customer-managed or inline policy grants full administrative access",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "aws.iam.no_full_admin_customer_policies", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
     reads={POLICY, f"{USER}#policies", f"{ROLE}#policies", f"{GROUP}#policies"},
-    remediation=(
-        "Replace `Action: *` / `NotAction` on `Resource: *` with the actions and resources the "
-        "principal needs; keep break-glass admin in AWS-managed AdministratorAccess on a "
-        "dedicated, monitored role."
-    ),
-    rationale=(
-        "A policy that allows (nearly) every action on every resource makes its holder an "
-        "account administrator. Coverage is measured against the IAM action catalogue; a grant "
-        "that every holder's explicit deny or permissions boundary neutralises passes, and so "
-        "does an unattached managed policy (it grants nothing until attached)."
-    ),
     params={"min_coverage_percent": 90},
 )
 def no_full_admin_customer_policies(ctx: CheckContext) -> Iterator[Result]:
+    """No customer-managed or inline policy grants full administrative access
+
+    A policy that allows (nearly) every action on every resource makes its holder an account
+    administrator. Coverage is measured against the IAM action catalogue; a grant that every
+    holder's explicit deny or permissions boundary neutralises passes, and so does an unattached
+    managed policy (it grants nothing until attached).
+
+    Remediation: Replace `Action: *` / `NotAction` on `Resource: *` with the actions and resources
+    the principal needs; keep break-glass admin in AWS-managed AdministratorAccess on a dedicated,
+    monitored role.
+    """
     graph = identity(ctx)
     ev = graph.evaluator
     threshold = int(ctx.param("min_coverage_percent"))
@@ -164,22 +161,19 @@ def _restricting(condition: Any) -> list[str]:
 
 
 @check(
-    id="aws.iam.role_trust_not_public",
-    title="No IAM role can be assumed by any AWS principal without a restricting condition",
-    severity=Severity.CRITICAL,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "aws.iam.role_trust_not_public", Severity.CRITICAL, (Principle.LEAST_PRIVILEGE,),
     reads={f"{ROLE}#listing"},
-    remediation=(
-        "Name the trusted accounts or roles in the trust policy's Principal, or add a condition "
-        "on aws:PrincipalOrgID / aws:PrincipalAccount / aws:SourceArn."
-    ),
-    rationale=(
-        "A trust policy with Principal '*' lets any AWS account in the world assume the role. "
-        "Conditions that only require MFA, an external id or TLS do not restrict who the caller "
-        "is and make the verdict inconclusive."
-    ),
 )
 def role_trust_not_public(ctx: CheckContext) -> Iterator[Result]:
+    """No IAM role can be assumed by any AWS principal without a restricting condition
+
+    A trust policy with Principal '*' lets any AWS account in the world assume the role. Conditions
+    that only require MFA, an external id or TLS do not restrict who the caller is and make the
+    verdict inconclusive.
+
+    Remediation: Name the trusted accounts or roles in the trust policy's Principal, or add a
+    condition on aws:PrincipalOrgID / aws:PrincipalAccount / aws:SourceArn.
+    """
     for role in ctx.inventory.of(ROLE):
         trust = role.attr("trust_policy")
         if trust is None:
@@ -202,15 +196,16 @@ def role_trust_not_public(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.iam.console_users_have_mfa",
-    title="IAM users with a console password have MFA",
-    severity=Severity.HIGH,
-    principles=(Principle.MFA,),
+    "aws.iam.console_users_have_mfa", Severity.HIGH, (Principle.MFA,),
     reads={f"{USER}#login_profile", f"{USER}#mfa"},
-    remediation="Require an MFA device for every user with console access, or remove the password.",
-    rationale="A console password alone can be phished, guessed or reused from another breach.",
 )
 def console_users_have_mfa(ctx: CheckContext) -> Iterator[Result]:
+    """IAM users with a console password have MFA
+
+    A console password alone can be phished, guessed or reused from another breach.
+
+    Remediation: Require an MFA device for every user with console access, or remove the password.
+    """
     for user in ctx.inventory.of(USER):
         console, devices = user.attr("has_console_password"), user.attr("mfa_devices")
         if console is False:
@@ -234,16 +229,14 @@ def _account_flag(ctx: CheckContext, flag: str) -> Iterator[tuple[Asset | None, 
         yield summary, acct, None if not isinstance(values, Mapping) else values.get(flag)
 
 
-@check(
-    id="aws.iam.root_mfa_enabled",
-    title="The root user has MFA",
-    severity=Severity.CRITICAL,
-    principles=(Principle.MFA,),
-    reads={SUMMARY},
-    remediation="Enable MFA on the root user (a hardware key for production accounts).",
-    rationale="The root user cannot be restricted by IAM; a password alone must not unlock it.",
-)
+@check("aws.iam.root_mfa_enabled", Severity.CRITICAL, (Principle.MFA,), reads={SUMMARY})
 def root_mfa_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """The root user has MFA
+
+    The root user cannot be restricted by IAM; a password alone must not unlock it.
+
+    Remediation: Enable MFA on the root user (a hardware key for production accounts).
+    """
     for summary, acct, value in _account_flag(ctx, "AccountMFAEnabled"):
         subject = summary or ctx.account(acct)
         if value is None:
@@ -255,15 +248,16 @@ def root_mfa_enabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.iam.root_has_no_access_keys",
-    title="The root user has no access keys",
-    severity=Severity.CRITICAL,
-    principles=(Principle.JUST_IN_TIME,),
+    "aws.iam.root_has_no_access_keys", Severity.CRITICAL, (Principle.JUST_IN_TIME,),
     reads={SUMMARY},
-    remediation="Delete the root user's access keys; use IAM roles for programmatic access.",
-    rationale="Root access keys are standing, unrestrictable credentials to the whole account.",
 )
 def root_has_no_access_keys(ctx: CheckContext) -> Iterator[Result]:
+    """The root user has no access keys
+
+    Root access keys are standing, unrestrictable credentials to the whole account.
+
+    Remediation: Delete the root user's access keys; use IAM roles for programmatic access.
+    """
     for summary, acct, value in _account_flag(ctx, "AccountAccessKeysPresent"):
         subject = summary or ctx.account(acct)
         if value is None:
@@ -277,22 +271,19 @@ def root_has_no_access_keys(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.iam.access_keys_rotated",
-    title="Active IAM access keys are younger than the rotation period",
-    severity=Severity.MEDIUM,
-    principles=(Principle.JUST_IN_TIME,),
+    "aws.iam.access_keys_rotated", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
     reads={f"{USER}#access_keys"},
-    remediation=(
-        "Rotate the key (create a new one, deploy it, deactivate and delete the old one); better, "
-        "replace long-lived keys with roles, IAM Identity Center or OIDC federation."
-    ),
-    rationale=(
-        "Long-lived access keys leak through code, logs and laptops. Ages are measured at the "
-        "scan's finish time, so re-auditing a snapshot gives the same result."
-    ),
     params={"max_age_days": 90},
 )
 def access_keys_rotated(ctx: CheckContext) -> Iterator[Result]:
+    """Active IAM access keys are younger than the rotation period
+
+    Long-lived access keys leak through code, logs and laptops. Ages are measured at the scan's
+    finish time, so re-auditing a snapshot gives the same result.
+
+    Remediation: Rotate the key (create a new one, deploy it, deactivate and delete the old one);
+    better, replace long-lived keys with roles, IAM Identity Center or OIDC federation.
+    """
     now, limit = scan_time(ctx.inventory), int(ctx.param("max_age_days"))
     for user in ctx.inventory.of(USER):
         keys = user.attr("access_keys")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from posture.checks._shared import identity
+from posture.checks._shared import identity, no_policy_document
 
 from posture.engine import CheckContext, Result
 from posture.iam.evaluate import Decision, world_verdict
@@ -43,23 +43,22 @@ def _pinned(stmt: Statement) -> list[str]:
 
 
 @check(
-    id="aws.iam.cross_account_trust_restricted",
-    title="Roles trusting another account require an ExternalId or an organization condition",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE, Principle.SEGREGATION),
+    "aws.iam.cross_account_trust_restricted",
+    Severity.HIGH,
+    (Principle.LEAST_PRIVILEGE, Principle.SEGREGATION),
     reads={f"{ROLE}#listing"},
-    remediation=(
-        "Add `sts:ExternalId` (third parties) or `aws:PrincipalOrgID` (your organization) to "
-        "the trust statement, or list the account in this check's trusted_accounts."
-    ),
-    rationale=(
-        "A role that trusts a whole foreign account can be assumed by any principal that "
-        "account lets through, including a vendor's other customers (the confused deputy). "
-        "Wildcard trust is judged by aws.iam.role_trust_not_public."
-    ),
     params={"trusted_accounts": ()},
 )
 def cross_account_trust_restricted(ctx: CheckContext) -> Iterator[Result]:
+    """Roles trusting another account require an ExternalId or an organization condition
+
+    A role that trusts a whole foreign account can be assumed by any principal that account lets
+    through, including a vendor's other customers (the confused deputy). Wildcard trust is judged
+    by aws.iam.role_trust_not_public.
+
+    Remediation: Add `sts:ExternalId` (third parties) or `aws:PrincipalOrgID` (your organization)
+    to the trust statement, or list the account in this check's trusted_accounts.
+    """
     ev = identity(ctx).evaluator
     trusted = {str(a) for a in ctx.param("trusted_accounts")}
     org = organization(ctx.inventory)
@@ -191,10 +190,9 @@ def _restrict_public_buckets(bucket: Asset, account_pab: Mapping[str, Asset]) ->
 
 
 @check(
-    id="aws.iam.resource_policies_not_public",
-    title="No S3 bucket, KMS key, secret, SQS queue or SNS topic has a policy open to the world",
-    severity=Severity.CRITICAL,
-    principles=(Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
+    "aws.iam.resource_policies_not_public",
+    Severity.CRITICAL,
+    (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
     reads={
         f"{BUCKET}#policy",
         f"{BUCKET}#public_access_block",
@@ -204,18 +202,18 @@ def _restrict_public_buckets(bucket: Asset, account_pab: Mapping[str, Asset]) ->
         QUEUE,
         TOPIC,
     },
-    remediation=(
-        "Name the principals in the policy, or add a condition on aws:PrincipalOrgID, "
-        "aws:SourceVpce or aws:SourceArn; for S3, turn on Block Public Access "
-        "(RestrictPublicBuckets) for the bucket and the account."
-    ),
-    rationale=(
-        "A statement with Principal '*' and no condition that pins the caller lets anyone on "
-        "the internet use the resource. Each action is evaluated for an arbitrary outside "
-        "principal; conditions that cannot be decided make the verdict inconclusive."
-    ),
 )
 def resource_policies_not_public(ctx: CheckContext) -> Iterator[Result]:
+    """No S3 bucket, KMS key, secret, SQS queue or SNS topic has a policy open to the world
+
+    A statement with Principal '*' and no condition that pins the caller lets anyone on the
+    internet use the resource. Each action is evaluated for an arbitrary outside principal;
+    conditions that cannot be decided make the verdict inconclusive.
+
+    Remediation: Name the principals in the policy, or add a condition on aws:PrincipalOrgID,
+    aws:SourceVpce or aws:SourceArn; for S3, turn on Block Public Access (RestrictPublicBuckets)
+    for the bucket and the account.
+    """
     ev = identity(ctx).evaluator
     pab = {a.account: a for a in ctx.inventory.of(ACCOUNT_PAB)}
     targets = [(b, "policy", "s3") for b in ctx.inventory.of(BUCKET)]
@@ -226,10 +224,7 @@ def resource_policies_not_public(ctx: CheckContext) -> Iterator[Result]:
     for asset, attr, service in targets:
         document = asset.attr(attr)
         if document is None:
-            if asset.attr(f"{attr}_present") is False:
-                yield ctx.passed(asset, "no resource policy")
-            else:
-                yield ctx.unknown(asset, "resource policy unknown")
+            yield no_policy_document(ctx, asset, attr)
             continue
         policy = ev.store.resource_policy(f"{asset.uid}#{attr}", document)
         definite, conditional = public_grants(policy, asset.uid, service, ev.catalogue)

@@ -17,22 +17,19 @@ PASSWORD_POLICY = "AWS::IAM::PasswordPolicy"
 
 
 @check(
-    id="aws.iam.password_policy_strong",
-    title="The account password policy requires long, non-reused passwords",
-    severity=Severity.MEDIUM,
-    principles=(Principle.MFA, Principle.LEAST_PRIVILEGE),
+    "aws.iam.password_policy_strong", Severity.MEDIUM, (Principle.MFA, Principle.LEAST_PRIVILEGE),
     reads={PASSWORD_POLICY},
-    remediation=(
-        "Set an account password policy with a minimum length of 14 and reuse prevention of "
-        "24 (`aws iam update-account-password-policy`)."
-    ),
-    rationale=(
-        "Short or recycled passwords fall to guessing and credential stuffing; CIS requires a "
-        "minimum length of 14 and remembering the last 24 passwords."
-    ),
     params={"min_length": 14, "reuse_prevention": 24},
 )
 def password_policy_strong(ctx: CheckContext) -> Iterator[Result]:
+    """The account password policy requires long, non-reused passwords
+
+    Short or recycled passwords fall to guessing and credential stuffing; CIS requires a minimum
+    length of 14 and remembering the last 24 passwords.
+
+    Remediation: Set an account password policy with a minimum length of 14 and reuse prevention of
+    24 (`aws iam update-account-password-policy`).
+    """
     min_length, reuse = int(ctx.param("min_length")), int(ctx.param("reuse_prevention"))
     for policy in ctx.inventory.of(PASSWORD_POLICY):
         present = policy.attr("present")
@@ -61,19 +58,18 @@ def _last_use(key: dict[str, Any]) -> dt.datetime | None:
 
 
 @check(
-    id="aws.iam.access_keys_in_use",
-    title="Active IAM access keys have been used recently",
-    severity=Severity.MEDIUM,
-    principles=(Principle.JUST_IN_TIME,),
+    "aws.iam.access_keys_in_use", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
     reads={f"{USER}#access_keys"},
-    remediation="Deactivate and delete access keys that are not used.",
-    rationale=(
-        "An active key that was never used, or not for months, is a standing credential nobody "
-        "needs and nobody watches. A key younger than the grace period may not be deployed yet."
-    ),
     params={"max_unused_days": 90, "grace_days": 7},
 )
 def access_keys_in_use(ctx: CheckContext) -> Iterator[Result]:
+    """Active IAM access keys have been used recently
+
+    An active key that was never used, or not for months, is a standing credential nobody needs and
+    nobody watches. A key younger than the grace period may not be deployed yet.
+
+    Remediation: Deactivate and delete access keys that are not used.
+    """
     now = scan_time(ctx.inventory)
     limit, grace = int(ctx.param("max_unused_days")), int(ctx.param("grace_days"))
     for user in ctx.inventory.of(USER):
@@ -119,22 +115,19 @@ def _last_activity(user: Asset) -> dt.datetime | None:
 
 
 @check(
-    id="aws.iam.inactive_users_have_no_credentials",
-    title="IAM users inactive for the period hold no password or active access key",
-    severity=Severity.MEDIUM,
-    principles=(Principle.JUST_IN_TIME,),
+    "aws.iam.inactive_users_have_no_credentials", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
     reads={f"{USER}#access_keys", f"{USER}#login_profile"},
-    remediation=(
-        "Remove the console password and deactivate the access keys of users who no longer "
-        "sign in; delete the users that are gone."
-    ),
-    rationale=(
-        "A dormant user's credentials are a door nobody watches: leavers, test users and "
-        "forgotten integrations. A user created within the period is not yet inactive."
-    ),
     params={"max_inactive_days": 90},
 )
 def inactive_users_have_no_credentials(ctx: CheckContext) -> Iterator[Result]:
+    """IAM users inactive for the period hold no password or active access key
+
+    A dormant user's credentials are a door nobody watches: leavers, test users and forgotten
+    integrations. A user created within the period is not yet inactive.
+
+    Remediation: Remove the console password and deactivate the access keys of users who no longer
+    sign in; delete the users that are gone.
+    """
     now, limit = scan_time(ctx.inventory), int(ctx.param("max_inactive_days"))
     for user in ctx.inventory.of(USER):
         console, keys = user.attr("has_console_password"), user.attr("access_keys")

@@ -64,27 +64,23 @@ def _latent_evidence(found: LatentEscalation, names: dict[str, str]) -> dict[str
 
 
 @check(
-    id="aws.iam.no_latent_privilege_escalation",
-    title="No IAM principal is one change away from escalating to administrator",
-    severity=Severity.MEDIUM,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "aws.iam.no_latent_privilege_escalation", Severity.MEDIUM, (Principle.LEAST_PRIVILEGE,),
     reads=IDENTITY_READS,
-    remediation=(
-        "Scope the grant to what the workload needs today: iam:PassRole to the named roles "
-        "with iam:PassedToService, CreatePolicyVersion/CreateAccessKey/AddUserToGroup/"
-        "UpdateAssumeRolePolicy/AssumeRole to named resources, or cap the principal with a "
-        "permissions boundary that denies them."
-    ),
-    rationale=(
-        "A principal allowed iam:PassRole on every role with ec2:RunInstances is not an "
-        "administrator while no privileged role trusts EC2, but becomes one the day such a role "
-        "is created, with nobody changing its own policies. Like an open security group on a "
-        "private host, the grant is one change away; a principal with a path today is reported "
-        "by the escalation check instead, and a grant that depends on a condition the "
-        "inventory cannot decide is inconclusive."
-    ),
 )
 def no_latent_privilege_escalation(ctx: CheckContext) -> Iterator[Result]:
+    """No IAM principal is one change away from escalating to administrator
+
+    A principal allowed iam:PassRole on every role with ec2:RunInstances is not an administrator
+    while no privileged role trusts EC2, but becomes one the day such a role is created, with
+    nobody changing its own policies. Like an open security group on a private host, the grant is
+    one change away; a principal with a path today is reported by the escalation check instead, and
+    a grant that depends on a condition the inventory cannot decide is inconclusive.
+
+    Remediation: Scope the grant to what the workload needs today: iam:PassRole to the named roles
+    with iam:PassedToService,
+    CreatePolicyVersion/CreateAccessKey/AddUserToGroup/UpdateAssumeRolePolicy/AssumeRole to named
+    resources, or cap the principal with a permissions boundary that denies them.
+    """
     graph = identity(ctx)
     latent = _latent(ctx)
     names = graph.names()
@@ -144,26 +140,22 @@ def _scope(grants: list[Grant]) -> str:
 
 
 @check(
-    id="aws.iam.no_unrestricted_permissions_management",
-    title="No IAM principal can write the permissions of other principals",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "aws.iam.no_unrestricted_permissions_management", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
     reads=IDENTITY_READS,
-    remediation=(
-        "Keep iam:Put*Policy, iam:Attach*Policy, iam:CreatePolicyVersion and "
-        "iam:UpdateAssumeRolePolicy for administrators; delegate with named resources and an "
-        "iam:PermissionsBoundary condition so that what a delegate writes stays capped."
-    ),
-    rationale=(
-        "A principal that can put or attach a policy on other users, roles or groups, write a "
-        "new default version of a policy they hold, or rewrite their trust policies can grant "
-        "administrator to anyone (itself included, the moment it can act as one of them). "
-        "Administrators are judged by the admin checks; targets capped by a permissions "
-        "boundary the principal cannot remove do not count, and a grant that depends on a "
-        "condition the inventory cannot decide is inconclusive."
-    ),
 )
 def no_unrestricted_permissions_management(ctx: CheckContext) -> Iterator[Result]:
+    """No IAM principal can write the permissions of other principals
+
+    A principal that can put or attach a policy on other users, roles or groups, write a new
+    default version of a policy they hold, or rewrite their trust policies can grant administrator
+    to anyone (itself included, the moment it can act as one of them). Administrators are judged by
+    the admin checks; targets capped by a permissions boundary the principal cannot remove do not
+    count, and a grant that depends on a condition the inventory cannot decide is inconclusive.
+
+    Remediation: Keep iam:Put*Policy, iam:Attach*Policy, iam:CreatePolicyVersion and
+    iam:UpdateAssumeRolePolicy for administrators; delegate with named resources and an
+    iam:PermissionsBoundary condition so that what a delegate writes stays capped.
+    """
     graph = identity(ctx)
     latent = _latent(ctx)
     for asset in ctx.inventory.of(USER, ROLE):

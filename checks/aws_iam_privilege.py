@@ -27,25 +27,22 @@ _FENCED = (
 
 
 @check(
-    id="aws.iam.no_privilege_escalation_paths",
-    title="No IAM principal can escalate to administrator",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "aws.iam.no_privilege_escalation_paths", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
     reads=IDENTITY_READS,
-    remediation=(
-        "Break the path: scope iam:PassRole to the roles a workload needs (with "
-        "iam:PassedToService), remove iam:Put*/Attach*/CreatePolicyVersion on policies the "
-        "principal holds, restrict CreateAccessKey/LoginProfile and UpdateAssumeRolePolicy to "
-        "administrators, or cap the principal with a permissions boundary."
-    ),
-    rationale=(
-        "A principal that is not an administrator on paper but can pass an admin role to EC2, "
-        "rewrite its own policy or mint an admin's keys is an administrator in fact. Direct "
-        "administrators pass here (they are judged by the admin checks); a path that depends on "
-        "a condition the inventory cannot decide is inconclusive."
-    ),
 )
 def no_privilege_escalation_paths(ctx: CheckContext) -> Iterator[Result]:
+    """No IAM principal can escalate to administrator
+
+    A principal that is not an administrator on paper but can pass an admin role to EC2, rewrite
+    its own policy or mint an admin's keys is an administrator in fact. Direct administrators pass
+    here (they are judged by the admin checks); a path that depends on a condition the inventory
+    cannot decide is inconclusive.
+
+    Remediation: Break the path: scope iam:PassRole to the roles a workload needs (with
+    iam:PassedToService), remove iam:Put*/Attach*/CreatePolicyVersion on policies the principal
+    holds, restrict CreateAccessKey/LoginProfile and UpdateAssumeRolePolicy to administrators, or
+    cap the principal with a permissions boundary.
+    """
     graph = identity(ctx)
     for asset in ctx.inventory.of(USER, ROLE):
         if asset.attr("service_linked"):
@@ -83,22 +80,21 @@ def no_privilege_escalation_paths(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.iam.users_not_admin_equivalent",
-    title="No IAM user holds standing administrator power",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
+    "aws.iam.users_not_admin_equivalent",
+    Severity.HIGH,
+    (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
     reads=IDENTITY_READS,
-    remediation=(
-        "Give people least-privilege day-to-day access and let them assume a monitored admin "
-        "role (with MFA, short sessions) only when needed, or use IAM Identity Center."
-    ),
-    rationale=(
-        "An IAM user is a standing identity: its password and keys work at any time. One that "
-        "is admin-equivalent, directly or by escalation, is permanent administrator access. "
-        "Roles are judged by the escalation and trust checks."
-    ),
 )
 def users_not_admin_equivalent(ctx: CheckContext) -> Iterator[Result]:
+    """No IAM user holds standing administrator power
+
+    An IAM user is a standing identity: its password and keys work at any time. One that is
+    admin-equivalent, directly or by escalation, is permanent administrator access. Roles are
+    judged by the escalation and trust checks.
+
+    Remediation: Give people least-privilege day-to-day access and let them assume a monitored
+    admin role (with MFA, short sessions) only when needed, or use IAM Identity Center.
+    """
     graph = identity(ctx)
     for user in ctx.inventory.of(USER):
         path = graph.admin_path(user.uid)
@@ -126,21 +122,20 @@ def users_not_admin_equivalent(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.iam.admin_users_have_no_access_keys",
-    title="No admin-equivalent IAM user holds an active access key",
-    severity=Severity.CRITICAL,
-    principles=(Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
+    "aws.iam.admin_users_have_no_access_keys",
+    Severity.CRITICAL,
+    (Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
     reads=IDENTITY_READS | {f"{USER}#access_keys"},
-    remediation=(
-        "Delete the user's access keys; automation that needs admin power should assume a role "
-        "(OIDC federation, instance or task roles) with short-lived credentials."
-    ),
-    rationale=(
-        "A long-lived access key on an administrator is standing privileged access that leaks "
-        "through code, CI logs and laptops, and works from anywhere until someone revokes it."
-    ),
 )
 def admin_users_have_no_access_keys(ctx: CheckContext) -> Iterator[Result]:
+    """No admin-equivalent IAM user holds an active access key
+
+    A long-lived access key on an administrator is standing privileged access that leaks through
+    code, CI logs and laptops, and works from anywhere until someone revokes it.
+
+    Remediation: Delete the user's access keys; automation that needs admin power should assume a
+    role (OIDC federation, instance or task roles) with short-lived credentials.
+    """
     graph = identity(ctx)
     for user in ctx.inventory.of(USER):
         keys = user.attr("access_keys")

@@ -85,23 +85,20 @@ def _references(inventory: Inventory) -> dict[str, list[str]]:
 
 
 @check(
-    id="aws.kms.pending_deletion_key_unreferenced",
-    title="No KMS key scheduled for deletion still protects a resource",
-    severity=Severity.HIGH,
-    principles=(Principle.ENCRYPTION_AT_REST,),
+    "aws.kms.pending_deletion_key_unreferenced", Severity.HIGH, (Principle.ENCRYPTION_AT_REST,),
     reads={f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases", *REFERENCE_READS},
-    remediation=(
-        "Cancel the deletion (`aws kms cancel-key-deletion --key-id <id>`) until every resource "
-        "listed has been re-encrypted with another key; deleting the key makes their data "
-        "unrecoverable."
-    ),
-    rationale=(
-        "Once the waiting period ends the key material is gone and everything encrypted under "
-        "it (volumes, snapshots, databases, secrets, trail logs) can never be decrypted again. "
-        "References are matched by key ARN, key id and alias."
-    ),
 )
 def pending_deletion_key_unreferenced(ctx: CheckContext) -> Iterator[Result]:
+    """No KMS key scheduled for deletion still protects a resource
+
+    Once the waiting period ends the key material is gone and everything encrypted under it
+    (volumes, snapshots, databases, secrets, trail logs) can never be decrypted again. References
+    are matched by key ARN, key id and alias.
+
+    Remediation: Cancel the deletion (`aws kms cancel-key-deletion --key-id <id>`) until every
+    resource listed has been re-encrypted with another key; deleting the key makes their data
+    unrecoverable.
+    """
     refs = ctx.derived("aws.kms.references", _references)
     for key in ctx.inventory.of(KMS_KEY):
         if key.attr("key_state") != "PendingDeletion":
@@ -153,23 +150,22 @@ def public_statements(policy: Any) -> tuple[list[Any], list[Any]]:
 
 
 @check(
-    id="aws.kms.key_policy_not_public",
-    title="KMS key policies do not grant access to everyone",
-    severity=Severity.CRITICAL,
-    principles=(Principle.ENCRYPTION_AT_REST, Principle.LEAST_PRIVILEGE),
+    "aws.kms.key_policy_not_public",
+    Severity.CRITICAL,
+    (Principle.ENCRYPTION_AT_REST, Principle.LEAST_PRIVILEGE),
     reads={f"{KMS_KEY}#policy"},
-    remediation=(
-        "Replace the wildcard principal (`*` or `{AWS: *}`) with the account or roles that need "
-        "the key, or confine it with `kms:CallerAccount` / `aws:PrincipalOrgID`."
-    ),
-    rationale=(
-        "A key policy statement that allows any principal without a confining condition lets "
-        "every AWS account use the key (decrypt, re-encrypt, create grants). Wildcard grants "
-        "confined by account, organisation or source conditions (as the AWS-managed keys' "
-        "policies are) pass; other conditions cannot be decided and are INCONCLUSIVE."
-    ),
 )
 def key_policy_not_public(ctx: CheckContext) -> Iterator[Result]:
+    """KMS key policies do not grant access to everyone
+
+    A key policy statement that allows any principal without a confining condition lets every AWS
+    account use the key (decrypt, re-encrypt, create grants). Wildcard grants confined by account,
+    organisation or source conditions (as the AWS-managed keys' policies are) pass; other
+    conditions cannot be decided and are INCONCLUSIVE.
+
+    Remediation: Replace the wildcard principal (`*` or `{AWS: *}`) with the account or roles that
+    need the key, or confine it with `kms:CallerAccount` / `aws:PrincipalOrgID`.
+    """
     for key in ctx.inventory.of(KMS_KEY):
         yield _policy_verdict(ctx, key)
 

@@ -142,16 +142,10 @@ def _hosts(
 
 
 @check(
-    id="aws.network.admin_ports_not_internet_reachable",
-    title="Administrative ports are not reachable from the internet except on a bastion",
-    severity=Severity.CRITICAL,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "aws.network.admin_ports_not_internet_reachable",
+    Severity.CRITICAL,
+    (Principle.DEFENSE_IN_DEPTH,),
     reads=READS,
-    remediation=(
-        "Remove internet ingress (0.0.0.0/0, ::/0) on administrative ports from the security "
-        "group and from load-balancer listeners; reach hosts through SSM Session Manager, EC2 "
-        "Instance Connect Endpoint or a designated bastion, and keep them in private subnets."
-    ),
     rationale=(
         "SSH, RDP and WinRM exposed to the internet are brute-forced within minutes. Reported "
         "only when a complete path exists (public address or internet-facing load balancer, "
@@ -164,29 +158,31 @@ def _hosts(
     params=BASTION_PARAMS,
 )
 def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
+    """Administrative ports are not reachable from the internet except on a bastion
+
+    Remediation: Remove internet ingress (0.0.0.0/0, ::/0) on administrative ports from the
+    security group and from load-balancer listeners; reach hosts through SSM Session Manager, EC2
+    Instance Connect Endpoint or a designated bastion, and keep them in private subnets.
+    """
     yield from _hosts(ctx, ctx.param("admin_ports"), "administrative ports", True)
 
 
 @check(
-    id="aws.network.db_ports_not_internet_reachable",
-    title="Database and cache ports are not reachable from the internet",
-    severity=Severity.CRITICAL,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "aws.network.db_ports_not_internet_reachable", Severity.CRITICAL, (Principle.DEFENSE_IN_DEPTH,),
     reads=READS | {RDS_INSTANCE},
-    remediation=(
-        "Move databases to private subnets, turn off 'publicly accessible' on RDS instances, do "
-        "not forward database ports from internet-facing load balancers, and allow database "
-        "ports only from the application tier's security group."
-    ),
-    rationale=(
-        "A database or cache reachable from the internet exposes data to credential stuffing and "
-        "to exploits of the engine itself. EC2 hosts are tested on the configured ports, RDS "
-        "instances on their own port (publicly accessible, subnet-group routes, security "
-        "groups)."
-    ),
     params={"db_ports": DB_PORTS},
 )
 def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
+    """Database and cache ports are not reachable from the internet
+
+    A database or cache reachable from the internet exposes data to credential stuffing and to
+    exploits of the engine itself. EC2 hosts are tested on the configured ports, RDS instances on
+    their own port (publicly accessible, subnet-group routes, security groups).
+
+    Remediation: Move databases to private subnets, turn off 'publicly accessible' on RDS
+    instances, do not forward database ports from internet-facing load balancers, and allow
+    database ports only from the application tier's security group.
+    """
     yield from _hosts(ctx, ctx.param("db_ports"), "database ports", False)
     reach = _reach(ctx)
     for db in ctx.inventory.of(RDS_INSTANCE):
@@ -233,15 +229,8 @@ def _rds(ctx: CheckContext, reach: AwsReach, db: Asset) -> Result:
 
 
 @check(
-    id="aws.network.bastion_not_open_to_internet",
-    title="Bastion hosts accept administrative connections only from allow-listed ranges",
-    severity=Severity.HIGH,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "aws.network.bastion_not_open_to_internet", Severity.HIGH, (Principle.DEFENSE_IN_DEPTH,),
     reads=READS,
-    remediation=(
-        "Restrict the bastion's security group to the office or VPN ranges (or replace it with "
-        "SSM Session Manager / EC2 Instance Connect Endpoint)."
-    ),
     rationale=(
         "A bastion is the one door into the private tier; open to 0.0.0.0/0 it is brute-forced "
         "like any other host. An inferred bastion open to 0.0.0.0/0 is a finding too; the "
@@ -251,6 +240,11 @@ def _rds(ctx: CheckContext, reach: AwsReach, db: Asset) -> Result:
     params=BASTION_PARAMS,
 )
 def bastion_not_open_to_internet(ctx: CheckContext) -> Iterator[Result]:
+    """Bastion hosts accept administrative connections only from allow-listed ranges
+
+    Remediation: Restrict the bastion's security group to the office or VPN ranges (or replace it
+    with SSM Session Manager / EC2 Instance Connect Endpoint).
+    """
     reach = _reach(ctx)
     known = _bastions(ctx, reach)
     for host in reach.hosts():
@@ -264,17 +258,8 @@ def bastion_not_open_to_internet(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.network.private_admin_only_via_bastion",
-    title="Private hosts accept administrative connections only from bastions",
-    severity=Severity.HIGH,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "aws.network.private_admin_only_via_bastion", Severity.HIGH, (Principle.DEFENSE_IN_DEPTH,),
     reads=READS | LATERAL_READS,
-    remediation=(
-        "Allow administrative ports on private hosts only from the bastion's security group "
-        "(or use SSM Session Manager), not from VPC-wide ranges, other tiers or peered "
-        "networks; start with the HIGH findings (internet, internet-exposed neighbours, other "
-        "environments)."
-    ),
     rationale=(
         "Defense in depth needs the bastion to be the only administrative hop into the private "
         "tier. Reported once per security group whose rule admits a non-bastion source to an "
@@ -294,6 +279,12 @@ def bastion_not_open_to_internet(ctx: CheckContext) -> Iterator[Result]:
     params={**BASTION_PARAMS, **ENV_PARAMS},
 )
 def private_admin_only_via_bastion(ctx: CheckContext) -> Iterator[Result]:
+    """Private hosts accept administrative connections only from bastions
+
+    Remediation: Allow administrative ports on private hosts only from the bastion's security group
+    (or use SSM Session Manager), not from VPC-wide ranges, other tiers or peered networks; start
+    with the HIGH findings (internet, internet-exposed neighbours, other environments).
+    """
     from posture.graph.aws.bastion import is_private
     from posture.graph.aws.lateral import offences
 
@@ -335,24 +326,21 @@ def private_admin_only_via_bastion(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.network.no_latent_sensitive_port_exposure",
-    title="No security group opens administrative or database ports to the internet",
-    severity=Severity.MEDIUM,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "aws.network.no_latent_sensitive_port_exposure", Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,),
     reads=READS | {RDS_INSTANCE},
-    remediation=(
-        "Remove the 0.0.0.0/0 (::/0) rule on the sensitive port even though another layer "
-        "blocks it today: a route, ACL or address change would expose the host at once."
-    ),
-    rationale=(
-        "Latent exposure: a security group admits an administrative or database port from the "
-        "internet but no path exists today (private subnet, network ACL deny, no public "
-        "address). It is one change away from a real exposure; real exposures are reported by "
-        "the CRITICAL checks, never here."
-    ),
     params={"admin_ports": ADMIN_PORTS, "db_ports": DB_PORTS},
 )
 def no_latent_sensitive_port_exposure(ctx: CheckContext) -> Iterator[Result]:
+    """No security group opens administrative or database ports to the internet
+
+    Latent exposure: a security group admits an administrative or database port from the internet
+    but no path exists today (private subnet, network ACL deny, no public address). It is one
+    change away from a real exposure; real exposures are reported by the CRITICAL checks, never
+    here.
+
+    Remediation: Remove the 0.0.0.0/0 (::/0) rule on the sensitive port even though another layer
+    blocks it today: a route, ACL or address change would expose the host at once.
+    """
     reach = _reach(ctx)
     ports = tuple(sorted({*ctx.param("admin_ports"), *ctx.param("db_ports")}))
     for host in reach.hosts():

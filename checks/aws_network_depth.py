@@ -92,41 +92,8 @@ def _swept_units(
 
 
 @check(
-    id="aws.network.sensitive_ports_defense_in_depth",
-    title="Sensitive ports are kept from the internet by at least two independent layers",
-    severity=Severity.LOW,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "aws.network.sensitive_ports_defense_in_depth", Severity.LOW, (Principle.DEFENSE_IN_DEPTH,),
     reads=READS | {RDS_INSTANCE},
-    remediation=(
-        "Add a second, independent layer in front of the port: move the host or database to a "
-        "private subnet (no internet-gateway route, no public address), turn off "
-        "PubliclyAccessible, restrict the subnet's network ACL, and allow the port in the "
-        "security group only from the tier that needs it. A sensitive asset reachable from "
-        "the internet on any port: close the path first."
-    ),
-    rationale=(
-        "The security policy asks for several controls in depth, not just 'not exposed today'. "
-        "Sensitive are the administrative and database ports of every EC2 host, the port of "
-        "every RDS instance, tcp/443 of every interface VPC endpoint (KMS, Secrets Manager, ... "
-        "- parameter endpoint_ports) and, for hosts tagged as sensitive (parameter "
-        "sensitive_tags, e.g. Sensitivity=high), every port of sensitive_protocols. For each, "
-        "the depth is the least number of independent layer changes (a public address, an "
-        "internet-gateway route, a network-ACL entry, a security-group rule, a target-group "
-        "registration) that would expose the port to the wide internet, over every candidate "
-        "path (each interface over IPv4 and IPv6, each internet-facing load balancer forwarding "
-        "to the asset). Depth 1 - one change exposes it - fails at the severity of the port's "
-        "class (parameters port_classes, class_severity; class 'sensitive' for the ports judged "
-        "because the asset is sensitive); the message names the single layer, its resource and "
-        "rule, and the change. Depth 0 on an admin or database port is a real exposure, "
-        "reported by aws.network.admin_ports_not_internet_reachable and "
-        "aws.network.db_ports_not_internet_reachable (evidence depth 0), not here; depth 0 on "
-        "any other port of a sensitive asset is reported here at exposed_severity (no other "
-        "check covers it), with the path - except a port an internet-facing load balancer "
-        "serves by design (its front door, judged on its other paths). Bastions (recognised "
-        "or inferred as the exposure checks do) need bastion_min_depth on their admin and "
-        "database ports (default 1: the allow-list is their one layer). Undecidable layers "
-        "give INCONCLUSIVE unless the lower bound already meets the requirement."
-    ),
     params={
         "port_classes": PORT_CLASSES,
         "class_severity": CLASS_SEVERITY,
@@ -142,6 +109,33 @@ def _swept_units(
     },
 )
 def sensitive_ports_defense_in_depth(ctx: CheckContext) -> Iterator[Result]:
+    """Sensitive ports are kept from the internet by at least two independent layers
+
+    The security policy asks for several controls in depth, not just 'not exposed today'. Sensitive
+    are the administrative and database ports of every EC2 host, the port of every RDS instance,
+    tcp/443 of every interface VPC endpoint (KMS, Secrets Manager, ... - parameter endpoint_ports)
+    and, for hosts tagged as sensitive (parameter sensitive_tags, e.g. Sensitivity=high), every
+    port of sensitive_protocols. For each, the depth is the least number of independent layer
+    changes (a public address, an internet-gateway route, a network-ACL entry, a security-group
+    rule, a target-group registration) that would expose the port to the wide internet, over every
+    candidate path (each interface over IPv4 and IPv6, each internet-facing load balancer
+    forwarding to the asset). Depth 1 - one change exposes it - fails at the severity of the port's
+    class (parameters port_classes, class_severity; class 'sensitive' for the ports judged because
+    the asset is sensitive); the message names the single layer, its resource and rule, and the
+    change. Depth 0 on an admin or database port is a real exposure, reported by
+    aws.network.admin_ports_not_internet_reachable and aws.network.db_ports_not_internet_reachable
+    (evidence depth 0), not here; depth 0 on any other port of a sensitive asset is reported here
+    at exposed_severity (no other check covers it), with the path - except a port an
+    internet-facing load balancer serves by design (its front door, judged on its other paths).
+    Bastions (recognised or inferred as the exposure checks do) need bastion_min_depth on their
+    admin and database ports (default 1: the allow-list is their one layer). Undecidable layers
+    give INCONCLUSIVE unless the lower bound already meets the requirement.
+
+    Remediation: Add a second, independent layer in front of the port: move the host or database to
+    a private subnet (no internet-gateway route, no public address), turn off PubliclyAccessible,
+    restrict the subnet's network ACL, and allow the port in the security group only from the tier
+    that needs it. A sensitive asset reachable from the internet on any port: close the path first.
+    """
     from posture.graph.aws.bastion import bastions
 
     reach: AwsReach = ctx.derived("aws.reach", reach_of)

@@ -14,24 +14,23 @@ ENI = "AWS::EC2::NetworkInterface"
 
 
 @check(
-    id="aws.network.default_security_group_restricts_all",
-    title="The default security group of every VPC restricts all traffic",
-    severity=Severity.LOW,
-    principles=(Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
+    "aws.network.default_security_group_restricts_all",
+    Severity.LOW,
+    (Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
     reads={SECURITY_GROUP, ENI},
-    remediation=(
-        "Remove every inbound and outbound rule from the VPC's `default` group (it cannot be "
-        "deleted) and give resources purpose-made groups instead; move the interfaces listed in "
-        "the evidence off it first."
-    ),
-    rationale=(
-        "Every VPC's `default` group allows all traffic among its members and all egress; "
-        "resources launched without a group land in it, so a forgotten instance silently joins "
-        "a flat network with everything else placed there. With no rules, a resource that lands "
-        "in it can talk to nothing until it is given a real group."
-    ),
 )
 def default_security_group_restricts_all(ctx: CheckContext) -> Iterator[Result]:
+    """The default security group of every VPC restricts all traffic
+
+    Every VPC's `default` group allows all traffic among its members and all egress; resources
+    launched without a group land in it, so a forgotten instance silently joins a flat network with
+    everything else placed there. With no rules, a resource that lands in it can talk to nothing
+    until it is given a real group.
+
+    Remediation: Remove every inbound and outbound rule from the VPC's `default` group (it cannot
+    be deleted) and give resources purpose-made groups instead; move the interfaces listed in the
+    evidence off it first.
+    """
     members: dict[str, list[str]] = {}
     for eni in ctx.inventory.of(ENI):
         for group in eni.attr("security_group_ids") or ():

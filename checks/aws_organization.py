@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.checks._shared import identity
+from posture.checks._shared import identity, no_policy_document
 
 from posture.engine import CheckContext, Result
 from posture.iam.aws import IDENTITY_READS, principal_kind
@@ -37,27 +37,26 @@ _ORG_READS = {ORGANIZATION, ORG_ACCOUNT}
 
 
 @check(
-    id="aws.organization.resource_policies_within_organization",
-    title="Resource policies grant other accounts only inside the organisation",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE, Principle.SEGREGATION),
+    "aws.organization.resource_policies_within_organization",
+    Severity.HIGH,
+    (Principle.LEAST_PRIVILEGE, Principle.SEGREGATION),
     reads=_ORG_READS | {f"{BUCKET}#policy", f"{KEY}#policy", f"{SECRET}#resource_policy",
                         QUEUE, TOPIC},
-    remediation=(
-        "Remove the external account from the policy, or add a condition on aws:PrincipalOrgID "
-        "(this organisation's id) so that only the organisation's principals are let in; share "
-        "data with third parties through a dedicated account or an access point with its own "
-        "review."
-    ),
-    rationale=(
-        "A bucket, key, secret, queue or topic policy naming an account outside the "
-        "organisation hands the data to principals no SCP, no guardrail and no audit of the "
-        "organisation covers. Accounts of the organisation, and principals pinned to it by "
-        "aws:PrincipalOrgID or aws:PrincipalOrgPaths, are inside; Principal '*' without such a "
-        "condition is judged by aws.iam.resource_policies_not_public."
-    ),
 )
 def resource_policies_within_organization(ctx: CheckContext) -> Iterator[Result]:
+    """Resource policies grant other accounts only inside the organisation
+
+    A bucket, key, secret, queue or topic policy naming an account outside the organisation hands
+    the data to principals no SCP, no guardrail and no audit of the organisation covers. Accounts
+    of the organisation, and principals pinned to it by aws:PrincipalOrgID or
+    aws:PrincipalOrgPaths, are inside; Principal '*' without such a condition is judged by
+    aws.iam.resource_policies_not_public.
+
+    Remediation: Remove the external account from the policy, or add a condition on
+    aws:PrincipalOrgID (this organisation's id) so that only the organisation's principals are let
+    in; share data with third parties through a dedicated account or an access point with its own
+    review.
+    """
     org = organization(ctx.inventory)
     if org is None:
         return
@@ -66,10 +65,7 @@ def resource_policies_within_organization(ctx: CheckContext) -> Iterator[Result]
         for asset in ctx.inventory.of(type_):
             document = asset.attr(attr)
             if document is None:
-                if asset.attr(f"{attr}_present") is False:
-                    yield ctx.passed(asset, "no resource policy")
-                else:
-                    yield ctx.unknown(asset, "resource policy unknown")
+                yield no_policy_document(ctx, asset, attr)
                 continue
             policy = ev.store.resource_policy(f"{asset.uid}#{attr}", document)
             grants = account_grants(policy, asset.account, org)
@@ -88,25 +84,24 @@ def resource_policies_within_organization(ctx: CheckContext) -> Iterator[Result]
 
 
 @check(
-    id="aws.organization.no_admin_policies_behind_scp_fence",
-    title="Principals fenced by SCPs do not hold administrator policies",
-    severity=Severity.LOW,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "aws.organization.no_admin_policies_behind_scp_fence",
+    Severity.LOW,
+    (Principle.LEAST_PRIVILEGE,),
     reads=IDENTITY_READS | _ORG_READS | {ORG_POLICY},
-    remediation=(
-        "Give the principal the permissions its work needs rather than administrator policies "
-        "that only the organisation's SCPs keep in check; the fence is one SCP change (a "
-        "detached policy, an account moved to another OU) away from falling."
-    ),
-    rationale=(
-        "An 'administrator' in a sandbox OU whose SCPs deny IAM permission writing, or allow "
-        "only a few services, is not admin-equivalent, and the admin checks pass it saying why. "
-        "Its policies still grant everything the fence leaves: broad, standing power that "
-        "becomes administration the moment the SCP is detached or the account changes OU. A "
-        "fence that could not be read (SCPs unknown) is inconclusive."
-    ),
 )
 def no_admin_policies_behind_scp_fence(ctx: CheckContext) -> Iterator[Result]:
+    """Principals fenced by SCPs do not hold administrator policies
+
+    An 'administrator' in a sandbox OU whose SCPs deny IAM permission writing, or allow only a few
+    services, is not admin-equivalent, and the admin checks pass it saying why. Its policies still
+    grant everything the fence leaves: broad, standing power that becomes administration the moment
+    the SCP is detached or the account changes OU. A fence that could not be read (SCPs unknown) is
+    inconclusive.
+
+    Remediation: Give the principal the permissions its work needs rather than administrator
+    policies that only the organisation's SCPs keep in check; the fence is one SCP change (a
+    detached policy, an account moved to another OU) away from falling.
+    """
     if organization(ctx.inventory) is None:
         return
     graph = identity(ctx)
@@ -137,24 +132,21 @@ _TRAIL_ACTIONS = ("cloudtrail:StopLogging", "cloudtrail:DeleteTrail")
 
 
 @check(
-    id="aws.organization.audit_trail_protected_by_scp",
-    title="An SCP on the account's path denies stopping or deleting CloudTrail trails",
-    severity=Severity.MEDIUM,
-    principles=(Principle.AUDITABLE,),
+    "aws.organization.audit_trail_protected_by_scp", Severity.MEDIUM, (Principle.AUDITABLE,),
     reads=_ORG_READS | {ORG_POLICY},
-    remediation=(
-        "Attach an SCP to the root or the account's OU that denies cloudtrail:StopLogging and "
-        "cloudtrail:DeleteTrail (with an exception for the security team's role, by "
-        "aws:PrincipalArn) so that no principal of a member account can blind the audit trail."
-    ),
-    rationale=(
-        "An intruder with administrator power in a member account stops the trail first. A "
-        "deny SCP is the one control an administrator of the account cannot remove. A deny "
-        "with a condition (a break-glass exception) counts; the management account is outside "
-        "every SCP and is not judged; SCPs that could not be read are inconclusive."
-    ),
 )
 def audit_trail_protected_by_scp(ctx: CheckContext) -> Iterator[Result]:
+    """An SCP on the account's path denies stopping or deleting CloudTrail trails
+
+    An intruder with administrator power in a member account stops the trail first. A deny SCP is
+    the one control an administrator of the account cannot remove. A deny with a condition (a
+    break-glass exception) counts; the management account is outside every SCP and is not judged;
+    SCPs that could not be read are inconclusive.
+
+    Remediation: Attach an SCP to the root or the account's OU that denies cloudtrail:StopLogging
+    and cloudtrail:DeleteTrail (with an exception for the security team's role, by
+    aws:PrincipalArn) so that no principal of a member account can blind the audit trail.
+    """
     org = organization(ctx.inventory)
     if org is None:
         return

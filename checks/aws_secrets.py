@@ -23,16 +23,14 @@ FUNCTION = "AWS::Lambda::Function"
 TASK_DEFINITION = "AWS::ECS::TaskDefinition"
 
 
-@check(
-    id="aws.secrets.secret_rotation_enabled",
-    title="Secrets Manager secrets have automatic rotation",
-    severity=Severity.MEDIUM,
-    principles=(Principle.SECRETS,),
-    reads={SECRET},
-    remediation="Configure a rotation function and schedule for the secret.",
-    rationale="A secret that never changes stays valid for as long as any copy of it exists.",
-)
+@check("aws.secrets.secret_rotation_enabled", Severity.MEDIUM, (Principle.SECRETS,), reads={SECRET})
 def secret_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Secrets Manager secrets have automatic rotation
+
+    A secret that never changes stays valid for as long as any copy of it exists.
+
+    Remediation: Configure a rotation function and schedule for the secret.
+    """
     for secret in ctx.inventory.of(SECRET):
         yield flag_result(
             ctx, secret, secret.attr("rotation_enabled"), "rotation setting unknown",
@@ -42,45 +40,41 @@ def secret_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.secrets.secret_recently_rotated",
-    title="Secrets Manager secrets were rotated within the rotation period",
-    severity=Severity.MEDIUM,
-    principles=(Principle.SECRETS,),
+    "aws.secrets.secret_recently_rotated", Severity.MEDIUM, (Principle.SECRETS,),
     reads={SECRET},
-    remediation=(
-        "Rotate the secret now and make sure its rotation schedule runs (check the rotation "
-        "function's logs if rotation is enabled but not happening)."
-    ),
-    rationale=(
-        "Rotation that is configured but failing, or never configured, leaves a secret valid "
-        "indefinitely. A secret never rotated is aged from its creation; ages are measured at "
-        "the scan's finish time."
-    ),
     params={"max_age_days": 90},
 )
 def secret_recently_rotated(ctx: CheckContext) -> Iterator[Result]:
+    """Secrets Manager secrets were rotated within the rotation period
+
+    Rotation that is configured but failing, or never configured, leaves a secret valid
+    indefinitely. A secret never rotated is aged from its creation; ages are measured at the scan's
+    finish time.
+
+    Remediation: Rotate the secret now and make sure its rotation schedule runs (check the rotation
+    function's logs if rotation is enabled but not happening).
+    """
     yield from _aged(ctx, "max_age_days", "last_rotated_date", "rotated",
                      "created, never rotated,", "last rotation")
 
 
 @check(
-    id="aws.secrets.secret_recently_accessed",
-    title="Secrets Manager secrets are in use",
-    severity=Severity.LOW,
-    principles=(Principle.SECRETS, Principle.JUST_IN_TIME),
+    "aws.secrets.secret_recently_accessed",
+    Severity.LOW,
+    (Principle.SECRETS, Principle.JUST_IN_TIME),
     reads={SECRET},
-    remediation=(
-        "Delete secrets nobody reads any more (after checking with their owner), or document "
-        "why a rarely used secret must stay; unused credentials are standing access."
-    ),
-    rationale=(
-        "A secret that has not been retrieved for months is usually a forgotten credential that "
-        "still works. Secrets Manager records the last access date (to the day); a secret never "
-        "accessed is aged from its creation. Ages are measured at the scan's finish time."
-    ),
     params={"max_unused_days": 90},
 )
 def secret_recently_accessed(ctx: CheckContext) -> Iterator[Result]:
+    """Secrets Manager secrets are in use
+
+    A secret that has not been retrieved for months is usually a forgotten credential that still
+    works. Secrets Manager records the last access date (to the day); a secret never accessed is
+    aged from its creation. Ages are measured at the scan's finish time.
+
+    Remediation: Delete secrets nobody reads any more (after checking with their owner), or
+    document why a rarely used secret must stay; unused credentials are standing access.
+    """
     yield from _aged(ctx, "max_unused_days", "last_accessed_date", "last accessed",
                      "never accessed; created", "last access")
 
@@ -107,20 +101,18 @@ def _aged(
 
 
 @check(
-    id="aws.secrets.instance_user_data_no_plaintext_secrets",
-    title="EC2 instance user data holds no plaintext secrets",
-    severity=Severity.HIGH,
-    principles=(Principle.SECRETS,),
+    "aws.secrets.instance_user_data_no_plaintext_secrets", Severity.HIGH, (Principle.SECRETS,),
     reads={f"{INSTANCE}#user_data"},
-    remediation=(
-        "Remove the secret from the user data (stop the instance and edit it, or relaunch from a "
-        "clean launch template), rotate the exposed credential, and have the instance fetch "
-        "secrets at boot from Secrets Manager or Parameter Store with its instance role."
-    ),
     rationale=PLAINTEXT_RATIONALE + " User data is readable with ec2:DescribeInstanceAttribute "
     "and from inside the instance through the metadata service.",
 )
 def instance_user_data_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
+    """EC2 instance user data holds no plaintext secrets
+
+    Remediation: Remove the secret from the user data (stop the instance and edit it, or relaunch
+    from a clean launch template), rotate the exposed credential, and have the instance fetch
+    secrets at boot from Secrets Manager or Parameter Store with its instance role.
+    """
     for instance in ctx.inventory.of(INSTANCE):
         if instance.attr("state") == "terminated":
             continue
@@ -128,37 +120,33 @@ def instance_user_data_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Resul
 
 
 @check(
-    id="aws.secrets.lambda_env_no_plaintext_secrets",
-    title="Lambda function environment variables hold no plaintext secrets",
-    severity=Severity.HIGH,
-    principles=(Principle.SECRETS,),
+    "aws.secrets.lambda_env_no_plaintext_secrets", Severity.HIGH, (Principle.SECRETS,),
     reads={FUNCTION},
-    remediation=(
-        "Move the value to Secrets Manager (or an encrypted Parameter Store parameter), read it "
-        "at run time with the function's role, and rotate the exposed credential."
-    ),
     rationale=PLAINTEXT_RATIONALE + " Environment variables are returned in clear text by "
     "lambda:GetFunctionConfiguration and ListFunctions.",
 )
 def lambda_env_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
+    """Lambda function environment variables hold no plaintext secrets
+
+    Remediation: Move the value to Secrets Manager (or an encrypted Parameter Store parameter),
+    read it at run time with the function's role, and rotate the exposed credential.
+    """
     for function in ctx.inventory.of(FUNCTION):
         yield plaintext_secrets(ctx, function, "environment_secrets", "environment variables")
 
 
 @check(
-    id="aws.secrets.ecs_task_definition_no_plaintext_secrets",
-    title="ECS task definitions pass no plaintext secrets in container environments",
-    severity=Severity.HIGH,
-    principles=(Principle.SECRETS,),
+    "aws.secrets.ecs_task_definition_no_plaintext_secrets", Severity.HIGH, (Principle.SECRETS,),
     reads={TASK_DEFINITION},
-    remediation=(
-        "Pass the value through the container definition's `secrets` (valueFrom a Secrets "
-        "Manager secret or a Parameter Store parameter), register a new revision, deregister "
-        "the old ones and rotate the exposed credential."
-    ),
     rationale=PLAINTEXT_RATIONALE + " Every revision of a task definition stays readable with "
     "ecs:DescribeTaskDefinition; only ACTIVE revisions are audited.",
 )
 def ecs_task_definition_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
+    """ECS task definitions pass no plaintext secrets in container environments
+
+    Remediation: Pass the value through the container definition's `secrets` (valueFrom a Secrets
+    Manager secret or a Parameter Store parameter), register a new revision, deregister the old
+    ones and rotate the exposed credential.
+    """
     for task in ctx.inventory.of(TASK_DEFINITION):
         yield plaintext_secrets(ctx, task, "environment_secrets", "container environment")

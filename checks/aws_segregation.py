@@ -94,24 +94,20 @@ def _crosses(a: Env, b: Env) -> bool:
 
 
 @check(
-    id="aws.segregation.no_prod_nonprod_peering",
-    title="No VPC peering connects production and non-production networks",
-    severity=Severity.HIGH,
-    principles=(Principle.SEGREGATION,),
+    "aws.segregation.no_prod_nonprod_peering", Severity.HIGH, (Principle.SEGREGATION,),
     reads={VPC, PEERING, ROUTE_TABLE, ORGANIZATION},
-    remediation=(
-        "Delete the peering connection (and its routes); share what non-production needs through "
-        "narrowly scoped endpoints (PrivateLink) or a controlled data copy instead."
-    ),
-    rationale=(
-        "A peering between production and non-production lets a compromise of the weaker "
-        "environment reach production. Environments come from VPC tags, else (in an organisation) "
-        "from the account's OU or account name; a VPC that none of these classifies makes the "
-        "verdict inconclusive."
-    ),
-    params=_ENV_PARAMS,
+    params=_ENV_PARAMS, organization=True,
 )
 def no_prod_nonprod_peering(ctx: CheckContext) -> Iterator[Result]:
+    """No VPC peering connects production and non-production networks
+
+    A peering between production and non-production lets a compromise of the weaker environment
+    reach production. Environments come from VPC tags, else (in an organisation) from the account's
+    OU or account name; a VPC that none of these classifies makes the verdict inconclusive.
+
+    Remediation: Delete the peering connection (and its routes); share what non-production needs
+    through narrowly scoped endpoints (PrivateLink) or a controlled data copy instead.
+    """
     keys, prod = ctx.param("environment_tag_keys"), ctx.param("production_values")
     vpcs = {v.attr("vpc_id"): v for v in ctx.inventory.of(VPC)}
     by_account = account_envs(ctx)
@@ -212,27 +208,25 @@ def _vpcs_in(destination: Any, vpcs: Mapping[str, Asset]) -> list[str]:
 
 
 @check(
-    id="aws.segregation.no_prod_nonprod_network_path",
-    title="No network path connects production and non-production hosts",
-    severity=Severity.HIGH,
-    principles=(Principle.SEGREGATION, Principle.DEFENSE_IN_DEPTH),
+    "aws.segregation.no_prod_nonprod_network_path",
+    Severity.HIGH,
+    (Principle.SEGREGATION, Principle.DEFENSE_IN_DEPTH),
     reads=NETWORK_READS | {VPC, PEERING, TGW_ATTACHMENT, TGW_ROUTE_TABLE, ORGANIZATION},
-    remediation=(
-        "Remove the peering or transit-gateway routes between the environments, or at least "
-        "deny the traffic in the network ACLs and security groups of both sides."
-    ),
-    rationale=(
-        "Peering or a transit gateway between environments is only a risk where traffic really "
-        "flows: this check evaluates routes (both directions; through a transit gateway, the "
-        "route table associated with the entering attachment, static before propagated, "
-        "blackholes), network ACLs (with return "
-        "traffic) and security groups between every pair of interface classes and reports the "
-        "first working path with the rule of every hop. Environments come from VPC tags, else "
-        "(in an organisation) from the account's OU or account name."
-    ),
-    params=_ENV_PARAMS,
+    params=_ENV_PARAMS, organization=True,
 )
 def no_prod_nonprod_network_path(ctx: CheckContext) -> Iterator[Result]:
+    """No network path connects production and non-production hosts
+
+    Peering or a transit gateway between environments is only a risk where traffic really flows:
+    this check evaluates routes (both directions; through a transit gateway, the route table
+    associated with the entering attachment, static before propagated, blackholes), network ACLs
+    (with return traffic) and security groups between every pair of interface classes and reports
+    the first working path with the rule of every hop. Environments come from VPC tags, else (in an
+    organisation) from the account's OU or account name.
+
+    Remediation: Remove the peering or transit-gateway routes between the environments, or at least
+    deny the traffic in the network ACLs and security groups of both sides.
+    """
     from posture.graph.aws.envpaths import connections, first_path
     from posture.graph.aws.exposure import reach_of
 
@@ -246,10 +240,13 @@ def no_prod_nonprod_network_path(ctx: CheckContext) -> Iterator[Result]:
             continue
         paths: list[dict[str, Any]] = []
         unknown: list[str] = []
-        unclassified = []
+        unclassified, unseen = [], []
         for other_id in sorted(links.get(vpc_id, ())):
-            peer = reach.vpcs.get(other_id)
-            other = classify(peer, other_id, keys, prod, by_account(peer.account if peer else None))
+            peer_vpc = reach.vpcs.get(other_id)
+            if peer_vpc is None:
+                unseen.append(other_id)
+                continue
+            other = classify(peer_vpc, other_id, keys, prod, by_account(peer_vpc.account))
             if other.kind is None:
                 unclassified.append(other_id)
                 continue
@@ -264,9 +261,12 @@ def no_prod_nonprod_network_path(ctx: CheckContext) -> Iterator[Result]:
             peer = first["from_vpc"] if first["from_vpc"] != vpc_id else first["to_vpc"]
             yield ctx.fail(vpc, f"network path between production {vpc_id} and non-production "
                            f"{peer}: {first['summary']}", environment=own.evidence(), paths=paths)
-        elif unknown or unclassified:
+        elif unknown or unclassified or unseen:
             why = unknown[0] if unknown else (
-                f"connected to {', '.join(map(str, unclassified))} whose environment is unknown")
+                f"connected to {', '.join(map(str, unclassified))} whose environment is unknown"
+                if unclassified else
+                f"connected to {', '.join(map(str, unseen))}, not in this snapshot (another "
+                "account's VPC: an organisation scan follows the path into it)")
             yield ctx.unknown(vpc, f"cannot decide segregation: {why}",
                               environment=own.evidence())
         elif links.get(vpc_id):

@@ -35,22 +35,19 @@ def _policies(inventory: Inventory) -> dict[tuple[str, str, str], Asset]:
 
 
 @check(
-    id="aws.transit.lb_listener_tls12_minimum",
-    title="Load balancer TLS listeners accept only TLS 1.2 or later",
-    severity=Severity.HIGH,
-    principles=(Principle.ENCRYPTION_IN_TRANSIT,),
+    "aws.transit.lb_listener_tls12_minimum", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
     reads={LISTENER, SSL_POLICY},
-    remediation=(
-        "Switch the listener to a security policy without TLS 1.0/1.1, e.g. "
-        "ELBSecurityPolicy-TLS13-1-2-2021-06 (or ELBSecurityPolicy-TLS13-1-2-Res-2021-06)."
-    ),
-    rationale=(
-        "SSLv3, TLS 1.0 and TLS 1.1 are deprecated (RFC 8996) and allow downgrade attacks. The "
-        "verdict uses the protocols the policy actually enables, not its name."
-    ),
     params={"weak_protocols": ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")},
 )
 def lb_listener_tls12_minimum(ctx: CheckContext) -> Iterator[Result]:
+    """Load balancer TLS listeners accept only TLS 1.2 or later
+
+    SSLv3, TLS 1.0 and TLS 1.1 are deprecated (RFC 8996) and allow downgrade attacks. The verdict
+    uses the protocols the policy actually enables, not its name.
+
+    Remediation: Switch the listener to a security policy without TLS 1.0/1.1, e.g.
+    ELBSecurityPolicy-TLS13-1-2-2021-06 (or ELBSecurityPolicy-TLS13-1-2-Res-2021-06).
+    """
     policies = ctx.derived("aws.transit.ssl_policies", _policies)
     weak = set(ctx.param("weak_protocols"))
     for listener in ctx.inventory.of(LISTENER):
@@ -73,22 +70,19 @@ def lb_listener_tls12_minimum(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="aws.transit.lb_http_redirects_to_https",
-    title="Internet-facing application load balancers redirect HTTP to HTTPS",
-    severity=Severity.MEDIUM,
-    principles=(Principle.ENCRYPTION_IN_TRANSIT,),
+    "aws.transit.lb_http_redirects_to_https", Severity.MEDIUM, (Principle.ENCRYPTION_IN_TRANSIT,),
     reads={LOAD_BALANCER, LISTENER},
-    remediation=(
-        "Make the default action of every HTTP listener a redirect to HTTPS (port 443, status "
-        "HTTP_301) and serve the application only on the HTTPS listener."
-    ),
-    rationale=(
-        "A plain HTTP listener that serves content sends credentials and session cookies in "
-        "clear text across the internet. Only the default action is evaluated (listener rules "
-        "are not collected yet)."
-    ),
 )
 def lb_http_redirects_to_https(ctx: CheckContext) -> Iterator[Result]:
+    """Internet-facing application load balancers redirect HTTP to HTTPS
+
+    A plain HTTP listener that serves content sends credentials and session cookies in clear text
+    across the internet. Only the default action is evaluated (listener rules are not collected
+    yet).
+
+    Remediation: Make the default action of every HTTP listener a redirect to HTTPS (port 443,
+    status HTTP_301) and serve the application only on the HTTPS listener.
+    """
     lbs = {lb.attr("arn") or lb.uid: lb for lb in ctx.inventory.of(LOAD_BALANCER)}
     for listener in ctx.inventory.of(LISTENER):
         if listener.attr("protocol") != "HTTP":
@@ -115,22 +109,16 @@ def lb_http_redirects_to_https(ctx: CheckContext) -> Iterator[Result]:
 # --- CloudFront ----------------------------------------------------------------------------
 
 
-@check(
-    id="aws.transit.cloudfront_viewer_https",
-    title="CloudFront distributions serve viewers over HTTPS only",
-    severity=Severity.HIGH,
-    principles=_IN_TRANSIT,
-    reads={DISTRIBUTION},
-    remediation=(
-        "Set the viewer protocol policy of the default and of every cache behavior to "
-        "`redirect-to-https` (or `https-only`)."
-    ),
-    rationale=(
-        "A behavior with `allow-all` serves content, cookies and credentials over plain HTTP "
-        "to anyone on the path between the viewer and the edge."
-    ),
-)
+@check("aws.transit.cloudfront_viewer_https", Severity.HIGH, _IN_TRANSIT, reads={DISTRIBUTION})
 def cloudfront_viewer_https(ctx: CheckContext) -> Iterator[Result]:
+    """CloudFront distributions serve viewers over HTTPS only
+
+    A behavior with `allow-all` serves content, cookies and credentials over plain HTTP to anyone
+    on the path between the viewer and the edge.
+
+    Remediation: Set the viewer protocol policy of the default and of every cache behavior to
+    `redirect-to-https` (or `https-only`).
+    """
     for dist in ctx.inventory.of(DISTRIBUTION):
         behaviors = dist.attr("cache_behaviors")
         policies = [b.get("viewer_protocol_policy") for b in behaviors or []]
@@ -163,22 +151,16 @@ def tls_version(name: str | None) -> tuple[int, int] | None:
     return (int(match.group(1)), int(match.group(2) or 0))
 
 
-@check(
-    id="aws.transit.cloudfront_tls12_minimum",
-    title="CloudFront distributions accept only TLS 1.2 or later from viewers",
-    severity=Severity.MEDIUM,
-    principles=_IN_TRANSIT,
-    reads={DISTRIBUTION},
-    remediation=(
-        "Use a custom certificate (ACM) with security policy TLSv1.2_2021 or later; the default "
-        "*.cloudfront.net certificate always accepts TLS 1.0."
-    ),
-    rationale=(
-        "The security policy's name states its minimum protocol version (TLSv1.2_2021 = TLS "
-        "1.2); a distribution on the default CloudFront certificate is pinned to TLSv1."
-    ),
-)
+@check("aws.transit.cloudfront_tls12_minimum", Severity.MEDIUM, _IN_TRANSIT, reads={DISTRIBUTION})
 def cloudfront_tls12_minimum(ctx: CheckContext) -> Iterator[Result]:
+    """CloudFront distributions accept only TLS 1.2 or later from viewers
+
+    The security policy's name states its minimum protocol version (TLSv1.2_2021 = TLS 1.2); a
+    distribution on the default CloudFront certificate is pinned to TLSv1.
+
+    Remediation: Use a custom certificate (ACM) with security policy TLSv1.2_2021 or later; the
+    default *.cloudfront.net certificate always accepts TLS 1.0.
+    """
     for dist in ctx.inventory.of(DISTRIBUTION):
         policy = dist.attr("minimum_protocol_version")
         evidence = {"minimum_protocol_version": policy,
@@ -224,25 +206,19 @@ def _origin_problem(origin: Mapping[str, Any], behaviors: list[Mapping[str, Any]
     return None
 
 
-@check(
-    id="aws.transit.cloudfront_origin_https",
-    title="CloudFront fetches from its origins over HTTPS with TLS 1.2 or later",
-    severity=Severity.MEDIUM,
-    principles=_IN_TRANSIT,
-    reads={DISTRIBUTION},
-    remediation=(
-        "Set the custom origins' protocol policy to `https-only` with origin SSL protocols "
-        "TLSv1.2 only; for S3 and match-viewer origins, make every behavior routed to them "
-        "`redirect-to-https` or `https-only`."
-    ),
-    rationale=(
-        "HTTPS between viewer and edge does not protect the second leg: an http-only origin, or "
-        "a match-viewer / S3 origin behind behaviors that accept HTTP viewers, carries the same "
-        "content and cookies in plaintext across the internet to the origin; SSLv3, TLS 1.0 and "
-        "1.1 allowed to the origin are below the TLS 1.2 floor."
-    ),
-)
+@check("aws.transit.cloudfront_origin_https", Severity.MEDIUM, _IN_TRANSIT, reads={DISTRIBUTION})
 def cloudfront_origin_https(ctx: CheckContext) -> Iterator[Result]:
+    """CloudFront fetches from its origins over HTTPS with TLS 1.2 or later
+
+    HTTPS between viewer and edge does not protect the second leg: an http-only origin, or a
+    match-viewer / S3 origin behind behaviors that accept HTTP viewers, carries the same content
+    and cookies in plaintext across the internet to the origin; SSLv3, TLS 1.0 and 1.1 allowed to
+    the origin are below the TLS 1.2 floor.
+
+    Remediation: Set the custom origins' protocol policy to `https-only` with origin SSL protocols
+    TLSv1.2 only; for S3 and match-viewer origins, make every behavior routed to them
+    `redirect-to-https` or `https-only`.
+    """
     for dist in ctx.inventory.of(DISTRIBUTION):
         origins, behaviors = dist.attr("origins"), dist.attr("cache_behaviors") or []
         evidence = {"origins": origins, "cache_behaviors": behaviors}
@@ -288,21 +264,18 @@ def _denies_plain_http(statement: Mapping[str, Any], bucket: str) -> bool:
 
 
 @check(
-    id="aws.transit.s3_bucket_denies_http",
-    title="S3 bucket policies deny requests that do not use TLS",
-    severity=Severity.MEDIUM,
-    principles=_IN_TRANSIT,
+    "aws.transit.s3_bucket_denies_http", Severity.MEDIUM, _IN_TRANSIT,
     reads={f"{BUCKET}#policy"},
-    remediation=(
-        "Add a statement: Effect Deny, Principal *, Action s3:*, Resource the bucket and "
-        "bucket/*, Condition {\"Bool\": {\"aws:SecureTransport\": \"false\"}}."
-    ),
-    rationale=(
-        "S3 accepts plain HTTP unless the bucket policy refuses it; an Allow conditioned on "
-        "SecureTransport=true is not enough, HTTP must be explicitly denied (CIS 2.1.1)."
-    ),
 )
 def s3_bucket_denies_http(ctx: CheckContext) -> Iterator[Result]:
+    """S3 bucket policies deny requests that do not use TLS
+
+    S3 accepts plain HTTP unless the bucket policy refuses it; an Allow conditioned on
+    SecureTransport=true is not enough, HTTP must be explicitly denied (CIS 2.1.1).
+
+    Remediation: Add a statement: Effect Deny, Principal *, Action s3:*, Resource the bucket and
+    bucket/*, Condition {"Bool": {"aws:SecureTransport": "false"}}.
+    """
     for bucket in ctx.inventory.of(BUCKET):
         present, policy = bucket.attr("policy_present"), bucket.attr("policy")
         if present is None:
@@ -364,24 +337,21 @@ def _rds_tls(ctx: CheckContext, db: Asset, group_type: str, names: list[str]) ->
 
 
 @check(
-    id="aws.transit.rds_requires_tls",
-    title="RDS databases reject connections without TLS",
-    severity=Severity.MEDIUM,
-    principles=_IN_TRANSIT,
+    "aws.transit.rds_requires_tls", Severity.MEDIUM, _IN_TRANSIT,
     reads={f"{DB_INSTANCE}#listing", f"{DB_CLUSTER}#listing", PARAMETER_GROUP,
            CLUSTER_PARAMETER_GROUP},
-    remediation=(
-        "In a custom parameter group set rds.force_ssl=1 (PostgreSQL, SQL Server, Aurora "
-        "PostgreSQL) or require_secure_transport=ON (MySQL, MariaDB, Aurora MySQL), attach it "
-        "and reboot if the parameter is static."
-    ),
-    rationale=(
-        "RDS accepts unencrypted client connections unless the parameter group forces TLS. "
-        "Aurora instances are judged through their cluster parameter group; a parameter without "
-        "a value is the engine default (off, except PostgreSQL 15+ whose default group sets 1)."
-    ),
 )
 def rds_requires_tls(ctx: CheckContext) -> Iterator[Result]:
+    """RDS databases reject connections without TLS
+
+    RDS accepts unencrypted client connections unless the parameter group forces TLS. Aurora
+    instances are judged through their cluster parameter group; a parameter without a value is the
+    engine default (off, except PostgreSQL 15+ whose default group sets 1).
+
+    Remediation: In a custom parameter group set rds.force_ssl=1 (PostgreSQL, SQL Server, Aurora
+    PostgreSQL) or require_secure_transport=ON (MySQL, MariaDB, Aurora MySQL), attach it and reboot
+    if the parameter is static.
+    """
     for db in ctx.inventory.of(DB_INSTANCE):
         if str(db.attr("engine") or "").startswith("aurora"):
             continue  # judged through the cluster
@@ -397,24 +367,20 @@ _UNISSUED = ("PENDING_VALIDATION", "FAILED", "VALIDATION_TIMED_OUT", "REVOKED")
 
 
 @check(
-    id="aws.transit.certificate_not_expiring",
-    title="TLS certificates (ACM and IAM) are not expired or about to expire",
-    severity=Severity.MEDIUM,
-    principles=_IN_TRANSIT,
+    "aws.transit.certificate_not_expiring", Severity.MEDIUM, _IN_TRANSIT,
     reads={f"{ACM_CERTIFICATE}#listing", SERVER_CERTIFICATE},
-    remediation=(
-        "Renew or re-import the certificate (for ACM DNS-validated certificates, fix the "
-        "validation record so managed renewal can succeed) and delete expired ones; move IAM "
-        "server certificates to ACM."
-    ),
-    rationale=(
-        "An expired certificate breaks TLS for its clients, who then retry over HTTP or learn "
-        "to click through warnings. Days are counted to the scan's finish time; `warn_days` "
-        "sets the window."
-    ),
     params={"warn_days": 30},
 )
 def certificate_not_expiring(ctx: CheckContext) -> Iterator[Result]:
+    """TLS certificates (ACM and IAM) are not expired or about to expire
+
+    An expired certificate breaks TLS for its clients, who then retry over HTTP or learn to click
+    through warnings. Days are counted to the scan's finish time; `warn_days` sets the window.
+
+    Remediation: Renew or re-import the certificate (for ACM DNS-validated certificates, fix the
+    validation record so managed renewal can succeed) and delete expired ones; move IAM server
+    certificates to ACM.
+    """
     now, window = scan_time(ctx.inventory), int(ctx.param("warn_days"))
     for cert in ctx.inventory.of(ACM_CERTIFICATE, SERVER_CERTIFICATE):
         if cert.attr("status") in _UNISSUED:

@@ -25,22 +25,19 @@ def _exporting(settings: list[dict[str, Any]], wanted: set[str]) -> list[dict[st
 
 
 @check(
-    id="azure.audit.activity_log_exported",
-    title="The subscription activity log is exported by a diagnostic setting",
-    severity=Severity.HIGH,
-    principles=(Principle.AUDITABLE,),
+    "azure.audit.activity_log_exported", Severity.HIGH, (Principle.AUDITABLE,),
     reads={f"{SUBSCRIPTION}#diagnostic_settings"},
-    remediation=(
-        "Create a subscription diagnostic setting that sends at least the Administrative, "
-        "Security, Alert and Policy categories to a Log Analytics workspace or storage account."
-    ),
-    rationale=(
-        "The activity log keeps 90 days only; exporting it keeps control-plane evidence for "
-        "investigations and audits."
-    ),
     params={"required_categories": ("Administrative", "Security", "Alert", "Policy")},
 )
 def activity_log_exported(ctx: CheckContext) -> Iterator[Result]:
+    """The subscription activity log is exported by a diagnostic setting
+
+    The activity log keeps 90 days only; exporting it keeps control-plane evidence for
+    investigations and audits.
+
+    Remediation: Create a subscription diagnostic setting that sends at least the Administrative,
+    Security, Alert and Policy categories to a Log Analytics workspace or storage account.
+    """
     required = {c.lower() for c in ctx.param("required_categories")}
     for sub in ctx.inventory.of(SUBSCRIPTION):
         settings = sub.attr("activity_log_diagnostic_settings")
@@ -63,15 +60,18 @@ def activity_log_exported(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="azure.audit.keyvault_logging_enabled",
-    title="Key vault audit events are sent to a log destination",
-    severity=Severity.MEDIUM,
-    principles=(Principle.AUDITABLE, Principle.SECRETS),
+    "azure.audit.keyvault_logging_enabled",
+    Severity.MEDIUM,
+    (Principle.AUDITABLE, Principle.SECRETS),
     reads={f"{VAULT}#diagnostic_settings"},
-    remediation="Add a diagnostic setting sending the AuditEvent category (or the audit group).",
-    rationale="Without AuditEvent logs nobody can tell who read or used a secret or key.",
 )
 def keyvault_logging_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Key vault audit events are sent to a log destination
+
+    Without AuditEvent logs nobody can tell who read or used a secret or key.
+
+    Remediation: Add a diagnostic setting sending the AuditEvent category (or the audit group).
+    """
     for vault in ctx.inventory.of(VAULT):
         settings = vault.attr("diagnostic_settings")
         if settings is None:
@@ -87,15 +87,16 @@ def keyvault_logging_enabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="azure.audit.sql_auditing_enabled",
-    title="Azure SQL servers have auditing on",
-    severity=Severity.MEDIUM,
-    principles=(Principle.AUDITABLE,),
+    "azure.audit.sql_auditing_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
     reads={f"{SQL_SERVER}#auditing"},
-    remediation="Turn on server auditing to a Log Analytics workspace or storage account.",
-    rationale="Server auditing records logins and queries on every database of the server.",
 )
 def sql_auditing_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Azure SQL servers have auditing on
+
+    Server auditing records logins and queries on every database of the server.
+
+    Remediation: Turn on server auditing to a Log Analytics workspace or storage account.
+    """
     for server in ctx.inventory.of(SQL_SERVER):
         auditing = server.attr("auditing")
         if auditing is None:

@@ -14,18 +14,17 @@ KEY = "Microsoft.KeyVault/vaults/keys"
 
 
 @check(
-    id="azure.encryption.sql_tde_enabled",
-    title="Azure SQL databases have transparent data encryption on",
-    severity=Severity.HIGH,
-    principles=(Principle.ENCRYPTION_AT_REST,),
+    "azure.encryption.sql_tde_enabled", Severity.HIGH, (Principle.ENCRYPTION_AT_REST,),
     reads={DATABASE},
-    remediation="Turn on transparent data encryption ('Data encryption') for the database.",
-    rationale=(
-        "TDE encrypts data, log files and backups at rest. The master database is a system "
-        "database whose encryption is managed by the service and is not judged."
-    ),
 )
 def sql_tde_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Azure SQL databases have transparent data encryption on
+
+    TDE encrypts data, log files and backups at rest. The master database is a system database
+    whose encryption is managed by the service and is not judged.
+
+    Remediation: Turn on transparent data encryption ('Data encryption') for the database.
+    """
     for db in ctx.inventory.of(DATABASE):
         if db.attr("system_database"):
             continue
@@ -39,18 +38,19 @@ def sql_tde_enabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="azure.encryption.keyvault_purge_protection_enabled",
-    title="Key vaults have purge protection enabled",
-    severity=Severity.MEDIUM,
-    principles=(Principle.ENCRYPTION_AT_REST, Principle.SECRETS),
+    "azure.encryption.keyvault_purge_protection_enabled",
+    Severity.MEDIUM,
+    (Principle.ENCRYPTION_AT_REST, Principle.SECRETS),
     reads={f"{VAULT}#listing"},
-    remediation="Enable purge protection on the vault (it cannot be turned off afterwards).",
-    rationale=(
-        "Without purge protection a deleted vault or key can be purged before its retention "
-        "ends, destroying every piece of data encrypted with it (a ransomware pattern)."
-    ),
 )
 def keyvault_purge_protection_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Key vaults have purge protection enabled
+
+    Without purge protection a deleted vault or key can be purged before its retention ends,
+    destroying every piece of data encrypted with it (a ransomware pattern).
+
+    Remediation: Enable purge protection on the vault (it cannot be turned off afterwards).
+    """
     for vault in ctx.inventory.of(VAULT):
         if vault.attr("purge_protection_enabled"):
             yield ctx.passed(vault, "purge protection is enabled")
@@ -59,18 +59,19 @@ def keyvault_purge_protection_enabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="azure.encryption.keyvault_soft_delete_enabled",
-    title="Key vaults have soft delete enabled",
-    severity=Severity.MEDIUM,
-    principles=(Principle.ENCRYPTION_AT_REST, Principle.SECRETS),
+    "azure.encryption.keyvault_soft_delete_enabled",
+    Severity.MEDIUM,
+    (Principle.ENCRYPTION_AT_REST, Principle.SECRETS),
     reads={f"{VAULT}#listing"},
-    remediation="Enable soft delete (90-day retention); it is on by default for new vaults.",
-    rationale=(
-        "Soft delete keeps deleted vaults and objects recoverable. A vault that does not report "
-        "the property has Azure's default (on)."
-    ),
 )
 def keyvault_soft_delete_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Key vaults have soft delete enabled
+
+    Soft delete keeps deleted vaults and objects recoverable. A vault that does not report the
+    property has Azure's default (on).
+
+    Remediation: Enable soft delete (90-day retention); it is on by default for new vaults.
+    """
     for vault in ctx.inventory.of(VAULT):
         value = vault.attr("soft_delete_enabled")
         days = vault.attr("soft_delete_retention_days")
@@ -82,15 +83,18 @@ def keyvault_soft_delete_enabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="azure.encryption.keyvault_key_expiry_set",
-    title="Key vault keys have an expiration date",
-    severity=Severity.MEDIUM,
-    principles=(Principle.ENCRYPTION_AT_REST, Principle.SECRETS),
+    "azure.encryption.keyvault_key_expiry_set",
+    Severity.MEDIUM,
+    (Principle.ENCRYPTION_AT_REST, Principle.SECRETS),
     reads={KEY},
-    remediation="Set an expiration date on every key (and a rotation policy that renews it).",
-    rationale="Keys without expiry stay valid forever, so a leaked key never stops working.",
 )
 def keyvault_key_expiry_set(ctx: CheckContext) -> Iterator[Result]:
+    """Key vault keys have an expiration date
+
+    Keys without expiry stay valid forever, so a leaked key never stops working.
+
+    Remediation: Set an expiration date on every key (and a rotation policy that renews it).
+    """
     for key in ctx.inventory.of(KEY):
         if key.attr("enabled") is False:
             continue
@@ -101,18 +105,19 @@ def keyvault_key_expiry_set(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="azure.encryption.keyvault_key_rotation_enabled",
-    title="Key vault keys rotate automatically",
-    severity=Severity.MEDIUM,
-    principles=(Principle.ENCRYPTION_AT_REST, Principle.SECRETS),
+    "azure.encryption.keyvault_key_rotation_enabled",
+    Severity.MEDIUM,
+    (Principle.ENCRYPTION_AT_REST, Principle.SECRETS),
     reads={KEY},
-    remediation="Add a rotation policy with a 'Rotate' lifetime action to the key.",
-    rationale=(
-        "Automatic rotation limits how much data one key version protects and how long a "
-        "compromised version stays useful."
-    ),
 )
 def keyvault_key_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Key vault keys rotate automatically
+
+    Automatic rotation limits how much data one key version protects and how long a compromised
+    version stays useful.
+
+    Remediation: Add a rotation policy with a 'Rotate' lifetime action to the key.
+    """
     for key in ctx.inventory.of(KEY):
         if key.attr("enabled") is False:
             continue

@@ -67,23 +67,22 @@ def privileged(role_definition_id: str | None, definitions: Mapping[str, Role]) 
 
 
 @check(
-    id="azure.iam.no_standing_privileged_roles",
-    title="No user holds standing Owner, Contributor or User Access Administrator access",
-    severity=Severity.HIGH,
-    principles=(Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
+    "azure.iam.no_standing_privileged_roles",
+    Severity.HIGH,
+    (Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
     reads={ROLE_ASSIGNMENT, ROLE_DEFINITION, ELIGIBILITY},
-    remediation=(
-        "Remove permanent privileged assignments of users and groups at subscription scope or "
-        "above; make them PIM-eligible with approval and a short activation window."
-    ),
-    rationale=(
-        "Standing privileged access turns every stolen session of an administrator into a "
-        "subscription takeover. PIM eligibility (activated on demand, time-bound) is the "
-        "just-in-time alternative and passes."
-    ),
     params={"principal_types": ("User", "Group")},
 )
 def no_standing_privileged_roles(ctx: CheckContext) -> Iterator[Result]:
+    """No user holds standing Owner, Contributor or User Access Administrator access
+
+    Standing privileged access turns every stolen session of an administrator into a subscription
+    takeover. PIM eligibility (activated on demand, time-bound) is the just-in-time alternative and
+    passes.
+
+    Remediation: Remove permanent privileged assignments of users and groups at subscription scope
+    or above; make them PIM-eligible with approval and a short activation window.
+    """
     definitions = ctx.derived("azure.iam.definitions", _definitions)
     types = set(ctx.param("principal_types"))
     for ra in ctx.inventory.of(ROLE_ASSIGNMENT):
@@ -126,21 +125,18 @@ def no_standing_privileged_roles(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="azure.iam.no_custom_owner_roles",
-    title="No custom role is Owner-equivalent",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "azure.iam.no_custom_owner_roles", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
     reads={ROLE_DEFINITION},
-    remediation=(
-        "Replace '*' in custom roles with the specific actions needed, and do not grant "
-        "Microsoft.Authorization/roleAssignments/write outside of break-glass roles."
-    ),
-    rationale=(
-        "A custom role with '*' or the right to write role assignments is an unreviewed Owner: "
-        "it escapes the scrutiny built-in Owner assignments get."
-    ),
 )
 def no_custom_owner_roles(ctx: CheckContext) -> Iterator[Result]:
+    """No custom role is Owner-equivalent
+
+    A custom role with '*' or the right to write role assignments is an unreviewed Owner: it
+    escapes the scrutiny built-in Owner assignments get.
+
+    Remediation: Replace '*' in custom roles with the specific actions needed, and do not grant
+    Microsoft.Authorization/roleAssignments/write outside of break-glass roles.
+    """
     for definition in ctx.inventory.of(ROLE_DEFINITION):
         if definition.attr("role_type") != "CustomRole":
             continue
@@ -160,18 +156,19 @@ def no_custom_owner_roles(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="azure.iam.keyvault_rbac_authorization",
-    title="Key vaults use Azure RBAC instead of access policies",
-    severity=Severity.MEDIUM,
-    principles=(Principle.LEAST_PRIVILEGE, Principle.SECRETS),
+    "azure.iam.keyvault_rbac_authorization",
+    Severity.MEDIUM,
+    (Principle.LEAST_PRIVILEGE, Principle.SECRETS),
     reads={f"{VAULT}#listing"},
-    remediation="Switch the vault's permission model to Azure role-based access control.",
-    rationale=(
-        "Access policies grant vault-wide rights outside Azure RBAC: they escape PIM, "
-        "conditions and the role-assignment audit trail."
-    ),
 )
 def keyvault_rbac_authorization(ctx: CheckContext) -> Iterator[Result]:
+    """Key vaults use Azure RBAC instead of access policies
+
+    Access policies grant vault-wide rights outside Azure RBAC: they escape PIM, conditions and the
+    role-assignment audit trail.
+
+    Remediation: Switch the vault's permission model to Azure role-based access control.
+    """
     for vault in ctx.inventory.of(VAULT):
         if vault.attr("rbac_authorization"):
             yield ctx.passed(vault, "the vault uses Azure RBAC")

@@ -91,28 +91,25 @@ def _sentence(a: Assessment, becomes: str) -> str:
 
 
 @check(
-    id="azure.iam.no_role_assignment_escalation",
-    title="No principal can make itself Owner by assigning roles or widening its own role",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "azure.iam.no_role_assignment_escalation", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
     reads={ROLE_ASSIGNMENT, ROLE_DEFINITION, ELIGIBILITY},
-    remediation=(
-        "Remove Microsoft.Authorization/roleAssignments/write (User Access Administrator, Role "
-        "Based Access Control Administrator, custom roles) from principals that are not meant "
-        "to be Owner, or add a condition constraining the roles they may assign "
-        "(RoleDefinitionId) to unprivileged ones; keep roleDefinitions/write away from holders "
-        "of custom roles; make the remaining grants PIM-eligible with approval."
-    ),
-    rationale=(
-        "Whoever can write role assignments at a scope can assign itself Owner there (service "
-        "principals and managed identities included), and whoever can rewrite a custom role it "
-        "holds can widen it to '*'. Owner itself is judged by the admin checks; a condition "
-        "that limits the assignable roles to unprivileged ones removes the escalation, one "
-        "that cannot be decided is inconclusive, and a PIM eligibility is one activation away."
-    ),
     params={"eligible_severity": "medium", "contributor_severity": "medium"},
 )
 def no_role_assignment_escalation(ctx: CheckContext) -> Iterator[Result]:
+    """No principal can make itself Owner by assigning roles or widening its own role
+
+    Whoever can write role assignments at a scope can assign itself Owner there (service principals
+    and managed identities included), and whoever can rewrite a custom role it holds can widen it
+    to '*'. Owner itself is judged by the admin checks; a condition that limits the assignable
+    roles to unprivileged ones removes the escalation, one that cannot be decided is inconclusive,
+    and a PIM eligibility is one activation away.
+
+    Remediation: Remove Microsoft.Authorization/roleAssignments/write (User Access Administrator,
+    Role Based Access Control Administrator, custom roles) from principals that are not meant to be
+    Owner, or add a condition constraining the roles they may assign (RoleDefinitionId) to
+    unprivileged ones; keep roleDefinitions/write away from holders of custom roles; make the
+    remaining grants PIM-eligible with approval.
+    """
     found = ctx.derived("azure.iam.assessments", assessments)
     for asset in ctx.inventory.of(ROLE_ASSIGNMENT, ELIGIBILITY):
         a = found[asset.uid]

@@ -22,28 +22,27 @@ KEYS = ("key1", "key2")
 
 
 @check(
-    id="azure.iam.storage_shared_key_access_disabled",
-    title="Storage accounts do not accept Shared Key (account key) authorisation",
-    severity=Severity.MEDIUM,
-    principles=(Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
+    "azure.iam.storage_shared_key_access_disabled",
+    Severity.MEDIUM,
+    (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
     reads={STORAGE_ACCOUNT},
-    remediation=(
-        "Move the account's clients to Microsoft Entra ID (data-plane RBAC roles, managed "
-        "identities, user delegation SAS), confirm in the account's metrics that no Shared Key "
-        "requests remain, then set allowSharedKeyAccess to false (`az storage account update -n "
-        "<account> -g <group> --allow-shared-key-access false`)."
-    ),
-    rationale=(
-        "An account key is a standing bearer secret with full access to every blob, file, queue "
-        "and table, and it signs account and service SAS tokens: it bypasses Entra ID (no "
-        "conditional access, no data-plane RBAC), requests made with it name no identity in the "
-        "logs, and every holder of listKeys (Contributor included) can read it. With Shared Key "
-        "off only Entra ID authorises requests. MEDIUM: a hardening control on its own; keys "
-        "that are also stale are reported up to HIGH by azure.iam.storage_account_keys_rotated. "
-        "An account that never set the property (null) accepts Shared Key."
-    ),
 )
 def storage_shared_key_access_disabled(ctx: CheckContext) -> Iterator[Result]:
+    """Storage accounts do not accept Shared Key (account key) authorisation
+
+    An account key is a standing bearer secret with full access to every blob, file, queue and
+    table, and it signs account and service SAS tokens: it bypasses Entra ID (no conditional
+    access, no data-plane RBAC), requests made with it name no identity in the logs, and every
+    holder of listKeys (Contributor included) can read it. With Shared Key off only Entra ID
+    authorises requests. MEDIUM: a hardening control on its own; keys that are also stale are
+    reported up to HIGH by azure.iam.storage_account_keys_rotated. An account that never set the
+    property (null) accepts Shared Key.
+
+    Remediation: Move the account's clients to Microsoft Entra ID (data-plane RBAC roles, managed
+    identities, user delegation SAS), confirm in the account's metrics that no Shared Key requests
+    remain, then set allowSharedKeyAccess to false (`az storage account update -n <account> -g
+    <group> --allow-shared-key-access false`).
+    """
     for account in ctx.inventory.of(STORAGE_ACCOUNT):
         value = account.attr("allow_shared_key_access")
         if value is False:
@@ -75,31 +74,29 @@ def _key_ages(account: Asset, now: dt.datetime) -> dict[str, dict[str, object]] 
 
 
 @check(
-    id="azure.iam.storage_account_keys_rotated",
-    title="Storage account keys are rotated under a key expiration policy where Shared Key is on",
-    severity=Severity.HIGH,
-    principles=(Principle.JUST_IN_TIME, Principle.SECRETS),
+    "azure.iam.storage_account_keys_rotated",
+    Severity.HIGH,
+    (Principle.JUST_IN_TIME, Principle.SECRETS),
     reads={STORAGE_ACCOUNT},
-    remediation=(
-        "Regenerate both account keys after moving their users to the other key (`az storage "
-        "account keys renew --key key1|key2`), keep keys in Key Vault, and set a key expiration "
-        "policy (`az storage account update --key-exp-days 90`); better, disable Shared Key and "
-        "use Microsoft Entra ID."
-    ),
-    rationale=(
-        "An account key that is never regenerated stays valid for everyone who ever copied it "
-        "(old laptops, pipelines, leaked connection strings), with full data access. Graded by "
-        "impact: Shared Key on, a key older than `max_age_days` and no key expiration policy "
-        "(nothing will ever prompt a rotation) is HIGH; a stale key despite an expiration policy "
-        "is MEDIUM (the policy only reminds, it does not rotate or revoke); fresh keys without "
-        "an expiration policy are LOW (CIS key rotation reminders). A key Azure recorded no "
-        "creation time for was never regenerated since it began recording, and is as old as the "
-        "account. Shared Key off passes: the keys authorise nothing. Ages are measured at the "
-        "scan's finish time."
-    ),
     params={"max_age_days": 90},
 )
 def storage_account_keys_rotated(ctx: CheckContext) -> Iterator[Result]:
+    """Storage account keys are rotated under a key expiration policy where Shared Key is on
+
+    An account key that is never regenerated stays valid for everyone who ever copied it (old
+    laptops, pipelines, leaked connection strings), with full data access. Graded by impact: Shared
+    Key on, a key older than `max_age_days` and no key expiration policy (nothing will ever prompt
+    a rotation) is HIGH; a stale key despite an expiration policy is MEDIUM (the policy only
+    reminds, it does not rotate or revoke); fresh keys without an expiration policy are LOW (CIS
+    key rotation reminders). A key Azure recorded no creation time for was never regenerated since
+    it began recording, and is as old as the account. Shared Key off passes: the keys authorise
+    nothing. Ages are measured at the scan's finish time.
+
+    Remediation: Regenerate both account keys after moving their users to the other key (`az
+    storage account keys renew --key key1|key2`), keep keys in Key Vault, and set a key expiration
+    policy (`az storage account update --key-exp-days 90`); better, disable Shared Key and use
+    Microsoft Entra ID.
+    """
     now, limit = scan_time(ctx.inventory), int(ctx.param("max_age_days"))
     for account in ctx.inventory.of(STORAGE_ACCOUNT):
         if account.attr("allow_shared_key_access") is False:

@@ -82,71 +82,65 @@ def _vm_results(ctx: CheckContext, ports: Sequence[int], what: str) -> Iterator[
 
 
 @check(
-    id="azure.network.admin_ports_not_internet_reachable",
-    title="Administrative ports of Azure VMs are not reachable from the internet",
-    severity=Severity.CRITICAL,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "azure.network.admin_ports_not_internet_reachable",
+    Severity.CRITICAL,
+    (Principle.DEFENSE_IN_DEPTH,),
     reads=NETWORK_READS,
-    remediation=(
-        "Remove NSG rules that admit SSH/RDP/WinRM from Internet, * or 0.0.0.0/0 (subnet and NIC "
-        "level), remove instance public IPs and load balancer NAT rules to admin ports, and reach "
-        "VMs through Azure Bastion or just-in-time VM access."
-    ),
-    rationale=(
-        "SSH, RDP and WinRM exposed to the internet are brute-forced within minutes. Reported "
-        "only when a complete path exists: an entry point (public IP, public load balancer, "
-        "firewall DNAT) and both NSG levels in priority order."
-    ),
     params={"admin_ports": ADMIN_PORTS},
 )
 def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
+    """Administrative ports of Azure VMs are not reachable from the internet
+
+    SSH, RDP and WinRM exposed to the internet are brute-forced within minutes. Reported only when
+    a complete path exists: an entry point (public IP, public load balancer, firewall DNAT) and
+    both NSG levels in priority order.
+
+    Remediation: Remove NSG rules that admit SSH/RDP/WinRM from Internet, * or 0.0.0.0/0 (subnet
+    and NIC level), remove instance public IPs and load balancer NAT rules to admin ports, and
+    reach VMs through Azure Bastion or just-in-time VM access.
+    """
     yield from _vm_results(ctx, ctx.param("admin_ports"), "administrative ports")
 
 
 @check(
-    id="azure.network.db_ports_not_internet_reachable",
-    title="Database ports of Azure VMs are not reachable from the internet",
-    severity=Severity.CRITICAL,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "azure.network.db_ports_not_internet_reachable",
+    Severity.CRITICAL,
+    (Principle.DEFENSE_IN_DEPTH,),
     reads=NETWORK_READS,
-    remediation=(
-        "Keep database VMs without public IPs or public load balancer rules, and admit database "
-        "ports in the NSGs only from the application tier (an ASG or its subnet)."
-    ),
-    rationale=(
-        "A database listener reachable from the internet exposes data to credential stuffing "
-        "and to exploits of the engine itself."
-    ),
     params={"db_ports": DB_PORTS},
 )
 def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
+    """Database ports of Azure VMs are not reachable from the internet
+
+    A database listener reachable from the internet exposes data to credential stuffing and to
+    exploits of the engine itself.
+
+    Remediation: Keep database VMs without public IPs or public load balancer rules, and admit
+    database ports in the NSGs only from the application tier (an ASG or its subnet).
+    """
     yield from _vm_results(ctx, ctx.param("db_ports"), "database ports")
 
 
 @check(
-    id=LATENT_CHECK,
-    title="No NSG admits the internet to administrative or database ports of Azure VMs that "
-    "are not reachable today",
-    severity=Severity.MEDIUM,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    LATENT_CHECK, Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,),
     reads=NETWORK_READS,
-    remediation=(
-        "Remove the Internet / * / 0.0.0.0/0 source from the NSG rule on the sensitive port even "
-        "though the VM has no internet entry point today: admit the AzureBastionSubnet for "
-        "administration and the application tier's ASG or subnet for databases."
-    ),
-    rationale=(
-        "Latent exposure: both NSG levels, in priority order, admit a wide range of internet "
-        "clients (at least a /8 of public addresses) on an administrative or database port, and "
-        "the only missing layer is an internet entry "
-        "point (an instance public IP, a public load balancer rule or inbound NAT rule, an Azure "
-        "Firewall DNAT rule). Adding any of them exposes the port at once. Real exposures are "
-        "reported by the CRITICAL checks, never here; a rule shadowed by a higher-priority deny "
-        "or denied at the other NSG level is not latent exposure."
-    ),
     params={"admin_ports": ADMIN_PORTS, "db_ports": DB_PORTS},
 )
 def no_latent_sensitive_port_exposure(ctx: CheckContext) -> Iterator[Result]:
+    """No NSG admits the internet to administrative or database ports of Azure VMs that are not
+    reachable today
+
+    Latent exposure: both NSG levels, in priority order, admit a wide range of internet clients (at
+    least a /8 of public addresses) on an administrative or database port, and the only missing
+    layer is an internet entry point (an instance public IP, a public load balancer rule or inbound
+    NAT rule, an Azure Firewall DNAT rule). Adding any of them exposes the port at once. Real
+    exposures are reported by the CRITICAL checks, never here; a rule shadowed by a higher-priority
+    deny or denied at the other NSG level is not latent exposure.
+
+    Remediation: Remove the Internet / * / 0.0.0.0/0 source from the NSG rule on the sensitive port
+    even though the VM has no internet entry point today: admit the AzureBastionSubnet for
+    administration and the application tier's ASG or subnet for databases.
+    """
     net = _net(ctx)
     ports = sorted({*map(int, ctx.param("admin_ports")), *map(int, ctx.param("db_ports"))})
     for vm, endpoints in net.hosts():
@@ -212,38 +206,34 @@ def _missing(verdict: EndpointVerdict, ports: str) -> str:
 
 
 @check(
-    id="azure.network.admin_access_only_from_bastion",
-    title="Administrative ports of Azure VMs admit only the Azure Bastion subnet",
-    severity=Severity.HIGH,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "azure.network.admin_access_only_from_bastion", Severity.HIGH, (Principle.DEFENSE_IN_DEPTH,),
     reads=NETWORK_READS,
-    remediation=(
-        "Deploy Azure Bastion in an AzureBastionSubnet and admit SSH/RDP in the NSGs only from "
-        "that subnet's prefix, with a deny of the admin ports from VirtualNetwork (and any) "
-        "ahead of the default AllowVnetInBound; start with the HIGH findings (internet, "
-        "internet-exposed VMs, peered networks of other environments)."
-    ),
-    rationale=(
-        "With the Bastion pattern, every administrative session passes an authenticated, logged "
-        "gateway. Both NSG levels are evaluated for the internet (through an entry point) and "
-        "for every subnet and NIC of the VNet and its connected peers. Reported once per NSG "
-        "whose rule admits a non-Bastion source (the finding's subject is the NSG - the first "
-        "level filtering the flow, the subnet's before the NIC's - or the subnet when neither "
-        "level has one; the affected VMs are listed), naming the rule, Azure's default rule as "
-        "AllowVnetInBound (priority 65000, default rule of every NSG), and graded by where the "
-        "sources come from: HIGH when a source is the internet, a VM the exposure checks would "
-        "call internet-exposed on any TCP port (one hop away), a VM or subnet of another "
-        "environment (environment tags: the VM's, else its VNet's; production vs "
-        "non-production) or of a peered VNet not known to be of the same environment; LOW "
-        "when only VMs and subnets of the same VNet or environment, none exposed, reach it: "
-        "lateral movement inside one tier (the default AllowVnetInBound admits the whole VNet), "
-        "not a bypass of the bastion. VMs reached only from the Bastion subnet (or from nothing) "
-        "pass, each on its own; a VM whose sources are undecidable (an NSG not collected, "
-        "service tags whose ranges are not collected) is inconclusive."
-    ),
     params={"admin_ports": (22, 3389), **ENV_PARAMS},
 )
 def admin_access_only_from_bastion(ctx: CheckContext) -> Iterator[Result]:
+    """Administrative ports of Azure VMs admit only the Azure Bastion subnet
+
+    With the Bastion pattern, every administrative session passes an authenticated, logged gateway.
+    Both NSG levels are evaluated for the internet (through an entry point) and for every subnet
+    and NIC of the VNet and its connected peers. Reported once per NSG whose rule admits a
+    non-Bastion source (the finding's subject is the NSG - the first level filtering the flow, the
+    subnet's before the NIC's - or the subnet when neither level has one; the affected VMs are
+    listed), naming the rule, Azure's default rule as AllowVnetInBound (priority 65000, default
+    rule of every NSG), and graded by where the sources come from: HIGH when a source is the
+    internet, a VM the exposure checks would call internet-exposed on any TCP port (one hop away),
+    a VM or subnet of another environment (environment tags: the VM's, else its VNet's; production
+    vs non-production) or of a peered VNet not known to be of the same environment; LOW when only
+    VMs and subnets of the same VNet or environment, none exposed, reach it: lateral movement
+    inside one tier (the default AllowVnetInBound admits the whole VNet), not a bypass of the
+    bastion. VMs reached only from the Bastion subnet (or from nothing) pass, each on its own; a VM
+    whose sources are undecidable (an NSG not collected, service tags whose ranges are not
+    collected) is inconclusive.
+
+    Remediation: Deploy Azure Bastion in an AzureBastionSubnet and admit SSH/RDP in the NSGs only
+    from that subnet's prefix, with a deny of the admin ports from VirtualNetwork (and any) ahead
+    of the default AllowVnetInBound; start with the HIGH findings (internet, internet-exposed VMs,
+    peered networks of other environments).
+    """
     from posture.graph.azure.lateral import offences
 
     net = _net(ctx)
@@ -279,18 +269,19 @@ def admin_access_only_from_bastion(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="azure.network.storage_blob_public_access_disabled",
-    title="Storage accounts do not allow anonymous public blob access",
-    severity=Severity.HIGH,
-    principles=(Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
+    "azure.network.storage_blob_public_access_disabled",
+    Severity.HIGH,
+    (Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
     reads={STORAGE_ACCOUNT},
-    remediation="Set 'Allow Blob anonymous access' to Disabled (allowBlobPublicAccess=false).",
-    rationale=(
-        "With anonymous access allowed, any container set to public serves its blobs to anyone. "
-        "An account that never set the property (null) permits anonymous access."
-    ),
 )
 def storage_blob_public_access_disabled(ctx: CheckContext) -> Iterator[Result]:
+    """Storage accounts do not allow anonymous public blob access
+
+    With anonymous access allowed, any container set to public serves its blobs to anyone. An
+    account that never set the property (null) permits anonymous access.
+
+    Remediation: Set 'Allow Blob anonymous access' to Disabled (allowBlobPublicAccess=false).
+    """
     for account in ctx.inventory.of(STORAGE_ACCOUNT):
         value = account.attr("allow_blob_public_access")
         if value is False:
@@ -303,21 +294,20 @@ def storage_blob_public_access_disabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="azure.network.keyvault_network_restricted",
-    title="Key vaults are not open to all networks",
-    severity=Severity.MEDIUM,
-    principles=(Principle.DEFENSE_IN_DEPTH, Principle.SECRETS),
+    "azure.network.keyvault_network_restricted",
+    Severity.MEDIUM,
+    (Principle.DEFENSE_IN_DEPTH, Principle.SECRETS),
     reads={f"{VAULT}#listing"},
-    remediation=(
-        "Disable public network access and use private endpoints, or set the firewall's default "
-        "action to Deny with explicit IP and VNet rules."
-    ),
-    rationale=(
-        "A vault reachable from every network relies on authentication alone; a network "
-        "restriction limits stolen credentials to the networks allowed."
-    ),
 )
 def keyvault_network_restricted(ctx: CheckContext) -> Iterator[Result]:
+    """Key vaults are not open to all networks
+
+    A vault reachable from every network relies on authentication alone; a network restriction
+    limits stolen credentials to the networks allowed.
+
+    Remediation: Disable public network access and use private endpoints, or set the firewall's
+    default action to Deny with explicit IP and VNet rules.
+    """
     for vault in ctx.inventory.of(VAULT):
         public, action = vault.attr("public_network_access"), vault.attr("network_default_action")
         evidence = {

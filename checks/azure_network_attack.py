@@ -28,35 +28,33 @@ def _attack(ctx: CheckContext) -> AzureAttack:
 
 
 @check(
-    id="azure.network.no_exposed_host_with_admin_identity",
-    title="No internet-exposed Azure VM runs with an Owner-equivalent managed identity",
-    severity=Severity.CRITICAL,
-    principles=(Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
+    "azure.network.no_exposed_host_with_admin_identity",
+    Severity.CRITICAL,
+    (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
     reads=READS,
-    remediation=(
-        "Break either half of the path: give the VM's managed identities only the roles their "
-        "workload needs, at the narrowest scope (never Owner, User Access Administrator or "
-        "Contributor on the subscription), or take the VM off the internet (no public IP, load "
-        "balancer rule or firewall DNAT to it; NSGs admitting only what must be public, behind "
-        "an Application Gateway or load balancer)."
-    ),
-    rationale=(
-        "Any process on a VM can fetch tokens for its managed identities from the instance "
-        "metadata service, which cannot be turned off per VM: nothing gates them. Reported when "
-        "the wide internet reaches some tcp port of the VM (the exposure checks' verdict on "
-        "every port range: public IP, load-balancer rules, firewall DNAT, both NSG levels) and "
-        "an identity holds, by an active role assignment at a subscription, management group "
-        "or the root, Owner power - Owner, a custom '*', or a role that can assign itself Owner "
-        "(User Access Administrator, RBAC Administrator, roleAssignments/write) - CRITICAL; "
-        "Contributor power there (every action but access management: contributor_severity); "
-        "Owner or Contributor power on a resource group only (administrator of that group, not "
-        "of the subscription: resource_group_severity). A condition that is not decided, a "
-        "role definition or role-assignment listing not collected, or a path that cannot be "
-        "decided is INCONCLUSIVE; a VM that is not exposed, or without such an identity, passes."
-    ),
     params={"contributor_severity": "high", "resource_group_severity": "medium"},
 )
 def no_exposed_host_with_admin_identity(ctx: CheckContext) -> Iterator[Result]:
+    """No internet-exposed Azure VM runs with an Owner-equivalent managed identity
+
+    Any process on a VM can fetch tokens for its managed identities from the instance metadata
+    service, which cannot be turned off per VM: nothing gates them. Reported when the wide internet
+    reaches some tcp port of the VM (the exposure checks' verdict on every port range: public IP,
+    load-balancer rules, firewall DNAT, both NSG levels) and an identity holds, by an active role
+    assignment at a subscription, management group or the root, Owner power - Owner, a custom '*',
+    or a role that can assign itself Owner (User Access Administrator, RBAC Administrator,
+    roleAssignments/write) - CRITICAL; Contributor power there (every action but access management:
+    contributor_severity); Owner or Contributor power on a resource group only (administrator of
+    that group, not of the subscription: resource_group_severity). A condition that is not decided,
+    a role definition or role-assignment listing not collected, or a path that cannot be decided is
+    INCONCLUSIVE; a VM that is not exposed, or without such an identity, passes.
+
+    Remediation: Break either half of the path: give the VM's managed identities only the roles
+    their workload needs, at the narrowest scope (never Owner, User Access Administrator or
+    Contributor on the subscription), or take the VM off the internet (no public IP, load balancer
+    rule or firewall DNAT to it; NSGs admitting only what must be public, behind an Application
+    Gateway or load balancer).
+    """
     attack = _attack(ctx)
     for vm, endpoints in attack.hosts():
         yield attack_finding(ctx, attack.path(vm, endpoints), "VM")

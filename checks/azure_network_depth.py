@@ -73,37 +73,31 @@ WORDING = DepthWording(blocker=_blocker, rank=_nsg_blocks, through=_through, exp
 
 
 @check(
-    id="azure.network.sensitive_ports_defense_in_depth",
-    title="Sensitive ports of Azure VMs are kept from the internet by at least two independent "
-    "layers",
-    severity=Severity.LOW,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "azure.network.sensitive_ports_defense_in_depth", Severity.LOW, (Principle.DEFENSE_IN_DEPTH,),
     reads=NETWORK_READS,
-    remediation=(
-        "Add a second, independent layer in front of the port: keep the VM without a public IP "
-        "(reach it through Azure Bastion), deny the port from Internet in the NSG of the subnet "
-        "and of the NIC, and allow it only from the tier that needs it (an ASG or a subnet)."
-    ),
-    rationale=(
-        "The security policy asks for several controls in depth, not just 'not exposed today'. "
-        "For every administrative and database port of every VM, the depth is the least number "
-        "of independent changes (a public IP on the IP configuration, an allow in the subnet's "
-        "or the NIC's NSG ahead of the rule that denies, an NSG where a Standard SKU public IP "
-        "or load balancer has none, the backend port of a public load balancer rule or inbound "
-        "NAT rule, a firewall DNAT rule) after which an arbitrary internet client reaches the "
-        "port, over every candidate path (the public IP, each public load balancer rule and "
-        "each firewall DNAT rule reaching an IP configuration of the VM). Depth 1 - one change "
-        "exposes it - fails at the severity of the port's class (parameters port_classes, "
-        "class_severity); the message names the single layer, its NSG and rule, and the "
-        "change. Depth 0 is a real exposure, reported by "
-        "azure.network.admin_ports_not_internet_reachable and "
-        "azure.network.db_ports_not_internet_reachable (evidence depth 0), not here. "
-        "Undecidable layers give INCONCLUSIVE unless the lower bound already meets the "
-        "requirement."
-    ),
     params={"port_classes": PORT_CLASSES, "class_severity": CLASS_SEVERITY, "min_depth": 2},
 )
 def sensitive_ports_defense_in_depth(ctx: CheckContext) -> Iterator[Result]:
+    """Sensitive ports of Azure VMs are kept from the internet by at least two independent layers
+
+    The security policy asks for several controls in depth, not just 'not exposed today'. For every
+    administrative and database port of every VM, the depth is the least number of independent
+    changes (a public IP on the IP configuration, an allow in the subnet's or the NIC's NSG ahead
+    of the rule that denies, an NSG where a Standard SKU public IP or load balancer has none, the
+    backend port of a public load balancer rule or inbound NAT rule, a firewall DNAT rule) after
+    which an arbitrary internet client reaches the port, over every candidate path (the public IP,
+    each public load balancer rule and each firewall DNAT rule reaching an IP configuration of the
+    VM). Depth 1 - one change exposes it - fails at the severity of the port's class (parameters
+    port_classes, class_severity); the message names the single layer, its NSG and rule, and the
+    change. Depth 0 is a real exposure, reported by
+    azure.network.admin_ports_not_internet_reachable and
+    azure.network.db_ports_not_internet_reachable (evidence depth 0), not here. Undecidable layers
+    give INCONCLUSIVE unless the lower bound already meets the requirement.
+
+    Remediation: Add a second, independent layer in front of the port: keep the VM without a public
+    IP (reach it through Azure Bastion), deny the port from Internet in the NSG of the subnet and
+    of the NIC, and allow it only from the tier that needs it (an ASG or a subnet).
+    """
     net: AzureNetwork = ctx.derived("azure.network.reach", AzureNetwork)
     classes = port_classes(ctx)
     need = int(ctx.param("min_depth"))

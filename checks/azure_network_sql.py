@@ -75,9 +75,13 @@ def _span(rule: Mapping[str, Any]) -> str:
     return f"{rule.get('name')} ({rule.get('start_ip')}-{rule.get('end_ip')})"
 
 
-def _undecided(ctx: CheckContext, server: Asset) -> Result | None:
-    """INCONCLUSIVE when the firewall matters (public access on) but is unknown, else None."""
+def _settled_without_firewall(ctx: CheckContext, server: Asset) -> Result | None:
+    """The finding when the firewall rules decide nothing, else None: PASS when public access is
+    disabled (the rules do not apply), INCONCLUSIVE when they matter (public access on) but are
+    unknown."""
     access = server.attr("public_network_access")
+    if access == "Disabled":
+        return _disabled(ctx, server)
     if access is None:
         return ctx.unknown(server, "public network access setting not reported")
     if access != "Enabled":
@@ -110,19 +114,20 @@ def _disabled(ctx: CheckContext, server: Asset) -> Result:
 
 
 @check(
-    id="azure.network.sql_public_network_access_disabled",
-    title="Azure SQL servers disable public network access",
-    severity=Severity.HIGH,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "azure.network.sql_public_network_access_disabled",
+    Severity.HIGH,
+    (Principle.DEFENSE_IN_DEPTH,),
     reads={f"{SQL_SERVER}#listing"},
-    remediation="Set publicNetworkAccess to Disabled and connect through private endpoints.",
-    rationale=(
-        "A public endpoint makes the server's firewall rules the only barrier between the "
-        "internet and the database login (CIS Azure 5.1.7). Whether those rules admit the "
-        "internet today is judged by azure.network.sql_not_open_to_internet."
-    ),
 )
 def sql_public_network_access_disabled(ctx: CheckContext) -> Iterator[Result]:
+    """Azure SQL servers disable public network access
+
+    A public endpoint makes the server's firewall rules the only barrier between the internet and
+    the database login (CIS Azure 5.1.7). Whether those rules admit the internet today is judged by
+    azure.network.sql_not_open_to_internet.
+
+    Remediation: Set publicNetworkAccess to Disabled and connect through private endpoints.
+    """
     for server in ctx.inventory.of(SQL_SERVER):
         value = server.attr("public_network_access")
         rules = server.attr("firewall_rules")
@@ -140,35 +145,27 @@ def sql_public_network_access_disabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="azure.network.sql_not_open_to_internet",
-    title="Azure SQL servers are not open to the internet through their public endpoint",
-    severity=Severity.CRITICAL,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
-    # the firewall rules matter only with public access on; a failed FirewallRules listing is
-    # judged in the body (INCONCLUSIVE), not by the engine, so a Disabled server still passes
+    "azure.network.sql_not_open_to_internet", Severity.CRITICAL, (Principle.DEFENSE_IN_DEPTH,),
     reads={f"{SQL_SERVER}#listing"},
-    remediation=(
-        "Set publicNetworkAccess to Disabled and connect through private endpoints; if the public "
-        "endpoint must stay, replace wide firewall rules (0.0.0.0-255.255.255.255) with the "
-        "specific public addresses of the clients that need it."
-    ),
-    rationale=(
-        "With public network access Enabled, the server firewall is the only barrier between the "
-        "internet and the database login; a rule admitting the whole IPv4 space (or any range of "
-        "/8 size or wider, alone or together) exposes the login to credential stuffing and "
-        "engine exploits. With public network access Disabled the rules do not apply."
-    ),
     params={"max_prefix_len": 8},
 )
 def sql_not_open_to_internet(ctx: CheckContext) -> Iterator[Result]:
+    """Azure SQL servers are not open to the internet through their public endpoint
+
+    With public network access Enabled, the server firewall is the only barrier between the
+    internet and the database login; a rule admitting the whole IPv4 space (or any range of /8 size
+    or wider, alone or together) exposes the login to credential stuffing and engine exploits. With
+    public network access Disabled the rules do not apply.
+
+    Remediation: Set publicNetworkAccess to Disabled and connect through private endpoints; if the
+    public endpoint must stay, replace wide firewall rules (0.0.0.0-255.255.255.255) with the
+    specific public addresses of the clients that need it.
+    """
     wide = 2 ** (32 - int(ctx.param("max_prefix_len")))
     for server in ctx.inventory.of(SQL_SERVER):
-        if server.attr("public_network_access") == "Disabled":
-            yield _disabled(ctx, server)
-            continue
-        undecided = _undecided(ctx, server)
-        if undecided is not None:
-            yield undecided
+        settled = _settled_without_firewall(ctx, server)
+        if settled is not None:
+            yield settled
             continue
         fw = SqlFirewall.of(server.attr("firewall_rules"))
         evidence = {
@@ -206,32 +203,28 @@ def sql_not_open_to_internet(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="azure.network.sql_allow_azure_services_disabled",
-    title="Azure SQL servers do not admit every Azure service ('Allow Azure services' is off)",
-    severity=Severity.MEDIUM,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "azure.network.sql_allow_azure_services_disabled",
+    Severity.MEDIUM,
+    (Principle.DEFENSE_IN_DEPTH,),
     reads={f"{SQL_SERVER}#listing"},
-    remediation=(
-        "Turn off 'Allow Azure services and resources to access this server' (delete the "
-        "0.0.0.0-0.0.0.0 firewall rule AllowAllWindowsAzureIps); admit your own Azure resources "
-        "through private endpoints, VNet service endpoint rules or their specific public addresses."
-    ),
-    rationale=(
-        "The firewall rule 0.0.0.0-0.0.0.0 admits every connection that originates inside Azure, "
-        "including resources in other customers' subscriptions and tenants: anyone who can run "
-        "a function or a VM in Azure reaches the login. It is not an internet exposure (internet "
-        "clients stay blocked), so it is reported here and not as one. It does not apply with "
-        "public network access Disabled."
-    ),
 )
 def sql_allow_azure_services_disabled(ctx: CheckContext) -> Iterator[Result]:
+    """Azure SQL servers do not admit every Azure service ('Allow Azure services' is off)
+
+    The firewall rule 0.0.0.0-0.0.0.0 admits every connection that originates inside Azure,
+    including resources in other customers' subscriptions and tenants: anyone who can run a
+    function or a VM in Azure reaches the login. It is not an internet exposure (internet clients
+    stay blocked), so it is reported here and not as one. It does not apply with public network
+    access Disabled.
+
+    Remediation: Turn off 'Allow Azure services and resources to access this server' (delete the
+    0.0.0.0-0.0.0.0 firewall rule AllowAllWindowsAzureIps); admit your own Azure resources through
+    private endpoints, VNet service endpoint rules or their specific public addresses.
+    """
     for server in ctx.inventory.of(SQL_SERVER):
-        if server.attr("public_network_access") == "Disabled":
-            yield _disabled(ctx, server)
-            continue
-        undecided = _undecided(ctx, server)
-        if undecided is not None:
-            yield undecided
+        settled = _settled_without_firewall(ctx, server)
+        if settled is not None:
+            yield settled
             continue
         fw = SqlFirewall.of(server.attr("firewall_rules"))
         if fw.azure_services:

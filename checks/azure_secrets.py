@@ -22,42 +22,38 @@ VM = "Microsoft.Compute/virtualMachines"
 
 
 @check(
-    id="azure.secrets.vm_user_data_no_plaintext_secrets",
-    title="Azure VM user data holds no plaintext secrets",
-    severity=Severity.HIGH,
-    principles=(Principle.SECRETS,),
+    "azure.secrets.vm_user_data_no_plaintext_secrets", Severity.HIGH, (Principle.SECRETS,),
     reads={f"{VM}#user_data"},
-    remediation=(
-        "Replace the VM's user data with a version without the secret (az vm update "
-        "--user-data), rotate the exposed credential, and have the VM read secrets at boot from "
-        "Key Vault with its managed identity."
-    ),
     rationale=PLAINTEXT_RATIONALE + " User data is returned to anyone with "
     "Microsoft.Compute/virtualMachines/read (GET with $expand=userData) and to any process on "
     "the VM from the instance metadata service. Custom data is never returned by ARM and is "
     "not judged.",
 )
 def vm_user_data_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
+    """Azure VM user data holds no plaintext secrets
+
+    Remediation: Replace the VM's user data with a version without the secret (az vm update
+    --user-data), rotate the exposed credential, and have the VM read secrets at boot from Key
+    Vault with its managed identity.
+    """
     for vm in ctx.inventory.of(VM):
         yield plaintext_secrets(ctx, vm, "user_data_secrets", "user data")
 
 
 @check(
-    id="azure.secrets.vm_extension_settings_no_plaintext_secrets",
-    title="Azure VM extensions keep no plaintext secrets in their public settings",
-    severity=Severity.HIGH,
-    principles=(Principle.SECRETS,),
+    "azure.secrets.vm_extension_settings_no_plaintext_secrets", Severity.HIGH, (Principle.SECRETS,),
     reads={f"{VM}#extensions"},
-    remediation=(
-        "Move the value into the extension's protectedSettings (encrypted, never returned by "
-        "ARM) or a Key Vault reference (protectedSettingsFromKeyVault), or use a managed "
-        "identity instead of a SAS token in fileUris; then rotate the exposed credential."
-    ),
     rationale=PLAINTEXT_RATIONALE + " An extension's public settings (CustomScript "
     "commandToExecute, script, fileUris) are returned in clear text to anyone with "
     "Microsoft.Compute/virtualMachines/extensions/read and kept in the deployment history.",
 )
 def vm_extension_settings_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
+    """Azure VM extensions keep no plaintext secrets in their public settings
+
+    Remediation: Move the value into the extension's protectedSettings (encrypted, never returned
+    by ARM) or a Key Vault reference (protectedSettingsFromKeyVault), or use a managed identity
+    instead of a SAS token in fileUris; then rotate the exposed credential.
+    """
     for vm in ctx.inventory.of(VM):
         yield plaintext_secrets(
             ctx, vm, "extension_secrets", "extension settings", key_label="setting"

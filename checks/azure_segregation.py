@@ -42,26 +42,23 @@ def classify(
 
 
 @check(
-    id="azure.segregation.no_prod_nonprod_peering",
-    title="No VNet peering connects production and non-production networks",
-    severity=Severity.HIGH,
-    principles=(Principle.SEGREGATION,),
+    "azure.segregation.no_prod_nonprod_peering", Severity.HIGH, (Principle.SEGREGATION,),
     reads={VNET, PEERING},
-    remediation=(
-        "Delete the peering (both directions), or disable 'allow virtual network access' on it; "
-        "share what non-production needs through private endpoints instead."
-    ),
-    rationale=(
-        "A connected peering with VNet access puts both networks in each other's VirtualNetwork "
-        "service tag, which the default NSG rule AllowVnetInBound admits. Environments come "
-        "from VNet tags; a remote VNet that was not scanned makes the verdict inconclusive."
-    ),
     params={
         "environment_tag_keys": ("Environment", "environment", "env", "Env", "Stage"),
         "production_values": ("prod", "production", "prd"),
     },
 )
 def no_prod_nonprod_peering(ctx: CheckContext) -> Iterator[Result]:
+    """No VNet peering connects production and non-production networks
+
+    A connected peering with VNet access puts both networks in each other's VirtualNetwork service
+    tag, which the default NSG rule AllowVnetInBound admits. Environments come from VNet tags; a
+    remote VNet that was not scanned makes the verdict inconclusive.
+
+    Remediation: Delete the peering (both directions), or disable 'allow virtual network access' on
+    it; share what non-production needs through private endpoints instead.
+    """
     keys, prod = ctx.param("environment_tag_keys"), ctx.param("production_values")
     vnets = {v.uid: v for v in ctx.inventory.of(VNET)}
 

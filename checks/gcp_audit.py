@@ -13,25 +13,22 @@ REQUIRED = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
 
 
 @check(
-    id="gcp.audit.data_access_logs_enabled",
-    title="Data-access audit logs are enabled for all services without exemptions",
-    severity=Severity.MEDIUM,
-    principles=(Principle.AUDITABLE,),
+    "gcp.audit.data_access_logs_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
     reads={f"{PROJECT}#iam_policy", f"{FOLDER}#iam_policy", f"{ORGANIZATION}#iam_policy"},
-    remediation=(
-        "Add an audit config for allServices with ADMIN_READ, DATA_READ and DATA_WRITE and no "
-        "exempted members to the organisation (or a folder, or the project) IAM policy."
-    ),
-    rationale=(
-        "Admin-activity logs are always on, but reads and writes of data are logged only when "
-        "configured; without them an incident cannot show who read what. Audit configs are "
-        "inherited: a log type enabled on a folder or the organisation is enabled on every "
-        "project below it, and a member exempted there is exempted below. When an ancestor's "
-        "policy could not be read, a project missing a log type is inconclusive, not failed, "
-        "and a complete project is not claimed to pass (an ancestor may exempt members)."
-    ),
 )
 def data_access_logs_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Data-access audit logs are enabled for all services without exemptions
+
+    Admin-activity logs are always on, but reads and writes of data are logged only when
+    configured; without them an incident cannot show who read what. Audit configs are inherited: a
+    log type enabled on a folder or the organisation is enabled on every project below it, and a
+    member exempted there is exempted below. When an ancestor's policy could not be read, a project
+    missing a log type is inconclusive, not failed, and a complete project is not claimed to pass
+    (an ancestor may exempt members).
+
+    Remediation: Add an audit config for allServices with ADMIN_READ, DATA_READ and DATA_WRITE and
+    no exempted members to the organisation (or a folder, or the project) IAM policy.
+    """
     for project in ctx.inventory.of(PROJECT):
         if project.attr("audit_configs") is None:
             yield ctx.unknown(project, "project IAM policy (audit configs) unknown")

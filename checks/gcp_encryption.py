@@ -13,23 +13,20 @@ _DAY = 86400
 
 
 @check(
-    id="gcp.encryption.kms_key_rotation_enabled",
-    title="Cloud KMS symmetric keys rotate at least every 90 days",
-    severity=Severity.MEDIUM,
-    principles=(Principle.ENCRYPTION_AT_REST,),
+    "gcp.encryption.kms_key_rotation_enabled", Severity.MEDIUM, (Principle.ENCRYPTION_AT_REST,),
     reads={f"{CRYPTO_KEY}#listing"},
-    remediation=(
-        "Set a rotation period of 90 days or less: `gcloud kms keys update KEY --keyring RING "
-        "--location LOC --rotation-period 90d --next-rotation-time ...`."
-    ),
-    rationale=(
-        "Rotation limits the data protected by one key version. Only ENCRYPT_DECRYPT keys rotate "
-        "automatically; asymmetric and MAC keys are not applicable. Keys whose primary version "
-        "is destroyed or scheduled for destruction are skipped."
-    ),
     params={"max_rotation_days": 90},
 )
 def kms_key_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Cloud KMS symmetric keys rotate at least every 90 days
+
+    Rotation limits the data protected by one key version. Only ENCRYPT_DECRYPT keys rotate
+    automatically; asymmetric and MAC keys are not applicable. Keys whose primary version is
+    destroyed or scheduled for destruction are skipped.
+
+    Remediation: Set a rotation period of 90 days or less: `gcloud kms keys update KEY --keyring
+    RING --location LOC --rotation-period 90d --next-rotation-time ...`.
+    """
     limit = int(ctx.param("max_rotation_days"))
     for key in ctx.inventory.of(CRYPTO_KEY):
         if key.attr("purpose") != "ENCRYPT_DECRYPT":
@@ -52,20 +49,8 @@ def kms_key_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="gcp.encryption.bucket_cmek_encrypted",
-    title="Cloud Storage buckets that require it are encrypted with a customer-managed key",
-    severity=Severity.MEDIUM,
-    principles=(Principle.ENCRYPTION_AT_REST,),
+    "gcp.encryption.bucket_cmek_encrypted", Severity.MEDIUM, (Principle.ENCRYPTION_AT_REST,),
     reads={f"{BUCKET}#listing"},
-    remediation=(
-        "Set a default Cloud KMS key on the bucket (`gcloud storage buckets update gs://B "
-        "--default-encryption-key=projects/.../cryptoKeys/K`) and rewrite existing objects."
-    ),
-    rationale=(
-        "Google encrypts all data at rest; a customer-managed key adds control over rotation, "
-        "revocation and access logging. Which buckets need one is policy: by default buckets "
-        "labelled as confidential or restricted data; an empty selector list means every bucket."
-    ),
     params={
         "required_for_labels": (
             "data=confidential",
@@ -77,6 +62,15 @@ def kms_key_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
     },
 )
 def bucket_cmek_encrypted(ctx: CheckContext) -> Iterator[Result]:
+    """Cloud Storage buckets that require it are encrypted with a customer-managed key
+
+    Google encrypts all data at rest; a customer-managed key adds control over rotation, revocation
+    and access logging. Which buckets need one is policy: by default buckets labelled as
+    confidential or restricted data; an empty selector list means every bucket.
+
+    Remediation: Set a default Cloud KMS key on the bucket (`gcloud storage buckets update gs://B
+    --default-encryption-key=projects/.../cryptoKeys/K`) and rewrite existing objects.
+    """
     selectors = tuple(ctx.param("required_for_labels"))
     for bucket in ctx.inventory.of(BUCKET):
         key = bucket.attr("default_kms_key")

@@ -53,22 +53,21 @@ def _who(found: list[Grant]) -> str:
 
 
 @check(
-    id="gcp.iam.no_basic_roles_for_users",
-    title="No user or group holds a standing Owner or Editor role on a project",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
+    "gcp.iam.no_basic_roles_for_users",
+    Severity.HIGH,
+    (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
     reads={POLICY, *INHERITED},
-    remediation=(
-        "Replace Owner/Editor with predefined roles scoped to the job; grant elevated access "
-        "just in time (Privileged Access Manager or an IAM condition with an expiry)."
-    ),
-    rationale=(
-        "Basic roles grant thousands of permissions across every service. A grant bound by an "
-        "IAM condition (e.g. an expiry) is time-bound, not standing, and is reported as evidence "
-        "only; the policy is always read as version 3 so conditions are visible."
-    ),
 )
 def no_basic_roles_for_users(ctx: CheckContext) -> Iterator[Result]:
+    """No user or group holds a standing Owner or Editor role on a project
+
+    Basic roles grant thousands of permissions across every service. A grant bound by an IAM
+    condition (e.g. an expiry) is time-bound, not standing, and is reported as evidence only; the
+    policy is always read as version 3 so conditions are visible.
+
+    Remediation: Replace Owner/Editor with predefined roles scoped to the job; grant elevated
+    access just in time (Privileged Access Manager or an IAM condition with an expiry).
+    """
     for project in ctx.inventory.of(PROJECT):
         effective = effective_grants(ctx.inventory, project)
         if effective is None:
@@ -101,22 +100,19 @@ def no_basic_roles_for_users(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="gcp.iam.default_compute_sa_not_editor",
-    title="The default Compute Engine service account does not hold Editor or Owner",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "gcp.iam.default_compute_sa_not_editor", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
     reads={POLICY, f"{PROJECT}#listing", *INHERITED},
-    remediation=(
-        "Remove roles/editor from PROJECT_NUMBER-compute@developer.gserviceaccount.com and run "
-        "instances as dedicated service accounts with narrow roles (or enforce the "
-        "iam.automaticIamGrantsForDefaultServiceAccounts organisation policy)."
-    ),
-    rationale=(
-        "Every instance created with defaults runs as this account; with Editor, any code on any "
-        "such instance can change almost everything in the project."
-    ),
 )
 def default_compute_sa_not_editor(ctx: CheckContext) -> Iterator[Result]:
+    """The default Compute Engine service account does not hold Editor or Owner
+
+    Every instance created with defaults runs as this account; with Editor, any code on any such
+    instance can change almost everything in the project.
+
+    Remediation: Remove roles/editor from PROJECT_NUMBER-compute@developer.gserviceaccount.com and
+    run instances as dedicated service accounts with narrow roles (or enforce the
+    iam.automaticIamGrantsForDefaultServiceAccounts organisation policy).
+    """
     for project in ctx.inventory.of(PROJECT):
         sa = default_compute_sa(project)
         effective = effective_grants(ctx.inventory, project)
@@ -141,22 +137,19 @@ def default_compute_sa_not_editor(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="gcp.iam.no_project_level_sa_impersonation",
-    title="No principal can impersonate every service account of a project",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "gcp.iam.no_project_level_sa_impersonation", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
     reads={POLICY, *INHERITED},
-    remediation=(
-        "Grant Service Account User / Token Creator on the individual service accounts that "
-        "need it, not on the project."
-    ),
-    rationale=(
-        "At project level these roles let the holder act as every service account in the "
-        "project, including ones with more privileges than the holder: a privilege-escalation "
-        "path. A conditional grant may be narrower and is reported as inconclusive."
-    ),
 )
 def no_project_level_sa_impersonation(ctx: CheckContext) -> Iterator[Result]:
+    """No principal can impersonate every service account of a project
+
+    At project level these roles let the holder act as every service account in the project,
+    including ones with more privileges than the holder: a privilege-escalation path. A conditional
+    grant may be narrower and is reported as inconclusive.
+
+    Remediation: Grant Service Account User / Token Creator on the individual service accounts that
+    need it, not on the project.
+    """
     for project in ctx.inventory.of(PROJECT):
         effective = effective_grants(ctx.inventory, project)
         if effective is None:
@@ -182,23 +175,20 @@ def no_project_level_sa_impersonation(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="gcp.iam.sa_keys_rotated",
-    title="User-managed service-account keys are younger than the rotation period",
-    severity=Severity.MEDIUM,
-    principles=(Principle.JUST_IN_TIME,),
+    "gcp.iam.sa_keys_rotated", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
     reads={SA_KEY, f"{SERVICE_ACCOUNT}#keys"},
-    remediation=(
-        "Delete the key after deploying a new one; better, remove user-managed keys entirely "
-        "(workload identity federation, attached service accounts, impersonation) and enforce "
-        "iam.disableServiceAccountKeyCreation."
-    ),
-    rationale=(
-        "A user-managed key is a long-lived bearer credential that leaks through repositories "
-        "and laptops. Ages are measured at the scan's finish time."
-    ),
     params={"max_age_days": 90},
 )
 def sa_keys_rotated(ctx: CheckContext) -> Iterator[Result]:
+    """User-managed service-account keys are younger than the rotation period
+
+    A user-managed key is a long-lived bearer credential that leaks through repositories and
+    laptops. Ages are measured at the scan's finish time.
+
+    Remediation: Delete the key after deploying a new one; better, remove user-managed keys
+    entirely (workload identity federation, attached service accounts, impersonation) and enforce
+    iam.disableServiceAccountKeyCreation.
+    """
     now, limit = scan_time(ctx.inventory), int(ctx.param("max_age_days"))
     for key in ctx.inventory.of(SA_KEY):
         if key.attr("key_type") != "USER_MANAGED" or key.attr("disabled"):
@@ -220,21 +210,18 @@ def sa_keys_rotated(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="gcp.iam.no_public_iam_bindings",
-    title="No project or KMS key grants a role to allUsers or allAuthenticatedUsers",
-    severity=Severity.CRITICAL,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "gcp.iam.no_public_iam_bindings", Severity.CRITICAL, (Principle.LEAST_PRIVILEGE,),
     reads={POLICY, f"{CRYPTO_KEY}#iam_policy"},
-    remediation=(
-        "Remove the allUsers / allAuthenticatedUsers members from the policy and grant the role "
-        "to the specific principals that need it (buckets: gcp.storage.bucket_not_public)."
-    ),
-    rationale=(
-        "A public binding lets anyone on the internet (allUsers) or any Google account "
-        "(allAuthenticatedUsers) use the resource, e.g. decrypt with a KMS key."
-    ),
 )
 def no_public_iam_bindings(ctx: CheckContext) -> Iterator[Result]:
+    """No project or KMS key grants a role to allUsers or allAuthenticatedUsers
+
+    A public binding lets anyone on the internet (allUsers) or any Google account
+    (allAuthenticatedUsers) use the resource, e.g. decrypt with a KMS key.
+
+    Remediation: Remove the allUsers / allAuthenticatedUsers members from the policy and grant the
+    role to the specific principals that need it (buckets: gcp.storage.bucket_not_public).
+    """
     for asset in ctx.inventory.of(PROJECT, CRYPTO_KEY):
         if asset.attr("iam_bindings") is None:
             yield ctx.unknown(asset, "IAM policy unknown")
@@ -248,25 +235,22 @@ def no_public_iam_bindings(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="gcp.iam.no_admin_via_sa_impersonation",
-    title="No principal becomes Owner/Editor-equivalent by impersonating a service account",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "gcp.iam.no_admin_via_sa_impersonation", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
     reads={POLICY, f"{SERVICE_ACCOUNT}#listing", f"{SERVICE_ACCOUNT}#iam_policy", *INHERITED},
-    remediation=(
-        "Remove Owner/Editor from service accounts (grant the narrow roles their workloads "
-        "need), and grant Token Creator / Service Account User / Key Admin on individual "
-        "service accounts to the principals that must use them, never on the project."
-    ),
-    rationale=(
-        "Whoever can mint tokens for, create keys for, or run workloads as a service account "
-        "holds its permissions: impersonating an account with Owner or Editor is admin access "
-        "without appearing in the project's admin bindings. Paths are followed through chains "
-        "of service accounts; Service Account User counts only with a role that deploys "
-        "workloads; conditional grants and custom roles make a path inconclusive."
-    ),
 )
 def no_admin_via_sa_impersonation(ctx: CheckContext) -> Iterator[Result]:
+    """No principal becomes Owner/Editor-equivalent by impersonating a service account
+
+    Whoever can mint tokens for, create keys for, or run workloads as a service account holds its
+    permissions: impersonating an account with Owner or Editor is admin access without appearing in
+    the project's admin bindings. Paths are followed through chains of service accounts; Service
+    Account User counts only with a role that deploys workloads; conditional grants and custom
+    roles make a path inconclusive.
+
+    Remediation: Remove Owner/Editor from service accounts (grant the narrow roles their workloads
+    need), and grant Token Creator / Service Account User / Key Admin on individual service
+    accounts to the principals that must use them, never on the project.
+    """
     graph = ctx.derived("gcp.iam.identity_graph", build_impersonation_graph)
     by_project: dict[str, list[ImpersonationPath]] = {}
     for path in graph.paths_to_admin():

@@ -9,7 +9,8 @@ a project (that one, or a policy rewrite) is never also latent on it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 from posture.engine import CheckContext, Result
 from posture.gcp import FOLDER, ORGANIZATION, PROJECT, SERVICE_ACCOUNT, lineage
@@ -20,7 +21,7 @@ from posture.iam.gcp_escalation import (
     ProjectEscalations,
     project_escalations,
 )
-from posture.model import Inventory, Principle, Severity
+from posture.model import Asset, Inventory, Principle, Severity
 from posture.registry import check
 
 POLICY = f"{PROJECT}#iam_policy"
@@ -37,6 +38,22 @@ def _escalations(ctx: CheckContext) -> dict[str, ProjectEscalations]:
     return ctx.derived("gcp.iam.escalations", build)
 
 
+def _projects(ctx: CheckContext) -> Iterator[tuple[Asset, str, ProjectEscalations | None]]:
+    """Each project with its id and its escalations (None when its IAM policy is unknown)."""
+    found = _escalations(ctx)
+    for project in ctx.inventory.of(PROJECT):
+        pid = str(project.attr("project_id") or project.account)
+        yield project, pid, found.get(pid)
+
+
+_Escalation = TypeVar("_Escalation", PolicyEscalation, LatentImpersonation)
+
+
+def _by_certainty(found: Sequence[_Escalation]) -> tuple[list[_Escalation], list[_Escalation]]:
+    """``found`` split into the certain escalations and the possible (conditional) ones."""
+    return [e for e in found if e.certain], [e for e in found if not e.certain]
+
+
 def _writer(e: PolicyEscalation) -> str:
     role = f"{e.role} granted on {e.granted_on}, inherited" if e.granted_on else e.role
     through = f"through {e.holder}, which holds {role}" if e.via else role
@@ -44,34 +61,27 @@ def _writer(e: PolicyEscalation) -> str:
 
 
 @check(
-    id="gcp.iam.no_project_iam_policy_escalation",
-    title="No member can grant itself Owner by rewriting a project's IAM policy",
-    severity=Severity.HIGH,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "gcp.iam.no_project_iam_policy_escalation", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
     reads={POLICY, f"{SERVICE_ACCOUNT}#listing", f"{SERVICE_ACCOUNT}#iam_policy", *INHERITED},
-    remediation=(
-        "Keep Project IAM Admin, Security Admin and Organization Administrator for the project's "
-        "owners, or bind them with a condition that limits the roles they may grant "
-        "(iam.googleapis.com/modifiedGrantsByRole) to non-admin roles; remove who can "
-        "impersonate service accounts holding them."
-    ),
-    rationale=(
-        "resourcemanager.projects.setIamPolicy lets its holder grant any role on the project, "
-        "roles/owner to itself included: it is Owner in waiting. Members already Owner gain "
-        "nothing; a delegated-grant condition listing only non-admin roles removes the "
-        "escalation; other conditions and custom roles (not expanded) are inconclusive."
-    ),
 )
 def no_project_iam_policy_escalation(ctx: CheckContext) -> Iterator[Result]:
-    found = _escalations(ctx)
-    for project in ctx.inventory.of(PROJECT):
-        pid = str(project.attr("project_id") or project.account)
-        result = found.get(pid)
+    """No member can grant itself Owner by rewriting a project's IAM policy
+
+    resourcemanager.projects.setIamPolicy lets its holder grant any role on the project,
+    roles/owner to itself included: it is Owner in waiting. Members already Owner gain nothing; a
+    delegated-grant condition listing only non-admin roles removes the escalation; other conditions
+    and custom roles (not expanded) are inconclusive.
+
+    Remediation: Keep Project IAM Admin, Security Admin and Organization Administrator for the
+    project's owners, or bind them with a condition that limits the roles they may grant
+    (iam.googleapis.com/modifiedGrantsByRole) to non-admin roles; remove who can impersonate
+    service accounts holding them.
+    """
+    for project, _pid, result in _projects(ctx):
         if result is None:
             yield ctx.unknown(project, "project IAM policy unknown")
             continue
-        certain = [e for e in result.writers if e.certain]
-        possible = [e for e in result.writers if not e.certain]
+        certain, possible = _by_certainty(result.writers)
         evidence = {
             "paths": [e.evidence() for e in certain],
             "possible": [e.evidence() for e in possible],
@@ -119,40 +129,32 @@ def _latent_sentence(latent: list[LatentImpersonation]) -> str:
 
 
 @check(
-    id="gcp.iam.no_latent_privilege_escalation",
-    title="No member is one service account away from administrator of a project",
-    severity=Severity.MEDIUM,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "gcp.iam.no_latent_privilege_escalation", Severity.MEDIUM, (Principle.LEAST_PRIVILEGE,),
     reads={POLICY, f"{SERVICE_ACCOUNT}#listing", *INHERITED},
-    remediation=(
-        "Grant Service Account Token Creator / Key Admin / User on the individual service "
-        "accounts a member needs, never on the project, so that an account created or "
-        "promoted later is not automatically theirs."
-    ),
-    rationale=(
-        "A project-level impersonation grant covers every service account of the project, "
-        "present and future. While none holds Owner or Editor the member is not an "
-        "administrator, but the day one does (a deployment granting Editor to a new account), "
-        "it is, with nobody changing its own grants. Members with a real path today are "
-        "reported by the impersonation and IAM-policy checks instead, and a grant that depends "
-        "on a condition or an unexpanded custom role is inconclusive."
-    ),
 )
 def no_latent_privilege_escalation(ctx: CheckContext) -> Iterator[Result]:
-    found = _escalations(ctx)
+    """No member is one service account away from administrator of a project
+
+    A project-level impersonation grant covers every service account of the project, present and
+    future. While none holds Owner or Editor the member is not an administrator, but the day one
+    does (a deployment granting Editor to a new account), it is, with nobody changing its own
+    grants. Members with a real path today are reported by the impersonation and IAM-policy checks
+    instead, and a grant that depends on a condition or an unexpanded custom role is inconclusive.
+
+    Remediation: Grant Service Account Token Creator / Key Admin / User on the individual service
+    accounts a member needs, never on the project, so that an account created or promoted later is
+    not automatically theirs.
+    """
     gaps = [
         e
         for e in ctx.inventory.errors_affecting({f"{SERVICE_ACCOUNT}#listing"})
         if e.resource_uid is None
     ]
-    for project in ctx.inventory.of(PROJECT):
-        pid = str(project.attr("project_id") or project.account)
-        result = found.get(pid)
+    for project, pid, result in _projects(ctx):
         if result is None:
             yield ctx.unknown(project, "project IAM policy unknown")
             continue
-        certain = [x for x in result.latent if x.certain]
-        possible = [x for x in result.latent if not x.certain]
+        certain, possible = _by_certainty(result.latent)
         latent = [x.evidence() for x in certain or possible]
         evidence = {
             "latent": latent,

@@ -44,80 +44,76 @@ _DEFAULT_RULES = (
 )
 
 
+def _judge_instances(ctx: CheckContext, param: str, what: str) -> Iterator[Result]:
+    """Every instance judged on the ports of parameter ``param``, then the load balancers whose
+    backends could not be resolved."""
+    ports = tuple(int(p) for p in ctx.param(param))
+    for host in ctx.inventory.of(INSTANCE):
+        yield judge(ctx, host, ports, what)
+    yield from unresolved_results(ctx, ports, what)
+
+
 @check(
-    id="gcp.network.admin_ports_not_internet_reachable",
-    title="Administrative ports of GCP instances are not reachable from the internet",
-    severity=Severity.CRITICAL,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "gcp.network.admin_ports_not_internet_reachable",
+    Severity.CRITICAL,
+    (Principle.DEFENSE_IN_DEPTH,),
     reads=PATH_READS,
-    remediation=(
-        "Remove 0.0.0.0/0 ingress on SSH/RDP/WinRM; admit only Identity-Aware Proxy "
-        "(35.235.240.0/20) and connect with `gcloud compute ssh --tunnel-through-iap`, and drop "
-        "external IPs from instances that do not serve the internet."
-    ),
-    rationale=(
-        "SSH and RDP exposed to the internet are brute-forced within minutes. Reported only "
-        "when the firewall rules that win (priority, deny over allow) admit a wide range of "
-        "internet clients (at least a /8 worth of public IPv4 addresses, or a /16 of IPv6), "
-        "the interface has an external IP and a route sends their replies to the internet "
-        "gateway; IAP-only access is the bastionless admin path, and a port reachable only from "
-        "allow-listed ranges (an office /24) passes with the ranges named."
-    ),
     params={"admin_ports": ADMIN_PORTS},
 )
 def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
-    ports = tuple(int(p) for p in ctx.param("admin_ports"))
-    for host in ctx.inventory.of(INSTANCE):
-        yield judge(ctx, host, ports, "administrative ports")
-    yield from unresolved_results(ctx, ports, "administrative ports")
+    """Administrative ports of GCP instances are not reachable from the internet
+
+    SSH and RDP exposed to the internet are brute-forced within minutes. Reported only when the
+    firewall rules that win (priority, deny over allow) admit a wide range of internet clients (at
+    least a /8 worth of public IPv4 addresses, or a /16 of IPv6), the interface has an external IP
+    and a route sends their replies to the internet gateway; IAP-only access is the bastionless
+    admin path, and a port reachable only from allow-listed ranges (an office /24) passes with the
+    ranges named.
+
+    Remediation: Remove 0.0.0.0/0 ingress on SSH/RDP/WinRM; admit only Identity-Aware Proxy
+    (35.235.240.0/20) and connect with `gcloud compute ssh --tunnel-through-iap`, and drop external
+    IPs from instances that do not serve the internet.
+    """
+    yield from _judge_instances(ctx, "admin_ports", "administrative ports")
 
 
 @check(
-    id="gcp.network.db_ports_not_internet_reachable",
-    title="Database ports of GCP instances are not reachable from the internet",
-    severity=Severity.CRITICAL,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "gcp.network.db_ports_not_internet_reachable", Severity.CRITICAL, (Principle.DEFENSE_IN_DEPTH,),
     reads=PATH_READS,
-    remediation=(
-        "Remove internet ingress on database ports; admit them only from the application tier's "
-        "network tags or service accounts, and remove the database hosts' external IPs."
-    ),
-    rationale=(
-        "A database listener reachable from the internet exposes data to credential stuffing "
-        "and engine exploits. Same path semantics as the admin-port check."
-    ),
     params={"db_ports": DB_PORTS},
 )
 def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
-    ports = tuple(int(p) for p in ctx.param("db_ports"))
-    for host in ctx.inventory.of(INSTANCE):
-        yield judge(ctx, host, ports, "database ports")
-    yield from unresolved_results(ctx, ports, "database ports")
+    """Database ports of GCP instances are not reachable from the internet
+
+    A database listener reachable from the internet exposes data to credential stuffing and engine
+    exploits. Same path semantics as the admin-port check.
+
+    Remediation: Remove internet ingress on database ports; admit them only from the application
+    tier's network tags or service accounts, and remove the database hosts' external IPs.
+    """
+    yield from _judge_instances(ctx, "db_ports", "database ports")
 
 
 @check(
-    id="gcp.network.no_latent_sensitive_port_exposure",
-    title="No firewall rule admits the internet to administrative or database ports of "
-    "instances that are not reachable today",
-    severity=Severity.MEDIUM,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "gcp.network.no_latent_sensitive_port_exposure", Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,),
     reads=PATH_READS,
-    remediation=(
-        "Remove the 0.0.0.0/0 (::/0) source from the rule on the sensitive port even though the "
-        "instance has no external IP today: admit Identity-Aware Proxy (35.235.240.0/20) for "
-        "administration and the application tier's tags or service accounts for databases."
-    ),
-    rationale=(
-        "Latent exposure: the winning firewall rules admit the wide internet (as in the CRITICAL "
-        "checks: a /8 of IPv4, a /16 of IPv6) on an administrative "
-        "or database port, and the only missing layer is the instance's external IP. Adding an "
-        "access config (or a passthrough network load balancer, which keeps client addresses) "
-        "exposes the port at once. Real exposures are reported by the CRITICAL checks, never "
-        "here; IAP-only access and rules shadowed by a deny are not latent exposure."
-    ),
     params={"admin_ports": ADMIN_PORTS, "db_ports": DB_PORTS},
 )
 def no_latent_sensitive_port_exposure(ctx: CheckContext) -> Iterator[Result]:
+    """No firewall rule admits the internet to administrative or database ports of instances
+    that are not reachable today
+
+    Latent exposure: the winning firewall rules admit the wide internet (as in the CRITICAL checks:
+    a /8 of IPv4, a /16 of IPv6) on an administrative or database port, and the only missing layer
+    is the instance's external IP. Adding an access config (or a passthrough network load balancer,
+    which keeps client addresses) exposes the port at once. Real exposures are reported by the
+    CRITICAL checks, never here; IAP-only access and rules shadowed by a deny are not latent
+    exposure.
+
+    Remediation: Remove the 0.0.0.0/0 (::/0) source from the rule on the sensitive port even though
+    the instance has no external IP today: admit Identity-Aware Proxy (35.235.240.0/20) for
+    administration and the application tier's tags or service accounts for databases.
+    """
     ports = sorted({*map(int, ctx.param("admin_ports")), *map(int, ctx.param("db_ports"))})
     est = estate(ctx)
     for host in ctx.inventory.of(INSTANCE):
@@ -168,28 +164,27 @@ def _rule_name(evidence: dict[str, object]) -> str:
 
 
 @check(
-    id="gcp.network.firewall_admin_ports_not_open_to_world",
-    title="No enabled firewall rule admits SSH or RDP from 0.0.0.0/0",
-    severity=Severity.MEDIUM,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "gcp.network.firewall_admin_ports_not_open_to_world",
+    Severity.MEDIUM,
+    (Principle.DEFENSE_IN_DEPTH,),
     reads={FIREWALL, FIREWALL_POLICY},
-    remediation=(
-        "Narrow the rule's source ranges to Identity-Aware Proxy (35.235.240.0/20) or known "
-        "administrative networks, or delete the rule."
-    ),
-    rationale=(
-        "Hygiene on the rule itself (CIS): even when no instance is reachable today, a world-open "
-        "admin rule exposes the next instance that gets a matching tag and an external IP. "
-        "VPC firewall rules and the rules of global and regional network firewall policies. A "
-        "VPC rule fails at MEDIUM while some target is (or may be) reached through it, and at "
-        "LOW when nothing is behind it today, saying why: shadowed by a higher-priority deny "
-        "(named), no external address on its targets (the latent-exposure check reports those "
-        "hosts at MEDIUM), a firewall policy deciding first, or no instance matching its "
-        "targets; without the instances or their firewall chain it stays MEDIUM."
-    ),
     params={"admin_ports": (22, 3389)},
 )
 def firewall_admin_ports_not_open_to_world(ctx: CheckContext) -> Iterator[Result]:
+    """No enabled firewall rule admits SSH or RDP from 0.0.0.0/0
+
+    Hygiene on the rule itself (CIS): even when no instance is reachable today, a world-open admin
+    rule exposes the next instance that gets a matching tag and an external IP. VPC firewall rules
+    and the rules of global and regional network firewall policies. A VPC rule fails at MEDIUM
+    while some target is (or may be) reached through it, and at LOW when nothing is behind it
+    today, saying why: shadowed by a higher-priority deny (named), no external address on its
+    targets (the latent-exposure check reports those hosts at MEDIUM), a firewall policy deciding
+    first, or no instance matching its targets; without the instances or their firewall chain it
+    stays MEDIUM.
+
+    Remediation: Narrow the rule's source ranges to Identity-Aware Proxy (35.235.240.0/20) or known
+    administrative networks, or delete the rule.
+    """
     ports = tuple(int(p) for p in ctx.param("admin_ports"))
     seen = not ctx.inventory.errors_affecting(PATH_READS)
     for fw in ctx.inventory.of(FIREWALL):
@@ -270,21 +265,20 @@ def _policy_world_open(ctx: CheckContext, policy: Asset, ports: Sequence[int]) -
 
 
 @check(
-    id="gcp.network.default_network_rules_not_permissive",
-    title="The default network's permissive firewall rules are not in place",
-    severity=Severity.MEDIUM,
-    principles=(Principle.DEFENSE_IN_DEPTH, Principle.SEGREGATION),
+    "gcp.network.default_network_rules_not_permissive",
+    Severity.MEDIUM,
+    (Principle.DEFENSE_IN_DEPTH, Principle.SEGREGATION),
     reads={NETWORK, FIREWALL, INSTANCE},
-    remediation=(
-        "Move workloads to a custom-mode VPC with explicit rules and delete the default network, "
-        "or at least delete default-allow-ssh, default-allow-rdp and default-allow-internal."
-    ),
-    rationale=(
-        "The auto-created default network admits SSH, RDP and ICMP from anywhere and all "
-        "internal traffic between every instance: no tiers, no segregation."
-    ),
 )
 def default_network_rules_not_permissive(ctx: CheckContext) -> Iterator[Result]:
+    """The default network's permissive firewall rules are not in place
+
+    The auto-created default network admits SSH, RDP and ICMP from anywhere and all internal
+    traffic between every instance: no tiers, no segregation.
+
+    Remediation: Move workloads to a custom-mode VPC with explicit rules and delete the default
+    network, or at least delete default-allow-ssh, default-allow-rdp and default-allow-internal.
+    """
     fws = ctx.inventory.of(FIREWALL)
     for net in ctx.inventory.of(NETWORK):
         if net.attr("network_name") != "default":
@@ -323,22 +317,21 @@ def _world(ranges: Sequence[str]) -> bool:
 
 
 @check(
-    id="gcp.network.sql_no_public_authorized_networks",
-    title="Cloud SQL instances do not authorize 0.0.0.0/0 or other very broad networks",
-    severity=Severity.CRITICAL,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "gcp.network.sql_no_public_authorized_networks",
+    Severity.CRITICAL,
+    (Principle.DEFENSE_IN_DEPTH,),
     reads={SQL_INSTANCE},
-    remediation=(
-        "Remove 0.0.0.0/0 from the instance's authorized networks; connect through the Cloud "
-        "SQL Auth Proxy or private IP instead."
-    ),
-    rationale=(
-        "An authorized network of 0.0.0.0/0 on a public IP lets anyone on the internet reach the "
-        "database listener. Networks of prefix length up to the parameter count as 'everyone'."
-    ),
     params={"max_prefix_len": 8},
 )
 def sql_no_public_authorized_networks(ctx: CheckContext) -> Iterator[Result]:
+    """Cloud SQL instances do not authorize 0.0.0.0/0 or other very broad networks
+
+    An authorized network of 0.0.0.0/0 on a public IP lets anyone on the internet reach the
+    database listener. Networks of prefix length up to the parameter count as 'everyone'.
+
+    Remediation: Remove 0.0.0.0/0 from the instance's authorized networks; connect through the
+    Cloud SQL Auth Proxy or private IP instead.
+    """
     limit = int(ctx.param("max_prefix_len"))
     for db in ctx.inventory.of(SQL_INSTANCE):
         broad = [n for n in db.attr("authorized_networks") or () if _prefix(n) <= limit]
@@ -367,23 +360,20 @@ def _prefix(cidr: str) -> int:
 
 
 @check(
-    id="gcp.network.sql_no_public_ip",
-    title="Cloud SQL instances have no public IP address",
-    severity=Severity.MEDIUM,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "gcp.network.sql_no_public_ip", Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,),
     reads={SQL_INSTANCE},
-    remediation=(
-        "Give the instance a private IP (private services access) and disable its public IPv4 "
-        "address; clients connect through the VPC or the Cloud SQL Auth Proxy."
-    ),
-    rationale=(
-        "A public IP puts the database one firewall list (authorized networks) away from the "
-        "internet; private IP keeps it behind the VPC's controls. With no authorized network "
-        "and connector enforcement REQUIRED the address accepts only IAM-authorised connector "
-        "connections: a LOW note, not a MEDIUM finding."
-    ),
 )
 def sql_no_public_ip(ctx: CheckContext) -> Iterator[Result]:
+    """Cloud SQL instances have no public IP address
+
+    A public IP puts the database one firewall list (authorized networks) away from the internet;
+    private IP keeps it behind the VPC's controls. With no authorized network and connector
+    enforcement REQUIRED the address accepts only IAM-authorised connector connections: a LOW note,
+    not a MEDIUM finding.
+
+    Remediation: Give the instance a private IP (private services access) and disable its public
+    IPv4 address; clients connect through the VPC or the Cloud SQL Auth Proxy.
+    """
     for db in ctx.inventory.of(SQL_INSTANCE):
         public_ips = db.attr("public_ips")
         if db.attr("ipv4_enabled") and _connectors_only(db):

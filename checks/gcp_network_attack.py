@@ -28,31 +28,29 @@ def _attack(ctx: CheckContext) -> GcpAttack:
 
 
 @check(
-    id="gcp.network.no_exposed_host_with_admin_identity",
-    title="No internet-exposed GCP instance runs as an Owner or Editor service account",
-    severity=Severity.CRITICAL,
-    principles=(Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
+    "gcp.network.no_exposed_host_with_admin_identity",
+    Severity.CRITICAL,
+    (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
     reads=READS,
-    remediation=(
-        "Break either half of the path: run the instance as a dedicated service account with "
-        "the narrow roles its workload needs (never the default compute account with Editor), "
-        "or take it off the internet (no external IP; firewall rules admitting only what must "
-        "be public, behind a load balancer)."
-    ),
-    rationale=(
-        "Any process on an instance can fetch its service account's token from the metadata "
-        "server. Reported when the wide internet reaches some tcp port of the instance (the "
-        "exposure checks' verdict on every port, directly or through an external load "
-        "balancer) and the account holds roles/owner or roles/editor on a project, or reaches "
-        "an account that does by impersonation, and the instance's access scopes let the token "
-        "use it: cloud-platform, or compute (the token can create an instance as the same "
-        "account with cloud-platform). With narrower scopes (the defaults) the role is one "
-        "change of scopes away: gated_severity. Conditional grants, unread IAM policies and "
-        "undecidable paths are INCONCLUSIVE; an instance that is not exposed passes."
-    ),
     params={"gated_severity": "low"},
 )
 def no_exposed_host_with_admin_identity(ctx: CheckContext) -> Iterator[Result]:
+    """No internet-exposed GCP instance runs as an Owner or Editor service account
+
+    Any process on an instance can fetch its service account's token from the metadata server.
+    Reported when the wide internet reaches some tcp port of the instance (the exposure checks'
+    verdict on every port, directly or through an external load balancer) and the account holds
+    roles/owner or roles/editor on a project, or reaches an account that does by impersonation, and
+    the instance's access scopes let the token use it: cloud-platform, or compute (the token can
+    create an instance as the same account with cloud-platform). With narrower scopes (the
+    defaults) the role is one change of scopes away: gated_severity. Conditional grants, unread IAM
+    policies and undecidable paths are INCONCLUSIVE; an instance that is not exposed passes.
+
+    Remediation: Break either half of the path: run the instance as a dedicated service account
+    with the narrow roles its workload needs (never the default compute account with Editor), or
+    take it off the internet (no external IP; firewall rules admitting only what must be public,
+    behind a load balancer).
+    """
     attack = _attack(ctx)
     for instance in ctx.inventory.of(INSTANCE):
         yield attack_finding(ctx, attack.path(instance), "instance")

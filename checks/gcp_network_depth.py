@@ -48,37 +48,32 @@ def _blocker(x: Layer) -> str:
 
 
 @check(
-    id="gcp.network.sensitive_ports_defense_in_depth",
-    title="Sensitive ports of GCP instances are kept from the internet by at least two "
-    "independent layers",
-    severity=Severity.LOW,
-    principles=(Principle.DEFENSE_IN_DEPTH,),
+    "gcp.network.sensitive_ports_defense_in_depth", Severity.LOW, (Principle.DEFENSE_IN_DEPTH,),
     reads=PATH_READS,
-    remediation=(
-        "Add a second, independent layer in front of the port: remove the instance's external "
-        "IP (reach it through Identity-Aware Proxy or a load balancer), keep the VPC firewall "
-        "closed to the internet on the port, and let an organisation or folder firewall policy "
-        "deny the port from 0.0.0.0/0 so that a single VPC rule cannot open it."
-    ),
-    rationale=(
-        "The security policy asks for several controls in depth, not just 'not exposed today'. "
-        "For every administrative and database port of every instance, the depth is the least "
-        "number of independent layer changes (an external address, a route to the internet "
-        "gateway, one firewall level: a hierarchical or network firewall policy or the VPC "
-        "rules, a load balancer's named port or Identity-Aware Proxy) after which some internet "
-        "client reaches the port, over every candidate path (each interface over IPv4 and IPv6, "
-        "each external load balancer delivering to the instance). Depth 1 - one change exposes "
-        "it - fails at the severity of the port's class (parameters port_classes, "
-        "class_severity); the message names the single layer, its resource and rule, and the "
-        "change. Depth 0 is a real exposure, reported by "
-        "gcp.network.admin_ports_not_internet_reachable and "
-        "gcp.network.db_ports_not_internet_reachable (evidence depth 0), not here. Undecidable "
-        "layers (secure tags, unread policies or routes, Cloud Armor) give INCONCLUSIVE unless "
-        "the lower bound already meets the requirement."
-    ),
     params={"port_classes": PORT_CLASSES, "class_severity": CLASS_SEVERITY, "min_depth": 2},
 )
 def sensitive_ports_defense_in_depth(ctx: CheckContext) -> Iterator[Result]:
+    """Sensitive ports of GCP instances are kept from the internet by at least two
+    independent layers
+
+    The security policy asks for several controls in depth, not just 'not exposed today'. For every
+    administrative and database port of every instance, the depth is the least number of
+    independent layer changes (an external address, a route to the internet gateway, one firewall
+    level: a hierarchical or network firewall policy or the VPC rules, a load balancer's named port
+    or Identity-Aware Proxy) after which some internet client reaches the port, over every
+    candidate path (each interface over IPv4 and IPv6, each external load balancer delivering to
+    the instance). Depth 1 - one change exposes it - fails at the severity of the port's class
+    (parameters port_classes, class_severity); the message names the single layer, its resource and
+    rule, and the change. Depth 0 is a real exposure, reported by
+    gcp.network.admin_ports_not_internet_reachable and gcp.network.db_ports_not_internet_reachable
+    (evidence depth 0), not here. Undecidable layers (secure tags, unread policies or routes, Cloud
+    Armor) give INCONCLUSIVE unless the lower bound already meets the requirement.
+
+    Remediation: Add a second, independent layer in front of the port: remove the instance's
+    external IP (reach it through Identity-Aware Proxy or a load balancer), keep the VPC firewall
+    closed to the internet on the port, and let an organisation or folder firewall policy deny the
+    port from 0.0.0.0/0 so that a single VPC rule cannot open it.
+    """
     engine = ctx.derived("gcp.network.depth", lambda inv: GcpDepth(estate(ctx), inv))
     classes = port_classes(ctx)
     need = int(ctx.param("min_depth"))

@@ -19,21 +19,19 @@ from posture.registry import check
 
 
 @check(
-    id="gcp.secrets.instance_metadata_no_plaintext_secrets",
-    title="Compute Engine instance metadata holds no plaintext secrets",
-    severity=Severity.HIGH,
-    principles=(Principle.SECRETS,),
+    "gcp.secrets.instance_metadata_no_plaintext_secrets", Severity.HIGH, (Principle.SECRETS,),
     reads={f"{INSTANCE}#listing"},
-    remediation=(
-        "Remove the secret from the instance metadata (gcloud compute instances "
-        "remove-metadata, or a new template), rotate the exposed credential, and have the "
-        "startup script read it at boot from Secret Manager with the instance's service account."
-    ),
     rationale=PLAINTEXT_RATIONALE + " Instance metadata (startup scripts included) is readable "
     "with compute.instances.get by every project viewer, and by any process on the VM from the "
     "metadata server.",
 )
 def instance_metadata_no_plaintext_secrets(ctx: CheckContext) -> Iterator[Result]:
+    """Compute Engine instance metadata holds no plaintext secrets
+
+    Remediation: Remove the secret from the instance metadata (gcloud compute instances
+    remove-metadata, or a new template), rotate the exposed credential, and have the startup script
+    read it at boot from Secret Manager with the instance's service account.
+    """
     for instance in ctx.inventory.of(INSTANCE):
         yield plaintext_secrets(
             ctx, instance, "metadata_secrets", "instance metadata", key_label="key"

@@ -34,27 +34,24 @@ def _project_of(path: str | None) -> str | None:
 
 
 @check(
-    id="gcp.segregation.no_prod_nonprod_peering",
-    title="No VPC peering connects production and non-production networks",
-    severity=Severity.HIGH,
-    principles=(Principle.SEGREGATION,),
+    "gcp.segregation.no_prod_nonprod_peering", Severity.HIGH, (Principle.SEGREGATION,),
     reads={NETWORK, f"{PROJECT}#listing"},
-    remediation=(
-        "Delete the peering; give non-production what it needs through Private Service Connect "
-        "endpoints or a controlled data copy instead."
-    ),
-    rationale=(
-        "An active peering routes every subnet of one network to the other, so a compromise of "
-        "the weaker environment reaches production. Environments come from project labels "
-        "(a network belongs to its project); an unlabelled or unscanned peer project makes the "
-        "verdict inconclusive. Only ACTIVE peerings carry traffic."
-    ),
     params={
         "environment_label_keys": ("env", "environment", "stage"),
         "production_values": ("prod", "production", "prd"),
     },
 )
 def no_prod_nonprod_peering(ctx: CheckContext) -> Iterator[Result]:
+    """No VPC peering connects production and non-production networks
+
+    An active peering routes every subnet of one network to the other, so a compromise of the
+    weaker environment reaches production. Environments come from project labels (a network belongs
+    to its project); an unlabelled or unscanned peer project makes the verdict inconclusive. Only
+    ACTIVE peerings carry traffic.
+
+    Remediation: Delete the peering; give non-production what it needs through Private Service
+    Connect endpoints or a controlled data copy instead.
+    """
     keys, prod = ctx.param("environment_label_keys"), ctx.param("production_values")
     projects = {p.attr("project_id"): p for p in ctx.inventory.of(PROJECT)}
 

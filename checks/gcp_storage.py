@@ -12,23 +12,20 @@ from posture.registry import check
 
 
 @check(
-    id="gcp.storage.bucket_not_public",
-    title="Cloud Storage buckets are not readable or writable by allUsers or allAuthenticatedUsers",
-    severity=Severity.CRITICAL,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "gcp.storage.bucket_not_public", Severity.CRITICAL, (Principle.LEAST_PRIVILEGE,),
     reads={f"{BUCKET}#iam_policy"},
-    remediation=(
-        "Remove the allUsers / allAuthenticatedUsers bindings and enforce public access "
-        "prevention (`gcloud storage buckets update gs://B --public-access-prevention`); serve "
-        "public content through a load balancer or signed URLs."
-    ),
-    rationale=(
-        "A public binding exposes every object to anyone (allAuthenticatedUsers means any Google "
-        "account, not your organisation). Enforced public access prevention overrides such "
-        "bindings, so the bucket then passes. Object ACLs of fine-grained buckets are not read."
-    ),
 )
 def bucket_not_public(ctx: CheckContext) -> Iterator[Result]:
+    """Cloud Storage buckets are not readable or writable by allUsers or allAuthenticatedUsers
+
+    A public binding exposes every object to anyone (allAuthenticatedUsers means any Google
+    account, not your organisation). Enforced public access prevention overrides such bindings, so
+    the bucket then passes. Object ACLs of fine-grained buckets are not read.
+
+    Remediation: Remove the allUsers / allAuthenticatedUsers bindings and enforce public access
+    prevention (`gcloud storage buckets update gs://B --public-access-prevention`); serve public
+    content through a load balancer or signed URLs.
+    """
     for bucket in ctx.inventory.of(BUCKET):
         if bucket.attr("iam_bindings") is None:
             yield ctx.unknown(bucket, "bucket IAM policy unknown")
@@ -54,21 +51,18 @@ def bucket_not_public(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="gcp.storage.bucket_uniform_access_enabled",
-    title="Cloud Storage buckets use uniform bucket-level access",
-    severity=Severity.MEDIUM,
-    principles=(Principle.LEAST_PRIVILEGE,),
+    "gcp.storage.bucket_uniform_access_enabled", Severity.MEDIUM, (Principle.LEAST_PRIVILEGE,),
     reads={f"{BUCKET}#listing"},
-    remediation=(
-        "Enable uniform bucket-level access (`gcloud storage buckets update gs://B "
-        "--uniform-bucket-level-access`) after moving object ACL grants into IAM."
-    ),
-    rationale=(
-        "With fine-grained access every object can carry its own ACL, invisible to bucket IAM "
-        "reviews; uniform access makes IAM the only authority."
-    ),
 )
 def bucket_uniform_access_enabled(ctx: CheckContext) -> Iterator[Result]:
+    """Cloud Storage buckets use uniform bucket-level access
+
+    With fine-grained access every object can carry its own ACL, invisible to bucket IAM reviews;
+    uniform access makes IAM the only authority.
+
+    Remediation: Enable uniform bucket-level access (`gcloud storage buckets update gs://B
+    --uniform-bucket-level-access`) after moving object ACL grants into IAM.
+    """
     for bucket in ctx.inventory.of(BUCKET):
         if bucket.attr("uniform_access"):
             yield ctx.passed(bucket, "uniform bucket-level access enabled")
@@ -86,30 +80,28 @@ def _pap_policies(ctx: CheckContext) -> dict[str, Asset]:
 
 
 @check(
-    id="gcp.storage.bucket_public_access_prevention_enforced",
-    title="Cloud Storage buckets are under enforced public access prevention",
-    severity=Severity.MEDIUM,
-    principles=(Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
+    "gcp.storage.bucket_public_access_prevention_enforced",
+    Severity.MEDIUM,
+    (Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
     reads={f"{BUCKET}#listing", ORG_POLICY},
-    remediation=(
-        "Enforce the organisation policy constraint storage.publicAccessPrevention on the "
-        "organisation, folder or project (`gcloud resource-manager org-policies enable-enforce "
-        "storage.publicAccessPrevention --project P`), or per bucket (`gcloud storage buckets "
-        "update gs://B --public-access-prevention`); serve public content through a load "
-        "balancer backend bucket or signed URLs."
-    ),
-    rationale=(
-        "Enforced public access prevention rejects any grant to allUsers or "
-        "allAuthenticatedUsers, in IAM or ACLs, whoever writes it later. A bucket set to "
-        "'inherited' (or the legacy 'unspecified') is protected only if the organisation policy "
-        "storage.publicAccessPrevention in effect on its project enforces it, so that policy is "
-        "read (Organization Policy API, effective policy); when it could not be read, or depends "
-        "on tags, the bucket is INCONCLUSIVE, never PASS. It is a guard rail, not an exposure: "
-        "a bucket that is public today is reported CRITICAL by gcp.storage.bucket_not_public; "
-        "hence MEDIUM."
-    ),
 )
 def bucket_public_access_prevention_enforced(ctx: CheckContext) -> Iterator[Result]:
+    """Cloud Storage buckets are under enforced public access prevention
+
+    Enforced public access prevention rejects any grant to allUsers or allAuthenticatedUsers, in
+    IAM or ACLs, whoever writes it later. A bucket set to 'inherited' (or the legacy 'unspecified')
+    is protected only if the organisation policy storage.publicAccessPrevention in effect on its
+    project enforces it, so that policy is read (Organization Policy API, effective policy); when
+    it could not be read, or depends on tags, the bucket is INCONCLUSIVE, never PASS. It is a guard
+    rail, not an exposure: a bucket that is public today is reported CRITICAL by
+    gcp.storage.bucket_not_public; hence MEDIUM.
+
+    Remediation: Enforce the organisation policy constraint storage.publicAccessPrevention on the
+    organisation, folder or project (`gcloud resource-manager org-policies enable-enforce
+    storage.publicAccessPrevention --project P`), or per bucket (`gcloud storage buckets update
+    gs://B --public-access-prevention`); serve public content through a load balancer backend
+    bucket or signed URLs.
+    """
     policies = _pap_policies(ctx)
     for bucket in ctx.inventory.of(BUCKET):
         setting = bucket.attr("public_access_prevention")

@@ -20,23 +20,20 @@ WEAK_FEATURES = (
 
 
 @check(
-    id="gcp.transit.lb_proxy_tls12_minimum",
-    title="HTTPS and SSL proxy load balancers require TLS 1.2 with strong cipher suites",
-    severity=Severity.HIGH,
-    principles=(Principle.ENCRYPTION_IN_TRANSIT,),
+    "gcp.transit.lb_proxy_tls12_minimum", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
     reads={HTTPS_PROXY, SSL_PROXY, SSL_POLICY},
-    remediation=(
-        "Attach an SSL policy with min TLS version 1.2 and the MODERN or RESTRICTED profile "
-        "(`gcloud compute ssl-policies create ... --profile MODERN --min-tls-version 1.2`, then "
-        "`gcloud compute target-https-proxies update ... --ssl-policy`)."
-    ),
-    rationale=(
-        "A proxy without an SSL policy uses Google's default policy (COMPATIBLE, TLS 1.0), which "
-        "accepts TLS 1.0/1.1 and weak cipher suites; COMPATIBLE or a CUSTOM profile with "
-        "weak RSA-key-exchange suites fails too."
-    ),
 )
 def lb_proxy_tls12_minimum(ctx: CheckContext) -> Iterator[Result]:
+    """HTTPS and SSL proxy load balancers require TLS 1.2 with strong cipher suites
+
+    A proxy without an SSL policy uses Google's default policy (COMPATIBLE, TLS 1.0), which accepts
+    TLS 1.0/1.1 and weak cipher suites; COMPATIBLE or a CUSTOM profile with weak RSA-key-exchange
+    suites fails too.
+
+    Remediation: Attach an SSL policy with min TLS version 1.2 and the MODERN or RESTRICTED profile
+    (`gcloud compute ssl-policies create ... --profile MODERN --min-tls-version 1.2`, then `gcloud
+    compute target-https-proxies update ... --ssl-policy`).
+    """
     policies = {p.attr("path"): p for p in ctx.inventory.of(SSL_POLICY)}
     for proxy in ctx.inventory.of(HTTPS_PROXY, SSL_PROXY):
         ref = proxy.attr("ssl_policy")
@@ -74,21 +71,19 @@ def lb_proxy_tls12_minimum(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check(
-    id="gcp.transit.sql_ssl_enforced",
-    title="Cloud SQL instances accept only encrypted connections",
-    severity=Severity.HIGH,
-    principles=(Principle.ENCRYPTION_IN_TRANSIT,),
+    "gcp.transit.sql_ssl_enforced", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
     reads={SQL_INSTANCE},
-    remediation=(
-        "Set the instance's SSL mode to ENCRYPTED_ONLY (or TRUSTED_CLIENT_CERTIFICATE_REQUIRED): "
-        "`gcloud sql instances patch INSTANCE --ssl-mode=ENCRYPTED_ONLY`."
-    ),
-    rationale=(
-        "Without SSL enforcement clients may connect in clear text and credentials and data "
-        "travel unencrypted. `sslMode` takes precedence over the legacy `requireSsl` flag."
-    ),
 )
 def sql_ssl_enforced(ctx: CheckContext) -> Iterator[Result]:
+    """Cloud SQL instances accept only encrypted connections
+
+    Without SSL enforcement clients may connect in clear text and credentials and data travel
+    unencrypted. `sslMode` takes precedence over the legacy `requireSsl` flag.
+
+    Remediation: Set the instance's SSL mode to ENCRYPTED_ONLY (or
+    TRUSTED_CLIENT_CERTIFICATE_REQUIRED): `gcloud sql instances patch INSTANCE
+    --ssl-mode=ENCRYPTED_ONLY`.
+    """
     for db in ctx.inventory.of(SQL_INSTANCE):
         mode, legacy = db.attr("ssl_mode"), db.attr("require_ssl")
         if db.attr("ssl_enforced"):

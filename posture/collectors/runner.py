@@ -269,3 +269,11 @@ def parallel_map(
         return [fn(x) for x in todo]
     with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
         return list(pool.map(fn, todo))
+
+
+def parallel_flat_map(
+    fn: Callable[[T], Iterable[R]], items: Iterable[T], workers: int = DETAIL_WORKERS
+) -> list[R]:
+    """:func:`parallel_map` of a function that returns several results per item (a resource and
+    its children), concatenated in input order."""
+    return [r for found in parallel_map(fn, items, workers) for r in found]

@@ -456,7 +456,7 @@ class Evaluator:
         )
 
 
-_GRANTING = (
+POLICY_WRITE_ACTIONS = (
     "iam:PutUserPolicy",
     "iam:AttachUserPolicy",
     "iam:PutRolePolicy",
@@ -465,8 +465,11 @@ _GRANTING = (
     "iam:AttachGroupPolicy",
     "iam:CreatePolicyVersion",
     "iam:SetDefaultPolicyVersion",
-    "iam:UpdateAssumeRolePolicy",
 )
+"""The actions that write a principal's permissions: its inline and attached policies and the
+default version of a managed policy."""
+
+_GRANTING = (*POLICY_WRITE_ACTIONS, "iam:UpdateAssumeRolePolicy")
 
 
 def broad_grant(policy: Policy, full: int) -> tuple[int, list[Statement]]:

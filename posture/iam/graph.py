@@ -17,7 +17,7 @@ import networkx as nx
 
 from posture.iam import escalation as esc
 from posture.iam.escalation import ADMIN, Edge
-from posture.iam.evaluate import Evaluator
+from posture.iam.evaluate import POLICY_WRITE_ACTIONS, Evaluator
 from posture.iam.principals import Principal
 from posture.model import Inventory
 
@@ -135,20 +135,8 @@ def build_identity_graph(
     return graph
 
 
-_MODIFY_ACTIONS = (
-    "iam:PutUserPolicy",
-    "iam:AttachUserPolicy",
-    "iam:PutRolePolicy",
-    "iam:AttachRolePolicy",
-    "iam:PutGroupPolicy",
-    "iam:AttachGroupPolicy",
-    "iam:CreatePolicyVersion",
-    "iam:SetDefaultPolicyVersion",
-)
-
-
 def _may_modify(ev: Evaluator, p: Principal) -> bool:
-    return any(ev.can_ever(p, a) for a in _MODIFY_ACTIONS)
+    return any(ev.can_ever(p, a) for a in POLICY_WRITE_ACTIONS)
 
 
 def _assume_edges(

@@ -219,14 +219,9 @@ def test_key_vault_recoverability() -> None:
         az(KV, f"{RG}/v/good", purge_protection_enabled=True, soft_delete_enabled=None),
         az(KV, f"{RG}/v/bad", purge_protection_enabled=False, soft_delete_enabled=False),
     )
-    assert statuses("azure.encryption.keyvault_purge_protection_enabled", *vaults) == {
-        f"{RG}/v/good": Status.PASS,
-        f"{RG}/v/bad": Status.FAIL,
-    }
-    assert statuses("azure.encryption.keyvault_soft_delete_enabled", *vaults) == {
-        f"{RG}/v/good": Status.PASS,
-        f"{RG}/v/bad": Status.FAIL,
-    }
+    expected = {f"{RG}/v/good": Status.PASS, f"{RG}/v/bad": Status.FAIL}
+    assert statuses("azure.encryption.keyvault_purge_protection_enabled", *vaults) == expected
+    assert statuses("azure.encryption.keyvault_soft_delete_enabled", *vaults) == expected
 
 
 def test_keys_expiry_and_rotation() -> None:
@@ -241,14 +236,9 @@ def test_keys_expiry_and_rotation() -> None:
         az(KEY, f"{RG}/k/bad", enabled=True, expires=None, auto_rotation_enabled=False),
         az(KEY, f"{RG}/k/disabled", enabled=False, expires=None),
     )
-    assert statuses("azure.encryption.keyvault_key_expiry_set", *keys) == {
-        f"{RG}/k/good": Status.PASS,
-        f"{RG}/k/bad": Status.FAIL,
-    }
-    assert statuses("azure.encryption.keyvault_key_rotation_enabled", *keys) == {
-        f"{RG}/k/good": Status.PASS,
-        f"{RG}/k/bad": Status.FAIL,
-    }
+    expected = {f"{RG}/k/good": Status.PASS, f"{RG}/k/bad": Status.FAIL}
+    assert statuses("azure.encryption.keyvault_key_expiry_set", *keys) == expected
+    assert statuses("azure.encryption.keyvault_key_rotation_enabled", *keys) == expected
 
 
 def test_key_listing_failure_makes_its_vault_inconclusive() -> None:

@@ -210,6 +210,16 @@ def get_object(principal: Any, **extra: Any) -> dict[str, Any]:
     }
 
 
+def key_open_to_any_account(action: str, **extra: Any) -> Asset:
+    """A KMS key whose policy allows ``action`` to every AWS principal (``extra``: a condition)."""
+    statement = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": action, "Resource": "*"}
+    return asset(
+        "AWS::KMS::Key",
+        "arn:aws:kms:us-east-1:1:key/k",
+        policy={"Statement": [{**statement, **extra}]},
+    )
+
+
 @pytest.mark.parametrize(
     ("subject", "expected"),
     [
@@ -226,38 +236,10 @@ def get_object(principal: Any, **extra: Any) -> dict[str, Any]:
         (bucket(get_object("*"), block={"RestrictPublicBuckets": True}), Status.PASS),
         (bucket(None, present=False), Status.PASS),
         (bucket(None, present=None), Status.INCONCLUSIVE),
+        (key_open_to_any_account("kms:*"), Status.FAIL),
         (
-            asset(
-                "AWS::KMS::Key",
-                "arn:aws:kms:us-east-1:1:key/k",
-                policy={
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"AWS": "*"},
-                            "Action": "kms:*",
-                            "Resource": "*",
-                        }
-                    ]
-                },
-            ),
-            Status.FAIL,
-        ),
-        (
-            asset(
-                "AWS::KMS::Key",
-                "arn:aws:kms:us-east-1:1:key/k",
-                policy={
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"AWS": "*"},
-                            "Action": "kms:Decrypt",
-                            "Resource": "*",
-                            "Condition": {"StringEquals": {"kms:CallerAccount": ACCOUNT}},
-                        }
-                    ]
-                },
+            key_open_to_any_account(
+                "kms:Decrypt", Condition={"StringEquals": {"kms:CallerAccount": ACCOUNT}}
             ),
             Status.PASS,
         ),

@@ -29,7 +29,7 @@ from posture.collectors.runner import DETAIL_WORKERS as DETAIL_WORKERS
 from posture.collectors.runner import ClientCache, Scope
 from posture.collectors.runner import parallel_map as parallel_map
 from posture.collectors.secrets import quiet_logger
-from posture.model import GLOBAL, Provider
+from posture.model import GLOBAL, Asset, Provider
 
 RETRY_CONFIG = Config(
     retries={"mode": "adaptive", "max_attempts": 8},
@@ -200,6 +200,20 @@ def parse_policy(document: Any) -> dict[str, Any] | None:
 
 def name_from_tags(tags: dict[str, str], default: str) -> str:
     return tags.get("Name") or default
+
+
+def ec2_asset(
+    scope: RegionScope,
+    type_: str,
+    resource: str,
+    id_: str,
+    attrs: dict[str, Any],
+    raw: dict[str, Any],
+) -> Asset:
+    """An EC2 asset whose uid is ``arn:…:ec2:<region>:<account>:<resource>``, named by its tag."""
+    tags = tag_map(raw.get("Tags"))
+    uid = scope.arn("ec2", resource)
+    return scope.asset(uid, type_, name_from_tags(tags, id_), attrs, raw=raw, tags=tags)
 
 
 def _snake(operation: str) -> str:

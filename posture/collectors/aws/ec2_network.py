@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope, name_from_tags, tag_map
+from posture.collectors.aws.base import RegionScope, ec2_asset, tag_map
 from posture.model import Asset
 
 VPC = "AWS::EC2::VPC"
@@ -88,7 +88,7 @@ def normalize_vpc(scope: RegionScope, vpc: Payload) -> Asset:
         "ipv6_cidr_blocks": sorted(v6),
         "is_default": vpc.get("IsDefault"),
     }
-    return _asset(scope, VPC, f"vpc/{vpc_id}", vpc_id, attrs, vpc)
+    return ec2_asset(scope, VPC, f"vpc/{vpc_id}", vpc_id, attrs, vpc)
 
 
 def normalize_subnet(scope: RegionScope, subnet: Payload) -> Asset:
@@ -103,7 +103,7 @@ def normalize_subnet(scope: RegionScope, subnet: Payload) -> Asset:
         "availability_zone": subnet.get("AvailabilityZone"),
         "map_public_ip_on_launch": subnet.get("MapPublicIpOnLaunch"),
     }
-    return _asset(scope, SUBNET, f"subnet/{subnet_id}", subnet_id, attrs, subnet)
+    return ec2_asset(scope, SUBNET, f"subnet/{subnet_id}", subnet_id, attrs, subnet)
 
 
 def normalize_internet_gateway(scope: RegionScope, igw: Payload) -> Asset:
@@ -111,7 +111,7 @@ def normalize_internet_gateway(scope: RegionScope, igw: Payload) -> Asset:
     vpc_ids = {a["VpcId"] for a in igw.get("Attachments", [])
                if a.get("VpcId") and a.get("State") not in _ENDED}
     attrs = {"igw_id": igw_id, "vpc_ids": sorted(vpc_ids)}
-    return _asset(scope, INTERNET_GATEWAY, f"internet-gateway/{igw_id}", igw_id, attrs, igw)
+    return ec2_asset(scope, INTERNET_GATEWAY, f"internet-gateway/{igw_id}", igw_id, attrs, igw)
 
 
 def normalize_nat_gateway(scope: RegionScope, nat: Payload) -> Asset:
@@ -125,7 +125,7 @@ def normalize_nat_gateway(scope: RegionScope, nat: Payload) -> Asset:
         "public_ips": sorted(public_ips),
         "connectivity_type": nat.get("ConnectivityType"),
     }
-    return _asset(scope, NAT_GATEWAY, f"natgateway/{nat_id}", nat_id, attrs, nat)
+    return ec2_asset(scope, NAT_GATEWAY, f"natgateway/{nat_id}", nat_id, attrs, nat)
 
 
 # --- route tables --------------------------------------------------------------------------
@@ -143,7 +143,7 @@ def normalize_route_table(scope: RegionScope, table: Payload) -> Asset:
         "subnet_ids": sorted({a["SubnetId"] for a in live if a.get("SubnetId")}),
         "routes": sorted(routes, key=lambda r: (r["destination_kind"], r["destination"] or "")),
     }
-    return _asset(scope, ROUTE_TABLE, f"route-table/{rtb_id}", rtb_id, attrs, table)
+    return ec2_asset(scope, ROUTE_TABLE, f"route-table/{rtb_id}", rtb_id, attrs, table)
 
 
 def normalize_route(route: Payload) -> dict[str, Any]:
@@ -191,7 +191,7 @@ def normalize_network_acl(scope: RegionScope, acl: Payload) -> Asset:
                               if a.get("SubnetId")}),
         "entries": sorted(entries, key=lambda e: (e["egress"], e["rule_number"], e["cidr"] or "")),
     }
-    return _asset(scope, NETWORK_ACL, f"network-acl/{acl_id}", acl_id, attrs, acl)
+    return ec2_asset(scope, NETWORK_ACL, f"network-acl/{acl_id}", acl_id, attrs, acl)
 
 
 def normalize_acl_entry(entry: Payload) -> dict[str, Any]:
@@ -312,15 +312,6 @@ def normalize_prefix_list(
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _asset(
-    scope: RegionScope, type_: str, resource: str, id_: str, attrs: dict[str, Any], raw: Payload
-) -> Asset:
-    """An EC2 asset whose uid is ``arn:…:ec2:<region>:<account>:<resource>``, named by its tag."""
-    tags = tag_map(raw.get("Tags"))
-    uid = scope.arn("ec2", resource)
-    return scope.asset(uid, type_, name_from_tags(tags, id_), attrs, raw=raw, tags=tags)
 
 
 def _live(association: Payload, key: str) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope, name_from_tags, tag_map
+from posture.collectors.aws.base import RegionScope, ec2_asset
 from posture.model import Asset
 
 TYPE = "AWS::EC2::VPCPeeringConnection"
@@ -32,7 +32,6 @@ def normalize_peering(scope: RegionScope, item: dict[str, Any]) -> Asset:
     peering_id = str(item["VpcPeeringConnectionId"])
     requester = item.get("RequesterVpcInfo") or {}
     accepter = item.get("AccepterVpcInfo") or {}
-    tags = tag_map(item.get("Tags"))
     attrs = {
         "peering_id": peering_id,
         "status": (item.get("Status") or {}).get("Code"),
@@ -41,14 +40,7 @@ def normalize_peering(scope: RegionScope, item: dict[str, Any]) -> Asset:
         **_side("requester", requester),
         **_side("accepter", accepter),
     }
-    return scope.asset(
-        uid=scope.arn("ec2", f"vpc-peering-connection/{peering_id}"),
-        type_=TYPE,
-        name=name_from_tags(tags, peering_id),
-        attrs=attrs,
-        raw=item,
-        tags=tags,
-    )
+    return ec2_asset(scope, TYPE, f"vpc-peering-connection/{peering_id}", peering_id, attrs, item)
 
 
 def _side(prefix: str, info: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope, name_from_tags, tag_map
+from posture.collectors.aws.base import RegionScope, ec2_asset
 from posture.model import Asset
 
 ATTACHMENT = "AWS::EC2::TransitGatewayAttachment"
@@ -60,7 +60,6 @@ def normalize_attachment(
     rt_id = associations.get(att_id)
     if rt_id is None and own.get("State") in ("associated", "associating"):
         rt_id = own.get("TransitGatewayRouteTableId")
-    tags = tag_map(item.get("Tags"))
     attrs = {
         "attachment_id": att_id,
         "transit_gateway_id": item.get("TransitGatewayId"),
@@ -72,14 +71,8 @@ def normalize_attachment(
         "state": item.get("State"),
         "route_table_id": rt_id,
     }
-    return scope.asset(
-        uid=scope.arn("ec2", f"transit-gateway-attachment/{att_id}"),
-        type_=ATTACHMENT,
-        name=name_from_tags(tags, att_id),
-        attrs=attrs,
-        raw=item,
-        tags=tags,
-    )
+    resource = f"transit-gateway-attachment/{att_id}"
+    return ec2_asset(scope, ATTACHMENT, resource, att_id, attrs, item)
 
 
 def _table(scope: RegionScope, table: dict[str, Any]) -> tuple[Asset, dict[str, str]]:
@@ -94,7 +87,6 @@ def _table(scope: RegionScope, table: dict[str, Any]) -> tuple[Asset, dict[str, 
         scope, rt_id, uid, "GetTransitGatewayRouteTablePropagations",
         "TransitGatewayRouteTablePropagations", ("enabled", "enabling"),
     )
-    tags = tag_map(table.get("Tags"))
     attrs = {
         "route_table_id": rt_id,
         "transit_gateway_id": table.get("TransitGatewayId"),
@@ -105,13 +97,8 @@ def _table(scope: RegionScope, table: dict[str, Any]) -> tuple[Asset, dict[str, 
         "associations": associated,  # None: not read
         "propagations": propagating,
     }
-    asset = scope.asset(
-        uid=uid,
-        type_=ROUTE_TABLE,
-        name=name_from_tags(tags, rt_id),
-        attrs=attrs,
-        raw=table,
-        tags=tags,
+    asset = ec2_asset(
+        scope, ROUTE_TABLE, f"transit-gateway-route-table/{rt_id}", rt_id, attrs, table
     )
     return asset, {a: rt_id for a in associated or ()}
 

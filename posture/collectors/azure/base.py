@@ -27,6 +27,7 @@ from azure.core.exceptions import AzureError, HttpResponseError
 
 from posture.collectors.runner import DETAIL_WORKERS as DETAIL_WORKERS
 from posture.collectors.runner import ClientCache, Scope
+from posture.collectors.runner import parallel_flat_map as parallel_flat_map
 from posture.collectors.runner import parallel_map as parallel_map
 from posture.model import GLOBAL, Asset, Provider
 
@@ -124,6 +125,18 @@ def refs(items: Any) -> list[str]:
 def props(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     value = payload.get("properties")
     return value if isinstance(value, Mapping) else {}
+
+
+def ip_addresses(config: Mapping[str, Any]) -> dict[str, Any]:
+    """What an ARM IP configuration (of a NIC, a firewall, a bastion, a load-balancer frontend)
+    says about addresses: its ``name``, ``subnet_id``, ``public_ip_id`` and ``private_ip``."""
+    p = props(config)
+    return {
+        "name": config.get("name"),
+        "subnet_id": ref(p.get("subnet")),
+        "public_ip_id": ref(p.get("publicIPAddress")),
+        "private_ip": p.get("privateIPAddress"),
+    }
 
 
 def resource_group(resource_id: Any) -> str | None:

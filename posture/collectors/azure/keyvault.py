@@ -11,7 +11,7 @@ from azure.mgmt.keyvault import KeyVaultManagementClient
 
 from posture.collectors.azure.base import (
     SubscriptionScope,
-    parallel_map,
+    parallel_flat_map,
     props,
     region_of,
     resource_group,
@@ -37,10 +37,7 @@ def collect(scope: SubscriptionScope) -> list[Asset]:
     vaults = scope.listing(
         "keyvault", "Vaults_ListBySubscription", (VAULT, KEY), client.vaults.list_by_subscription
     )
-    out: list[Asset] = []
-    for assets in parallel_map(lambda v: _vault(scope, client, v), vaults or ()):
-        out += assets
-    return out
+    return parallel_flat_map(lambda v: _vault(scope, client, v), vaults or ())
 
 
 def _vault(scope: SubscriptionScope, client: Any, item: Mapping[str, Any]) -> list[Asset]:

@@ -13,6 +13,7 @@ from azure.mgmt.network import NetworkManagementClient
 
 from posture.collectors.azure.base import (
     SubscriptionScope,
+    ip_addresses,
     props,
     ref,
     refs,
@@ -218,13 +219,10 @@ def normalize_public_ip(scope: SubscriptionScope, item: Mapping[str, Any]) -> li
 def normalize_ip_configuration(item: Mapping[str, Any]) -> dict[str, Any]:
     p = props(item)
     return {
-        "name": item.get("name"),
+        **ip_addresses(item),
         "id": rid(item.get("id")),
         "primary": p.get("primary"),
-        "subnet_id": ref(p.get("subnet")),
-        "private_ip": p.get("privateIPAddress"),
         "private_ip_version": p.get("privateIPAddressVersion"),
-        "public_ip_id": ref(p.get("publicIPAddress")),
         "asg_ids": refs(p.get("applicationSecurityGroups")),
         "lb_backend_pool_ids": refs(p.get("loadBalancerBackendAddressPools")),
         "lb_nat_rule_ids": refs(p.get("loadBalancerInboundNatRules")),
@@ -253,49 +251,39 @@ def _port(value: Any) -> int | None:
     return int(value) if value is not None else None
 
 
+def _forwarding(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """What a load-balancing or inbound NAT rule forwards: from which frontends, protocol and
+    frontend port, to which backend port."""
+    rp = props(rule)
+    return {
+        "name": rule.get("name"),
+        "protocol": _lower(rp.get("protocol")),
+        "frontend_port": _port(rp.get("frontendPort")),
+        "backend_port": _port(rp.get("backendPort")),
+        "frontend_ids": refs([rp.get("frontendIPConfiguration")]),
+    }
+
+
 def normalize_lb(scope: SubscriptionScope, item: Mapping[str, Any]) -> list[Asset]:
     p = props(item)
-    frontends = []
-    for fe in p.get("frontendIPConfigurations") or ():
-        fp = props(fe)
-        frontends.append(
-            {
-                "name": fe.get("name"),
-                "id": rid(fe.get("id")),
-                "public_ip_id": ref(fp.get("publicIPAddress")),
-                "subnet_id": ref(fp.get("subnet")),
-                "private_ip": fp.get("privateIPAddress"),
-            }
-        )
+    frontends = [
+        {**ip_addresses(fe), "id": rid(fe.get("id"))}
+        for fe in p.get("frontendIPConfigurations") or ()
+    ]
     rules = []
     for rule in p.get("loadBalancingRules") or ():
         rp = props(rule)
         pools = refs([rp.get("backendAddressPool"), *(rp.get("backendAddressPools") or ())])
-        rules.append(
-            {
-                "name": rule.get("name"),
-                "protocol": _lower(rp.get("protocol")),
-                "frontend_port": _port(rp.get("frontendPort")),
-                "backend_port": _port(rp.get("backendPort")),
-                "frontend_ids": refs([rp.get("frontendIPConfiguration")]),
-                "backend_pool_ids": pools,
-            }
-        )
-    nat_rules = []
-    for rule in p.get("inboundNatRules") or ():
-        rp = props(rule)
-        nat_rules.append(
-            {
-                "name": rule.get("name"),
-                "id": rid(rule.get("id")),
-                "protocol": _lower(rp.get("protocol")),
-                "frontend_port": _port(rp.get("frontendPort")),
-                "backend_port": _port(rp.get("backendPort")),
-                "frontend_ids": refs([rp.get("frontendIPConfiguration")]),
-                "backend_ip_configuration_id": ref(rp.get("backendIPConfiguration")),
-                "backend_pool_ids": refs([rp.get("backendAddressPool")]),
-            }
-        )
+        rules.append({**_forwarding(rule), "backend_pool_ids": pools})
+    nat_rules = [
+        {
+            **_forwarding(rule),
+            "id": rid(rule.get("id")),
+            "backend_ip_configuration_id": ref(props(rule).get("backendIPConfiguration")),
+            "backend_pool_ids": refs([props(rule).get("backendAddressPool")]),
+        }
+        for rule in p.get("inboundNatRules") or ()
+    ]
     attrs = {
         "lb_name": item.get("name"),
         "sku": (item.get("sku") or {}).get("name"),

@@ -13,6 +13,7 @@ from azure.mgmt.network import NetworkManagementClient
 from posture.collectors.azure.base import (
     NOT_FOUND,
     SubscriptionScope,
+    ip_addresses,
     parallel_map,
     props,
     ref,
@@ -122,18 +123,7 @@ def _gateway(scope: SubscriptionScope, client: Any, item: Mapping[str, Any]) -> 
 
 
 def _ip_configs(p: Mapping[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    for cfg in p.get("ipConfigurations") or ():
-        cp = props(cfg)
-        out.append(
-            {
-                "name": cfg.get("name"),
-                "subnet_id": ref(cp.get("subnet")),
-                "public_ip_id": ref(cp.get("publicIPAddress")),
-                "private_ip": cp.get("privateIPAddress"),
-            }
-        )
-    return out
+    return [ip_addresses(cfg) for cfg in p.get("ipConfigurations") or ()]
 
 
 def _nat_rule(

@@ -12,6 +12,7 @@ from azure.mgmt.sql import SqlManagementClient
 from posture.collectors.azure.base import (
     NOT_FOUND,
     SubscriptionScope,
+    parallel_flat_map,
     parallel_map,
     props,
     region_of,
@@ -37,10 +38,7 @@ PERMISSIONS = (
 def collect(scope: SubscriptionScope) -> list[Asset]:
     client = scope.client(SqlManagementClient)
     servers = scope.listing("sql", "Servers_List", (SERVER, DATABASE), client.servers.list)
-    out: list[Asset] = []
-    for assets in parallel_map(lambda s: _server(scope, client, s), servers or ()):
-        out += assets
-    return out
+    return parallel_flat_map(lambda s: _server(scope, client, s), servers or ())
 
 
 def _server(scope: SubscriptionScope, client: Any, item: Mapping[str, Any]) -> list[Asset]:

@@ -31,6 +31,7 @@ from google.protobuf import json_format
 
 from posture.collectors.runner import DETAIL_WORKERS as DETAIL_WORKERS
 from posture.collectors.runner import ClientCache, Scope
+from posture.collectors.runner import parallel_flat_map as parallel_flat_map
 from posture.collectors.runner import parallel_map as parallel_map
 from posture.model import GLOBAL, Asset, Provider
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from posture.collectors.gcp.base import ProjectScope, discovery_items, last, parallel_map
+from posture.collectors.gcp.base import ProjectScope, discovery_items, last, parallel_flat_map
 from posture.collectors.gcp.resourcemanager import bindings
 from posture.model import Asset
 
@@ -70,7 +70,7 @@ def collect(scope: ProjectScope) -> list[Asset]:
         out += [normalize_key(scope, sa, k) for k in listed or []]
         return out
 
-    return [a for group in parallel_map(keys, found) for a in group]
+    return parallel_flat_map(keys, found)
 
 
 def normalize_service_account(

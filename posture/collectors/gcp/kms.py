@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from posture.collectors.gcp.base import ProjectScope, last, parallel_map, to_json
+from posture.collectors.gcp.base import ProjectScope, last, parallel_flat_map, to_json
 from posture.collectors.gcp.resourcemanager import bindings
 from posture.model import Asset
 
@@ -60,7 +60,7 @@ def collect(scope: ProjectScope) -> list[Asset]:
         )
         return found or []
 
-    all_rings = [r for found in parallel_map(rings, locations) for r in found]
+    all_rings = parallel_flat_map(rings, locations)
     assets = [normalize_key_ring(scope, r) for r in all_rings]
 
     def keys(ring: Mapping[str, Any]) -> list[Asset]:
@@ -75,9 +75,7 @@ def collect(scope: ProjectScope) -> list[Asset]:
         )
         return [_key_with_policy(scope, k) for k in found or []]
 
-    for found in parallel_map(keys, all_rings):
-        assets.extend(found)
-    return assets
+    return assets + parallel_flat_map(keys, all_rings)
 
 
 def _key_with_policy(scope: ProjectScope, key: Mapping[str, Any]) -> Asset:
