@@ -1,13 +1,16 @@
-"""The end of an organisation run (``scan aws --organization`` and ``audit DIR``): a line per
-account as it completes (above a progress bar on a terminal, plain lines in logs), then the
-merged audit into the chosen report formats, the summary, the accounts not fully scanned and
-the exit code (4 when one was not)."""
+"""The shared part of an organisation run (``scan aws --organization``, ``scan gcp
+--organization/--folder``, ``scan azure --management-group`` and ``audit DIR``): the evidence
+directory refused before anything is read, where the tasks run, a line per account (project,
+subscription) as it completes (above a progress bar on a terminal, plain lines in logs), then
+the merged audit into the chosen report formats, the summary, the accounts not fully scanned
+and the exit code (4 when one was not)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -15,12 +18,60 @@ from rich.text import Text
 
 from posture.cli.options import ReportOptions, out, say
 from posture.cli.report import print_summary, print_tracked
-from posture.model import Finding, Severity, Status
+from posture.model import Finding, Provider, Severity, Status
 from posture.org.manifest import AccountEntry
 from posture.org.plan import ou_text
 from posture.org.run import OnAccount, OrgResult, audit_run
 from posture.pipeline import failures_by_severity
 from posture.registry import Catalogue
+
+if TYPE_CHECKING:
+    from posture.org.plan import OrgPlan
+
+NOUNS = {Provider.AWS: "account", Provider.GCP: "project", Provider.AZURE: "subscription"}
+
+
+def prepare_organization(provider: Provider, options: ReportOptions,
+                         snapshot_out: Path | None, replace: bool) -> Catalogue:
+    """Before anything is read: the catalogue with the chosen checks (unknown ids: exit 2 now)
+    and the evidence directory made ready (a used one refused now)."""
+    from posture.org.manifest import open_dir
+    from posture.registry import load_catalogue
+
+    catalogue = load_catalogue()
+    catalogue.select(ids=options.check_ids, provider=provider)
+    if snapshot_out is not None:
+        open_dir(snapshot_out, replace=replace)
+    return catalogue
+
+
+def run_organization(
+    chosen: OrgPlan,
+    catalogue: Catalogue,
+    options: ReportOptions,
+    *,
+    workers: int | None,
+    scheduler: str | None,
+    snapshot_out: Path | None,
+) -> NoReturn:
+    """Scan every task of ``chosen`` where ``--workers``/``--scheduler`` say, then report."""
+    from posture.org.executor import Cluster
+    from posture.org.run import scan_organization
+
+    noun = NOUNS[chosen.provider]
+    total = len(chosen.tasks)
+    cluster = Cluster.choose(workers, scheduler, total)
+    if not options.quiet:
+        say(f"organization {chosen.organization_id}: scanning {total} {noun}(s) "
+            f"{cluster.describe()}")
+    with account_progress(f"Scanning {noun}s", total, options.quiet) as on_account:
+        result = scan_organization(chosen, cluster, check_ids=options.check_ids,
+                                   out_dir=snapshot_out, on_account=on_account,
+                                   catalogue=catalogue)
+    if snapshot_out is not None:
+        say(f"snapshots: {snapshot_out} ({len(result.manifest.accounts)} {noun}(s); "
+            f"manifest sha256 {result.manifest_sha256})")
+    report_organization(result, catalogue, options)
 
 
 def account_line(entry: AccountEntry, findings: tuple[Finding, ...], done: int,
@@ -84,15 +135,16 @@ def report_organization(
 def print_accounts(result: OrgResult) -> None:
     """The organisation in one line, then each account not fully scanned, with its reason."""
     accounts = result.manifest.accounts
+    noun = NOUNS.get(Provider(result.manifest.provider), "account")
     fails: dict[str, int] = {}
     for f in result.findings:
         if f.status == Status.FAIL and f.severity >= Severity.HIGH:
             fails[f.account] = fails.get(f.account, 0) + 1
-    say(f"organization {result.manifest.organization_id}: {len(accounts)} account(s), "
+    say(f"organization {result.manifest.organization_id}: {len(accounts)} {noun}(s), "
         f"{sum(1 for a in accounts if fails.get(a.id))} with high or critical FAILs")
     incomplete = result.incomplete
     if incomplete:
-        say(f"warning: {len(incomplete)} account(s) not fully scanned; their unread checks are "
+        say(f"warning: {len(incomplete)} {noun}(s) not fully scanned; their unread checks are "
             "INCONCLUSIVE (exit code 4):")
         for a in incomplete:
             say(f"  {a.id} {a.name}: {a.status.value}: {a.reason}")

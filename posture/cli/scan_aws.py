@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from posture.cli.options import ReportOptions, report_command, say
+from posture.cli.options import ReportOptions, report_command
+from posture.cli.org_options import ReplaceOpt, SchedulerOpt, WorkersOpt
 from posture.cli.report import scan_and_report
 
 ProfileOpt = Annotated[str | None, typer.Option(help="AWS profile from the shared config.")]
@@ -54,28 +55,6 @@ RoleOpt = Annotated[
 ExternalIdOpt = Annotated[
     str | None, typer.Option("--external-id", help="External id the role's trust requires.")
 ]
-WorkersOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--workers",
-        help="Local Dask worker processes (default: the machine's cores; 0: scan the accounts "
-        "one after the other in this process).",
-    ),
-]
-SchedulerOpt = Annotated[
-    str | None,
-    typer.Option("--scheduler",
-                 help="Run on this existing Dask scheduler (tcp://HOST:8786) instead."),
-]
-ReplaceOpt = Annotated[
-    bool,
-    typer.Option(
-        "--replace-snapshots",
-        help="Let --snapshot-out replace an earlier organisation scan in the same directory "
-        "(its manifest and snapshots; anything else there is still refused).",
-    ),
-]
-
 _ORG_ONLY = ("--ou", "--accounts", "--exclude-accounts", "--external-id", "--workers",
              "--scheduler", "--replace-snapshots")
 
@@ -134,24 +113,16 @@ def _scan_organization(
     replace: bool,
     options: ReportOptions,
 ) -> None:
-    from posture.cli.org_report import account_progress, report_organization, split_ids
+    from posture.cli.org_report import prepare_organization, run_organization, split_ids
     from posture.collectors.aws.collector import AwsTarget, make_session
     from posture.collectors.aws.organizations import discover
     from posture.model import Provider
-    from posture.org.executor import Cluster
-    from posture.org.manifest import open_dir
     from posture.org.plan import Access, plan
-    from posture.org.run import scan_organization
-    from posture.registry import load_catalogue
 
     include, exclude = split_ids(accounts), split_ids(exclude_accounts)
     if not role_name.strip():
         raise ValueError("--role-name must not be empty")
-    catalogue = load_catalogue()
-    catalogue.select(ids=options.check_ids, provider=Provider.AWS)  # unknown ids: exit 2 now
-    if snapshot_out is not None:
-        open_dir(snapshot_out, replace=replace)  # refuse a used directory before scanning
-        replace = False  # cleared above: a second pass would find its own empty directory
+    catalogue = prepare_organization(Provider.AWS, options, snapshot_out, replace)
     target = AwsTarget(profile=profile, endpoint_url=endpoint_url)
     org = discover(make_session(target), endpoint_url=endpoint_url,
                    region=target.default_region, ou=ou, include=include, exclude=exclude)
@@ -161,14 +132,5 @@ def _scan_organization(
     chosen = plan(org, access)
     if not chosen.tasks:
         raise ValueError(f"organization {org.id}: no ACTIVE account selected to scan")
-    cluster = Cluster.choose(workers, scheduler, len(chosen.tasks))
-    if not options.quiet:
-        say(f"organization {org.id}: scanning {len(chosen.tasks)} account(s) "
-            f"{cluster.describe()}")
-    with account_progress("Scanning accounts", len(chosen.tasks), options.quiet) as on_account:
-        result = scan_organization(chosen, cluster, check_ids=options.check_ids,
-                                   out_dir=snapshot_out, on_account=on_account)
-    if snapshot_out is not None:
-        say(f"snapshots: {snapshot_out} ({len(result.manifest.accounts)} account(s); "
-            f"manifest sha256 {result.manifest_sha256})")
-    report_organization(result, catalogue, options)
+    run_organization(chosen, catalogue, options, workers=workers, scheduler=scheduler,
+                     snapshot_out=snapshot_out)

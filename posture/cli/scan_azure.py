@@ -1,21 +1,23 @@
 """``posture scan azure``: collect Azure subscriptions (named, below management groups, or every
-one visible; read-only), audit them and write the reports. Needs the Azure SDKs
+one visible; read-only), audit them and write the reports. With ``--management-group`` (or
+several ``--subscription`` and ``--workers``/``--scheduler``), one task per subscription, in
+this process or on a Dask cluster (:mod:`posture.org`). Needs the Azure SDKs
 (``pip install 'posture[azure]'``), imported only when it runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from posture.cli.options import (
-    ReportOptions,
-    SnapshotOut,
-    report_command,
-)
+from posture.cli.options import ReportOptions, report_command
+from posture.cli.org_options import ReplaceOpt, SchedulerOpt, WorkersOpt
 from posture.cli.report import scan_and_report
 from posture.errors import CollectorError
+
+if TYPE_CHECKING:
+    from posture.collectors.azure.collector import AzureTarget
 
 SubscriptionOpt = Annotated[
     list[str] | None,
@@ -44,6 +46,14 @@ AuthorityOpt = Annotated[
         "(turns off the public cloud's instance discovery)."
     ),
 ]
+SnapshotOutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Also save the collected inventory to this file; with --management-group, a new "
+        "directory: one snapshot per subscription and manifest.json (re-audit it with "
+        "`posture audit DIR`)."
+    ),
+]
 CaBundleOpt = Annotated[
     Path | None, typer.Option(help="PEM file of CA certificates to trust for ARM and tokens.")
 ]
@@ -56,11 +66,15 @@ def scan_azure(
     arm_endpoint: ArmEndpointOpt = "https://management.azure.com",
     authority_host: AuthorityOpt = None,
     ca_bundle: CaBundleOpt = None,
-    snapshot_out: SnapshotOut = None,
+    snapshot_out: SnapshotOutOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    replace_snapshots: ReplaceOpt = False,
     *,
     options: ReportOptions,
 ) -> None:
-    """Collect Azure subscriptions (read-only), audit them and write the reports.
+    """Collect Azure subscriptions (read-only), audit them and write the reports; with
+    --management-group, every subscription below, one task per subscription.
 
     Credentials come from DefaultAzureCredential: a service principal from AZURE_TENANT_ID,
     AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, a workload or managed identity, or the Azure CLI.
@@ -83,4 +97,31 @@ def scan_azure(
         authority_host=authority_host,
         ca_bundle=str(ca_bundle) if ca_bundle else None,
     )
-    scan_and_report("Azure", lambda step: collect(target, progress=step), snapshot_out, options)
+    distributed = workers is not None or scheduler is not None
+    if not (management_group or (distributed and len(set(subscription or ())) > 1)):
+        given = {"--workers": workers, "--scheduler": scheduler,
+                 "--replace-snapshots": replace_snapshots or None}
+        if used := [name for name, v in given.items() if v is not None]:
+            raise ValueError(f"{', '.join(used)} only apply with --management-group or "
+                             "several --subscription")
+        scan_and_report("Azure", lambda step: collect(target, progress=step), snapshot_out,
+                        options)
+    _scan_organization(target, workers, scheduler, snapshot_out, replace_snapshots, options)
+
+
+def _scan_organization(
+    target: AzureTarget,
+    workers: int | None,
+    scheduler: str | None,
+    snapshot_out: Path | None,
+    replace: bool,
+    options: ReportOptions,
+) -> None:
+    from posture.cli.org_report import prepare_organization, run_organization
+    from posture.model import Provider
+    from posture.org.azure import discover
+
+    catalogue = prepare_organization(Provider.AZURE, options, snapshot_out, replace)
+    chosen, _ = discover(target)
+    run_organization(chosen, catalogue, options, workers=workers, scheduler=scheduler,
+                     snapshot_out=snapshot_out)

@@ -1,20 +1,22 @@
-"""``posture scan gcp``: collect GCP projects (read-only), audit them and write the reports.
-Needs the Google clients (``pip install 'posture[gcp]'``), imported only when it runs."""
+"""``posture scan gcp``: collect GCP projects (read-only), audit them and write the reports; with
+``--organization`` / ``--folder``, every active project below, one task per project, in this
+process or on a Dask cluster (:mod:`posture.org`). Needs the Google clients
+(``pip install 'posture[gcp]'``), imported only when it runs."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from posture.cli.options import (
-    ReportOptions,
-    SnapshotOut,
-    report_command,
-)
+from posture.cli.options import ReportOptions, report_command
+from posture.cli.org_options import ReplaceOpt, SchedulerOpt, WorkersOpt
 from posture.cli.report import scan_and_report
 from posture.errors import CollectorError
+
+if TYPE_CHECKING:
+    from posture.collectors.gcp.collector import GcpTarget
 
 ProjectOpt = Annotated[
     list[str] | None, typer.Option("--project", "-p", help="Project id to scan (repeatable).")
@@ -35,6 +37,14 @@ ImpersonateOpt = Annotated[
 AnonymousOpt = Annotated[
     bool, typer.Option(help="Send no credentials (emulators and local fakes only).")
 ]
+SnapshotOutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Also save the collected inventory to this file; with --organization/--folder, a "
+        "new directory: one snapshot per project and manifest.json (re-audit it with "
+        "`posture audit DIR`)."
+    ),
+]
 EndpointOpt = Annotated[
     str | None,
     typer.Option(
@@ -54,11 +64,15 @@ def scan_gcp(
     impersonate_service_account: ImpersonateOpt = None,
     anonymous: AnonymousOpt = False,
     api_endpoint: EndpointOpt = None,
-    snapshot_out: SnapshotOut = None,
+    snapshot_out: SnapshotOutOpt = None,
+    workers: WorkersOpt = None,
+    scheduler: SchedulerOpt = None,
+    replace_snapshots: ReplaceOpt = False,
     *,
     options: ReportOptions,
 ) -> None:
-    """Collect GCP projects (read-only), audit them and write the reports."""
+    """Collect GCP projects (read-only), audit them and write the reports; with --organization
+    or --folder, every active project below, one task per project."""
     try:
         from posture.collectors.gcp.collector import GcpTarget, collect
     except ImportError as exc:
@@ -79,4 +93,32 @@ def scan_gcp(
         impersonate=impersonate_service_account,
         anonymous=anonymous,
     )
-    scan_and_report("GCP", lambda step: collect(target, progress=step), snapshot_out, options)
+    if not (organization or folder):
+        given = {"--workers": workers, "--scheduler": scheduler,
+                 "--replace-snapshots": replace_snapshots or None}
+        if used := [name for name, v in given.items() if v is not None]:
+            raise ValueError(f"{', '.join(used)} only apply with --organization or --folder")
+        scan_and_report("GCP", lambda step: collect(target, progress=step), snapshot_out,
+                        options)
+    _scan_organization(target, workers, scheduler, snapshot_out, replace_snapshots, options)
+
+
+def _scan_organization(
+    target: GcpTarget,
+    workers: int | None,
+    scheduler: str | None,
+    snapshot_out: Path | None,
+    replace: bool,
+    options: ReportOptions,
+) -> None:
+    from posture.cli.options import say
+    from posture.cli.org_report import prepare_organization, run_organization
+    from posture.model import Provider
+    from posture.org.gcp import discover
+
+    catalogue = prepare_organization(Provider.GCP, options, snapshot_out, replace)
+    chosen, errors = discover(target)
+    for error in errors:
+        say(f"warning: {error.describe()} (projects below it are not scanned)")
+    run_organization(chosen, catalogue, options, workers=workers, scheduler=scheduler,
+                     snapshot_out=snapshot_out)

@@ -1,10 +1,13 @@
-"""What an organisation scan will do, as data: one frozen :class:`AccountTask` per account.
+"""What an organisation scan will do, as data: one frozen :class:`AccountTask` per account (an
+AWS account, a GCP project, an Azure subscription).
 
-A task says which account to read, how to reach it (role name, optional external id, regions,
-endpoint) and what the organisation knows about it (its OU path and the context assets the
-management account collected for it). It never holds a credential: a worker builds its own
-session from its own credential chain and then assumes the member role
-(:func:`posture.org.task.scan_account`), so nothing secret travels through the task graph.
+A task says which account to read, how to reach it (its provider's *target*: :class:`Access`
+for AWS, :class:`GcpAccess`, :class:`AzureAccess`) and what the organisation knows about it
+(its OU / folder / management-group path and the context assets the coordinator collected once
+for it: the AWS organisation, the GCP project's ancestors and their policies, the Azure
+management groups). It never holds a credential: a worker builds its own from its own chain
+(then, on AWS, assumes the member role; :func:`posture.org.task.scan_account`), so nothing
+secret travels through the task graph.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from posture.model import Asset, CollectionError
+from posture.model import Asset, CollectionError, Provider
 
 if TYPE_CHECKING:
     from posture.collectors.aws.organizations import Organization
@@ -47,6 +50,56 @@ class Access:
     default_region: str = "us-east-1"
     profile: str | None = None  # a profile name of the workers' own config, never a key
 
+    @property
+    def provider(self) -> Provider:
+        return Provider.AWS
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.endpoint_url
+
+
+@dataclass(frozen=True, slots=True)
+class GcpAccess:
+    """How workers reach the projects (their own ADC, optionally impersonating a service
+    account; ``key_file`` is a path read on the worker, never its content)."""
+
+    api_endpoint: str | None = None
+    impersonate: str | None = None
+    key_file: str | None = None
+    anonymous: bool = False  # emulators and local fakes only
+    retry_initial: float = 0.5
+
+    @property
+    def provider(self) -> Provider:
+        return Provider.GCP
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.api_endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class AzureAccess:
+    """How workers reach the subscriptions (their own ``DefaultAzureCredential``)."""
+
+    arm_endpoint: str = "https://management.azure.com"
+    authority_host: str | None = None
+    ca_bundle: str | None = None  # a path on the worker
+    retry_total: int = 6
+
+    @property
+    def provider(self) -> Provider:
+        return Provider.AZURE
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.arm_endpoint
+
+
+Target = Access | GcpAccess | AzureAccess
+"""A provider's way to one of its accounts: picklable, secret-free."""
+
 
 @dataclass(frozen=True, slots=True)
 class AccountTask:
@@ -55,15 +108,19 @@ class AccountTask:
     account_id: str
     account_name: str
     ou_path: tuple[OuStep, ...]
-    management: bool  # scanned with the worker's own session, no role (unless it is elsewhere)
-    access: Access
+    management: bool  # AWS: scanned with the worker's own session, no role (unless elsewhere)
+    access: Target
     context_assets: tuple[Asset, ...] = ()  # the organisation's view of this account
     context_errors: tuple[CollectionError, ...] = ()  # what the organisation could not read
 
     @property
+    def provider(self) -> Provider:
+        return self.access.provider
+
+    @property
     def key(self) -> str:
         """A stable name for the task (progress lines, Dask keys)."""
-        return f"account-{self.account_id}"
+        return f"{self.provider.value}-{self.account_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +131,10 @@ class OrgPlan:
     organization_arn: str
     management_account_id: str
     tasks: tuple[AccountTask, ...]
+    provider: Provider = Provider.AWS
 
 
-def _shared(seen: dict[tuple[str, str], Asset], asset: Asset) -> Asset:
+def shared(seen: dict[tuple[str, str], Asset], asset: Asset) -> Asset:
     """The organisation asset (and an SCP on many paths) is the same for every account: keep
     one object, so the plan of a large organisation does not hold one copy per account."""
     key = (asset.uid, asset.account)
@@ -92,10 +150,10 @@ def plan(organization: Organization, access: Access) -> OrgPlan:
     that context are INCONCLUSIVE, never PASS.
     """
     tasks = []
-    shared: dict[tuple[str, str], Asset] = {}  # one object per equal context asset
+    seen: dict[tuple[str, str], Asset] = {}  # one object per equal context asset
     for account in sorted(organization.accounts, key=lambda a: a.id):
         path = tuple(OuStep(ou.id, ou.name) for ou in account.parent_path)
-        context = tuple(_shared(shared, a) for a in organization.context_assets(account.id))
+        context = tuple(shared(seen, a) for a in organization.context_assets(account.id))
         tasks.append(
             AccountTask(
                 account_id=account.id,

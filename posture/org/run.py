@@ -25,8 +25,23 @@ from pathlib import Path
 from posture import __version__
 from posture.collectors import runner
 from posture.history.tracking import Tracking, track
-from posture.model import CollectionError, Finding, Inventory, Provider, ScanMeta, Severity
+from posture.model import (
+    Asset,
+    CollectionError,
+    Finding,
+    Inventory,
+    Provider,
+    ScanMeta,
+    Severity,
+)
 from posture.org import manifest as mf
+from posture.org.crossaccount import (
+    organization_checks,
+    organization_findings,
+    overlay,
+    projected_types,
+    projection,
+)
 from posture.org.executor import Cluster, execute
 from posture.org.plan import AccountTask, OrgPlan
 from posture.org.task import AccountOutcome, AccountStatus
@@ -39,7 +54,7 @@ from posture.pipeline import (
     load_prepared,
     select_checks,
 )
-from posture.registry import Catalogue
+from posture.registry import Catalogue, load_catalogue
 
 OnAccount = Callable[[mf.AccountEntry, tuple[Finding, ...], int, int], None]
 """Told each account as it completes: its entry, its findings, how many are done, of how many."""
@@ -64,21 +79,7 @@ class OrgResult:
         return tuple(a for a in self.manifest.accounts if a.status is not AccountStatus.SCANNED)
 
     def meta(self) -> ScanMeta:
-        m = self.manifest
-        counts = {s: sum(1 for a in m.accounts if a.status is s) for s in AccountStatus}
-        note = (f"organization {m.organization_id}: {len(m.accounts)} account(s), "
-                + ", ".join(f"{n} {s.value}" for s, n in counts.items()))
-        return ScanMeta(
-            scan_id=m.scan_id,
-            provider=Provider(m.provider),
-            tool_version=m.tool_version,
-            started_at=m.started_at,
-            finished_at=m.finished_at,
-            accounts=tuple(a.id for a in m.accounts),
-            regions=tuple(sorted({r for a in m.accounts for r in a.regions})),
-            endpoint_url=m.endpoint_url,
-            notes=(note,),
-        )
+        return manifest_meta(self.manifest)
 
     def prepared(self) -> Prepared:
         """The organisation as the pipeline and reporters see one scan: its metadata and every
@@ -86,6 +87,24 @@ class OrgResult:
         hashed is the manifest, which names every snapshot's hash."""
         inventory = Inventory(meta=self.meta(), assets=(), errors=self.errors)
         return Prepared(inventory, self.manifest_bytes.decode("utf-8"), self.manifest_sha256)
+
+
+def manifest_meta(m: mf.Manifest) -> ScanMeta:
+    """The merged run's metadata, from the manifest alone (so a re-audit rebuilds it)."""
+    counts = {s: sum(1 for a in m.accounts if a.status is s) for s in AccountStatus}
+    note = (f"organization {m.organization_id}: {len(m.accounts)} account(s), "
+            + ", ".join(f"{n} {s.value}" for s, n in counts.items()))
+    return ScanMeta(
+        scan_id=m.scan_id,
+        provider=Provider(m.provider),
+        tool_version=m.tool_version,
+        started_at=m.started_at,
+        finished_at=m.finished_at,
+        accounts=tuple(a.id for a in m.accounts),
+        regions=tuple(sorted({r for a in m.accounts for r in a.regions})),
+        endpoint_url=m.endpoint_url,
+        notes=(note,),
+    )
 
 
 class _Gather:
@@ -101,6 +120,7 @@ class _Gather:
         self.findings: dict[str, tuple[Finding, ...]] = {}
         self.errors: dict[str, tuple[CollectionError, ...]] = {}
         self.checks: set[str] = set()
+        self.projections: dict[str, tuple[Asset, ...]] = {}
         self._written = 0.0
 
     def add(self, outcome: AccountOutcome) -> None:
@@ -113,6 +133,8 @@ class _Gather:
         self.findings[task.account_id] = outcome.findings
         self.errors[task.account_id] = outcome.errors
         self.checks.update(outcome.checks)
+        if outcome.projection:
+            self.projections[task.account_id] = outcome.projection
         if self.out_dir is not None and time.monotonic() - self._written > MANIFEST_EVERY:
             self._write(self.manifest(finished_at=""))
         if self.on_account is not None:
@@ -155,9 +177,12 @@ def scan_organization(
     out_dir: Path | None = None,
     replace: bool = False,
     on_account: OnAccount | None = None,
+    catalogue: Catalogue | None = None,
 ) -> OrgResult:
     """Scan every account of ``plan`` where ``cluster`` says, writing each snapshot into
-    ``out_dir`` (prepared with :func:`posture.org.manifest.open_dir`) as it arrives."""
+    ``out_dir`` (prepared with :func:`posture.org.manifest.open_dir`) as it arrives; then the
+    organisation-wide checks on the accounts linked to each other
+    (:mod:`posture.org.crossaccount`)."""
     if out_dir is not None:
         mf.open_dir(out_dir, replace=replace)
     base = mf.Manifest(
@@ -165,11 +190,12 @@ def scan_organization(
         tool_version=__version__,
         started_at=runner.now(),
         finished_at="",
-        endpoint_url=plan.tasks[0].access.endpoint_url if plan.tasks else None,
+        endpoint_url=plan.tasks[0].access.endpoint if plan.tasks else None,
         organization_id=plan.organization_id,
         organization_arn=plan.organization_arn,
         management_account_id=plan.management_account_id,
         accounts=(),
+        provider=plan.provider.value,
     )
     gather = _Gather(plan, out_dir, base, on_account)
     execute(plan.tasks, check_ids, cluster, gather.add)
@@ -178,12 +204,24 @@ def scan_organization(
     if out_dir is not None:
         mf.write_atomic(out_dir / mf.FILENAME, data)
     ordered = sorted(gather.entries)
-    return _result(
-        manifest, data,
-        (f for k in ordered for f in gather.findings[k]),
-        (e for k in ordered for e in gather.errors[k]),
-        gather.checks,
-    )
+    findings = [f for k in ordered for f in gather.findings[k]]
+    errors = [e for k in ordered for e in gather.errors[k]]
+    linked = [gather.projections[k] for k in sorted(gather.projections)]
+    org = _organization_phase(catalogue or load_catalogue(), gather.checks, manifest, linked,
+                              errors)
+    return _result(manifest, data, overlay(findings, org), errors, gather.checks)
+
+
+def _organization_phase(
+    catalogue: Catalogue,
+    checks: Iterable[str],
+    manifest: mf.Manifest,
+    projections: list[tuple[Asset, ...]],
+    errors: Iterable[CollectionError],
+) -> tuple[Finding, ...]:
+    chosen = organization_checks(catalogue, checks)
+    return organization_findings(catalogue, chosen, manifest_meta(manifest), projections,
+                                 errors)
 
 
 def audit_directory(
@@ -199,6 +237,7 @@ def audit_directory(
     findings: list[Finding] = []
     errors: list[CollectionError] = []
     checks: set[str] = set()
+    linked: list[tuple[Asset, ...]] = []
     for done, entry in enumerate(manifest.accounts, start=1):
         file = path / entry.snapshot
         prepared = load_prepared(file)
@@ -213,9 +252,13 @@ def audit_directory(
         findings.extend(found)
         errors.extend(prepared.inventory.errors)
         checks.update(chosen)
+        types = projected_types(organization_checks(catalogue, chosen))
+        if projected := projection(prepared.inventory, types):
+            linked.append(projected)
         if on_account is not None:
             on_account(entry, found, done, len(manifest.accounts))
-    return _result(manifest, data, findings, errors, checks)
+    org = _organization_phase(catalogue, checks, manifest, linked, errors)
+    return _result(manifest, data, overlay(findings, org), errors, checks)
 
 
 def finding_order(finding: Finding) -> tuple[str, ...]:

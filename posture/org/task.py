@@ -1,19 +1,22 @@
-"""One account of an organisation, scanned where it runs (a Dask worker, or this process).
+"""One account of an organisation (an AWS account, a GCP project, an Azure subscription), scanned
+where it runs (a Dask worker, or this process).
 
-:func:`scan_account` is the task: the worker's own credential chain, then the member role
-(:func:`posture.collectors.aws.member.member_session`; the management account with the
+:func:`scan_account` is the task: the worker's own credential chain (on AWS then the member
+role, :func:`posture.collectors.aws.member.member_session`; the management account with the
 worker's own session when that session is the management account), then the account's
-collection, the organisation's context assets added, the snapshot prepared exactly as a
-single-account scan prepares it, and the account's checks run there, on the worker. What comes
-back is small: a status, the reason when the account was not (fully) scanned, the snapshot as
-gzip-compressed JSON, the findings and the collection errors.
+collection (:func:`collect_account`, by the task's provider), the organisation's context
+assets added, the snapshot prepared exactly as a single-account scan prepares it, and the
+account's checks run there, on the worker. What comes back is small: a status, the reason when
+the account was not (fully) scanned, the snapshot as gzip-compressed JSON, the findings and the
+collection errors.
 
 Guarantees:
 
 - An account that cannot be reached (the role cannot be assumed, the credentials are refused,
-  the account answers as another one) comes back ``failed`` with the reason; its snapshot holds
-  one collection error covering every asset type and region, so each of its checks is
-  INCONCLUSIVE, never PASS, here and when the snapshot is re-audited offline.
+  the account answers as another one; a GCP project or Azure subscription none of whose reads
+  succeeded) comes back ``failed`` with the reason; its snapshot holds one collection error
+  covering every asset type and region, so each of its checks is INCONCLUSIVE, never PASS,
+  here and when the snapshot is re-audited offline.
 - An account whose collection lost a whole region (disabled, not opted in) or a whole service
   module comes back ``partial`` with the reason.
 - Only an unexpected exception escapes (Dask then retries the task); a known failure is an
@@ -33,8 +36,9 @@ from typing import TYPE_CHECKING
 
 from posture.collectors import runner
 from posture.errors import CollectorError
-from posture.model import ALL, CollectionError, Finding, Inventory, Provider
-from posture.org.plan import AccountTask
+from posture.model import ALL, Asset, CollectionError, Finding, Inventory, Provider
+from posture.org.crossaccount import organization_checks, projected_types, projection
+from posture.org.plan import Access, AccountTask, AzureAccess, GcpAccess
 from posture.pipeline import Prepared, audit, prepare, select_checks
 from posture.registry import Catalogue, load_catalogue
 
@@ -43,6 +47,12 @@ if TYPE_CHECKING:
 
 ACCESS_SERVICE = "sts"
 ACCESS_OPERATION = "AssumeRole"
+ACCESS_CALLS = {  # the call that reads an account at all, per provider
+    Provider.AWS: (ACCESS_SERVICE, ACCESS_OPERATION),
+    Provider.GCP: ("cloudresourcemanager", "projects.get"),
+    Provider.AZURE: ("resources", "Subscriptions_Get"),
+}
+NOUNS = {Provider.AWS: "account", Provider.GCP: "project", Provider.AZURE: "subscription"}
 ACCESS_CODE = "AccountNotAccessible"
 LOST_SERVICE = "posture"
 LOST_OPERATION = "scan"
@@ -77,6 +87,9 @@ class AccountOutcome:
     checks: tuple[str, ...]
     seconds: float = 0.0
     worker: str = ""
+    # the assets the organisation-wide checks need from this account (empty unless the account
+    # has a cross-account link): see posture.org.crossaccount
+    projection: tuple[Asset, ...] = ()
 
     def snapshot_bytes(self) -> bytes:
         return gzip.decompress(self.snapshot_gz)
@@ -95,22 +108,58 @@ def where() -> str:
 
 def scan_account(task: AccountTask, check_ids: tuple[str, ...] = ()) -> AccountOutcome:
     """Collect and audit one account (the Dask task). Known failures come back as outcomes."""
-    from posture.collectors.aws.collector import AwsTarget, collect
-
     clock = time.monotonic()
     started = runner.now()
-    access = task.access
     try:
-        session = account_session(task)
-        target = AwsTarget(profile=access.profile, regions=access.regions,
-                           endpoint_url=access.endpoint_url,
-                           default_region=access.default_region)
-        inventory = collect(target, session=session)
+        inventory = collect_account(task)
     except CollectorError as exc:
         return failed_outcome(task, str(exc), check_ids, started=started, clock=clock)
+    if task.provider is not Provider.AWS and (why := unreadable(inventory, task)):
+        return failed_outcome(task, why, check_ids, started=started, clock=clock)
     inventory = with_context(inventory, task)
     status, reason = status_of(inventory)
     return _outcome(task, prepare(inventory), status, reason, check_ids, clock)
+
+
+def collect_account(task: AccountTask) -> Inventory:
+    """The account's own inventory, read with this process's credentials (the provider's
+    collector; GCP without the ancestors and Azure without the management groups: those are the
+    task's context). Raises :class:`CollectorError` when nothing can be read."""
+    access = task.access
+    if isinstance(access, GcpAccess):
+        from posture.org.gcp import collect_project
+
+        return collect_project(task.account_id, access)
+    if isinstance(access, AzureAccess):
+        from posture.org.azure import collect_subscription
+
+        return collect_subscription(task.account_id, access)
+    return _collect_aws(task, access)
+
+
+def _collect_aws(task: AccountTask, access: Access) -> Inventory:
+    from posture.collectors.aws.collector import AwsTarget, collect
+
+    session = account_session(task)
+    target = AwsTarget(profile=access.profile, regions=access.regions,
+                       endpoint_url=access.endpoint_url, default_region=access.default_region)
+    return collect(target, session=session)
+
+
+def unreadable(inventory: Inventory, task: AccountTask) -> str:
+    """Why a GCP project / Azure subscription counts as not read (``""`` if it was): the call
+    that reads the project or subscription itself (``projects.get``, ``Subscriptions_Get``) was
+    refused. The credential then has no usable access there; whatever else answered is not
+    trusted for a verdict (the collectors still record placeholder assets for what they tried)."""
+    service, operation = ACCESS_CALLS[task.provider]
+    refused = [e for e in inventory.errors if e.account == task.account_id]
+    access = [e for e in refused if (e.service, e.operation) == (service, operation)]
+    if not access:
+        return ""
+    first = access[0]
+    more = f" (and {len(refused) - 1} other call(s) failed)" if len(refused) > 1 else ""
+    return (f"{NOUNS[task.provider]} {task.account_id} cannot be read: {first.service}:"
+            f"{first.operation} {first.code} ({first.message}){more}")
 
 
 def account_session(task: AccountTask) -> boto3.session.Session:
@@ -123,6 +172,7 @@ def account_session(task: AccountTask) -> boto3.session.Session:
     from posture.collectors.aws.member import check_access, member_session
 
     access = task.access
+    assert isinstance(access, Access)
     base = make_session(AwsTarget(profile=access.profile))
     region, endpoint = access.default_region, access.endpoint_url
     if task.management and check_access(base, region, endpoint) == task.account_id:
@@ -170,22 +220,25 @@ def failed_inventory(task: AccountTask, reason: str, *, lost: bool = False,
                      started: str | None = None) -> Inventory:
     """The snapshot of an account that was not read: the organisation's context and one
     collection error covering every asset type in every region of the account."""
+    provider = task.provider
+    service, operation = ACCESS_CALLS[provider]
     error = CollectionError(
-        provider=Provider.AWS,
+        provider=provider,
         account=task.account_id,
         region=ALL,
-        service=LOST_SERVICE if lost else ACCESS_SERVICE,
-        operation=LOST_OPERATION if lost else ACCESS_OPERATION,
+        service=LOST_SERVICE if lost else service,
+        operation=LOST_OPERATION if lost else operation,
         code=LOST_CODE if lost else ACCESS_CODE,
         message=reason[: runner.MESSAGE_LIMIT],
         asset_types=(ALL,),
     )
+    access = task.access
     return runner.build_inventory(
-        Provider.AWS,
+        provider,
         started=started or runner.now(),
         accounts=(task.account_id,),
-        regions=task.access.regions,
-        endpoint_url=task.access.endpoint_url,
+        regions=access.regions if isinstance(access, Access) else (),
+        endpoint_url=access.endpoint,
         assets=list(task.context_assets),
         errors=[error, *task.context_errors],
     )
@@ -219,6 +272,7 @@ def _outcome(
     checks = select_checks(prepared, catalogue, check_ids)
     findings = audit(prepared, catalogue, checks) if checks else ()
     inventory = prepared.inventory
+    types = projected_types(organization_checks(catalogue, checks))
     return AccountOutcome(
         account_id=task.account_id,
         status=status,
@@ -231,4 +285,5 @@ def _outcome(
         checks=checks,
         seconds=round(time.monotonic() - clock, 3),
         worker=where(),
+        projection=projection(inventory, types),
     )

@@ -1,6 +1,8 @@
 """A small AWS organisation on a moto server: the management account, three members in two OUs,
 the audit role in each member and a small estate (an open security group in ``prod-web``, a
-bucket in ``prod-data``, nothing in ``sandbox-1``)."""
+bucket in ``prod-data``) and, across accounts, a VPC peering between a host in ``prod-web``
+(OU Prod) and a host in ``sandbox-1`` (OU Sandbox) with routes both ways and security groups
+that admit each other: a production-to-sandbox path no single account can see whole."""
 
 from __future__ import annotations
 
@@ -70,7 +72,40 @@ def build(endpoint: str, members: tuple[tuple[str, str], ...] = (
         ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[{
             "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22,
             "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    if "prod-web" in accounts and "sandbox-1" in accounts:
+        peer_prod_and_sandbox(endpoint, accounts["prod-web"], accounts["sandbox-1"])
     if "prod-data" in accounts:
         s3 = client("s3", endpoint, member_creds(endpoint, accounts["prod-data"]))
         s3.create_bucket(Bucket=f"prod-data-{accounts['prod-data']}")
     return Org(endpoint, org_id, accounts, ous)
+
+
+def _host(ec2: Any, vpc: str, cidr: str, peer_cidr: str, pcx: str) -> None:
+    """A subnet routed to ``peer_cidr`` through the peering, and an instance in it whose
+    security group admits all traffic from ``peer_cidr``."""
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr)["Subnet"]["SubnetId"]
+    table = ec2.create_route_table(VpcId=vpc)["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=table, SubnetId=subnet)
+    ec2.create_route(RouteTableId=table, DestinationCidrBlock=peer_cidr,
+                     VpcPeeringConnectionId=pcx)
+    group = ec2.create_security_group(GroupName="from-peer", Description="peer traffic",
+                                      VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+        "IpProtocol": "-1", "IpRanges": [{"CidrIp": peer_cidr}]}])
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro",
+                      SubnetId=subnet, SecurityGroupIds=[group])
+
+
+def peer_prod_and_sandbox(endpoint: str, prod: str, sandbox: str) -> None:
+    """prod-web 10.20.0.0/16 <-> sandbox-1 10.30.0.0/16, requested by prod, accepted by sandbox."""
+    ec2_prod = client("ec2", endpoint, member_creds(endpoint, prod))
+    ec2_sandbox = client("ec2", endpoint, member_creds(endpoint, sandbox))
+    vpc_prod = ec2_prod.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    vpc_sandbox = ec2_sandbox.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
+    pcx = ec2_prod.create_vpc_peering_connection(
+        VpcId=vpc_prod, PeerVpcId=vpc_sandbox, PeerOwnerId=sandbox
+    )["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    ec2_sandbox.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
+    _host(ec2_prod, vpc_prod, "10.20.1.0/24", "10.30.0.0/16", pcx)
+    _host(ec2_sandbox, vpc_sandbox, "10.30.1.0/24", "10.20.0.0/16", pcx)

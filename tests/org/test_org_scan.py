@@ -189,3 +189,33 @@ def test_organisation_options_need_organization() -> None:
     result = runner.invoke(app, ["scan", "aws", "--workers", "2", "-q"])
     assert result.exit_code == 2
     assert "--workers only apply with --organization" in result.output
+
+
+SEGREGATION = "aws.segregation.no_prod_nonprod_network_path"
+
+
+def test_cross_account_path_is_followed_by_the_organization_phase(
+    org: Org, scanned: tuple[Path, Path, str]
+) -> None:
+    """prod-web (OU Prod) peers with sandbox-1 (OU Sandbox): each account's own snapshot stops
+    at the peering (INCONCLUSIVE when re-audited alone), the organisation run follows the path
+    into the other account and FAILs the production VPC, naming the sandbox VPC."""
+    from posture.pipeline import audit, load_prepared
+    from posture.registry import load_catalogue
+
+    snap, out, _ = scanned
+    prod = org.id_of("prod-web")
+    rows = [f for f in json.loads((out / "findings.json").read_text())["findings"]
+            if f["check_id"] == SEGREGATION and f["account"] == prod]
+    failed = [f for f in rows if f["status"] == "FAIL"]
+    assert len(failed) == 1, rows
+    assert "network path between production" in failed[0]["message"]
+    assert failed[0]["evidence"]["environment"]["tag"] == "OU=Prod"
+    hops = [h["kind"] for h in failed[0]["evidence"]["paths"][0]["hops"]]
+    assert "vpc-peering" in hops
+
+    alone = load_prepared(snap / f"{prod}.json")
+    own = [f for f in audit(alone, load_catalogue(), (SEGREGATION,))
+           if f.resource_uid == failed[0]["resource_uid"]]
+    assert [f.status.value for f in own] == ["INCONCLUSIVE"]
+    assert "not in this snapshot" in own[0].message

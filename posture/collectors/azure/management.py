@@ -130,3 +130,24 @@ def _asset(
         attrs=jsonable(attrs),
         raw=jsonable(raw),
     )
+
+
+def subscriptions_listed(groups: Sequence[Asset]) -> dict[str, tuple[str, str | None]]:
+    """Each subscription the groups' descendants listed: lower-case id → (display name, the
+    uid of its direct parent group). Read from the requested groups' recorded ``descendants``
+    (an organisation scan names and places every subscription without one call per
+    subscription)."""
+    out: dict[str, tuple[str, str | None]] = {}
+    for group in groups:
+        raw = group.raw if isinstance(group.raw, Mapping) else {}
+        for item in raw.get("descendants") or ():
+            if not isinstance(item, Mapping) or "managementgroups" in str(
+                item.get("type", "")
+            ).lower():
+                continue
+            sub = str(rid(item.get("id")) or "").rsplit("/", 1)[-1]
+            if sub:
+                shown = props(item).get("displayName") or item.get("name") or sub
+                out.setdefault(sub, (str(shown), rid((props(item).get("parent") or {})
+                                                     .get("id"))))
+    return out

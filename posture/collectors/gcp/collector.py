@@ -8,6 +8,7 @@ and their IAM policies are collected once afterwards (:mod:`.hierarchy`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from posture.collectors import runner
@@ -30,7 +31,10 @@ MODULES = (
 )
 PACKAGE = "posture.collectors.gcp"
 
-__all__ = ["GcpTarget", "all_permissions", "collect", "custom_role", "make_credentials"]
+__all__ = [
+    "GcpTarget", "ProjectRecord", "all_permissions", "collect", "custom_role", "discover_below",
+    "make_credentials",
+]
 
 
 def all_permissions() -> tuple[str, ...]:
@@ -156,7 +160,25 @@ def discover_projects(
     clients: Clients, target: GcpTarget, errors: list[CollectionError]
 ) -> list[str]:
     """The projects asked for, plus the active projects under the organisation / folders."""
-    found: list[str] = list(target.projects)
+    found = [*target.projects, *(p.project_id for p in discover_below(clients, target, errors))]
+    return sorted(dict.fromkeys(found))
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRecord:
+    """An active project found below the organisation / folders: id, display name, parent."""
+
+    project_id: str
+    display_name: str
+    parent: str
+
+
+def discover_below(
+    clients: Clients, target: GcpTarget, errors: list[CollectionError]
+) -> list[ProjectRecord]:
+    """The active projects under the target's organisation and folders (not ``projects``),
+    walking the folders breadth first; a listing that fails is recorded in ``errors``."""
+    found: list[ProjectRecord] = []
     parents: list[str] = []
     if target.organization:
         org = target.organization
@@ -174,18 +196,19 @@ def discover_projects(
         def list_folders(p: str = parent) -> list[str]:
             return [str(f.name) for f in clients.folders().list_folders(parent=p, retry=retry)]
 
-        def list_projects(p: str = parent) -> list[tuple[str, str]]:
+        def list_projects(p: str = parent) -> list[ProjectRecord]:
             return [
-                (str(pr.project_id), str(pr.state.name))
+                ProjectRecord(str(pr.project_id), str(pr.display_name), str(pr.parent or p))
                 for pr in clients.projects().list_projects(parent=p, retry=retry)
+                if str(pr.state.name) == "ACTIVE"
             ]
 
         folders = scope.call("cloudresourcemanager", "folders.list", (ALL,), list_folders)
         projects = scope.call("cloudresourcemanager", "projects.list", (ALL,), list_projects)
         parents += folders or []
-        found += [pid for pid, state in projects or [] if state == "ACTIVE"]
+        found += projects or []
         errors.extend(scope.errors)
-    return sorted(dict.fromkeys(found))
+    return found
 
 
 def _preflight(clients: Clients, project: str) -> None:
@@ -207,9 +230,13 @@ def collect(
     target: GcpTarget,
     progress: runner.Progress | None = None,
     credentials: Any = None,
+    *,
+    ancestors: bool = True,
 ) -> Inventory:
     """Collect the target's projects. Raises :class:`CollectorError` only if nothing can be
-    scanned. ``credentials`` overrides the credential chain (tests inject them)."""
+    scanned. ``credentials`` overrides the credential chain (tests inject them).
+    ``ancestors=False`` skips the folders and organisation (an organisation scan collects
+    them once for all its projects, :mod:`posture.org.gcp`)."""
     started = runner.now()
     default_project = None
     if credentials is None:
@@ -227,16 +254,16 @@ def collect(
     _preflight(clients, projects[0])
     jobs = [runner.Job(name, ProjectScope(p, clients)) for p in projects for name in MODULES]
     found = runner.run_jobs(PACKAGE, jobs, max_workers=target.max_workers, progress=progress)
-    parents = [a.attr("parent") for a in found.assets if a.type == PROJECT]
-    ancestors, ancestor_errors = collect_ancestors(clients, parents)
-    if progress is not None and ancestors:
-        progress(f"hierarchy {len(ancestors)} folder(s) / organisation")
+    parents = [a.attr("parent") for a in found.assets if a.type == PROJECT] if ancestors else []
+    above, ancestor_errors = collect_ancestors(clients, parents)
+    if progress is not None and above:
+        progress(f"hierarchy {len(above)} folder(s) / organisation")
     return runner.build_inventory(
         Provider.GCP,
         started=started,
         accounts=projects,
         regions=runner.regions_of(found.assets),
         endpoint_url=target.api_endpoint,
-        assets=(*found.assets, *ancestors),
+        assets=(*found.assets, *above),
         errors=(*errors, *found.errors, *ancestor_errors),
     )
