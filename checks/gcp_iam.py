@@ -26,7 +26,7 @@ from posture.gcp import (
     lineage,
     public_grants,
 )
-from posture.iam.gcp import ImpersonationPath, build_impersonation_graph
+from posture.iam.gcp import ImpersonationPath, build_impersonation_graph, time_bound
 from posture.model import Principle, Severity
 from posture.registry import check
 from posture.values import age_days, parse_time, scan_time
@@ -61,9 +61,11 @@ def _who(found: list[Grant]) -> str:
 def no_basic_roles_for_users(ctx: CheckContext) -> Iterator[Result]:
     """No user or group holds a standing Owner or Editor role on a project
 
-    Basic roles grant thousands of permissions across every service. A grant bound by an IAM
-    condition (e.g. an expiry) is time-bound, not standing, and is reported as evidence only; the
-    policy is always read as version 3 so conditions are visible.
+    Basic roles grant thousands of permissions across every service. A grant whose IAM condition
+    ends it at a fixed time (``request.time < timestamp(...)``) is time-bound, not standing, and
+    is reported as evidence only; any other condition (a resource name, a tag, a start time, a
+    time of day), whatever its title says, leaves the grant standing. The policy is always read
+    as version 3 so conditions are visible.
 
     Remediation: Replace Owner/Editor with predefined roles scoped to the job; grant elevated
     access just in time (Privileged Access Manager or an IAM condition with an expiry).
@@ -76,8 +78,8 @@ def no_basic_roles_for_users(ctx: CheckContext) -> Iterator[Result]:
         held = [
             g for g in effective if g.role in BASIC_ADMIN and g.member.startswith(HUMAN_PREFIXES)
         ]
-        standing = [g for g in held if not g.condition]
-        bounded = [g.evidence() for g in held if g.condition]
+        standing = [g for g in held if not time_bound(g.condition)]
+        bounded = [g.evidence() for g in held if time_bound(g.condition)]
         gap = lineage(ctx.inventory, project).gap
         if standing:
             yield ctx.fail(

@@ -48,6 +48,8 @@ ORG_POLICY = "orgpolicy.googleapis.com/Policy"
 SQL_INSTANCE = "sqladmin.googleapis.com/Instance"
 SERVICE_ACCOUNT = "iam.googleapis.com/ServiceAccount"
 SA_KEY = "iam.googleapis.com/ServiceAccountKey"
+COMPUTE_PROJECT = "compute.googleapis.com/Project"  # the project's Compute Engine settings
+PAM_ENTITLEMENT = "privilegedaccessmanager.googleapis.com/Entitlement"
 # the parts of an external load balancer between a forwarding rule and its instances
 LB_PARTS = (
     HTTP_PROXY,

@@ -81,11 +81,26 @@ def permissions_aws(
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
 
 
-def permissions_azure() -> None:
-    """Print the scanner's minimal read-only custom role definition (JSON for
-    `az role definition create --role-definition`)."""
-    from posture.collectors.azure.collector import role_definition
+GraphOpt = Annotated[
+    bool,
+    typer.Option("--graph", help="Print the Microsoft Graph application permissions (Entra ID) "
+                 "instead of the ARM custom role."),
+]
 
+
+def permissions_azure(graph: GraphOpt = False) -> None:
+    """Print the scanner's minimal read-only custom role definition (JSON for
+    `az role definition create --role-definition`); with --graph, the Microsoft Graph
+    application permissions Entra ID is read with (the role's description names them too)."""
+    from posture.collectors.azure.collector import graph_permissions, role_definition
+
+    names = list(graph_permissions())
+    if graph:
+        document = {"resource": "Microsoft Graph", "resourceAppId":
+                    "00000003-0000-0000-c000-000000000000", "type": "Application",
+                    "permissions": names}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return
     sys.stdout.write(json.dumps(role_definition(), indent=2) + "\n")
 
 

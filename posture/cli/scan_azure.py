@@ -54,6 +54,14 @@ SnapshotOutOpt = Annotated[
         "`posture audit DIR`)."
     ),
 ]
+GraphEndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Microsoft Graph endpoint Entra ID is read from (default: the one of the ARM "
+        "endpoint's cloud, e.g. https://graph.microsoft.us for US Government; Entra ID is not "
+        "read for an ARM endpoint of no known cloud without it)."
+    ),
+]
 CaBundleOpt = Annotated[
     Path | None, typer.Option(help="PEM file of CA certificates to trust for ARM and tokens.")
 ]
@@ -66,6 +74,7 @@ def scan_azure(
     arm_endpoint: ArmEndpointOpt = "https://management.azure.com",
     authority_host: AuthorityOpt = None,
     ca_bundle: CaBundleOpt = None,
+    graph_endpoint: GraphEndpointOpt = None,
     snapshot_out: SnapshotOutOpt = None,
     workers: WorkersOpt = None,
     scheduler: SchedulerOpt = None,
@@ -90,12 +99,15 @@ def scan_azure(
         raise CollectorError(f"CA bundle not found: {ca_bundle}")
     if not arm_endpoint.startswith("https://"):
         raise ValueError("--arm-endpoint must be an https:// URL (tokens never go over HTTP)")
+    if graph_endpoint is not None and not graph_endpoint.startswith("https://"):
+        raise ValueError("--graph-endpoint must be an https:// URL (tokens never go over HTTP)")
     target = AzureTarget(
         subscriptions=tuple(subscription or ()),
         management_groups=tuple(management_group or ()),
         arm_endpoint=arm_endpoint,
         authority_host=authority_host,
         ca_bundle=str(ca_bundle) if ca_bundle else None,
+        graph_endpoint=graph_endpoint,
     )
     distributed = workers is not None or scheduler is not None
     if not (management_group or (distributed and len(set(subscription or ())) > 1)):

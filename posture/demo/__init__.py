@@ -13,6 +13,7 @@ import boto3
 
 from posture.collectors.aws.collector import AwsTarget, collect
 from posture.demo.account import build_account as _build
+from posture.demo.identity_center import emulate_missing_apis
 from posture.model import Inventory
 
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
@@ -52,4 +53,6 @@ def build_account(endpoint: str) -> None:
 
 def scan(endpoint: str, progress: Callable[[str], None] | None = None) -> Inventory:
     target = AwsTarget(regions=DEMO_REGIONS, endpoint_url=endpoint, max_workers=8)
-    return collect(target, progress=progress, session=demo_session())
+    session = demo_session()
+    emulate_missing_apis(session)
+    return collect(target, progress=progress, session=session)

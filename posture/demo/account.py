@@ -19,6 +19,10 @@ Planted violations (what posture should find):
 * ``legacy-jumphost`` runs as the administrator role ``ops-admin`` (instance profile
   ``ops-admin``): an attack path across network and identity, internet → tcp/22 → host → role →
   administrator (issue 14).
+* IAM Identity Center (issue 16): the permission set ``AdministratorAccess`` (admin, 12-hour
+  sessions) permanently assigned to the group ``platform-admins``; ``bob``, a console user although
+  SSO exists (``break-glass`` is the documented exception, by tag); the role ``admin-access``,
+  admin-equivalent, assumable by anyone in the account without MFA, 12-hour sessions.
 * ``bob`` with a console password and no MFA; a customer policy granting ``*`` on ``*``; a role
   trusting any AWS principal; no multi-region CloudTrail; prod ↔ dev VPC peering.
 
@@ -40,6 +44,8 @@ import zipfile
 from typing import Any
 
 import boto3
+
+from posture.demo.identity_center import identity_center
 
 AMI = "ami-12c6146b"  # an image id moto knows
 OFFICE_CIDR = "203.0.113.0/24"
@@ -555,3 +561,4 @@ def build_account(session: boto3.session.Session, endpoint: str) -> None:
     _data_protection(b, net)
     _exposure_behind_lb(b, net)
     _attack_path(b, ids)
+    identity_center(b.client, _doc)

@@ -1,6 +1,8 @@
 """``posture demo azure``: the loopback HTTPS fake of Azure Resource Manager and Entra ID
 (:mod:`posture.demo.azure_fake`) serving two recorded subscriptions with deliberate
-misconfigurations and traps, scanned by the real Azure collector (the azure-mgmt clients and
+misconfigurations and traps, and the Entra ID tenant behind them through Microsoft Graph (a
+standing Global Administrator, a user without MFA, a guest excluded from one conditional-access
+policy but covered by another), scanned by the real Azure collector (the azure-mgmt clients and
 ``DefaultAzureCredential`` with a service principal) over TLS.
 
 The fake's certificate is signed by a throw-away CA made at start in a private temporary folder
@@ -85,6 +87,7 @@ def scan(progress: Callable[[str], None] | None = None) -> Inventory:
             fake.fail(prefix, status, code, message)
         target = AzureTarget(
             arm_endpoint=fake.base,
+            graph_endpoint=fake.base,  # the fake answers Microsoft Graph (/v1.0) too
             authority_host=fake.base,
             ca_bundle=str(fake.ca),
             retry_total=2,

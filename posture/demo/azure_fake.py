@@ -16,7 +16,11 @@ paging and deserialization against it:
   ``ResourceNotFound``. A VM's ``userData`` is answered only to ``$expand=userData``, as in ARM.
 * ``POST /<tenant>/oauth2/v2.0/token`` issues a bearer token (``/<tenant>/v2.0/.well-known/
   openid-configuration`` points at it); every ARM request must carry that token.
-* :meth:`FakeArm.fail` injects ARM errors (403 ``AuthorizationFailed``, 429 with
+* Microsoft Graph (``/v1.0/...``: the fake's base is also the Graph endpoint) is answered the
+  same way from ``fixtures/azure/graph`` (``graph_root``): ``/v1.0/users`` is
+  ``<graph root>/v1.0/users.json``, ``$skiptoken=N`` its ``.pageN.json`` (``@odata.nextLink``
+  built with ``{base}``), a missing file a 404 ``Request_ResourceNotFound``.
+* :meth:`FakeArm.fail` injects ARM (or Graph) errors (403 ``AuthorizationFailed``, 429 with
   ``Retry-After``) on a path prefix, a given number of times.
 
 The TLS certificate of ``127.0.0.1`` is signed by a throw-away CA made here
@@ -47,6 +51,7 @@ TOKEN = "posture-fake-token"
 _SUB_LIST = re.compile(r"^/subscriptions/[^/]+/providers/[^/]+/[^/]+$")
 _DIAG_LIST = re.compile(r"/providers/microsoft\.insights/diagnosticsettings$")
 _EXTENSION_LIST = re.compile(r"/providers/microsoft\.compute/virtualmachines/[^/]+/extensions$")
+GRAPH_PREFIXES = ("/v1.0/", "/beta/")
 _RESOURCE = re.compile(
     r"^/(subscriptions/[^/]+)/resourcegroups/[^/]+/(providers/[^/]+/[^/]+)/[^/]+$"
 )
@@ -138,8 +143,11 @@ class FakeArm:
     ``root`` defaults to the packaged recordings (:func:`fixtures_root`).
     """
 
-    def __init__(self, folder: Path, root: Path | None = None) -> None:
+    def __init__(
+        self, folder: Path, root: Path | None = None, graph_root: Path | None = None
+    ) -> None:
         self.root = fixtures_root() if root is None else root
+        self.graph_root = fixtures_root().parent / "graph" if graph_root is None else graph_root
         self.ca, cert, key = make_ca(folder)
         self.requests: list[tuple[str, str]] = []
         self.token_requests = 0
@@ -210,7 +218,21 @@ class FakeArm:
         if fault is not None:
             status, hdrs, payload = self._error(fault.status, fault.code, fault.message)
             return status, {**hdrs, **fault.headers}, payload
+        if path.lower().startswith(GRAPH_PREFIXES):
+            return self._graph_file(path, query)
         return self._file(path, query)
+
+    def _graph_file(
+        self, path: str, query: dict[str, list[str]]
+    ) -> tuple[int, dict[str, str], bytes]:
+        rel = path.lower().lstrip("/")
+        token = next(iter(query.get("$skiptoken") or ()), None)
+        candidate = self.graph_root / (rel + (f".page{token}" if token else "") + ".json")
+        if candidate.resolve().is_relative_to(self.graph_root.resolve()) and candidate.is_file():
+            text = candidate.read_text(encoding="utf-8").replace("{base}", self.base)
+            return 200, {"Content-Type": "application/json"}, text.encode("utf-8")
+        return self._error(404, "Request_ResourceNotFound",
+                           f"Resource '{path.rsplit('/', 1)[-1]}' does not exist.")
 
     def _fault(self, path: str) -> Fault | None:
         with self._lock:

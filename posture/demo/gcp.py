@@ -4,6 +4,12 @@ scanned by the real GCP collector (the google-cloud clients, anonymous credentia
 
 The recorded estate keeps its faults on purpose: one 429 (retried by the clients) and a 403 on
 Cloud SQL in ``acme-dev``, whose checks therefore come out INCONCLUSIVE rather than PASS.
+Identity faults too: ``web-1`` opts out of its project's OS Login, ``acme-prod`` asks no second
+factor, keeps a 400-day-old service-account key without the key-creation policy, and leaves a
+standing Owner beside the Privileged Access Manager entitlement that offers it (a second
+entitlement lasts 24 hours without approval); an "expires" condition there tests a resource
+name. In ``acme-dev`` the PAM API is disabled (a 403 ``SERVICE_DISABLED``: no entitlements, no
+error).
 """
 
 from __future__ import annotations

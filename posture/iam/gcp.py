@@ -30,6 +30,8 @@ project-level grants, who holds roles that deploy workloads, who holds custom ro
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ from typing import Any
 
 from posture.gcp import PROJECT, SERVICE_ACCOUNT, effective_grants, grants
 from posture.model import Asset, Inventory
+from posture.values import parse_time
 
 BASIC_ADMIN = ("roles/owner", "roles/editor")
 IMPERSONATE = {
@@ -267,3 +270,95 @@ def condition_title(cond: Any) -> str:
     if isinstance(cond, Mapping):
         return str(cond.get("title") or cond.get("expression"))
     return str(cond)
+
+
+# -- IAM conditions that bound a grant in time --------------------------------------------------
+
+_QUOTED = r"(?:\"(?P<{0}>[^\"]*)\"|'(?P<{0}q>[^']*)')"
+_EXPIRY = (
+    re.compile(r"^request\.time\s*<=?\s*timestamp\(\s*" + _QUOTED.format("t") + r"\s*\)$"),
+    re.compile(r"^timestamp\(\s*" + _QUOTED.format("t") + r"\s*\)\s*>=?\s*request\.time$"),
+)
+
+
+def condition_expiry(cond: Any) -> dt.datetime | None:
+    """When a conditional grant stops granting: the expression's ``request.time <
+    timestamp("T")`` (or ``<=``, or ``timestamp("T") > request.time``) among the conjuncts
+    (``&&``) at its top level, the earliest if several; with a top-level ``||``, every disjunct
+    must carry one (then the latest). None = the condition does not bound the grant in time,
+    whatever its title says: it tests resource names, tags, a start (``request.time >
+    timestamp(...)`` only opens access), a time of day or day of week (a recurring window,
+    standing every day), or an expression this reader does not follow. Only the expression is
+    read (IAM Conditions, CEL: https://cloud.google.com/iam/docs/conditions-attribute-reference#date-time).
+    """
+    if not isinstance(cond, Mapping):
+        return None
+    expression = cond.get("expression")
+    return _expiry(str(expression)) if expression else None
+
+
+def time_bound(cond: Any) -> bool:
+    """Whether a grant's condition ends it at a fixed time (:func:`condition_expiry`)."""
+    return condition_expiry(cond) is not None
+
+
+def _expiry(expression: str) -> dt.datetime | None:
+    disjuncts = _split(_unwrap(expression), "||")
+    if len(disjuncts) > 1:
+        ends = [_expiry(d) for d in disjuncts]
+        return None if any(e is None for e in ends) else max(e for e in ends if e is not None)
+    conjuncts = _split(disjuncts[0], "&&")
+    if len(conjuncts) > 1:
+        bounds = [e for e in (_expiry(c) for c in conjuncts) if e is not None]
+        return min(bounds) if bounds else None
+    clause = conjuncts[0]
+    for pattern in _EXPIRY:
+        found = pattern.match(clause)
+        if found:
+            return parse_time(found.group("t") or found.group("tq"))
+    return None
+
+
+def _scan(text: str) -> Iterator[tuple[int, int]]:
+    """(index, parenthesis depth) of every character outside string literals."""
+    depth, quote, i = 0, "", 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            yield i, depth
+            i += 1
+            continue
+        else:
+            yield i, depth
+        i += 1
+
+
+def _split(text: str, op: str) -> list[str]:
+    parts, start = [], 0
+    for i, depth in _scan(text):
+        if depth == 0 and i >= start and text.startswith(op, i):
+            parts.append(text[start:i])
+            start = i + len(op)
+    parts.append(text[start:])
+    return [_unwrap(p) for p in parts]
+
+
+def _unwrap(text: str) -> str:
+    """The expression without blanks and the parentheses that enclose all of it."""
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")"):
+        closes = [i for i, depth in _scan(text) if depth == 0 and text[i] == ")"]
+        if closes != [len(text) - 1]:
+            break
+        text = text[1:-1].strip()
+    return text

@@ -235,3 +235,42 @@ def test_environment_is_restored_even_on_error(monkeypatch: pytest.MonkeyPatch) 
         raise RuntimeError
     assert os.environ["AZURE_CLIENT_ID"] == "the-users-own"
     assert "AZURE_CLIENT_SECRET" not in os.environ
+
+
+def test_demo_azure_identity_findings(demo: tuple[Path, Any, dict[str, Any]]) -> None:
+    _, _, doc = demo
+    expected = {
+        # a standing Global Administrator; the break-glass account and a PIM activation pass
+        ("azure.identity.no_standing_privileged_directory_roles",
+         "Global Administrator → Alice Admin"): "FAIL",
+        ("azure.identity.no_standing_privileged_directory_roles",
+         "Global Administrator → Break Glass 1"): "PASS",
+        ("azure.identity.no_standing_privileged_directory_roles",
+         "Privileged Role Administrator → Frank Ops"): "PASS",
+        ("azure.identity.no_standing_privileged_directory_roles",
+         "Global Administrator ⇢ Carol Cloud"): "PASS",
+        # users without MFA registered (Bob holds Helpdesk Administrator through a group)
+        ("azure.identity.users_mfa_registered", "Bob Builder"): "FAIL",
+        ("azure.identity.users_mfa_registered", "Alice Admin"): "PASS",
+        ("azure.identity.no_privileged_roles_for_guests", "Gus Vendor"): "FAIL",
+        ("azure.identity.mfa_required_for_admin_roles", "Carol Cloud"): "PASS",
+        ("azure.identity.app_credentials_short_lived", "deploy-pipeline"): "FAIL",
+        # JIT: vm-lb's SSH is under a JIT policy, vm-web's is standing
+        ("azure.identity.vm_admin_ports_just_in_time", "vm-lb"): "PASS",
+        ("azure.identity.vm_admin_ports_just_in_time", "vm-web"): "FAIL",
+    }
+    found = {(c, n): s for (c, n) in expected
+             for s in [f["status"] for f in doc["findings"]
+                       if f["check_id"] == c and f["resource_name"] == n][:1]}
+    assert found == expected
+    sev = {f["resource_name"]: f["severity"] for f in doc["findings"]
+           if f["check_id"] == "azure.identity.users_mfa_registered" and f["status"] == "FAIL"}
+    assert sev == {"Bob Builder": "high", "Erin Exempt": "medium"}
+    [every] = [f for f in doc["findings"]
+               if f["check_id"] == "azure.identity.mfa_required_for_all_users"]
+    # the trap: the guest excluded from the all-users policy is covered by the guest policy
+    assert every["status"] == "FAIL" and every["resource_name"] == "Contoso"
+    assert "Erin Exempt (erin@contoso.example) (excluded from 'Require MFA for all users')" in \
+        every["message"]
+    assert "Gina Partner (gina_partner.example#EXT#@contoso.example) is excluded from 'Require " \
+        "MFA for all users' but covered by 'Require MFA for guests'" in every["message"]

@@ -99,6 +99,25 @@ def test_demo_gcp_writes_reports_with_gcp_findings(tmp_path: Path) -> None:
     attack = "gcp.network.no_exposed_host_with_admin_identity"
     assert by[(attack, "web-1")] == "FAIL" and by[(attack, "app-1")] == "PASS"
     assert '<g class="hop identity">' in html
+    # identity: web-1 opts out of its project's OS Login, acme-prod asks no second factor,
+    # keeps a 400-day-old key without the key-creation policy, and alice holds Owner standing
+    # although a PAM entitlement offers it; gina's "expires" condition is no time bound
+    ident = {k[1]: v for k, v in by.items() if k[0] == "gcp.identity.os_login_enabled"}
+    assert ident["web-1"] == "FAIL" and ident["app-1"] == "PASS" and ident["acme-dev"] == "PASS"
+    assert by[("gcp.identity.os_login_2fa_enabled", "acme-prod")] == "FAIL"
+    assert by[("gcp.identity.os_login_2fa_enabled", "jump-1")] == "PASS"
+    assert by[("gcp.identity.sa_key_creation_disabled", "acme-prod")] == "FAIL"
+    assert by[("gcp.identity.sa_key_creation_disabled", "acme-dev")] == "PASS"
+    assert by[("gcp.identity.allowed_member_domains_restricted", "acme-prod")] == "PASS"
+    assert by[("gcp.identity.allowed_member_domains_restricted", "acme-dev")] == "FAIL"
+    assert by[("gcp.identity.pam_entitlements_time_limited", "prod-iam-admin")] == "FAIL"
+    assert by[("gcp.identity.pam_entitlements_time_limited", "prod-owner-breakglass")] == "PASS"
+    standing = messages[("gcp.identity.no_standing_privileged_access", "acme-prod")]
+    assert "user:alice@acme.example holds roles/owner (no condition; PAM entitlement " \
+        "prod-owner-breakglass (to user:alice@acme.example too)" in standing
+    assert "user:gina@acme.example holds roles/editor (its condition 'temporary access, " \
+        "expires after the data migration' does not bound it in time" in standing
+    assert "user:gina@acme.example" in messages[("gcp.iam.no_basic_roles_for_users", "acme-prod")]
     # the deliberate 403 on Cloud SQL in acme-dev: reported, and INCONCLUSIVE, never PASS
     assert [e["operation"] for e in doc["collection_errors"]] == ["instances.list"]
     assert any(f["status"] == "INCONCLUSIVE" for f in findings)

@@ -532,3 +532,69 @@ def target_pool(
         instances=[f"projects/{PROJECT_ID}/zones/{zone}/instances/{m}" for m in members],
         security_policy=security_policy,
     )
+
+
+# -- identity (checks/gcp_identity.py) --------------------------------------------------------
+
+
+def vm_with_metadata(name: str, metadata: dict[str, str] | None, **kwargs: Any) -> Asset:
+    """An :func:`instance` whose kept metadata settings are ``metadata`` (None = not seen)."""
+    vm = instance(name, **kwargs)
+    seen = metadata is not None
+    return replace(vm, attrs={**vm.attrs, "metadata": dict(metadata or {}),
+                              "metadata_keys": sorted(metadata or {}) if seen else None,
+                              "metadata_secrets": [] if seen else None})
+
+
+def compute_project(metadata: dict[str, str] | None, project_id: str = PROJECT_ID) -> Asset:
+    """The project's Compute Engine settings (common instance metadata; None = not read)."""
+    return gasset(
+        "compute.googleapis.com/Project", f"//compute.googleapis.com/projects/{project_id}",
+        name=project_id, project=project_id, metadata=metadata,
+        metadata_keys=None if metadata is None else sorted(metadata),
+        metadata_secrets=None if metadata is None else [], default_service_account=None,
+    )
+
+
+def org_policy(
+    constraint: str, enforced: bool | None, *, conditional: bool = False,
+    project_id: str = PROJECT_ID, **attrs: Any,
+) -> Asset:
+    """The effective organisation policy of ``constraint`` on the project."""
+    return gasset(
+        "orgpolicy.googleapis.com/Policy",
+        f"//orgpolicy.googleapis.com/projects/{project_id}/policies/{constraint}",
+        name=constraint, project=project_id, constraint=constraint, enforced=enforced,
+        conditional=conditional, rules=[], **attrs,
+    )
+
+
+def sa_key(email: str, key_id: str, created: str | None, *, disabled: bool = False) -> Asset:
+    """A user-managed service-account key created at ``created`` (RFC 3339)."""
+    name = f"projects/{PROJECT_ID}/serviceAccounts/{email}/keys/{key_id}"
+    return gasset(
+        "iam.googleapis.com/ServiceAccountKey", f"//iam.googleapis.com/{name}",
+        name=f"{email}/{key_id}", key_id=key_id, service_account_email=email,
+        key_type="USER_MANAGED", key_origin="GOOGLE_PROVIDED", valid_after_time=created,
+        valid_before_time="9999-12-31T23:59:59Z", disabled=disabled,
+    )
+
+
+def entitlement(
+    name: str, roles: tuple[str, ...], eligible: tuple[str, ...], seconds: int | None,
+    approvers: tuple[str, ...] = (), project_id: str = PROJECT_ID,
+) -> Asset:
+    """A Privileged Access Manager entitlement of the project."""
+    full = f"projects/{project_id}/locations/global/entitlements/{name}"
+    steps = [{"approvers": sorted(approvers), "approvals_needed": 1}] if approvers else []
+    return gasset(
+        "privilegedaccessmanager.googleapis.com/Entitlement",
+        f"//privilegedaccessmanager.googleapis.com/{full}", name=name, project=project_id,
+        entitlement_name=name, state="AVAILABLE",
+        resource=f"//cloudresourcemanager.googleapis.com/projects/{project_id}",
+        resource_type="cloudresourcemanager.googleapis.com/Project",
+        role_bindings=[{"role": r, "condition": None} for r in roles],
+        eligible_principals=sorted(eligible), max_request_duration_seconds=seconds,
+        approval_required=bool(approvers), approval_steps=steps,
+        requester_justification_required=True, create_time="2025-06-01T00:00:00Z",
+    )

@@ -33,7 +33,8 @@ REGIONAL_MODULES = (
     "ec2_snapshots", "flowlogs", "rds_data", "efs", "dynamodb", "acm", "awslambda", "ecs",
     "transit", "messaging",
 )
-GLOBAL_MODULES = ("iam", "iam_profiles", "s3", "cloudfront", "iam_certificates")
+GLOBAL_MODULES = ("iam", "iam_profiles", "s3", "cloudfront", "iam_certificates", "iam_providers",
+                  "iam_report", "sso")
 CORE_PERMISSIONS = ("sts:GetCallerIdentity", "ec2:DescribeRegions")
 PACKAGE = "posture.collectors.aws"
 

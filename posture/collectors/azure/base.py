@@ -32,6 +32,14 @@ from posture.collectors.runner import parallel_map as parallel_map
 from posture.model import GLOBAL, Asset, Provider
 
 PUBLIC_ARM = "https://management.azure.com"
+PUBLIC_GRAPH = "https://graph.microsoft.com"
+GRAPH_OF_ARM = {
+    PUBLIC_ARM: PUBLIC_GRAPH,
+    "https://management.usgovcloudapi.net": "https://graph.microsoft.us",
+    "https://management.chinacloudapi.cn": "https://microsoftgraph.chinacloudapi.cn",
+}
+"""The Microsoft Graph endpoint of each national cloud's ARM endpoint (Entra ID is read there
+unless ``graph_endpoint`` says otherwise)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,15 @@ class AzureTarget:
     retry_backoff_factor: float = 0.8
     retry_backoff_max: int = 60
     max_workers: int = 8
+    graph_endpoint: str | None = None  # Microsoft Graph; None: the one of a known ARM cloud
+
+    @property
+    def graph(self) -> str | None:
+        """The Graph endpoint Entra ID is read from; ``None`` (not read) for an ARM endpoint of
+        no known cloud without ``graph_endpoint``."""
+        if self.graph_endpoint:
+            return self.graph_endpoint.rstrip("/")
+        return GRAPH_OF_ARM.get(self.arm_endpoint.rstrip("/").lower())
 
     @property
     def scope(self) -> str:

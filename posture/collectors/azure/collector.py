@@ -34,7 +34,11 @@ MODULES = (
     "sql",
     "authorization",
     "monitor",
+    "jit",
 )
+TENANT_MODULES = ("entra",)
+"""Modules run once per scan against the credential's Entra ID tenant through Microsoft Graph
+(``collect(scope: TenantScope)``; ``GRAPH_PERMISSIONS``: Graph application permissions)."""
 CORE_PERMISSIONS = ("Microsoft.Resources/subscriptions/read",)
 PACKAGE = "posture.collectors.azure"
 
@@ -47,12 +51,37 @@ def all_permissions() -> tuple[str, ...]:
     return tuple(sorted(actions, key=str.lower))
 
 
+def graph_permissions() -> tuple[str, ...]:
+    """The Microsoft Graph application permissions the tenant modules need (read-only)."""
+    found: set[str] = set()
+    for name in TENANT_MODULES:
+        found.update(getattr(runner.service_module(PACKAGE, name), "GRAPH_PERMISSIONS", ()))
+    return tuple(sorted(found))
+
+
+def _tenant_jobs(credential: Any, target: AzureTarget, subs: list[dict[str, Any]]) -> list[Any]:
+    """The Graph jobs of the credential's tenant (the subscriptions' most common ``tenantId``);
+    none without a Graph endpoint (:attr:`AzureTarget.graph`)."""
+    from collections import Counter
+
+    from posture.collectors.azure.graph import TenantScope, graph_client
+
+    if not target.graph:
+        return []
+    tenants = Counter(str(s["tenantId"]).lower() for s in subs if s.get("tenantId"))
+    tenant = min(tenants, key=lambda t: (-tenants[t], t)) if tenants else "unknown"
+    scope = TenantScope(tenant, graph_client(credential, target, target.graph))
+    return [runner.Job(name, scope) for name in TENANT_MODULES]
+
+
 def role_definition() -> dict[str, Any]:
     """The scanner's minimal read-only custom role (``az role definition create`` input)."""
     return {
         "Name": "posture reader",
         "IsCustom": True,
-        "Description": "Read-only access for the posture auditor (management plane only).",
+        "Description": "Read-only access for the posture auditor (management plane only). "
+        "Entra ID is read through Microsoft Graph with the application permissions "
+        f"{', '.join(graph_permissions())} (posture permissions azure --graph).",
         "Actions": list(all_permissions()),
         "NotActions": [],
         "DataActions": [],
@@ -180,7 +209,7 @@ def collect(
         runner.Job(name, SubscriptionScope(str(s["subscriptionId"]).lower(), clients, info=s))
         for s in subs
         for name in MODULES
-    ]
+    ] + _tenant_jobs(credential, target, subs)
     found = runner.run_jobs(PACKAGE, jobs, max_workers=target.max_workers, progress=progress)
     return runner.build_inventory(
         Provider.AZURE,

@@ -28,6 +28,9 @@ MODULES = (
     "orgpolicy",
     "sql",
     "iam",
+    "oslogin",
+    "orgpolicy_identity",
+    "pam",
 )
 PACKAGE = "posture.collectors.gcp"
 

@@ -60,7 +60,10 @@ def test_every_asset_type_is_collected_across_pages(inv: Inventory) -> None:
         "cloudkms.googleapis.com/KeyRing": 1,
         "cloudkms.googleapis.com/CryptoKey": 4,  # two pages, locations on two pages
         "storage.googleapis.com/Bucket": 3,  # two pages
-        "orgpolicy.googleapis.com/Policy": 1,  # storage.publicAccessPrevention
+        # storage.publicAccessPrevention and the three identity constraints
+        "orgpolicy.googleapis.com/Policy": 4,
+        "compute.googleapis.com/Project": 1,  # common instance metadata (OS Login)
+        "privilegedaccessmanager.googleapis.com/Entitlement": 2,  # two pages
         "sqladmin.googleapis.com/Instance": 2,  # two pages (discovery list_next)
         "iam.googleapis.com/ServiceAccount": 3,  # two pages
         "iam.googleapis.com/ServiceAccountKey": 2,

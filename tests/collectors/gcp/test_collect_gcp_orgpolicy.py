@@ -27,7 +27,7 @@ def _uid(project: str) -> str:
 def test_effective_policy_per_project(gcp_fake: FakeGoogle) -> None:
     inv = collect(GcpTarget(projects=("acme-prod", "acme-dev"), api_endpoint=gcp_fake.base,
                             anonymous=True, retry_initial=0.01))
-    policies = {p.uid: p for p in inv.of(ORG_POLICY)}
+    policies = {p.uid: p for p in inv.of(ORG_POLICY) if p.attr("constraint") == PAP}
     assert {uid: (p.account, p.region, p.name, p.attr("enforced"), p.attr("conditional"))
             for uid, p in policies.items()} == {
         _uid("acme-prod"): ("acme-prod", "global", PAP, False, False),
