@@ -6,7 +6,8 @@ permissions are Owner-equivalent: ``*``, or ``Microsoft.Authorization/roleAssign
 ``azure.iam.no_role_assignment_escalation``'s finding). Role permissions are read by
 :mod:`posture.iam.azure_roles` (per permission block, ``notActions`` subtracted). A PIM
 *eligible* assignment is not standing access; an active assignment that is a PIM activation is
-time-bound and is not standing either.
+time-bound and is not standing either. Principals are named by their Entra ID display name when
+the directory was read (:class:`posture.iam.entra.PrincipalNames`), else by type and object id.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from posture.iam.azure_roles import (
     Power,
     Role,
 )
+from posture.iam.entra import PrincipalNames
 from posture.model import Asset, Inventory, Principle, Severity
 from posture.registry import check
 
@@ -84,13 +86,17 @@ def no_standing_privileged_roles(ctx: CheckContext) -> Iterator[Result]:
     or above; make them PIM-eligible with approval and a short activation window.
     """
     definitions = ctx.derived("azure.iam.definitions", _definitions)
+    names = ctx.derived("azure.iam.principal_names", PrincipalNames.of)
     types = set(ctx.param("principal_types"))
     for ra in ctx.inventory.of(ROLE_ASSIGNMENT):
         if ra.attr("scope_level") not in _BROAD_SCOPES or ra.attr("principal_type") not in types:
             continue
         why = privileged(ra.attr("role_definition_id"), definitions)
+        who = names.label(ra.attr("principal_id"), ra.attr("principal_type"))
         evidence = {
-            k: ra.attr(k) for k in ("principal_id", "principal_type", "role_name", "scope", "pim")
+            **{k: ra.attr(k) for k in ("principal_id", "principal_type", "role_name", "scope",
+                                       "pim")},
+            **names.evidence(ra.attr("principal_id")),
         }
         if why is None:
             yield ctx.unknown(ra, "role definition not collected", **evidence)
@@ -107,20 +113,21 @@ def no_standing_privileged_roles(ctx: CheckContext) -> Iterator[Result]:
             note = f", inherited by subscription(s) {', '.join(inherited)}" if inherited else ""
             yield ctx.fail(
                 ra,
-                f"standing {why} assignment to {ra.attr('principal_type')} "
-                f"{ra.attr('principal_id')} at {ra.attr('scope_level')} scope{note}",
+                f"standing {why} assignment to {who} at {ra.attr('scope_level')} scope{note}",
                 **evidence,
                 **({"inherited_by": inherited} if inherited else {}),
             )
     for el in ctx.inventory.of(ELIGIBILITY):
         why = privileged(el.attr("role_definition_id"), definitions)
         if why:
+            who = names.label(el.attr("principal_id"), el.attr("principal_type"))
             yield ctx.passed(
                 el,
-                f"{why} is PIM-eligible for {el.attr('principal_type')} "
-                f"{el.attr('principal_id')} (not standing)",
+                f"{why} is PIM-eligible for {who} (not standing)",
                 end=el.attr("end"),
                 scope=el.attr("scope"),
+                principal_id=el.attr("principal_id"),
+                **names.evidence(el.attr("principal_id")),
             )
 
 

@@ -8,7 +8,8 @@ it by itself (approval and MFA requirements of the role's PIM policy are not col
 Owner assignment it makes while active outlives the activation - so it is reported, graded
 ``eligible_severity`` (MEDIUM) below a standing or activated grant (HIGH); an eligibility already
 activated is judged on its active assignment. Reaching only Contributor (a condition that
-excludes every role able to assign roles) is graded ``contributor_severity``.
+excludes every role able to assign roles) is graded ``contributor_severity``. Principals are
+named by their Entra ID display name when the directory was read, else by type and object id.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from posture.iam.azure_roles import (
     role_label,
     scope_label,
 )
+from posture.iam.entra import PrincipalNames
 from posture.model import Principle, Severity
 from posture.registry import check
 
@@ -38,11 +40,11 @@ def _short(action: str | None) -> str:
     return (action or "").removeprefix("Microsoft.Authorization/")
 
 
-def _path(a: Assessment, becomes: str) -> list[dict[str, Any]]:
+def _path(a: Assessment, becomes: str, names: PrincipalNames) -> list[dict[str, Any]]:
     g = a.grant
     how = "PIM eligibility" if g.eligible else "assignment"
     hops: list[dict[str, Any]] = [
-        {"kind": "principal", "id": principal_label(g)},
+        {"kind": "principal", "id": principal_label(g, names)},
         {"kind": "role", "id": role_label(a.role, g), "rule": f"{how} at {scope_label(g.scope)}"},
     ]
     if a.technique == DEFINE:
@@ -54,11 +56,14 @@ def _path(a: Assessment, becomes: str) -> list[dict[str, Any]]:
     return hops
 
 
-def _evidence(a: Assessment, becomes: str | None = None) -> dict[str, Any]:
+def _evidence(
+    a: Assessment, names: PrincipalNames, becomes: str | None = None
+) -> dict[str, Any]:
     g = a.grant
     out: dict[str, Any] = {
         "principal_id": g.principal_id,
         "principal_type": g.principal_type,
+        **names.evidence(g.principal_id),
         "role_name": a.role.name if a.role else None,
         "role_definition_id": g.asset.attr("role_definition_id"),
         "scope": g.scope,
@@ -67,13 +72,13 @@ def _evidence(a: Assessment, becomes: str | None = None) -> dict[str, Any]:
         **a.evidence(),
     }
     if becomes:
-        out["path"] = _path(a, becomes)
+        out["path"] = _path(a, becomes, names)
     return out
 
 
-def _sentence(a: Assessment, becomes: str) -> str:
+def _sentence(a: Assessment, becomes: str, names: PrincipalNames) -> str:
     g = a.grant
-    who, role = principal_label(g), role_label(a.role, g)
+    who, role = principal_label(g, names), role_label(a.role, g)
     where, here = scope_label(a.at or g.scope), scope_label(g.scope)
     if a.technique == DEFINE:
         how = f"{a.technique}, and {a.reason}"
@@ -111,22 +116,25 @@ def no_role_assignment_escalation(ctx: CheckContext) -> Iterator[Result]:
     remaining grants PIM-eligible with approval.
     """
     found = ctx.derived("azure.iam.assessments", assessments)
+    names = ctx.derived("azure.iam.principal_names", PrincipalNames.of)
     for asset in ctx.inventory.of(ROLE_ASSIGNMENT, ELIGIBILITY):
         a = found[asset.uid]
         g, role = a.grant, role_label(a.role, a.grant)
         where = scope_label(g.scope)
         if a.outcome is Outcome.UNKNOWN_ROLE:
-            yield ctx.unknown(asset, f"{role}: its definition was not collected", **_evidence(a))
+            yield ctx.unknown(asset, f"{role}: its definition was not collected",
+                              **_evidence(a, names))
         elif a.outcome is Outcome.ADMIN:
             kind = "eligible for" if g.eligible else "holds"
             yield ctx.passed(
                 asset,
-                f"{principal_label(g)} {kind} {role} at {where}: administrator by the role "
+                f"{principal_label(g, names)} {kind} {role} at {where}: administrator by the role "
                 f"itself, judged by the admin checks ({ADMIN_CHECK}), not as an escalation",
-                **_evidence(a),
+                **_evidence(a, names),
             )
         elif a.outcome is Outcome.COVERED:
-            yield ctx.passed(asset, "activated: judged on its active assignment", **_evidence(a))
+            yield ctx.passed(asset, "activated: judged on its active assignment",
+                             **_evidence(a, names))
         elif a.outcome is Outcome.ESCALATES:
             becomes = "Owner" if a.power is Power.OWNER else "Contributor"
             severity = ctx.spec.severity
@@ -134,15 +142,17 @@ def no_role_assignment_escalation(ctx: CheckContext) -> Iterator[Result]:
                 severity = Severity.parse(str(ctx.param("contributor_severity")))
             if g.eligible:
                 severity = min(severity, Severity.parse(str(ctx.param("eligible_severity"))))
-            yield ctx.fail_at(severity, asset, _sentence(a, becomes), **_evidence(a, becomes))
+            yield ctx.fail_at(severity, asset, _sentence(a, becomes, names),
+                              **_evidence(a, names, becomes))
         elif a.outcome is Outcome.UNDECIDED:
             yield ctx.unknown(
-                asset, "may be an escalation: " + _sentence(a, "Owner"), **_evidence(a, "Owner")
+                asset, "may be an escalation: " + _sentence(a, "Owner", names),
+                **_evidence(a, names, "Owner"),
             )
         elif a.outcome in (Outcome.RESTRICTED, Outcome.ALREADY) or a.technique:
             yield ctx.passed(
                 asset,
-                f"{principal_label(g)}'s {role} grant allows {_short(a.technique)} at {where}, "
-                f"but {a.reason}",
-                **_evidence(a),
+                f"{principal_label(g, names)}'s {role} grant allows {_short(a.technique)} at "
+                f"{where}, but {a.reason}",
+                **_evidence(a, names),
             )

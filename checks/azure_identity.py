@@ -11,19 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.engine import CheckContext, Result
-from posture.iam.conditions import Truth
-from posture.iam.entra import (
+from posture.azure import (
     APPLICATION,
     CA_POLICY,
     DIRECTORY_ELIGIBILITY,
     DIRECTORY_ROLE,
-    GLOBAL_ADMIN,
     GROUP,
     SECURITY_DEFAULTS,
     SERVICE_PRINCIPAL,
     TENANT,
     USER,
+)
+from posture.engine import CheckContext, Result
+from posture.iam.conditions import Truth
+from posture.iam.entra import (
+    GLOBAL_ADMIN,
     Directory,
     credential_lifetimes,
     describe_user,

@@ -54,7 +54,10 @@ def demo(
     inventory = demos[cloud](formats, quiet)
     prepared = prepare_and_save(inventory, snapshot_out)
     audit_and_report(prepared, ReportOptions(output_dir, formats, quiet=quiet))
-    out.print(f"Open the HTML report: {(output_dir / 'report.html').resolve()}", markup=False)
+    from posture.reporters import OutputFormat, parse_formats
+
+    if OutputFormat.HTML in parse_formats(formats):
+        out.print(f"Open the HTML report: {(output_dir / 'report.html').resolve()}", markup=False)
 
 
 def demo_aws(formats: str, quiet: bool) -> Inventory:

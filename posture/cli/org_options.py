@@ -3,6 +3,7 @@ whether an earlier evidence directory may be replaced. Plain annotations, no imp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -28,3 +29,19 @@ ReplaceOpt = Annotated[
         "(its manifest and snapshots; anything else there is still refused).",
     ),
 ]
+
+
+def refuse_organization_options(
+    scope: str,
+    workers: int | None,
+    scheduler: str | None,
+    replace: bool,
+    others: Mapping[str, object] | None = None,
+) -> None:
+    """A single scan given options of an organisation scan: a ValueError naming them, ``others``
+    (option name -> value, ``None`` when not given) first (``--workers, --scheduler only apply
+    with --organization``)."""
+    given = {**(others or {}), "--workers": workers, "--scheduler": scheduler,
+             "--replace-snapshots": replace or None}
+    if used := [name for name, value in given.items() if value is not None]:
+        raise ValueError(f"{', '.join(used)} only apply with {scope}")

@@ -7,7 +7,7 @@ and the exit code (4 when one was not)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -43,6 +43,23 @@ def prepare_organization(provider: Provider, options: ReportOptions,
     if snapshot_out is not None:
         open_dir(snapshot_out, replace=replace)
     return catalogue
+
+
+def discover_and_run(
+    provider: Provider,
+    discover: Callable[[], OrgPlan],
+    options: ReportOptions,
+    *,
+    workers: int | None,
+    scheduler: str | None,
+    snapshot_out: Path | None,
+    replace: bool,
+) -> NoReturn:
+    """An organisation scan from its start: :func:`prepare_organization` (before anything is
+    read), then ``discover`` the plan, then :func:`run_organization`."""
+    catalogue = prepare_organization(provider, options, snapshot_out, replace)
+    run_organization(discover(), catalogue, options, workers=workers, scheduler=scheduler,
+                     snapshot_out=snapshot_out)
 
 
 def run_organization(
@@ -117,17 +134,17 @@ def report_organization(
     options: ReportOptions,
 ) -> NoReturn:
     """Audit the merged run (exceptions, history), write the reports, print, exit."""
+    from posture.cli.report import print_written, write_all
     from posture.org.report import report_of
-    from posture.reporters import parse_formats, write_reports
+    from posture.reporters import parse_formats
 
     run = audit_run(result, catalogue, tracking=options.tracking, fail_on=options.fail_on)
-    written = write_reports(report_of(run, result, catalogue.frameworks), options.output_dir,
-                            parse_formats(options.formats))
+    written = write_all(report_of(run, result, catalogue.frameworks), options.output_dir,
+                        parse_formats(options.formats))
     if not options.quiet:
         print_summary(run.findings, run.prepared)
     print_accounts(result)
-    for fmt, path in sorted(written.items()):
-        out.print(f"{fmt.value:>5}: {path}", markup=False)
+    print_written(written)
     print_tracked(run.tracked, options.tracking)
     raise typer.Exit(int(run.exit_code))
 

@@ -5,9 +5,9 @@ prints the latter too)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.table import Table
@@ -18,6 +18,9 @@ from posture.history.tracking import Tracked, Tracking
 from posture.model import Finding, Inventory, Status
 from posture.pipeline import ExitCode, Prepared, failures_by_severity, run_audit
 from posture.registry import load_catalogue
+
+if TYPE_CHECKING:
+    from posture.reporters import OutputFormat, Report
 
 TABLE_ROWS = 25  # failed findings printed; the rest are in the reports
 
@@ -39,14 +42,14 @@ def scan_and_report(
 def audit_and_report(prepared: Prepared, options: ReportOptions) -> ExitCode:
     """Audit the prepared inventory, write the reports and print what happened; returns the
     exit code the findings call for (``--fail-on``, ``--fail-on-new``)."""
-    from posture.reporters import Report, parse_formats, write_reports
+    from posture.reporters import Report, parse_formats
 
     chosen = parse_formats(options.formats)
     catalogue = load_catalogue()
     run, written = run_audit(
         prepared,
         catalogue,
-        lambda r: write_reports(Report.of(r, catalogue.frameworks), options.output_dir, chosen),
+        lambda r: write_all(Report.of(r, catalogue.frameworks), options.output_dir, chosen),
         check_ids=options.check_ids,
         tracking=options.tracking,
         fail_on=options.fail_on,
@@ -54,10 +57,25 @@ def audit_and_report(prepared: Prepared, options: ReportOptions) -> ExitCode:
     )
     if not options.quiet:
         print_summary(run.findings, prepared)
-    for fmt, path in sorted(written.items()):
-        out.print(f"{fmt.value:>5}: {path}", markup=False)
+    print_written(written)
     print_tracked(run.tracked, options.tracking)
     return run.exit_code
+
+
+def write_all(report: Report, out_dir: Path, formats: Sequence[OutputFormat]) -> dict[str, Path]:
+    """Write the chosen formats and their companions (``identity.csv``); label -> path."""
+    from posture.reporters import companions, write_reports
+
+    reports = write_reports(report, out_dir, formats)
+    written: dict[str, Path] = {f.value: p for f, p in reports.items()}
+    for name in companions(report, formats):
+        written[name.rsplit(".", 1)[0]] = out_dir / name
+    return written
+
+
+def print_written(written: dict[str, Path]) -> None:
+    for label, path in sorted(written.items()):
+        out.print(f"{label:>5}: {path}", markup=False)
 
 
 def print_summary(findings: tuple[Finding, ...], prepared: Prepared) -> None:

@@ -10,7 +10,12 @@ from typing import Annotated
 import typer
 
 from posture.cli.options import ReportOptions, report_command
-from posture.cli.org_options import ReplaceOpt, SchedulerOpt, WorkersOpt
+from posture.cli.org_options import (
+    ReplaceOpt,
+    SchedulerOpt,
+    WorkersOpt,
+    refuse_organization_options,
+)
 from posture.cli.report import scan_and_report
 
 ProfileOpt = Annotated[str | None, typer.Option(help="AWS profile from the shared config.")]
@@ -55,8 +60,6 @@ RoleOpt = Annotated[
 ExternalIdOpt = Annotated[
     str | None, typer.Option("--external-id", help="External id the role's trust requires.")
 ]
-_ORG_ONLY = ("--ou", "--accounts", "--exclude-accounts", "--external-id", "--workers",
-             "--scheduler", "--replace-snapshots")
 
 
 @report_command
@@ -82,11 +85,10 @@ def scan_aws(
     from posture.collectors.aws.collector import AwsTarget, collect
 
     if not organization:
-        given = (ou, accounts, exclude_accounts, external_id, workers, scheduler,
-                 replace_snapshots or None)
-        if any(v is not None for v in given):
-            used = [name for name, v in zip(_ORG_ONLY, given, strict=True) if v is not None]
-            raise ValueError(f"{', '.join(used)} only apply with --organization")
+        others = {"--ou": ou, "--accounts": accounts, "--exclude-accounts": exclude_accounts,
+                  "--external-id": external_id}
+        refuse_organization_options("--organization", workers, scheduler, replace_snapshots,
+                                    others)
         target = AwsTarget(profile=profile, regions=tuple(region or ()),
                            endpoint_url=endpoint_url)
         scan_and_report("AWS", lambda step: collect(target, progress=step), snapshot_out,

@@ -7,17 +7,19 @@ this process or on a Dask cluster (:mod:`posture.org`). Needs the Azure SDKs
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from posture.cli.options import ReportOptions, report_command
-from posture.cli.org_options import ReplaceOpt, SchedulerOpt, WorkersOpt
+from posture.cli.org_options import (
+    ReplaceOpt,
+    SchedulerOpt,
+    WorkersOpt,
+    refuse_organization_options,
+)
 from posture.cli.report import scan_and_report
 from posture.errors import CollectorError
-
-if TYPE_CHECKING:
-    from posture.collectors.azure.collector import AzureTarget
 
 SubscriptionOpt = Annotated[
     list[str] | None,
@@ -111,29 +113,13 @@ def scan_azure(
     )
     distributed = workers is not None or scheduler is not None
     if not (management_group or (distributed and len(set(subscription or ())) > 1)):
-        given = {"--workers": workers, "--scheduler": scheduler,
-                 "--replace-snapshots": replace_snapshots or None}
-        if used := [name for name, v in given.items() if v is not None]:
-            raise ValueError(f"{', '.join(used)} only apply with --management-group or "
-                             "several --subscription")
+        refuse_organization_options("--management-group or several --subscription", workers,
+                                    scheduler, replace_snapshots)
         scan_and_report("Azure", lambda step: collect(target, progress=step), snapshot_out,
                         options)
-    _scan_organization(target, workers, scheduler, snapshot_out, replace_snapshots, options)
-
-
-def _scan_organization(
-    target: AzureTarget,
-    workers: int | None,
-    scheduler: str | None,
-    snapshot_out: Path | None,
-    replace: bool,
-    options: ReportOptions,
-) -> None:
-    from posture.cli.org_report import prepare_organization, run_organization
+    from posture.cli.org_report import discover_and_run
     from posture.model import Provider
     from posture.org.azure import discover
 
-    catalogue = prepare_organization(Provider.AZURE, options, snapshot_out, replace)
-    chosen, _ = discover(target)
-    run_organization(chosen, catalogue, options, workers=workers, scheduler=scheduler,
-                     snapshot_out=snapshot_out)
+    discover_and_run(Provider.AZURE, lambda: discover(target)[0], options, workers=workers,
+                     scheduler=scheduler, snapshot_out=snapshot_out, replace=replace_snapshots)

@@ -11,12 +11,18 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from posture.cli.options import ReportOptions, report_command
-from posture.cli.org_options import ReplaceOpt, SchedulerOpt, WorkersOpt
+from posture.cli.org_options import (
+    ReplaceOpt,
+    SchedulerOpt,
+    WorkersOpt,
+    refuse_organization_options,
+)
 from posture.cli.report import scan_and_report
 from posture.errors import CollectorError
 
 if TYPE_CHECKING:
     from posture.collectors.gcp.collector import GcpTarget
+    from posture.org.plan import OrgPlan
 
 ProjectOpt = Annotated[
     list[str] | None, typer.Option("--project", "-p", help="Project id to scan (repeatable).")
@@ -94,31 +100,23 @@ def scan_gcp(
         anonymous=anonymous,
     )
     if not (organization or folder):
-        given = {"--workers": workers, "--scheduler": scheduler,
-                 "--replace-snapshots": replace_snapshots or None}
-        if used := [name for name, v in given.items() if v is not None]:
-            raise ValueError(f"{', '.join(used)} only apply with --organization or --folder")
+        refuse_organization_options("--organization or --folder", workers, scheduler,
+                                    replace_snapshots)
         scan_and_report("GCP", lambda step: collect(target, progress=step), snapshot_out,
                         options)
-    _scan_organization(target, workers, scheduler, snapshot_out, replace_snapshots, options)
-
-
-def _scan_organization(
-    target: GcpTarget,
-    workers: int | None,
-    scheduler: str | None,
-    snapshot_out: Path | None,
-    replace: bool,
-    options: ReportOptions,
-) -> None:
-    from posture.cli.options import say
-    from posture.cli.org_report import prepare_organization, run_organization
+    from posture.cli.org_report import discover_and_run
     from posture.model import Provider
+
+    discover_and_run(Provider.GCP, lambda: _discover(target), options, workers=workers,
+                     scheduler=scheduler, snapshot_out=snapshot_out, replace=replace_snapshots)
+
+
+def _discover(target: GcpTarget) -> OrgPlan:
+    """The plan; a warning for each folder whose projects could not be listed."""
+    from posture.cli.options import say
     from posture.org.gcp import discover
 
-    catalogue = prepare_organization(Provider.GCP, options, snapshot_out, replace)
     chosen, errors = discover(target)
     for error in errors:
         say(f"warning: {error.describe()} (projects below it are not scanned)")
-    run_organization(chosen, catalogue, options, workers=workers, scheduler=scheduler,
-                     snapshot_out=snapshot_out)
+    return chosen

@@ -7,7 +7,7 @@ resolved (its current status is given, so an auditor sees *how* it was resolved)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,7 +121,19 @@ def _order(c: Change) -> tuple[int, str, str]:
     return (-int(c.current.severity), c.current.check_id, c.current.resource_uid)
 
 
-def diff(before: Iterable[StoredFinding], after: Iterable[StoredFinding]) -> ScanDiff:
+def diff(
+    before: Iterable[StoredFinding],
+    after: Iterable[StoredFinding],
+    accounts: Collection[str] | None = None,
+) -> ScanDiff:
+    """What changed from ``before`` to ``after``. With ``accounts``, only findings of those
+    accounts are compared: an organisation run compares the accounts it scanned fully, so an
+    account excluded this time, or one whose role could not be assumed, has no failure
+    "resolved" (it was not looked at) and none "new"."""
+    if accounts is not None:
+        keep = set(accounts)
+        before = [r for r in before if r.account in keep]
+        after = [r for r in after if r.account in keep]
     old = _by_fingerprint(before)
     now = _by_fingerprint(after)
     new, resolved, still, changed = [], [], [], []

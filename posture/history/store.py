@@ -92,6 +92,13 @@ def scope_of(meta: ScanMeta) -> str:
     )
 
 
+def organization_scope(provider: str, organization_id: str) -> str:
+    """The scope of an organisation run: its organisation, whatever accounts (or regions) one
+    run selected or reached, so two runs of one organisation are always compared (account by
+    account: see :func:`posture.history.diff.diff`)."""
+    return json.dumps([provider, "organization", organization_id], separators=(",", ":"))
+
+
 def url_for(target: str) -> str:
     """A store option → an SQLAlchemy URL (a plain path is an SQLite file)."""
     if "://" in target:
@@ -185,15 +192,18 @@ class Store:
         snapshot_sha256: str | None,
         catalogue_version: str,
         recorded_at: str | None = None,
+        scope: str | None = None,
     ) -> ScanRecord:
-        """Store one scan and its findings; returns its record (with the new id)."""
+        """Store one scan and its findings; returns its record (with the new id). ``scope``
+        names what later scans are compared with (default :func:`scope_of` the metadata; an
+        organisation run passes its organisation, :func:`organization_scope`)."""
         rows = [StoredFinding.of(f) for f in found]
         counts = {s.value: 0 for s in Status}
         for r in rows:
             counts[r.status.value] += 1
         values: dict[str, Any] = {
             "scan_id": meta.scan_id,
-            "scope": scope_of(meta),
+            "scope": scope or scope_of(meta),
             "provider": meta.provider.value,
             "accounts": json.dumps(list(meta.accounts)),
             "regions": json.dumps(list(meta.regions)),

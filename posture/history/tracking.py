@@ -9,6 +9,7 @@ scan and an audit of its snapshot still write byte-identical ``findings.json``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,7 +61,13 @@ def track(
     findings: tuple[Finding, ...],
     snapshot_sha256: str | None,
     catalogue_version: str,
+    *,
+    scope: str | None = None,
+    compared: Collection[str] | None = None,
 ) -> Tracked:
+    """Exceptions, then the history store: record the scan (under ``scope``, default its
+    accounts and regions) and diff it with the previous scan of that scope, limited to the
+    ``compared`` accounts when given (an organisation run: the accounts it scanned fully)."""
     outcome = None
     if tracking.exceptions is not None:
         on = tracking.today or exc_mod.today()
@@ -70,9 +77,11 @@ def track(
     from posture.history.store import open_store
 
     with open_store(tracking.store) as store:
-        record = store.record(inventory.meta, findings, snapshot_sha256, catalogue_version)
+        record = store.record(inventory.meta, findings, snapshot_sha256, catalogue_version,
+                              scope=scope)
         previous = store.previous(record)
-        changes = diff(store.findings(previous), store.findings(record)) if previous else None
+        changes = (diff(store.findings(previous), store.findings(record), compared)
+                   if previous else None)
     history = HistoryContext.of(record.id, previous, changes)
     hits = 0
     if tracking.fail_on_new is not None and changes is not None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
+from posture.iam.entra import PrincipalNames
 from posture.model import Asset
 
 MANAGEMENT_GROUP = "Microsoft.Management/managementGroups"
@@ -194,9 +195,13 @@ class Grant:
         )
 
 
-def principal_label(grant: Grant) -> str:
-    """``ServicePrincipal 5e4f…``: the principal as the inventory knows it (no display names)."""
-    return f"{grant.principal_type} {grant.principal_id}"
+def principal_label(grant: Grant, names: PrincipalNames | None = None) -> str:
+    """The grant's principal by display name when ``names`` (the directory read) holds it
+    (:meth:`posture.iam.entra.PrincipalNames.label`), else ``ServicePrincipal 5e4f…``: ARM's
+    principal type and the object id."""
+    if names is None:
+        return f"{grant.principal_type} {grant.principal_id}"
+    return names.label(grant.principal_id, grant.principal_type)
 
 
 def role_label(role: Role | None, grant: Grant) -> str:

@@ -25,6 +25,12 @@ templates in :data:`PRIVILEGED_ROLES`.
 ``break-glass`` (any case; ``BreakGlass``, ``emergency-access`` and ``emergency_access`` too) or
 whose user principal name a check's ``break_glass_accounts`` parameter lists. Such an account may
 hold standing Global Administrator and be excluded from MFA policies; the findings name it.
+
+**Principals by name** (:class:`PrincipalNames`): an object id an Azure RBAC grant names is
+shown as the Entra ID user, group or service principal of that id when the directory was read
+(``Alice Smith (alice@contoso.com, user 1111abcd…)``), else as ARM's principal type and the id.
+Display names are text anyone who can rename an object chose: they are cleaned of control
+characters and bounded here, and reach reports only through the reporters' escaping.
 """
 
 from __future__ import annotations
@@ -33,18 +39,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from posture.azure import (
+    CA_POLICY,
+    DIRECTORY_ELIGIBILITY,
+    DIRECTORY_ROLE,
+    GROUP,
+    SECURITY_DEFAULTS,
+    SERVICE_PRINCIPAL,
+    TENANT,
+    USER,
+)
 from posture.iam.conditions import Truth
 from posture.model import Asset, Inventory
-
-TENANT = "microsoft.graph.organization"
-USER = "microsoft.graph.user"
-GROUP = "microsoft.graph.group"
-CA_POLICY = "microsoft.graph.conditionalAccessPolicy"
-SECURITY_DEFAULTS = "microsoft.graph.identitySecurityDefaultsEnforcementPolicy"
-DIRECTORY_ROLE = "microsoft.graph.unifiedRoleAssignment"
-DIRECTORY_ELIGIBILITY = "microsoft.graph.unifiedRoleEligibilitySchedule"
-SERVICE_PRINCIPAL = "microsoft.graph.servicePrincipal"
-APPLICATION = "microsoft.graph.application"
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 PRIVILEGED_ROLES = {
@@ -281,6 +287,79 @@ class Directory:
                     excluded.append(p.name)
         state = Truth.TRUE if by else Truth.UNKNOWN if unknown else Truth.FALSE
         return Coverage(state, tuple(by), tuple(excluded), tuple(unknown), tuple(narrowed))
+
+
+NAME_LIMIT = 120
+"""Characters of a display name kept in a message (Graph allows 256)."""
+
+
+def clean(text: Any) -> str:
+    """A directory-supplied name fit for a one-line message: control characters (newlines,
+    escape sequences) become spaces, runs of spaces one, at most :data:`NAME_LIMIT`
+    characters."""
+    shown = " ".join("".join(ch if ch.isprintable() else " " for ch in str(text)).split())
+    return shown if len(shown) <= NAME_LIMIT else shown[: NAME_LIMIT - 1] + "…"
+
+
+def short_id(object_id: str) -> str:
+    """The first block of an object id (``1111abcd…``): enough beside a name; the evidence
+    keeps the whole id."""
+    head = object_id.split("-", 1)[0]
+    return f"{head}…" if head != object_id else object_id
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalNames:
+    """The tenant's users, groups and service principals by lower-case object id: how the
+    Azure RBAC checks name the principal of a grant (module docstring)."""
+
+    by_id: Mapping[str, Asset]
+
+    @classmethod
+    def of(cls, inventory: Inventory) -> PrincipalNames:
+        return cls({str(a.attr("object_id") or "").lower(): a
+                    for t in (USER, GROUP, SERVICE_PRINCIPAL) for a in inventory.of(t)
+                    if a.attr("object_id")})
+
+    def find(self, principal_id: Any) -> Asset | None:
+        return self.by_id.get(str(principal_id or "").lower())
+
+    def label(self, principal_id: Any, principal_type: Any = "Unknown") -> str:
+        """``Alice Smith (alice@contoso.com, user 1111abcd…)``, ``Helpdesk Admins (group
+        6000…)``, ``deploy-pipeline (service principal 5b00…)``; ``User 1111abcd-…`` (ARM's type
+        and the whole id) when the directory does not hold the principal."""
+        found = self.find(principal_id)
+        if found is None:
+            return f"{principal_type} {principal_id}"
+        name, upn = clean(found.attr("display_name") or found.name), found.attr(
+            "user_principal_name")
+        who = f"{kind_of(found)} {short_id(str(found.attr('object_id')))}"
+        if upn and clean(upn) != name:
+            return f"{name} ({clean(upn)}, {who})"
+        return f"{name} ({who})"
+
+    def evidence(self, principal_id: Any) -> dict[str, Any]:
+        """What the directory says of the principal (``principal_name`` None: not in it)."""
+        found = self.find(principal_id)
+        if found is None:
+            return {"principal_name": None}
+        out = {"principal_name": found.attr("display_name"), "principal_kind": kind_of(found)}
+        if found.attr("user_principal_name"):
+            out["user_principal_name"] = found.attr("user_principal_name")
+        if found.attr("app_id"):
+            out["app_id"] = found.attr("app_id")
+        return out
+
+
+def kind_of(principal: Asset) -> str:
+    """``user``, ``guest``, ``group``, ``managed identity`` or ``service principal``."""
+    if principal.type == USER:
+        return "guest" if str(principal.attr("user_type")).lower() == "guest" else "user"
+    if principal.type == GROUP:
+        return "group"
+    if str(principal.attr("service_principal_type")).lower() == "managedidentity":
+        return "managed identity"
+    return "service principal"
 
 
 def enabled_users(directory: Directory, tenant_account: str) -> list[Asset]:

@@ -189,9 +189,14 @@ class Fence:
     ) -> ScpDecision:
         if bit is not None and self._fast >> bit & 1 and not self._denied >> bit & 1:
             return WITHIN
+        matching = [
+            (level, [s for s in _statements(level)
+                     if s.matches_action(action, bit) and s.matches_resource(resource, variables)])
+            for level in self.levels
+        ]
         best: ScpDecision | None = None
         for c in self._contexts(ctx):
-            found = self._decide(action, bit, resource, variables, c)
+            found = self._decide(action, matching, c)
             if best is None or found.truth > best.truth:
                 best = found
             if best.truth == Truth.TRUE:
@@ -200,21 +205,16 @@ class Fence:
         return best
 
     def _decide(
-        self,
-        action: str,
-        bit: int | None,
-        resource: str,
-        variables: Mapping[str, str],
-        ctx: RequestContext,
+        self, action: str, matching: list[tuple[Level, list[Statement]]], ctx: RequestContext
     ) -> ScpDecision:
+        """The verdict in one context; ``matching``: each level with its statements that match
+        the action and resource (the same in every context)."""
         deny, deny_maybe, reasons = [], [], []
         truth = Truth.TRUE
         maybe: list[Statement] = []
-        for level in self.levels:
+        for level, statements in matching:
             sure_here = maybe_here = False
-            for s in _statements(level):
-                if not s.matches_action(action, bit) or not s.matches_resource(resource, variables):
-                    continue
+            for s in statements:
                 t = all_true(s.conditions, ctx) if s.conditions else Truth.TRUE
                 if s.effect == Effect.DENY:
                     if t == Truth.TRUE:

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from posture import files
 from posture.errors import SnapshotError
 from posture.org.plan import OuStep
 from posture.org.task import AccountStatus
@@ -167,13 +167,7 @@ def snapshot_name(account_id: str) -> str:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise EvidenceDirError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    files.write_atomic(path, data, EvidenceDirError)
 
 
 def open_dir(path: Path, *, replace: bool = False) -> Path:

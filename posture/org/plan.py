@@ -5,9 +5,9 @@ A task says which account to read, how to reach it (its provider's *target*: :cl
 for AWS, :class:`GcpAccess`, :class:`AzureAccess`) and what the organisation knows about it
 (its OU / folder / management-group path and the context assets the coordinator collected once
 for it: the AWS organisation, the GCP project's ancestors and their policies, the Azure
-management groups). It never holds a credential: a worker builds its own from its own chain
-(then, on AWS, assumes the member role; :func:`posture.org.task.scan_account`), so nothing
-secret travels through the task graph.
+management groups and the Entra ID tenant). It never holds a credential: a worker builds its
+own from its own chain (then, on AWS, assumes the member role;
+:func:`posture.org.task.scan_account`), so nothing secret travels through the task graph.
 """
 
 from __future__ import annotations

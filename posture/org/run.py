@@ -45,6 +45,7 @@ from posture.org.crossaccount import (
 from posture.org.executor import Cluster, execute
 from posture.org.plan import AccountTask, OrgPlan
 from posture.org.task import AccountOutcome, AccountStatus
+from posture.org.tenant import TenantPart, local_checks, tenant_findings
 from posture.pipeline import (
     AuditRun,
     ExitCode,
@@ -180,9 +181,9 @@ def scan_organization(
     catalogue: Catalogue | None = None,
 ) -> OrgResult:
     """Scan every account of ``plan`` where ``cluster`` says, writing each snapshot into
-    ``out_dir`` (prepared with :func:`posture.org.manifest.open_dir`) as it arrives; then the
-    organisation-wide checks on the accounts linked to each other
-    (:mod:`posture.org.crossaccount`)."""
+    ``out_dir`` (prepared with :func:`posture.org.manifest.open_dir`) as it arrives; then an
+    Azure tenant's own checks, once (:mod:`posture.org.tenant`), and the organisation-wide
+    checks on the accounts linked to each other (:mod:`posture.org.crossaccount`)."""
     if out_dir is not None:
         mf.open_dir(out_dir, replace=replace)
     base = mf.Manifest(
@@ -207,8 +208,10 @@ def scan_organization(
     findings = [f for k in ordered for f in gather.findings[k]]
     errors = [e for k in ordered for e in gather.errors[k]]
     linked = [gather.projections[k] for k in sorted(gather.projections)]
-    org = _organization_phase(catalogue or load_catalogue(), gather.checks, manifest, linked,
-                              errors)
+    catalogue = catalogue or load_catalogue()
+    tenant = TenantPart.of_plan(plan.tasks)
+    findings += tenant_findings(catalogue, gather.checks, manifest_meta(manifest), tenant)
+    org = _organization_phase(catalogue, gather.checks, manifest, linked, errors)
     return _result(manifest, data, overlay(findings, org), errors, gather.checks)
 
 
@@ -238,6 +241,7 @@ def audit_directory(
     errors: list[CollectionError] = []
     checks: set[str] = set()
     linked: list[tuple[Asset, ...]] = []
+    tenant = TenantPart()
     for done, entry in enumerate(manifest.accounts, start=1):
         file = path / entry.snapshot
         prepared = load_prepared(file)
@@ -248,8 +252,10 @@ def audit_directory(
                 "the evidence was changed"
             )
         chosen = select_checks(prepared, catalogue, check_ids)
-        found = audit(prepared, catalogue, chosen) if chosen else ()
+        here = local_checks(prepared.inventory, catalogue, chosen)
+        found = audit(prepared, catalogue, here) if here else ()
         findings.extend(found)
+        tenant.add(prepared.inventory.assets, prepared.inventory.errors)
         errors.extend(prepared.inventory.errors)
         checks.update(chosen)
         types = projected_types(organization_checks(catalogue, chosen))
@@ -257,6 +263,7 @@ def audit_directory(
             linked.append(projected)
         if on_account is not None:
             on_account(entry, found, done, len(manifest.accounts))
+    findings += tenant_findings(catalogue, checks, manifest_meta(manifest), tenant)
     org = _organization_phase(catalogue, checks, manifest, linked, errors)
     return _result(manifest, data, overlay(findings, org), errors, checks)
 
@@ -284,6 +291,15 @@ def _result(
     )
 
 
+def compared_accounts(result: OrgResult) -> frozenset[str]:
+    """What the history diff of an organisation run compares: the accounts scanned fully, and
+    what the coordinator judged for the whole organisation (an Azure tenant, …); an account
+    excluded, partial or failed this time has nothing resolved or new."""
+    listed = {a.id for a in result.manifest.accounts}
+    scanned = {a.id for a in result.manifest.accounts if a.status is AccountStatus.SCANNED}
+    return frozenset(scanned | {f.account for f in result.findings if f.account not in listed})
+
+
 def audit_run(
     result: OrgResult,
     catalogue: Catalogue,
@@ -294,10 +310,15 @@ def audit_run(
     """The merged organisation as one :class:`AuditRun`: exceptions and the history store
     applied as for any scan; the exit code is PARTIAL when an account was not fully scanned
     (it outranks FINDINGS: both are failures of a CI gate, and the report names both)."""
+    from posture.history.store import organization_scope  # SQLAlchemy only when recording
+
     prepared = result.prepared()
     version = catalogue.version()
+    m = result.manifest
     tracked = track(tracking or Tracking(), prepared.inventory, result.findings,
-                    prepared.snapshot_sha256, version)
+                    prepared.snapshot_sha256, version,
+                    scope=organization_scope(m.provider, m.organization_id),
+                    compared=compared_accounts(result))
     gate = ExitCode.FINDINGS if tracked.new_failures else ExitCode.OK
     code = max(exit_code(tracked.findings, fail_on), gate)
     if result.incomplete:

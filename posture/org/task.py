@@ -6,9 +6,10 @@ role, :func:`posture.collectors.aws.member.member_session`; the management accou
 worker's own session when that session is the management account), then the account's
 collection (:func:`collect_account`, by the task's provider), the organisation's context
 assets added, the snapshot prepared exactly as a single-account scan prepares it, and the
-account's checks run there, on the worker. What comes back is small: a status, the reason when
-the account was not (fully) scanned, the snapshot as gzip-compressed JSON, the findings and the
-collection errors.
+account's checks run there, on the worker (an Azure tenant's own checks excepted: they are
+judged once for the organisation, :mod:`posture.org.tenant`). What comes back is small: a
+status, the reason when the account was not (fully) scanned, the snapshot as gzip-compressed
+JSON, the findings and the collection errors.
 
 Guarantees:
 
@@ -39,6 +40,7 @@ from posture.errors import CollectorError
 from posture.model import ALL, Asset, CollectionError, Finding, Inventory, Provider
 from posture.org.crossaccount import organization_checks, projected_types, projection
 from posture.org.plan import Access, AccountTask, AzureAccess, GcpAccess
+from posture.org.tenant import local_checks
 from posture.pipeline import Prepared, audit, prepare, select_checks
 from posture.registry import Catalogue, load_catalogue
 
@@ -270,8 +272,9 @@ def _outcome(
 ) -> AccountOutcome:
     catalogue = _catalogue()
     checks = select_checks(prepared, catalogue, check_ids)
-    findings = audit(prepared, catalogue, checks) if checks else ()
     inventory = prepared.inventory
+    here = local_checks(inventory, catalogue, checks)  # the tenant's are judged once
+    findings = audit(prepared, catalogue, here) if here else ()
     types = projected_types(organization_checks(catalogue, checks))
     return AccountOutcome(
         account_id=task.account_id,

@@ -7,19 +7,23 @@ The CLI calls::
     written = write_reports(report, Path("out"), formats)   # {OutputFormat: Path}
 
 Each format writes one file with a fixed name (:data:`FILENAMES`) into the output directory.
+Beside ``controls.csv``, a report whose snapshot holds identities also gets ``identity.csv``
+(:data:`IDENTITY_FILENAME`, :func:`companions`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from posture import files
 from posture.errors import ReportError
 from posture.reporters.base import OutputFormat, Report, Reporter
 from posture.reporters.controls_reporter import ControlsReporter
 from posture.reporters.csv_reporter import CsvReporter
 from posture.reporters.html_reporter import HtmlReporter
+from posture.reporters.identity_reporter import FILENAME as IDENTITY_FILENAME
+from posture.reporters.identity_reporter import render_identity_csv
 from posture.reporters.json_reporter import JsonReporter
 
 _REPORTERS: dict[OutputFormat, type[Reporter]] = {
@@ -67,43 +71,52 @@ def _prepare_dir(out_dir: Path) -> None:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``, so a
-    reader never sees half a report (permissions follow the umask, as for any new file)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ReportError(f"{path}: cannot write report: {exc.strerror or exc}") from None
+    files.write_atomic(path, data, ReportError, "cannot write report")
+
+
+def companions(report: Report, formats: Iterable[OutputFormat | str]) -> dict[str, bytes]:
+    """The files written beside the chosen formats: ``identity.csv`` beside ``controls.csv``
+    when the report holds identities (file name -> bytes)."""
+    chosen = {f if isinstance(f, OutputFormat) else OutputFormat.parse(f) for f in formats}
+    if OutputFormat.CONTROLS in chosen and report.identity:
+        return {IDENTITY_FILENAME: render_identity_csv(report.identity)}
+    return {}
 
 
 def write_reports(
     report: Report, out_dir: Path, formats: Iterable[OutputFormat | str]
 ) -> dict[OutputFormat, Path]:
-    """Render each format and write it into ``out_dir`` (created if missing).
+    """Render each format and write it into ``out_dir`` (created if missing), with its
+    :func:`companions`.
 
-    Returns the path written per format. Raises :class:`ReportError` for an unknown format or
+    Returns the path written per format (the companions are not in it: :func:`companions`
+    names them). Raises :class:`ReportError` for an unknown format or
     an output directory that cannot be created or written (all formats are rendered before
     the first file is written, so a rendering bug leaves no partial set of reports).
     """
+    formats = list(formats)
     reporters = [reporter_for(f) for f in formats]
     rendered = {r.format: (r.filename, r.render(report)) for r in reporters}
+    extra = companions(report, formats)
     _prepare_dir(out_dir)
     written: dict[OutputFormat, Path] = {}
     for fmt, (filename, data) in rendered.items():
         path = out_dir / filename
         _write_atomic(path, data)
         written[fmt] = path
+    for filename, data in extra.items():
+        _write_atomic(out_dir / filename, data)
     return written
 
 
 __all__ = [
     "FILENAMES",
+    "IDENTITY_FILENAME",
     "OutputFormat",
     "Report",
     "ReportError",
     "Reporter",
+    "companions",
     "parse_formats",
     "reporter_for",
     "write_reports",

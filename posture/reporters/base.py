@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from posture.errors import ReportError
 from posture.history.diff import HistoryContext
 from posture.history.exceptions import ExceptionsOutcome
+from posture.identity import IdentityView, identity_view
 from posture.model import CollectionError, Finding, ScanMeta
 from posture.registry import Framework
 
@@ -76,7 +77,8 @@ class OrgView:
 @dataclass(frozen=True, slots=True)
 class Report:
     """Everything a report shows: the findings (in the engine's order), the scan manifest,
-    the collection errors, the snapshot's hash and the frameworks' control titles."""
+    the collection errors, the snapshot's hash, the frameworks' control titles and the identity
+    view (:mod:`posture.identity`; only ``report.html`` and ``identity.csv`` show it)."""
 
     findings: tuple[Finding, ...]
     inventory_meta: ScanMeta
@@ -87,11 +89,12 @@ class Report:
     exceptions: ExceptionsOutcome | None = None  # given --exceptions FILE
     history: HistoryContext | None = None  # a recorded scan: what is new since the previous
     organization: OrgView | None = None  # an organisation run: account names and OUs
+    identity: IdentityView | None = None  # who reaches what (None: the snapshot holds none)
 
     @classmethod
     def of(cls, run: AuditRun, frameworks: tuple[Framework, ...]) -> Report:
         """The report of one audit run (:func:`posture.pipeline.run_audit`), showing the
-        controls of ``frameworks``."""
+        controls of ``frameworks`` and the identities of its snapshot."""
         inventory = run.prepared.inventory
         return cls(
             findings=run.tracked.findings,
@@ -102,6 +105,7 @@ class Report:
             catalogue_version=run.catalogue_version,
             exceptions=run.tracked.exceptions,
             history=run.tracked.history,
+            identity=identity_view(inventory),
         )
 
 

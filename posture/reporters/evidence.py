@@ -6,6 +6,7 @@ Layout of ``DIR``::
 
     README.txt        what the folder is and how to verify it
     findings.csv      findings.json      report.html      controls.csv
+    identity.csv      who reaches what, how (only when the snapshot holds identities)
     snapshot.json     the inventory snapshot, byte for byte as audited
     exceptions.toml   the accepted risks applied (only with --exceptions)
     manifest.json     tool version, scan id, catalogue version, framework, evaluation date,
@@ -28,7 +29,13 @@ from posture.history.tracking import Tracked, Tracking
 from posture.model import ScanMeta
 from posture.pipeline import AuditRun, Prepared, run_audit
 from posture.registry import Catalogue, Framework
-from posture.reporters import OutputFormat, Report, write_reports
+from posture.reporters import (
+    IDENTITY_FILENAME,
+    OutputFormat,
+    Report,
+    companions,
+    write_reports,
+)
 
 MANIFEST = "manifest.json"
 SNAPSHOT = "snapshot.json"
@@ -45,6 +52,7 @@ OURS = frozenset(
         "findings.json",
         "report.html",
         "controls.csv",
+        IDENTITY_FILENAME,
     }
 )
 
@@ -61,6 +69,9 @@ snapshot.json  the inventory the findings were computed from; re-audit it with
                `posture audit snapshot.json` to reproduce findings.json
 manifest.json  the SHA-256 of every file here; verify with
                `sha256sum <file>` and compare
+"""
+_README_IDENTITY = """identity.csv   one row per identity and access: sign-in path (SSO or local),
+               MFA, privilege standing or just in time, and whether it reaches production
 """
 
 
@@ -106,20 +117,30 @@ def write_evidence(
     """Audit the framework's checks on the snapshot and write the evidence folder."""
     _check_dir(out)
     mapped = {c for ids in framework.checks_by_control.values() for c in ids}
+    reports: list[Report] = []
+
+    def report(r: AuditRun) -> dict[OutputFormat, Path]:
+        reports.append(Report.of(r, (framework,)))
+        return write_reports(reports[-1], out, FORMATS)
+
     run, written = run_audit(
         prepared,
         catalogue,
-        lambda r: write_reports(Report.of(r, (framework,)), out, FORMATS),
+        report,
         check_ids=check_ids,
         within=mapped,
         tracking=tracking,
     )
     files = [out / SNAPSHOT, *written.values()]
+    extra = companions(reports[-1], FORMATS)
+    files += [out / name for name in sorted(extra)]
+    if IDENTITY_FILENAME not in extra:
+        (out / IDENTITY_FILENAME).unlink(missing_ok=True)  # a previous folder's, now stale
     _write(out / SNAPSHOT, snapshot_bytes)
     if tracking.exceptions is not None:
         _write(out / EXCEPTIONS, Path(tracking.exceptions.path).read_bytes())
         files.append(out / EXCEPTIONS)
-    _write(out / README, _readme(framework, run).encode("utf-8"))
+    _write(out / README, _readme(framework, run, IDENTITY_FILENAME in extra).encode("utf-8"))
     files.append(out / README)
     manifest = _manifest(framework, run, tracking, files)
     text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
@@ -127,9 +148,9 @@ def write_evidence(
     return Evidence(out, manifest, run.tracked)
 
 
-def _readme(framework: Framework, run: AuditRun) -> str:
+def _readme(framework: Framework, run: AuditRun, identity: bool = False) -> str:
     meta = run.prepared.inventory.meta
-    return _README.format(
+    return (_README + (_README_IDENTITY if identity else "")).format(
         version=__version__,
         framework=framework.id,
         framework_name=framework.name,

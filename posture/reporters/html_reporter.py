@@ -33,6 +33,7 @@ from posture.reporters.base import OutputFormat, Report, error_document, scan_do
 from posture.reporters.controls_reporter import checks_by_control
 from posture.reporters.html_depth import depth_table
 from posture.reporters.html_paths import diagrams
+from posture.reporters.identity_reporter import identity_section
 from posture.results import (
     PRINCIPLES,
     SEVERITIES,
@@ -223,6 +224,7 @@ def context(report: Report) -> dict[str, Any]:
         "frameworks": _frameworks(report, summary),
         "errors": _errors(report.collection_errors, findings),
         "depth": depth_table(findings),
+        "identity": identity_section(report.identity),
         "rows": [_row(i, findings[i], new) for i in order],
         "statuses": STATUSES,
         "severities": SEVERITIES,

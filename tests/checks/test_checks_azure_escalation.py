@@ -270,3 +270,90 @@ def test_role_definitions_write_widens_its_own_custom_role() -> None:
 def test_an_uncollected_role_definition_is_inconclusive() -> None:
     f = findings(ra("ghost", f"{DEFS}/00000000-0000-0000-0000-0000000000ff"))["ghost"]
     assert f.status is Status.INCONCLUSIVE
+
+
+# -- principals by display name -----------------------------------------------------------------
+
+TENANT_ACCOUNT = "tenants/33333333-3333-3333-3333-333333333333"
+ALICE = "a11ce000-0000-0000-0000-000000000001"
+OPS = "60000000-0000-0000-0000-0000000000c1"
+MI = "3a7e0000-0000-0000-0000-00000000000a"
+
+
+def entra(type_: str, oid: str, name: str, **attrs: Any) -> Asset:
+    from support.model import asset_of
+
+    from posture.model import Provider
+
+    return asset_of(Provider.AZURE, f"microsoft.graph.{type_}",
+                    f"/{TENANT_ACCOUNT}/{type_}s/{oid}", account=TENANT_ACCOUNT,
+                    region="global", name=name, tags=None,
+                    attrs={"object_id": oid, "display_name": name, **attrs})
+
+
+DIRECTORY = (
+    entra("user", ALICE, "Alice Admin", user_principal_name="alice@contoso.example",
+          user_type="Member"),
+    entra("group", OPS, "Cloud Ops"),
+    entra("servicePrincipal", MI, "vm-web", service_principal_type="ManagedIdentity"),
+)
+
+
+def test_principals_are_named_from_the_directory_with_the_id_kept() -> None:
+    found = findings(*DIRECTORY, ra("uaa", UAA, principal=ALICE),
+                     ra("grp", UAA, principal=OPS, ptype="Group"),
+                     ra("mi", UAA, principal=MI, ptype="ServicePrincipal"),
+                     ra("gone", UAA, principal="dead0000-0000-0000-0000-000000000000"))
+    alice = found["uaa"]
+    assert alice.message.startswith(
+        "Alice Admin (alice@contoso.example, user a11ce000…) can make itself Owner at "
+        f"subscription {SUB}")
+    assert alice.evidence["path"][0]["id"] == "Alice Admin (alice@contoso.example, user a11ce000…)"
+    assert (alice.evidence["principal_id"], alice.evidence["principal_name"],
+            alice.evidence["user_principal_name"]) == (ALICE, "Alice Admin",
+                                                       "alice@contoso.example")
+    assert found["grp"].message.startswith("Cloud Ops (group 60000000…) can make itself Owner")
+    assert found["mi"].message.startswith("vm-web (managed identity 3a7e0000…) can make itself")
+    # not in the directory read (deleted, or a group no policy names): the type and whole id
+    assert found["gone"].message.startswith(
+        "User dead0000-0000-0000-0000-000000000000 can make itself Owner")
+    assert found["gone"].evidence["principal_name"] is None
+
+
+def test_without_the_directory_principals_are_named_by_id() -> None:
+    f = findings(ra("uaa", UAA, principal=ALICE))["uaa"]
+    assert f.message.startswith(f"User {ALICE} can make itself Owner")
+    assert f.evidence["principal_name"] is None
+
+
+def test_display_names_are_one_bounded_line() -> None:
+    # a name is whatever its owner typed: newlines and escape sequences do not reach a message
+    evil = entra("user", ALICE, "Eve\n\x1b[31mOwner\x1b[0m <b>x</b>" + "y" * 300,
+                 user_principal_name="eve@contoso.example", user_type="Member")
+    f = findings(evil, ra("uaa", UAA, principal=ALICE))["uaa"]
+    who = f.message.split(" can make itself")[0]
+    assert "\n" not in who and "\x1b" not in who
+    assert who.startswith("Eve [31mOwner [0m <b>x</b>yyy")
+    assert who.endswith("… (eve@contoso.example, user a11ce000…)") and len(who) < 170
+    # the raw name stays evidence; escaping it is the reporters' business
+    assert f.evidence["principal_name"].startswith("Eve\n\x1b[31m")
+
+
+def test_standing_and_eligible_roles_name_the_principal() -> None:
+    found = by_uid(run_one("azure.iam.no_standing_privileged_roles", inventory(
+        *DIRECTORY,
+        az(RA, f"{SCOPE}/providers/microsoft.authorization/roleassignments/o", region="global",
+           scope=SCOPE, scope_level="subscription", principal_id=ALICE, principal_type="User",
+           role_definition_id=OWNER),
+        az(EL, f"{SCOPE}/providers/microsoft.authorization/roleeligibilityscheduleinstances/e",
+           region="global", scope=SCOPE, principal_id=OPS, principal_type="Group",
+           role_definition_id=OWNER),
+    )))
+    messages = {uid.rsplit("/", 1)[-1]: f.message for uid, f in found.items()}
+    assert messages == {
+        "o": "standing Owner assignment to Alice Admin (alice@contoso.example, user a11ce000…) "
+             "at subscription scope",
+        "e": "Owner is PIM-eligible for Cloud Ops (group 60000000…) (not standing)",
+    }
+    assert found[f"{SCOPE}/providers/microsoft.authorization/roleassignments/o".lower()].evidence[
+        "principal_id"] == ALICE

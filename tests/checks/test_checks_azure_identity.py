@@ -19,7 +19,8 @@ from support.azure_entra import (
 )
 from support.checks import by_uid, only, run_one
 
-from posture.iam.entra import APPLICATION, CA_POLICY, DIRECTORY_ROLE, GLOBAL_ADMIN
+from posture.azure import APPLICATION, CA_POLICY, DIRECTORY_ROLE
+from posture.iam.entra import GLOBAL_ADMIN
 from posture.model import Severity, Status
 
 ALL = "azure.identity.mfa_required_for_all_users"

@@ -122,6 +122,39 @@ def test_demo_azure_role_assignment_escalation(demo: tuple[Path, Any, dict[str, 
     assert not [n for n in found if n.startswith(("Reader →", "Contributor →"))]
 
 
+def test_demo_azure_rbac_findings_name_principals(
+    demo: tuple[Path, Any, dict[str, Any]]
+) -> None:
+    _, _, doc = demo
+    # the demo reads Entra ID: RBAC findings name users by display name (the id in evidence);
+    # principals the directory read does not hold (a group no policy names, a service
+    # principal and managed identities absent from the fixture) keep ARM's type and the id
+    messages = {(f["check_id"], f["resource_name"]): f for f in doc["findings"]
+                if f["check_id"].startswith("azure.iam.no_")}
+    escalation = "azure.iam.no_role_assignment_escalation"
+    standing = "azure.iam.no_standing_privileged_roles"
+    carol = messages[(escalation, "Role Assigner → ca401000-0000-0000-0000-000000000003")]
+    assert carol["message"].startswith(
+        f"Carol Cloud (carol@contoso.example, user ca401000…) can make itself Owner at "
+        f"subscription {SUB}: its Role Assigner (custom role) assignment")
+    assert (carol["evidence"]["principal_id"], carol["evidence"]["principal_name"]) == (
+        "ca401000-0000-0000-0000-000000000003", "Carol Cloud")
+    assert messages[(escalation, "User Access Administrator ⇢ f4a40000-0000-0000-0000-"
+                     "000000000009")]["message"].startswith(
+        "Frank Ops (frank@contoso.example, user f4a40000…) is eligible (PIM) for User Access "
+        "Administrator")
+    assert messages[(standing, "Owner → a11ce000-0000-0000-0000-000000000001")]["message"] == (
+        "standing Owner assignment to Alice Admin (alice@contoso.example, user a11ce000…) at "
+        "subscription scope")
+    assert messages[(standing, "Owner ⇢ da7e0000-0000-0000-0000-000000000004")]["message"] == (
+        "Owner is PIM-eligible for Dave Departed (dave@contoso.example, user da7e0000…) "
+        "(not standing)")
+    group = messages[(escalation, "User Access Administrator → 9a0a0000-0000-0000-0000-"
+                      "000000000007")]
+    assert group["message"].startswith("Group 9a0a0000-0000-0000-0000-000000000007 can make")
+    assert group["evidence"]["principal_name"] is None
+
+
 def test_demo_azure_attack_path(demo: tuple[Path, Any, dict[str, Any]]) -> None:
     folder, _, doc = demo
     check = "azure.network.no_exposed_host_with_admin_identity"

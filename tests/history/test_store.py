@@ -106,3 +106,31 @@ def test_unknown_scan_and_bad_store(tmp_path: Path) -> None:
         pass
     with pytest.raises(StoreError), open_store(str(tmp_path / "missing" / "dir" / "h.db")):
         pass
+
+
+def _in(account: str, n: int, status: Status = Status.FAIL) -> Finding:
+    return replace(check(n, status), account=account,
+                   resource_uid=f"arn:aws:ec2:us-east-1:{account}:volume/vol-{n}")
+
+
+def test_organization_runs_compare_account_by_account(store_url: str) -> None:
+    """Two runs of one organisation share a scope whatever accounts they reached. In the second
+    run account B's role could not be assumed (its checks INCONCLUSIVE) and account C was
+    excluded: their failures are neither resolved nor new; A's are compared as usual."""
+    from posture.history.store import organization_scope
+
+    scope = organization_scope("aws", "o-abc")
+    first = (_in("A", 1), _in("A", 2), _in("B", 3), _in("C", 4))
+    second = (_in("A", 1), _in("A", 2, Status.PASS), _in("A", 5), _in("B", 3, Status.INCONCLUSIVE))
+    with open_store(store_url) as store:
+        r1 = store.record(replace(META, accounts=("A", "B", "C")), first, None, "v", scope=scope)
+        r2 = store.record(replace(META, accounts=("A", "B")), second, None, "v", scope=scope)
+        assert r1.scope == r2.scope == scope != scope_of(META)
+        assert store.previous(r2) == r1
+        compared = diff(store.findings(r1), store.findings(r2), accounts={"A"})
+        everything = diff(store.findings(r1), store.findings(r2))
+    assert _uids(compared.resolved) == ["vol-2"]
+    assert _uids(compared.new) == ["vol-5"]
+    assert _uids(compared.still_open) == ["vol-1"]
+    # without the account filter, B's unreachable and C's excluded failures read as resolved
+    assert sorted(_uids(everything.resolved)) == ["vol-2", "vol-3", "vol-4"]

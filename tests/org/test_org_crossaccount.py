@@ -10,19 +10,10 @@ from typing import Any
 
 from support.aws import ACCOUNT, asset
 from support.aws_net import (
-    ALL_OUT,
     SEGREGATION,
     SSH_WORLD,
     arn,
-    default_acl,
-    eni,
-    instance,
-    nacl,
-    route,
-    route_table,
-    sg,
-    subnet,
-    vpc,
+    peered_side,
 )
 from support.checks import catalogue, run_one
 from support.model import inventory_of, scan_meta
@@ -40,22 +31,6 @@ from posture.org.crossaccount import (
 
 PROD, DEV = ACCOUNT, SIBLING  # the organisation builder puts ACCOUNT in Sandbox, SIBLING in Prod
 PEERING_CHECK = "aws.segregation.no_prod_nonprod_peering"
-
-
-def _side(v: str, n: str, cidr: str, peer: str, ingress: Any, env: str) -> list[Asset]:
-    routes = [route(cidr.replace(".1.0/24", ".0.0/16"), "local", "local"),
-              route(peer, "pcx", "pcx-1")]
-    sgid = f"sg-{n}"
-    return [
-        vpc(v, cidr.replace(".1.0/24", ".0.0/16"), {"Environment": env}),
-        subnet(f"subnet-{n}", vpc_id=v, cidr=cidr, zone="a", public=False),
-        route_table(f"rtb-{n}", routes, (), main=True, vpc_id=v),
-        nacl(default_acl(), (f"subnet-{n}",), f"acl-{n}", vpc_id=v),
-        sg(ingress, sgid, vpc_id=v, egress=[ALL_OUT]),
-        eni(f"eni-{n}", f"i-{n}", subnet_id=f"subnet-{n}", public_ip=None, sgs=(sgid,),
-            private_ips=[cidr.replace("0/24", "10")], vpc_id=v),
-        instance(f"i-{n}", enis=(f"eni-{n}",)),
-    ]
 
 
 def _peering(account: str, status: str = "active") -> Asset:
@@ -77,8 +52,8 @@ def _account(account: str, assets: list[Asset]) -> Inventory:
 
 
 def _estate(dev_ingress: Any = SSH_WORLD, status: str = "active") -> tuple[Inventory, Inventory]:
-    prod = _side("vpc-p", "p", "10.0.1.0/24", "10.1.0.0/16", (), "production")
-    dev = _side("vpc-d", "d", "10.1.1.0/24", "10.0.0.0/16", dev_ingress, "dev")
+    prod = peered_side("vpc-p", "p", "10.0.1.0/24", "10.1.0.0/16", (), "production")
+    dev = peered_side("vpc-d", "d", "10.1.1.0/24", "10.0.0.0/16", dev_ingress, "dev")
     return (_account(PROD, [*prod, _peering(PROD, status)]),
             _account(DEV, [*_moved(dev, DEV), _peering(DEV, status)]))
 
@@ -105,7 +80,8 @@ def test_only_accounts_with_a_cross_account_link_are_projected() -> None:
     assert cross_account_links(dev) == (PROD,)
     types = projected_types(organization_checks(catalogue(), [SEGREGATION]))
     assert projection(prod, types)
-    alone = _account(PROD, _side("vpc-p", "p", "10.0.1.0/24", "10.1.0.0/16", (), "production"))
+    alone = _account(PROD, peered_side("vpc-p", "p", "10.0.1.0/24", "10.1.0.0/16", (),
+                                       "production"))
     assert cross_account_links(alone) == ()
     assert projection(alone, types) == ()
     deleted, _ = _estate(status="deleted")

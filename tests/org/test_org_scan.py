@@ -219,3 +219,26 @@ def test_cross_account_path_is_followed_by_the_organization_phase(
            if f.resource_uid == failed[0]["resource_uid"]]
     assert [f.status.value for f in own] == ["INCONCLUSIVE"]
     assert "not in this snapshot" in own[0].message
+
+
+def test_history_compares_organization_runs_account_by_account(
+    org: Org, scanned: tuple[Path, Path, str], tmp_path: Path
+) -> None:
+    """Two re-audits of the organisation recorded in one store share the organisation's scope,
+    so the second is compared with the first: identical runs, nothing new, nothing resolved.
+    (Account-by-account filtering of the diff: tests/history/test_store.py.)"""
+    from posture.history.store import open_store, organization_scope
+
+    snap, _, _ = scanned
+    store = str(tmp_path / "history.db")
+    for n in (1, 2):
+        result = runner.invoke(app, ["audit", str(snap), "-o", str(tmp_path / f"r{n}"), "-q",
+                                     "--store", store])
+        assert result.exit_code == 0, result.output
+    second = json.loads((tmp_path / "r2" / "findings.json").read_text())["history"]
+    assert second["previous_record"] is not None
+    assert (second["new"], second["resolved"]) == (0, 0)
+    assert second["still_open"] > 0
+    with open_store(store) as opened:
+        scopes = {r.scope for r in opened.scans()}
+    assert scopes == {organization_scope("aws", org.id)}

@@ -57,3 +57,20 @@ def test_the_manifest_reads_back_and_refuses_paths_outside_its_directory() -> No
     bad = manifest.dumps().replace(f"{ACCOUNT}.json".encode(), b"../../etc/passwd")
     with pytest.raises(EvidenceDirError, match="not a plain file name"):
         Manifest.loads(bad, "m")
+
+
+def test_the_tenant_checks_are_the_entra_only_ones() -> None:
+    from support.azure import inventory as azure_inventory
+
+    from posture.org.tenant import local_checks, tenant_checks
+    from posture.registry import load_catalogue
+
+    catalogue = load_catalogue()
+    every = tuple(c.spec.id for c in catalogue.checks)
+    assert set(tenant_checks(catalogue, every)) == {
+        "azure.identity.mfa_required_for_all_users", "azure.identity.mfa_required_for_admin_roles",
+        "azure.identity.users_mfa_registered", "azure.identity.no_privileged_roles_for_guests",
+        "azure.identity.no_standing_privileged_directory_roles",
+        "azure.identity.app_credentials_short_lived"}
+    # a subscription without a tenant read judges them itself (INCONCLUSIVE: not read)
+    assert local_checks(azure_inventory(), catalogue, every) == every

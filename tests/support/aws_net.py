@@ -260,6 +260,29 @@ def instance(
     )
 
 
+def peered_side(
+    v: str, n: str, cidr: str, peer: str, ingress: Any, env: str, kind: str = "pcx"
+) -> list[Asset]:
+    """One side of two connected VPCs: VPC ``v`` (tag ``Environment: env``, the /16 of ``cidr``)
+    with private subnet ``subnet-<n>`` (``cidr``) routing ``peer`` through peering ``pcx-1``
+    (``kind`` "pcx") or transit gateway ``tgw-1``, the default NACL, security group ``sg-<n>``
+    admitting ``ingress`` (all egress) and host ``i-<n>`` (ENI ``eni-<n>``, no public IP)."""
+    network = cidr.replace(".1.0/24", ".0.0/16")
+    routes = [route(network, "local", "local"),
+              route(peer, kind, "pcx-1" if kind == "pcx" else "tgw-1")]
+    sgid = f"sg-{n}"
+    return [
+        vpc(v, network, {"Environment": env}),
+        subnet(f"subnet-{n}", vpc_id=v, cidr=cidr, zone="a", public=False),
+        route_table(f"rtb-{n}", routes, (), main=True, vpc_id=v),
+        nacl(default_acl(), (f"subnet-{n}",), f"acl-{n}", vpc_id=v),
+        sg(ingress, sgid, vpc_id=v, egress=[ALL_OUT]),
+        eni(f"eni-{n}", f"i-{n}", subnet_id=f"subnet-{n}", public_ip=None, sgs=(sgid,),
+            private_ips=[cidr.replace("0/24", "10")], vpc_id=v),
+        instance(f"i-{n}", enis=(f"eni-{n}",)),
+    ]
+
+
 def estate(
     routes: Any = PUBLIC_ROUTES,
     acl: Any = None,

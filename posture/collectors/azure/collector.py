@@ -23,7 +23,7 @@ from posture.collectors.azure.base import (
     wire,
 )
 from posture.errors import CollectorError
-from posture.model import ALL, GLOBAL, CollectionError, Inventory, Provider
+from posture.model import ALL, GLOBAL, Asset, CollectionError, Inventory, Provider
 
 MODULES = (
     "network",
@@ -59,19 +59,35 @@ def graph_permissions() -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def _tenant_jobs(credential: Any, target: AzureTarget, subs: list[dict[str, Any]]) -> list[Any]:
-    """The Graph jobs of the credential's tenant (the subscriptions' most common ``tenantId``);
-    none without a Graph endpoint (:attr:`AzureTarget.graph`)."""
+def tenant_of(subs: list[dict[str, Any]]) -> str:
+    """The credential's tenant: the most common ``tenantId`` of the subscriptions' ARM payloads
+    (ties broken by id), ``unknown`` when none says."""
     from collections import Counter
 
+    tenants = Counter(str(s["tenantId"]).lower() for s in subs if s.get("tenantId"))
+    return min(tenants, key=lambda t: (-tenants[t], t)) if tenants else "unknown"
+
+
+def tenant_jobs(credential: Any, target: AzureTarget, tenant: str) -> list[Any]:
+    """The Graph jobs of ``tenant``; none without a Graph endpoint (:attr:`AzureTarget.graph`)."""
     from posture.collectors.azure.graph import TenantScope, graph_client
 
     if not target.graph:
         return []
-    tenants = Counter(str(s["tenantId"]).lower() for s in subs if s.get("tenantId"))
-    tenant = min(tenants, key=lambda t: (-tenants[t], t)) if tenants else "unknown"
     scope = TenantScope(tenant, graph_client(credential, target, target.graph))
     return [runner.Job(name, scope) for name in TENANT_MODULES]
+
+
+def collect_tenant(
+    credential: Any, target: AzureTarget, tenant: str
+) -> tuple[tuple[Asset, ...], tuple[CollectionError, ...]]:
+    """Entra ID of ``tenant`` alone, once (an organisation's coordinator reads it for every
+    subscription): its assets and collection errors; nothing without a Graph endpoint."""
+    jobs = tenant_jobs(credential, target, tenant)
+    if not jobs:
+        return (), ()
+    found = runner.run_jobs(PACKAGE, jobs, max_workers=target.max_workers)
+    return found.assets, found.errors
 
 
 def role_definition() -> dict[str, Any]:
@@ -186,10 +202,14 @@ def collect(
     target: AzureTarget,
     progress: runner.Progress | None = None,
     credential: Any = None,
+    *,
+    tenant: bool = True,
 ) -> Inventory:
     """Collect Azure subscriptions. Raises :class:`CollectorError` only if nothing can be scanned.
 
-    ``credential`` overrides ``DefaultAzureCredential`` (tests and the demo inject one).
+    ``credential`` overrides ``DefaultAzureCredential`` (tests and the demo inject one);
+    ``tenant=False`` leaves Entra ID out (an organisation task: its coordinator read the tenant
+    once and adds it as context).
     """
     started = runner.now()
     credential = credential or make_credential(target)
@@ -209,7 +229,9 @@ def collect(
         runner.Job(name, SubscriptionScope(str(s["subscriptionId"]).lower(), clients, info=s))
         for s in subs
         for name in MODULES
-    ] + _tenant_jobs(credential, target, subs)
+    ]
+    if tenant:
+        jobs += tenant_jobs(credential, target, tenant_of(subs))
     found = runner.run_jobs(PACKAGE, jobs, max_workers=target.max_workers, progress=progress)
     return runner.build_inventory(
         Provider.AZURE,

@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from posture.collectors.azure.base import NOT_FOUND
-from posture.collectors.azure.entra_normalize import (
+from posture.azure import (
     APPLICATION,
     CA_POLICY,
     DIRECTORY_ELIGIBILITY,
@@ -26,6 +25,9 @@ from posture.collectors.azure.entra_normalize import (
     SERVICE_PRINCIPAL,
     TENANT,
     USER,
+)
+from posture.collectors.azure.base import NOT_FOUND
+from posture.collectors.azure.entra_normalize import (
     normalize_app,
     normalize_assignment,
     normalize_defaults,

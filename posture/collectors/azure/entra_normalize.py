@@ -8,18 +8,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from posture.azure import (
+    CA_POLICY,
+    DIRECTORY_ELIGIBILITY,
+    DIRECTORY_ROLE,
+    GROUP,
+    SECURITY_DEFAULTS,
+    SERVICE_PRINCIPAL,
+    TENANT,
+    USER,
+)
 from posture.collectors.azure.graph import TenantScope
 from posture.model import Asset
-
-TENANT = "microsoft.graph.organization"
-USER = "microsoft.graph.user"
-GROUP = "microsoft.graph.group"
-CA_POLICY = "microsoft.graph.conditionalAccessPolicy"
-SECURITY_DEFAULTS = "microsoft.graph.identitySecurityDefaultsEnforcementPolicy"
-DIRECTORY_ROLE = "microsoft.graph.unifiedRoleAssignment"
-DIRECTORY_ELIGIBILITY = "microsoft.graph.unifiedRoleEligibilitySchedule"
-SERVICE_PRINCIPAL = "microsoft.graph.servicePrincipal"
-APPLICATION = "microsoft.graph.application"
 
 _SECRET_FIELDS = frozenset({"secretText", "hint", "key"})
 """Never kept, even if a payload carried them (Graph returns no secret value; ``key`` is a

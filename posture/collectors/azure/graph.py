@@ -29,7 +29,7 @@ naming the Graph application permission the call needs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
@@ -185,11 +185,8 @@ class TenantScope(Scope):
         resource_uid: str | None = None,
     ) -> list[dict[str, Any]] | None:
         """Every item of a Graph collection, or ``None`` (recorded) if any page failed."""
-        try:
-            return self.graph.pages(self.graph.url(path, params))
-        except (AzureError, ValueError) as exc:
-            self.failed(exc, operation, asset_types, permission, resource_uid)
-            return None
+        return self._read(self.graph.pages, operation, asset_types, path, params, permission,
+                          resource_uid)
 
     def document(
         self,
@@ -204,8 +201,24 @@ class TenantScope(Scope):
     ) -> Any:
         """One Graph object; ``None`` (recorded) on failure; with ``missing_ok``,
         :data:`~posture.collectors.azure.base.NOT_FOUND` on 404 (absent, not unknown)."""
+        return self._read(self.graph.get, operation, asset_types, path, params, permission,
+                          resource_uid, missing_ok)
+
+    def _read(
+        self,
+        get: Callable[[str], Any],
+        operation: str,
+        asset_types: tuple[str, ...],
+        path: str,
+        params: Mapping[str, str] | None,
+        permission: str,
+        resource_uid: str | None,
+        missing_ok: bool = False,
+    ) -> Any:
+        """``get`` of the Graph URL; ``None`` (recorded) on failure; with ``missing_ok``,
+        :data:`~posture.collectors.azure.base.NOT_FOUND` on 404."""
         try:
-            return self.graph.get(self.graph.url(path, params))
+            return get(self.graph.url(path, params))
         except (AzureError, ValueError) as exc:
             if missing_ok and getattr(exc, "status_code", None) == 404:
                 return NOT_FOUND

@@ -11,8 +11,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from azure.identity import ClientSecretCredential
 from support.azure import DEV, SERVICE_PRINCIPAL, SUB, TENANT
+from support.azure_collect import collect_fake
 
 from posture.collectors.azure.base import AzureTarget
 from posture.collectors.azure.collector import collect, role_definition
@@ -24,33 +24,11 @@ from posture.model import Inventory
 RG = f"/subscriptions/{SUB}/resourcegroups/rg-prod/providers"
 
 
-def _credential(fake: FakeArm) -> ClientSecretCredential:
-    return ClientSecretCredential(
-        TENANT,
-        "client-id",
-        "secret",
-        authority=fake.base,
-        disable_instance_discovery=True,
-        connection_verify=str(fake.ca),
-    )
-
-
-def _collect(fake: FakeArm, retries: int = 0, **kwargs: object) -> Inventory:
-    target = AzureTarget(
-        arm_endpoint=fake.base,
-        ca_bundle=str(fake.ca),
-        retry_total=retries,
-        retry_backoff_factor=0.01,
-        **kwargs,
-    )  # type: ignore[arg-type]
-    return collect(target, credential=_credential(fake))
-
-
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inventory]:
     """One clean collection shared by the read-only tests of this module."""
     with FakeArm(tmp_path_factory.mktemp("tls")) as server:
-        yield _collect(server)
+        yield collect_fake(server)
 
 
 def _names(inv: Inventory, type_: str) -> set[str]:
@@ -254,7 +232,7 @@ def test_a_403_on_one_provider_is_a_collection_error(fake: FakeArm) -> None:
         "AuthorizationFailed",
         "The client does not have authorization to perform action 'Microsoft.Sql/servers/read'",
     )
-    inv = _collect(fake)
+    inv = collect_fake(fake)
     assert [
         (e.account, e.region, e.service, e.operation, e.code, e.asset_types) for e in inv.errors
     ] == [
@@ -273,7 +251,7 @@ def test_a_403_on_one_provider_is_a_collection_error(fake: FakeArm) -> None:
 def test_a_detail_call_failure_names_the_resource_and_facet(fake: FakeArm) -> None:
     vault = f"{RG}/microsoft.keyvault/vaults/kv-prod"
     fake.fail(f"{vault}/keys", 403, "Forbidden", "denied")
-    inv = _collect(fake)
+    inv = collect_fake(fake)
     (err,) = inv.errors
     assert err.resource_uid == vault and err.region == "westeurope"
     assert err.asset_types == ("Microsoft.KeyVault/vaults/keys", "Microsoft.KeyVault/vaults#keys")
@@ -296,7 +274,7 @@ def test_sql_server_firewall_rules(estate: Inventory, fake: FakeArm) -> None:
     ]
     server = f"{RG}/microsoft.sql/servers/sql-legacy"
     fake.fail(f"{server}/firewallrules", 403, "AuthorizationFailed", "no firewallRules/read")
-    inv = _collect(fake)
+    inv = collect_fake(fake)
     (err,) = inv.errors
     assert (err.operation, err.resource_uid, err.asset_types) == (
         "FirewallRules_ListByServer",
@@ -312,7 +290,7 @@ def test_a_429_with_retry_after_is_retried(fake: FakeArm) -> None:
     path = f"/subscriptions/{SUB}/providers/microsoft.storage/storageaccounts"
     fake.fail(path, 429, "TooManyRequests", "throttled", times=1, headers={"Retry-After": "1"})
     started = time.monotonic()
-    inv = _collect(fake, retries=2)
+    inv = collect_fake(fake, retries=2)
     assert inv.errors == ()
     assert len(inv.of("Microsoft.Storage/storageAccounts")) == 3
     assert (
@@ -323,17 +301,17 @@ def test_a_429_with_retry_after_is_retried(fake: FakeArm) -> None:
 
 
 def test_requested_subscriptions_only(fake: FakeArm) -> None:
-    inv = _collect(fake, subscriptions=(DEV,))
+    inv = collect_fake(fake, subscriptions=(DEV,))
     assert inv.meta.accounts == (DEV,)
     assert {a.account for a in inv.assets} == {DEV}
 
 
 def test_unknown_subscription_and_bad_credentials_fail_fast(fake: FakeArm) -> None:
     with pytest.raises(CollectorError, match="unknown Azure subscription"):
-        _collect(fake, subscriptions=("99999999-9999-9999-9999-999999999999",))
+        collect_fake(fake, subscriptions=("99999999-9999-9999-9999-999999999999",))
     fake.fail("/subscriptions", 401, "InvalidAuthenticationToken", "expired token")
     with pytest.raises(CollectorError, match=r"InvalidAuthenticationToken|credential"):
-        _collect(fake)
+        collect_fake(fake)
 
 
 def test_default_credential_reads_the_environment(

@@ -11,34 +11,23 @@ import shutil
 from pathlib import Path
 
 import pytest
-from azure.identity import ClientSecretCredential
-from support.azure import DEV, SUB, TENANT
+from support.azure import DEV, SUB
+from support.azure_collect import collect_fake
 from support.checks import run_one
 
-from posture.collectors.azure.base import AzureTarget
-from posture.collectors.azure.collector import all_permissions, collect
+from posture.collectors.azure.collector import all_permissions
 from posture.demo.azure_fake import FakeArm, fixtures_root
 from posture.errors import CollectorError
 from posture.iam.azure import RbacIndex
 from posture.iam.azure_roles import OWNER, Power
-from posture.model import Inventory, Status
+from posture.model import Status
 
 MG = "/providers/microsoft.management/managementgroups"
 ALICE = "a11ce000-0000-0000-0000-0000000000mg"
 
 
-def _collect(fake: FakeArm, **kwargs: object) -> Inventory:
-    credential = ClientSecretCredential(
-        TENANT, "client-id", "secret", authority=fake.base, disable_instance_discovery=True,
-        connection_verify=str(fake.ca),
-    )
-    target = AzureTarget(arm_endpoint=fake.base, ca_bundle=str(fake.ca), retry_total=0,
-                         **kwargs)  # type: ignore[arg-type]
-    return collect(target, credential=credential)
-
-
 def test_management_group_expands_to_every_subscription_below(fake: FakeArm) -> None:
-    inv = _collect(fake, management_groups=("mg-contoso",), subscriptions=(SUB.upper(),))
+    inv = collect_fake(fake, management_groups=("mg-contoso",), subscriptions=(SUB.upper(),))
     assert inv.meta.accounts == (SUB, DEV)  # union with --subscription, deduplicated
     groups = {a.uid: a for a in inv.of("Microsoft.Management/managementGroups")}
     assert {uid: (a.name, a.attr("parent"), a.attr("subscriptions")) for uid, a in
@@ -55,8 +44,8 @@ def test_unreadable_management_group(fake: FakeArm) -> None:
     fake.fail("/providers/microsoft.management", 403, "AuthorizationFailed", "no access")
     with pytest.raises(CollectorError, match=r"^cannot read the management group: .*"
                        r"AuthorizationFailed"):
-        _collect(fake, management_groups=("mg-contoso",))
-    inv = _collect(fake, management_groups=("mg-contoso",), subscriptions=(DEV,))
+        collect_fake(fake, management_groups=("mg-contoso",))
+    inv = collect_fake(fake, management_groups=("mg-contoso",), subscriptions=(DEV,))
     assert inv.meta.accounts == (DEV,)
     assert [(e.account, e.operation, e.code, e.resource_uid) for e in inv.errors
             if e.service == "managementgroups"] == [
@@ -95,7 +84,7 @@ def test_owner_at_a_management_group_covers_exactly_the_subscriptions_below(
     dev.mkdir(parents=True, exist_ok=True)
     (dev / "roleassignments.json").write_text(json.dumps({"value": []}), encoding="utf-8")
     with FakeArm(tmp_path / "tls", root) as fake:
-        inv = _collect(fake, management_groups=("mg-contoso",))
+        inv = collect_fake(fake, management_groups=("mg-contoso",))
     index = RbacIndex(inv)
     assert Power.OWNER in index.held(ALICE, f"/subscriptions/{SUB}/resourcegroups/rg-prod")
     assert Power.OWNER not in index.held(ALICE, f"/subscriptions/{DEV}")  # mg-dev's, not mg-prod

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from azure.identity import ClientSecretCredential
 from support.azure import SUB, TENANT
+from support.azure_collect import collect_fake
 from support.checks import run_one
 
 from posture.collectors.azure.base import AzureTarget
-from posture.collectors.azure.collector import collect, graph_permissions, role_definition
+from posture.collectors.azure.collector import graph_permissions, role_definition
 from posture.demo.azure_fake import FakeArm, fixtures_root
 from posture.model import Inventory, Status
 
@@ -24,12 +24,7 @@ ACCOUNT = f"tenants/{TENANT}"
 
 
 def _collect(fake: FakeArm, graph: bool = True, retries: int = 0) -> Inventory:
-    credential = ClientSecretCredential(TENANT, "client-id", "secret", authority=fake.base,
-                                        disable_instance_discovery=True,
-                                        connection_verify=str(fake.ca))
-    target = AzureTarget(arm_endpoint=fake.base, graph_endpoint=fake.base if graph else None,
-                         ca_bundle=str(fake.ca), retry_total=retries, retry_backoff_factor=0.01)
-    return collect(target, credential=credential)
+    return collect_fake(fake, retries, graph_endpoint=fake.base if graph else None)
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from azure.identity import ClientSecretCredential
-from support.azure import SUB, TENANT
+from support.azure import SUB
+from support.azure_collect import collect_fake
 
-from posture.collectors.azure.base import AzureTarget
-from posture.collectors.azure.collector import collect, role_definition
+from posture.collectors.azure.collector import role_definition
 from posture.collectors.azure.compute_vmdata import (
     VmData,
     extension_hits,
@@ -33,19 +32,10 @@ SAS_SIGNATURE = "Vb7Qm2Xc9Lr4Tz8Wk1Np5Hs3Jd6Fg0Ae/yU1iO7pL3k="  # vm-app's Custo
 SECRET_ATTRS = ("user_data_present", "user_data_secrets", "extensions", "extension_secrets")
 
 
-def _collect(fake: FakeArm) -> Inventory:
-    credential = ClientSecretCredential(
-        TENANT, "client-id", "secret", authority=fake.base,
-        disable_instance_discovery=True, connection_verify=str(fake.ca),
-    )
-    target = AzureTarget(arm_endpoint=fake.base, ca_bundle=str(fake.ca), retry_total=0)
-    return collect(target, credential=credential)
-
-
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inventory]:
     with FakeArm(tmp_path_factory.mktemp("tls")) as server:
-        yield _collect(server)
+        yield collect_fake(server)
 
 
 def _vm(inv: Inventory, name: str) -> Asset:
@@ -118,7 +108,7 @@ def test_denied_extension_listing_is_recorded_and_only_extensions_are_unknown(
     fake: FakeArm,
 ) -> None:
     fake.fail(f"{VMS}/vm-app/extensions", 403, "AuthorizationFailed", "no extensions/read")
-    inv = _collect(fake)
+    inv = collect_fake(fake)
     (err,) = inv.errors
     assert (err.service, err.operation, err.code, err.resource_uid, err.asset_types) == (
         "compute",
@@ -134,7 +124,7 @@ def test_denied_extension_listing_is_recorded_and_only_extensions_are_unknown(
 
 def test_denied_vm_get_leaves_user_data_unknown(fake: FakeArm) -> None:
     fake.fail(f"{VMS}/vm-web", 403, "AuthorizationFailed", "denied")  # the GET and its extensions
-    inv = _collect(fake)
+    inv = collect_fake(fake)
     assert sorted((e.operation, e.asset_types) for e in inv.errors) == [
         ("VirtualMachineExtensions_List", ("Microsoft.Compute/virtualMachines#extensions",)),
         ("VirtualMachines_Get", ("Microsoft.Compute/virtualMachines#user_data",)),

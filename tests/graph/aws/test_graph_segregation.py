@@ -8,20 +8,11 @@ from typing import Any
 import pytest
 from support.aws import asset, inventory
 from support.aws_net import (
-    ALL_OUT,
     SEGREGATION,
     SSH_WORLD,
     arn,
-    default_acl,
-    eni,
-    instance,
-    nacl,
-    route,
-    route_table,
-    sg,
+    peered_side,
     status,
-    subnet,
-    vpc,
 )
 from support.checks import by_uid, run_one
 
@@ -37,29 +28,6 @@ def two_vpcs(
     prod_env: str = "production",
     tgw: tuple[Asset, ...] = (),
 ) -> Inventory:
-    def net(v: str, n: str, cidr: str, peer: str, sgid: str, ingress: Any) -> list[Asset]:
-        target = "pcx-1" if kind == "pcx" else "tgw-1"
-        routes = [
-            route(cidr.replace(".1.0/24", ".0.0/16"), "local", "local"),
-            route(peer, kind, target),
-        ]
-        return [
-            subnet(f"subnet-{n}", vpc_id=v, cidr=cidr, zone="a", public=False),
-            route_table(f"rtb-{n}", routes, (), main=True, vpc_id=v),
-            nacl(default_acl(), (f"subnet-{n}",), f"acl-{n}", vpc_id=v),
-            sg(ingress, sgid, vpc_id=v, egress=[ALL_OUT]),
-            eni(
-                f"eni-{n}",
-                f"i-{n}",
-                subnet_id=f"subnet-{n}",
-                public_ip=None,
-                sgs=(sgid,),
-                private_ips=[cidr.replace("0/24", "10")],
-                vpc_id=v,
-            ),
-            instance(f"i-{n}", enis=(f"eni-{n}",)),
-        ]
-
     pcx = asset(
         "AWS::EC2::VPCPeeringConnection",
         arn("vpc-peering-connection", "pcx-1"),
@@ -69,10 +37,8 @@ def two_vpcs(
         accepter_vpc_id="vpc-d",
     )
     return inventory(
-        vpc("vpc-p", "10.0.0.0/16", {"Environment": prod_env}),
-        vpc("vpc-d", "10.1.0.0/16", {"Environment": "dev"}),
-        *net("vpc-p", "p", "10.0.1.0/24", "10.1.0.0/16", "sg-p", ()),
-        *net("vpc-d", "d", "10.1.1.0/24", "10.0.0.0/16", "sg-d", dev_ingress),
+        *peered_side("vpc-p", "p", "10.0.1.0/24", "10.1.0.0/16", (), prod_env, kind),
+        *peered_side("vpc-d", "d", "10.1.1.0/24", "10.0.0.0/16", dev_ingress, "dev", kind),
         pcx,
         *tgw,
     )
