@@ -45,6 +45,7 @@ from typing import Any
 
 import boto3
 
+from posture.demo.cicd import github_actions
 from posture.demo.identity_center import identity_center
 
 AMI = "ami-12c6146b"  # an image id moto knows
@@ -562,3 +563,4 @@ def build_account(session: boto3.session.Session, endpoint: str) -> None:
     _exposure_behind_lb(b, net)
     _attack_path(b, ids)
     identity_center(b.client, _doc)
+    github_actions(b.client, _doc)

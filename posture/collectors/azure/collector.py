@@ -35,6 +35,7 @@ MODULES = (
     "authorization",
     "monitor",
     "jit",
+    "managed_identity",
 )
 TENANT_MODULES = ("entra",)
 """Modules run once per scan against the credential's Entra ID tenant through Microsoft Graph

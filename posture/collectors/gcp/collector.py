@@ -31,6 +31,7 @@ MODULES = (
     "oslogin",
     "orgpolicy_identity",
     "pam",
+    "wif",
 )
 PACKAGE = "posture.collectors.gcp"
 

@@ -67,6 +67,8 @@ def test_every_asset_type_is_collected_across_pages(inv: Inventory) -> None:
         "sqladmin.googleapis.com/Instance": 2,  # two pages (discovery list_next)
         "iam.googleapis.com/ServiceAccount": 3,  # two pages
         "iam.googleapis.com/ServiceAccountKey": 2,
+        "iam.googleapis.com/WorkloadIdentityPool": 1,
+        "iam.googleapis.com/WorkloadIdentityPoolProvider": 2,  # two pages
     }
     assert inv.meta.accounts == ("acme-dev", PROD)
     assert {"global", "us-central1", "us-central1-a", "us"} <= set(inv.meta.regions)

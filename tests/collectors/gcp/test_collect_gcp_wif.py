@@ -1,0 +1,59 @@
+"""Workload identity pools and providers read with the real IAM discovery client from the loopback
+fake (providers over two pages); a denied provider listing recorded against its pool and the
+check INCONCLUSIVE there; the permissions grow by the two listings."""
+
+from __future__ import annotations
+
+from google.auth.credentials import AnonymousCredentials
+from support.checks import run_one
+
+from posture.collectors.gcp import wif
+from posture.collectors.gcp.base import Clients, GcpTarget, ProjectScope
+from posture.collectors.gcp.collector import all_permissions, collect
+from posture.demo.gcp_fake import FakeGoogle, load_routes, serving
+from posture.model import Status
+
+POOL = "projects/111111111111/locations/global/workloadIdentityPools/github"
+DENIED = {"__status__": 403,
+          "error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}
+
+
+def _scope(fake: FakeGoogle, project: str) -> ProjectScope:
+    target = GcpTarget(projects=(project,), api_endpoint=fake.base, anonymous=True,
+                       retry_initial=0.01)
+    return ProjectScope(project, Clients(target=target, credentials=AnonymousCredentials()))
+
+
+def test_pools_and_providers(gcp_fake: FakeGoogle) -> None:
+    scope = _scope(gcp_fake, "acme-prod")
+    found = {a.name: a for a in wif.collect(scope)}
+    assert scope.errors == []
+    assert set(found) == {"github", "github-any", "github-prod"}
+    assert found["github"].attr("provider_ids") == ["github-any", "github-prod"]
+    prod = found["github-prod"]
+    assert (prod.uid, prod.type) == (f"//iam.googleapis.com/{POOL}/providers/github-prod",
+                                     wif.PROVIDER)
+    assert prod.attr("issuer_uri") == "https://token.actions.githubusercontent.com"
+    assert prod.attr("attribute_condition") == (
+        "assertion.repository == 'acme/shop' && assertion.environment == 'production'")
+    assert prod.attr("pool_name") == POOL and found["github-any"].attr("attribute_condition") \
+        is None
+    assert wif.collect(_scope(gcp_fake, "acme-dev")) == []
+
+
+def test_denied_providers_recorded_and_inconclusive() -> None:
+    routes = load_routes()
+    routes[f"GET /v1/{POOL}/providers"] = DENIED
+    with serving(routes) as running:
+        inv = collect(GcpTarget(projects=("acme-prod",), api_endpoint=running.base,
+                                anonymous=True, retry_initial=0.01))
+    assert [(e.operation, e.asset_types, e.resource_uid) for e in inv.errors] == [
+        ("workloadIdentityPools.providers.list", (wif.PROVIDER,), f"//iam.googleapis.com/{POOL}")]
+    assert inv.get(f"//iam.googleapis.com/{POOL}").attr("provider_ids") is None  # type: ignore[union-attr]
+    findings = run_one("gcp.cicd.github_workload_identity_restricted", inv)
+    assert [f.status for f in findings] == [Status.INCONCLUSIVE]
+
+
+def test_permissions_grow_by_the_listings() -> None:
+    assert {"iam.workloadIdentityPools.list", "iam.workloadIdentityPoolProviders.list"} <= set(
+        all_permissions())
