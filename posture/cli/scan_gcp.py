@@ -112,11 +112,14 @@ def scan_gcp(
 
 
 def _discover(target: GcpTarget) -> OrgPlan:
-    """The plan; a warning for each folder whose projects could not be listed."""
+    """The plan; a warning for each folder whose projects could not be listed (recorded in the
+    manifest as not enumerated: the run is partial, exit code 4, and the report names it)."""
+    from dataclasses import replace
+
     from posture.cli.options import say
     from posture.org.gcp import discover
 
     chosen, errors = discover(target)
     for error in errors:
         say(f"warning: {error.describe()} (projects below it are not scanned)")
-    return chosen
+    return replace(chosen, unlisted=tuple(errors))

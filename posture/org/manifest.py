@@ -13,7 +13,9 @@ Layout of ``--snapshot-out DIR``::
      "organization": {"id", "arn", "management_account_id"},
      "accounts": [{"id", "name", "ou_path": [{"id", "name"}, ...], "management",
                    "status": "scanned" | "partial" | "failed", "reason",
-                   "regions", "snapshot": "<file name>", "sha256"}, ...]}   # by account id
+                   "regions", "snapshot": "<file name>", "sha256"}, ...],   # by account id
+     "unlisted": [<collection error>, ...]}   # only when part of the organisation could
+                                              # not be enumerated (the run is then partial)
 
 Guarantees: every file is written atomically (a temporary file renamed over the target), a
 snapshot as soon as its account's task returns, so the coordinator holds one snapshot at a
@@ -32,6 +34,7 @@ from typing import Any
 
 from posture import files
 from posture.errors import SnapshotError
+from posture.model import CollectionError, Provider
 from posture.org.plan import OuStep
 from posture.org.task import AccountStatus
 
@@ -99,9 +102,10 @@ class Manifest:
     management_account_id: str
     accounts: tuple[AccountEntry, ...]
     provider: str = "aws"
+    unlisted: tuple[CollectionError, ...] = ()  # what of the organisation was not enumerated
 
     def to_document(self) -> dict[str, Any]:
-        return {
+        doc = {
             "schema": SCHEMA,
             "schema_version": SCHEMA_VERSION,
             "provider": self.provider,
@@ -117,6 +121,9 @@ class Manifest:
             },
             "accounts": [a.to_dict() for a in sorted(self.accounts, key=lambda a: a.id)],
         }
+        if self.unlisted:  # only then: manifests of complete enumerations are unchanged
+            doc["unlisted"] = [_error_dict(e) for e in self.unlisted]
+        return doc
 
     def dumps(self) -> bytes:
         text = json.dumps(self.to_document(), sort_keys=True, indent=1, ensure_ascii=False)
@@ -150,9 +157,27 @@ class Manifest:
                 accounts=tuple(AccountEntry.from_dict(a, f"{where}: accounts[{i}]")
                                for i, a in enumerate(doc["accounts"])),
                 provider=str(doc["provider"]),
+                unlisted=tuple(_error_of(e) for e in doc.get("unlisted") or ()),
             )
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise EvidenceDirError(f"{where}: malformed manifest (missing {exc})") from None
+
+
+def _error_dict(e: CollectionError) -> dict[str, Any]:
+    return {"provider": e.provider.value, "account": e.account, "region": e.region,
+            "service": e.service, "operation": e.operation, "code": e.code,
+            "message": e.message, "asset_types": list(e.asset_types),
+            "resource_uid": e.resource_uid}
+
+
+def _error_of(d: Any) -> CollectionError:
+    return CollectionError(
+        provider=Provider(str(d["provider"])), account=str(d["account"]),
+        region=str(d["region"]), service=str(d["service"]), operation=str(d["operation"]),
+        code=str(d["code"]), message=str(d["message"]),
+        asset_types=tuple(str(t) for t in d["asset_types"]),
+        resource_uid=d.get("resource_uid"),
+    )
 
 
 def _plain_name(name: str, where: str) -> str:

@@ -132,6 +132,9 @@ class OrgPlan:
     management_account_id: str
     tasks: tuple[AccountTask, ...]
     provider: Provider = Provider.AWS
+    # parts of the organisation that could not be enumerated (a GCP folder whose projects
+    # could not be listed): the run is partial, and the report names them
+    unlisted: tuple[CollectionError, ...] = ()
 
 
 def shared(seen: dict[tuple[str, str], Asset], asset: Asset) -> Asset:

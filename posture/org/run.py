@@ -196,6 +196,7 @@ def scan_organization(
         organization_arn=plan.organization_arn,
         management_account_id=plan.management_account_id,
         accounts=(),
+        unlisted=plan.unlisted,
         provider=plan.provider.value,
     )
     gather = _Gather(plan, out_dir, base, on_account)
@@ -286,7 +287,7 @@ def _result(
         manifest_bytes=data,
         manifest_sha256=hashlib.sha256(data).hexdigest(),
         findings=merged,
-        errors=tuple(dict.fromkeys(errors)),
+        errors=tuple(dict.fromkeys([*manifest.unlisted, *errors])),
         checks=tuple(sorted(checks)),
     )
 
@@ -321,6 +322,6 @@ def audit_run(
                     compared=compared_accounts(result))
     gate = ExitCode.FINDINGS if tracked.new_failures else ExitCode.OK
     code = max(exit_code(tracked.findings, fail_on), gate)
-    if result.incomplete:
+    if result.incomplete or result.manifest.unlisted:
         code = max(code, ExitCode.PARTIAL)
     return AuditRun(prepared, result.checks, tracked, version, ExitCode(code))

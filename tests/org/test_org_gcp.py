@@ -210,3 +210,27 @@ def test_cluster_options_need_an_organisation_or_folder(fake: FakeGoogle) -> Non
                                  "--api-endpoint", fake.base, "--workers", "2", "-q"])
     assert result.exit_code == 2, result.output
     assert "--workers only apply with --organization or --folder" in result.output
+
+
+def test_a_folder_whose_projects_cannot_be_listed_makes_the_run_partial(tmp_path: Path) -> None:
+    """The Non-production folder's own project listing answers 403: whatever sits directly in
+    it was never enumerated. The run says so (warning, manifest "unlisted", the collection
+    error in the report) and exits 4, online and when the directory is re-audited."""
+    routes = org_routes()
+    routes["GET /v3/projects?parent=folders/300000000003"] = DENIED
+    with serving(routes) as locked:
+        code, output = _scan(locked, "--workers", "0", "--snapshot-out", str(tmp_path / "snap"),
+                             "-o", str(tmp_path / "out"))
+    assert code == 4, output
+    assert "folders/300000000003" in output and "not scanned" in output
+    manifest = json.loads((tmp_path / "snap" / "manifest.json").read_text())
+    [gap] = manifest["unlisted"]
+    assert (gap["account"], gap["operation"], gap["code"]) == (
+        "folders/300000000003", "projects.list", "PERMISSION_DENIED")
+    errors = json.loads((tmp_path / "out" / "findings.json").read_text())["collection_errors"]
+    assert any(e["account"] == "folders/300000000003" for e in errors)
+    again = runner.invoke(app, ["audit", str(tmp_path / "snap"), "-o", str(tmp_path / "re"),
+                                "-q"])
+    assert again.exit_code == 4, again.output
+    assert (tmp_path / "re" / "findings.json").read_bytes() == (
+        tmp_path / "out" / "findings.json").read_bytes()
