@@ -14,7 +14,7 @@ from posture.iam.aws import IDENTITY_READS
 from posture.iam.graph import IdentityGraph
 from posture.iam.human_access import Path, role_human_access
 from posture.iam.permission_sets import permission_set_admin
-from posture.model import Asset, Inventory, Principle, Severity
+from posture.model import ALL, Asset, Inventory, Principle, Severity
 from posture.registry import check
 from posture.values import age_days, parse_time, scan_time
 
@@ -38,6 +38,9 @@ def break_glass(ctx: CheckContext, asset: Asset) -> bool:
     """The user is documented as a break-glass account: tag ``<break_glass_tag>=true``."""
     tag = str(ctx.param("break_glass_tag")).lower()
     return any(k.lower() == tag and v.strip().lower() == "true" for k, v in asset.tags.items())
+
+
+SSO_TYPES = (INSTANCE, SAML, OIDC)
 
 
 def sso_providers(inventory: Inventory, account: str) -> list[str]:
@@ -91,6 +94,11 @@ def humans_sign_in_through_sso(ctx: CheckContext) -> Iterator[Result]:
         elif providers:
             yield ctx.fail(user, f"IAM user {user.name} signs in with a password although SSO "
                            f"exists ({', '.join(providers)})", **facts)
+        elif unread := [e.describe() for e in ctx.inventory.errors_affecting(SSO_TYPES)
+                        if e.account in (ALL, user.account)]:
+            # the user does sign in with a password; whether SSO exists was not seen
+            yield ctx.fail(user, f"IAM user {user.name} signs in with a password; whether the "
+                           f"account has SSO is unknown ({unread[0]})", **facts)
         else:
             yield ctx.fail_at(Severity.parse(str(ctx.param("no_sso_severity"))), user,
                               f"IAM user {user.name} signs in with a password; the account has "

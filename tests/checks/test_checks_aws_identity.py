@@ -57,6 +57,16 @@ def test_console_user_fails_named(providers: tuple[Asset, ...], expected: Status
     assert "alice" in f.message
 
 
+def test_unread_sso_listing_does_not_claim_the_account_has_no_sso() -> None:
+    """Identity Center could not be listed: the password user still FAILs (at the check's own
+    severity), but the finding says SSO is unknown rather than absent."""
+    gap = collection_error("sso", "ListInstances", ("AWS::SSO::Instance",))
+    f = by_uid(run_one(SSO, inventory(console("alice"), errors=(gap,))))[f"{ARN}:user/alice"]
+    assert f.status == Status.FAIL and f.severity.label == "high"
+    assert "whether the account has SSO is unknown" in f.message
+    assert "no SSO provider" not in f.message
+
+
 def test_break_glass_user_documented_by_tag_passes_with_a_note() -> None:
     # the trap: a deliberate emergency user is not a person bypassing SSO
     glass = console("break-glass", tags={"posture:break-glass": "true"})
