@@ -36,10 +36,8 @@ def _shortfalls(trail: Asset) -> tuple[list[str], list[str]]:
     return missing, unknown
 
 
-@check(
-    "aws.audit.multi_region_trail_logging", Severity.HIGH, (Principle.AUDITABLE,),
-    reads={TRAIL, f"{TRAIL}#status", f"{TRAIL}#selectors", ORG_ACCOUNT},
-)
+@check("aws.audit.multi_region_trail_logging", Severity.HIGH, (Principle.AUDITABLE,),
+       reads={TRAIL, f"{TRAIL}#status", f"{TRAIL}#selectors", ORG_ACCOUNT})
 def multi_region_trail_logging(ctx: CheckContext) -> Iterator[Result]:
     """A multi-region CloudTrail trail is logging all management events
 
@@ -115,10 +113,8 @@ def _organization_trail(
                     "organisation's)")
 
 
-@check(
-    "aws.audit.trail_log_validation_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
-    reads={f"{TRAIL}#listing"},
-)
+@check("aws.audit.trail_log_validation_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
+       reads={f"{TRAIL}#listing"})
 def trail_log_validation_enabled(ctx: CheckContext) -> Iterator[Result]:
     """CloudTrail log file validation is enabled
 
@@ -137,12 +133,8 @@ def trail_log_validation_enabled(ctx: CheckContext) -> Iterator[Result]:
                            s3_bucket_name=trail.attr("s3_bucket_name"))
 
 
-@check(
-    "aws.audit.trail_kms_encrypted",
-    Severity.MEDIUM,
-    (Principle.AUDITABLE, Principle.ENCRYPTION_AT_REST),
-    reads={f"{TRAIL}#listing"},
-)
+@check("aws.audit.trail_kms_encrypted", Severity.MEDIUM,
+       (Principle.AUDITABLE, Principle.ENCRYPTION_AT_REST), reads={f"{TRAIL}#listing"})
 def trail_kms_encrypted(ctx: CheckContext) -> Iterator[Result]:
     """CloudTrail logs are encrypted with a KMS key
 
@@ -161,10 +153,8 @@ def trail_kms_encrypted(ctx: CheckContext) -> Iterator[Result]:
                            s3_bucket_name=trail.attr("s3_bucket_name"))
 
 
-@check(
-    "aws.audit.vpc_flow_logs_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
-    reads={f"{VPC}#listing", FLOW_LOG},
-)
+@check("aws.audit.vpc_flow_logs_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
+       reads={f"{VPC}#listing", FLOW_LOG})
 def vpc_flow_logs_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Every VPC has an active flow log
 
@@ -212,10 +202,8 @@ def _log_buckets(inventory: Inventory) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in out.items()}
 
 
-@check(
-    "aws.audit.log_bucket_access_logging", Severity.MEDIUM, (Principle.AUDITABLE,),
-    reads={f"{TRAIL}#listing", FLOW_LOG, f"{LOAD_BALANCER}#attributes", f"{BUCKET}#logging"},
-)
+@check("aws.audit.log_bucket_access_logging", Severity.MEDIUM, (Principle.AUDITABLE,),
+       reads={f"{TRAIL}#listing", FLOW_LOG, f"{LOAD_BALANCER}#attributes", f"{BUCKET}#logging"})
 def log_bucket_access_logging(ctx: CheckContext) -> Iterator[Result]:
     """Buckets that hold logs record their own access (S3 server access logging)
 
@@ -246,11 +234,9 @@ def log_bucket_access_logging(ctx: CheckContext) -> Iterator[Result]:
                            "its own access", log_sources=sources)
 
 
-@check(
-    "aws.audit.lb_access_logs_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
-    reads={f"{LOAD_BALANCER}#listing", f"{LOAD_BALANCER}#attributes"},
-    params={"severity": "medium"},
-)
+@check("aws.audit.lb_access_logs_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
+       reads={f"{LOAD_BALANCER}#listing", f"{LOAD_BALANCER}#attributes"},
+       params={"severity": "medium"})
 def lb_access_logs_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Load balancers write access logs
 

@@ -9,25 +9,18 @@ from collections.abc import Iterator
 from posture.checks._shared import identity
 
 from posture.engine import CheckContext, Result
-from posture.iam.aws import IDENTITY_READS, path_evidence
-from posture.iam.oidc_trust import (
-    STS_AUDIENCE,
-    Breadth,
-    audience_note,
-    github_provider,
-    github_trusts,
-)
+from posture.iam.ci_trust import AWS_OIDC_PROVIDER as OIDC_PROVIDER
+from posture.iam.ci_trust import READS, Grade, aws_power, aws_role_trusts
+from posture.iam.oidc_trust import STS_AUDIENCE, Breadth, audience_note, github_provider
 from posture.iam.principals import ROLE
-from posture.model import Principle, Severity
+from posture.model import Principle, Provider, Severity
 from posture.registry import check
-
-OIDC_PROVIDER = "AWS::IAM::OIDCProvider"
 
 
 @check(
     "aws.cicd.github_oidc_trust_restricted", Severity.CRITICAL,
     (Principle.LEAST_PRIVILEGE, Principle.SEGREGATION),
-    reads=IDENTITY_READS | {OIDC_PROVIDER},
+    reads=READS[Provider.AWS],
 )
 def github_oidc_trust_restricted(ctx: CheckContext) -> Iterator[Result]:
     """Roles trusted by GitHub Actions admit only one repository's protected branch or environment
@@ -47,22 +40,15 @@ def github_oidc_trust_restricted(ctx: CheckContext) -> Iterator[Result]:
     protected branch, and `:aud` to `sts.amazonaws.com`.
     """
     graph = identity(ctx)
-    ev = graph.evaluator
     for role in ctx.inventory.of(ROLE):
-        trust = role.attr("trust_policy")
-        if trust is None:
-            continue
-        policy = ev.store.resource_policy(f"{role.uid}#trust", trust)
-        trusts = github_trusts(policy, ev.catalogue)
+        trusts = aws_role_trusts(graph, role)
         if not trusts:
             continue
         worst = max(trusts, key=lambda t: t.admission.breadth)
         adm = worst.admission
-        power = path_evidence(graph, role.uid)
-        admin = bool(power) and not power["conditional"]
-        can = ("is admin-equivalent" if admin else "may be admin-equivalent (conditional)"
-               if power else "is not admin-equivalent")
-        evidence = {"trusts": [t.evidence() for t in trusts], "admin": power}
+        power = aws_power(graph, role)
+        admin, can = power.grade is Grade.ADMIN, power.words
+        evidence = {"trusts": [t.evidence() for t in trusts], "admin": power.evidence}
         no_sub = "" if worst.has_sub_condition else "no sub condition: "
         if adm.conditional and adm.breadth <= Breadth.EXACT:
             yield ctx.unknown(role, f"GitHub OIDC trust depends on conditions posture cannot "

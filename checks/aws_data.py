@@ -33,13 +33,9 @@ def _exposure(ctx: CheckContext, snap: Asset, who: str) -> Result:
     return ctx.passed(snap, "snapshot is not public", shared_with_accounts=shared)
 
 
-@check(
-    "aws.data.ebs_snapshot_not_public",
-    Severity.CRITICAL,
-    (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
-    reads={f"{EBS_SNAPSHOT}#permissions"},
-    rationale=_RATIONALE,
-)
+@check("aws.data.ebs_snapshot_not_public", Severity.CRITICAL,
+       (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
+       reads={f"{EBS_SNAPSHOT}#permissions"}, rationale=_RATIONALE)
 def ebs_snapshot_not_public(ctx: CheckContext) -> Iterator[Result]:
     """EBS snapshots are not public
 
@@ -51,13 +47,10 @@ def ebs_snapshot_not_public(ctx: CheckContext) -> Iterator[Result]:
         yield _exposure(ctx, snap, "create volume permissions")
 
 
-@check(
-    "aws.data.rds_snapshot_not_public",
-    Severity.CRITICAL,
-    (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
-    reads={f"{DB_SNAPSHOT}#permissions", f"{DB_CLUSTER_SNAPSHOT}#permissions"},
-    rationale=_RATIONALE + " Only manual snapshots can be shared; automated ones never are.",
-)
+@check("aws.data.rds_snapshot_not_public", Severity.CRITICAL,
+       (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
+       reads={f"{DB_SNAPSHOT}#permissions", f"{DB_CLUSTER_SNAPSHOT}#permissions"},
+       rationale=_RATIONALE + " Only manual snapshots can be shared; automated ones never are.")
 def rds_snapshot_not_public(ctx: CheckContext) -> Iterator[Result]:
     """RDS DB and cluster snapshots are not public
 
@@ -90,12 +83,9 @@ def _ignore_public_acls(bucket: Asset, account: Asset | None) -> bool | None:
     return False
 
 
-@check(
-    "aws.data.s3_bucket_acl_not_public",
-    Severity.CRITICAL,
-    (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
-    reads={f"{BUCKET}#acl", f"{BUCKET}#public_access_block", ACCOUNT_PAB},
-)
+@check("aws.data.s3_bucket_acl_not_public", Severity.CRITICAL,
+       (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
+       reads={f"{BUCKET}#acl", f"{BUCKET}#public_access_block", ACCOUNT_PAB})
 def s3_bucket_acl_not_public(ctx: CheckContext) -> Iterator[Result]:
     """No S3 bucket ACL grants access to everyone or to every AWS account
 
@@ -139,12 +129,8 @@ def s3_bucket_acl_not_public(ctx: CheckContext) -> Iterator[Result]:
 _PAB_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
 
-@check(
-    "aws.data.s3_account_block_public_access_enabled",
-    Severity.MEDIUM,
-    (Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
-    reads={ACCOUNT_PAB},
-)
+@check("aws.data.s3_account_block_public_access_enabled", Severity.MEDIUM,
+       (Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE), reads={ACCOUNT_PAB})
 def s3_account_block_public_access_enabled(ctx: CheckContext) -> Iterator[Result]:
     """S3 Block Public Access is on for the account (all four settings)
 

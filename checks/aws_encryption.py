@@ -44,10 +44,8 @@ def ebs_volume_encrypted(ctx: CheckContext) -> Iterator[Result]:
                          attached_instance_ids=vol.attr("attached_instance_ids"))
 
 
-@check(
-    "aws.encryption.ebs_default_encryption_enabled", Severity.MEDIUM, _AT_REST,
-    reads={EBS_DEFAULT},
-)
+@check("aws.encryption.ebs_default_encryption_enabled", Severity.MEDIUM, _AT_REST,
+       reads={EBS_DEFAULT})
 def ebs_default_encryption_enabled(ctx: CheckContext) -> Iterator[Result]:
     """EBS encryption by default is enabled in every scanned region
 
@@ -73,11 +71,8 @@ def ebs_default_encryption_enabled(ctx: CheckContext) -> Iterator[Result]:
                 yield ctx.unknown(subject, "EBS encryption-by-default setting was not collected")
 
 
-@check(
-    "aws.encryption.s3_bucket_encrypted", Severity.MEDIUM, _AT_REST,
-    reads={f"{BUCKET}#encryption"},
-    params={"minimum_sse": "SSE-S3"},
-)
+@check("aws.encryption.s3_bucket_encrypted", Severity.MEDIUM, _AT_REST,
+       reads={f"{BUCKET}#encryption"}, params={"minimum_sse": "SSE-S3"})
 def s3_bucket_encrypted(ctx: CheckContext) -> Iterator[Result]:
     """S3 buckets have default server-side encryption
 
@@ -145,10 +140,8 @@ def rds_storage_encrypted(ctx: CheckContext) -> Iterator[Result]:
         yield _encrypted(ctx, db, "storage_encrypted", "storage", engine=db.attr("engine"))
 
 
-@check(
-    "aws.encryption.kms_key_rotation_enabled", Severity.MEDIUM, _AT_REST,
-    reads={f"{KMS_KEY}#rotation"},
-)
+@check("aws.encryption.kms_key_rotation_enabled", Severity.MEDIUM, _AT_REST,
+       reads={f"{KMS_KEY}#rotation"})
 def kms_key_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Customer-managed symmetric KMS keys rotate automatically
 
@@ -189,10 +182,8 @@ def _encrypted(ctx: CheckContext, asset: Asset, attr: str, what: str, **extra: A
     )
 
 
-@check(
-    "aws.encryption.ebs_snapshot_encrypted", Severity.HIGH, _AT_REST,
-    reads={f"{EBS_SNAPSHOT}#listing"},
-)
+@check("aws.encryption.ebs_snapshot_encrypted", Severity.HIGH, _AT_REST,
+       reads={f"{EBS_SNAPSHOT}#listing"})
 def ebs_snapshot_encrypted(ctx: CheckContext) -> Iterator[Result]:
     """EBS snapshots are encrypted
 
@@ -220,10 +211,8 @@ def rds_cluster_storage_encrypted(ctx: CheckContext) -> Iterator[Result]:
                          engine=cluster.attr("engine"))
 
 
-@check(
-    "aws.encryption.rds_snapshot_encrypted", Severity.HIGH, _AT_REST,
-    reads={f"{DB_SNAPSHOT}#listing", f"{DB_CLUSTER_SNAPSHOT}#listing"},
-)
+@check("aws.encryption.rds_snapshot_encrypted", Severity.HIGH, _AT_REST,
+       reads={f"{DB_SNAPSHOT}#listing", f"{DB_CLUSTER_SNAPSHOT}#listing"})
 def rds_snapshot_encrypted(ctx: CheckContext) -> Iterator[Result]:
     """RDS DB and cluster snapshots are encrypted
 
@@ -250,11 +239,9 @@ def efs_encrypted(ctx: CheckContext) -> Iterator[Result]:
         yield _encrypted(ctx, fs, "encrypted", "file system")
 
 
-@check(
-    "aws.encryption.dynamodb_table_kms_key", Severity.LOW, _AT_REST,
-    reads={TABLE, f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"},
-    params={"minimum_key": "customer-managed"},
-)
+@check("aws.encryption.dynamodb_table_kms_key", Severity.LOW, _AT_REST,
+       reads={TABLE, f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"},
+       params={"minimum_key": "customer-managed"})
 def dynamodb_table_kms_key(ctx: CheckContext) -> Iterator[Result]:
     """DynamoDB tables are encrypted with a KMS key (customer-managed if required)
 
@@ -280,10 +267,8 @@ def dynamodb_table_kms_key(ctx: CheckContext) -> Iterator[Result]:
             yield _cmk_verdict(ctx, keys, table, ref, "table", evidence)
 
 
-@check(
-    "aws.encryption.secretsmanager_secret_cmk", Severity.LOW, _AT_REST,
-    reads={f"{SECRET}#listing", f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"},
-)
+@check("aws.encryption.secretsmanager_secret_cmk", Severity.LOW, _AT_REST,
+       reads={f"{SECRET}#listing", f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"})
 def secretsmanager_secret_cmk(ctx: CheckContext) -> Iterator[Result]:
     """Secrets Manager secrets are encrypted with a customer-managed KMS key
 

@@ -51,11 +51,8 @@ def _judge(ctx: CheckContext, asset: Asset, level: str | None, what: str) -> Res
     return ctx.fail(asset, f"{what} encryption is {level}, {minimum} is required", **evidence)
 
 
-@check(
-    "aws.encryption.sqs_queue_encrypted", Severity.MEDIUM, (Principle.ENCRYPTION_AT_REST,),
-    reads={QUEUE, f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"},
-    params={"minimum": "SSE-SQS"},
-)
+@check("aws.encryption.sqs_queue_encrypted", Severity.MEDIUM, (Principle.ENCRYPTION_AT_REST,),
+       reads={QUEUE, f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"}, params={"minimum": "SSE-SQS"})
 def sqs_queue_encrypted(ctx: CheckContext) -> Iterator[Result]:
     """SQS queues are encrypted at rest
 
@@ -78,11 +75,8 @@ def sqs_queue_encrypted(ctx: CheckContext) -> Iterator[Result]:
         yield _judge(ctx, queue, level, "queue")
 
 
-@check(
-    "aws.encryption.sns_topic_encrypted", Severity.MEDIUM, (Principle.ENCRYPTION_AT_REST,),
-    reads={TOPIC, f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"},
-    params={"minimum": "SSE-KMS"},
-)
+@check("aws.encryption.sns_topic_encrypted", Severity.MEDIUM, (Principle.ENCRYPTION_AT_REST,),
+       reads={TOPIC, f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases"}, params={"minimum": "SSE-KMS"})
 def sns_topic_encrypted(ctx: CheckContext) -> Iterator[Result]:
     """SNS topics are encrypted at rest with a KMS key
 

@@ -50,11 +50,9 @@ def admin_grant(stmt: Mapping[str, Any]) -> str | None:
     return None
 
 
-@check(
-    "aws.iam.no_full_admin_customer_policies", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
-    reads={POLICY, f"{USER}#policies", f"{ROLE}#policies", f"{GROUP}#policies"},
-    params={"min_coverage_percent": 90},
-)
+@check("aws.iam.no_full_admin_customer_policies", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
+       reads={POLICY, f"{USER}#policies", f"{ROLE}#policies", f"{GROUP}#policies"},
+       params={"min_coverage_percent": 90})
 def no_full_admin_customer_policies(ctx: CheckContext) -> Iterator[Result]:
     """No customer-managed or inline policy grants full administrative access
 
@@ -160,10 +158,8 @@ def _restricting(condition: Any) -> list[str]:
     return found
 
 
-@check(
-    "aws.iam.role_trust_not_public", Severity.CRITICAL, (Principle.LEAST_PRIVILEGE,),
-    reads={f"{ROLE}#listing"},
-)
+@check("aws.iam.role_trust_not_public", Severity.CRITICAL, (Principle.LEAST_PRIVILEGE,),
+       reads={f"{ROLE}#listing"})
 def role_trust_not_public(ctx: CheckContext) -> Iterator[Result]:
     """No IAM role can be assumed by any AWS principal without a restricting condition
 
@@ -195,10 +191,8 @@ def role_trust_not_public(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.passed(role, "trust policy names its principals")
 
 
-@check(
-    "aws.iam.console_users_have_mfa", Severity.HIGH, (Principle.MFA,),
-    reads={f"{USER}#login_profile", f"{USER}#mfa"},
-)
+@check("aws.iam.console_users_have_mfa", Severity.HIGH, (Principle.MFA,),
+       reads={f"{USER}#login_profile", f"{USER}#mfa"})
 def console_users_have_mfa(ctx: CheckContext) -> Iterator[Result]:
     """IAM users with a console password have MFA
 
@@ -247,10 +241,8 @@ def root_mfa_enabled(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.fail(subject, "root user has no MFA", AccountMFAEnabled=value)
 
 
-@check(
-    "aws.iam.root_has_no_access_keys", Severity.CRITICAL, (Principle.JUST_IN_TIME,),
-    reads={SUMMARY},
-)
+@check("aws.iam.root_has_no_access_keys", Severity.CRITICAL, (Principle.JUST_IN_TIME,),
+       reads={SUMMARY})
 def root_has_no_access_keys(ctx: CheckContext) -> Iterator[Result]:
     """The root user has no access keys
 
@@ -270,11 +262,8 @@ def root_has_no_access_keys(ctx: CheckContext) -> Iterator[Result]:
                              AccountAccessKeysPresent=value)
 
 
-@check(
-    "aws.iam.access_keys_rotated", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
-    reads={f"{USER}#access_keys"},
-    params={"max_age_days": 90},
-)
+@check("aws.iam.access_keys_rotated", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
+       reads={f"{USER}#access_keys"}, params={"max_age_days": 90})
 def access_keys_rotated(ctx: CheckContext) -> Iterator[Result]:
     """Active IAM access keys are younger than the rotation period
 

@@ -42,13 +42,9 @@ def _pinned(stmt: Statement) -> list[str]:
     ]
 
 
-@check(
-    "aws.iam.cross_account_trust_restricted",
-    Severity.HIGH,
-    (Principle.LEAST_PRIVILEGE, Principle.SEGREGATION),
-    reads={f"{ROLE}#listing"},
-    params={"trusted_accounts": ()},
-)
+@check("aws.iam.cross_account_trust_restricted", Severity.HIGH,
+       (Principle.LEAST_PRIVILEGE, Principle.SEGREGATION), reads={f"{ROLE}#listing"},
+       params={"trusted_accounts": ()})
 def cross_account_trust_restricted(ctx: CheckContext) -> Iterator[Result]:
     """Roles trusting another account require an ExternalId or an organization condition
 

@@ -57,11 +57,8 @@ def _last_use(key: dict[str, Any]) -> dt.datetime | None:
     return parse_time(key.get("last_used_date"))
 
 
-@check(
-    "aws.iam.access_keys_in_use", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
-    reads={f"{USER}#access_keys"},
-    params={"max_unused_days": 90, "grace_days": 7},
-)
+@check("aws.iam.access_keys_in_use", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
+       reads={f"{USER}#access_keys"}, params={"max_unused_days": 90, "grace_days": 7})
 def access_keys_in_use(ctx: CheckContext) -> Iterator[Result]:
     """Active IAM access keys have been used recently
 
@@ -114,11 +111,8 @@ def _last_activity(user: Asset) -> dt.datetime | None:
     return max(known) if known else None
 
 
-@check(
-    "aws.iam.inactive_users_have_no_credentials", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
-    reads={f"{USER}#access_keys", f"{USER}#login_profile"},
-    params={"max_inactive_days": 90},
-)
+@check("aws.iam.inactive_users_have_no_credentials", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
+       reads={f"{USER}#access_keys", f"{USER}#login_profile"}, params={"max_inactive_days": 90})
 def inactive_users_have_no_credentials(ctx: CheckContext) -> Iterator[Result]:
     """IAM users inactive for the period hold no password or active access key
 

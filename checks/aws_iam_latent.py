@@ -63,10 +63,8 @@ def _latent_evidence(found: LatentEscalation, names: dict[str, str]) -> dict[str
     }
 
 
-@check(
-    "aws.iam.no_latent_privilege_escalation", Severity.MEDIUM, (Principle.LEAST_PRIVILEGE,),
-    reads=IDENTITY_READS,
-)
+@check("aws.iam.no_latent_privilege_escalation", Severity.MEDIUM, (Principle.LEAST_PRIVILEGE,),
+       reads=IDENTITY_READS)
 def no_latent_privilege_escalation(ctx: CheckContext) -> Iterator[Result]:
     """No IAM principal is one change away from escalating to administrator
 

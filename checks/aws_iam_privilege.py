@@ -26,10 +26,8 @@ _FENCED = (
 )
 
 
-@check(
-    "aws.iam.no_privilege_escalation_paths", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
-    reads=IDENTITY_READS,
-)
+@check("aws.iam.no_privilege_escalation_paths", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
+       reads=IDENTITY_READS)
 def no_privilege_escalation_paths(ctx: CheckContext) -> Iterator[Result]:
     """No IAM principal can escalate to administrator
 
@@ -79,12 +77,8 @@ def no_privilege_escalation_paths(ctx: CheckContext) -> Iterator[Result]:
             )
 
 
-@check(
-    "aws.iam.users_not_admin_equivalent",
-    Severity.HIGH,
-    (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
-    reads=IDENTITY_READS,
-)
+@check("aws.iam.users_not_admin_equivalent", Severity.HIGH,
+       (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME), reads=IDENTITY_READS)
 def users_not_admin_equivalent(ctx: CheckContext) -> Iterator[Result]:
     """No IAM user holds standing administrator power
 
@@ -121,12 +115,9 @@ def users_not_admin_equivalent(ctx: CheckContext) -> Iterator[Result]:
             )
 
 
-@check(
-    "aws.iam.admin_users_have_no_access_keys",
-    Severity.CRITICAL,
-    (Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
-    reads=IDENTITY_READS | {f"{USER}#access_keys"},
-)
+@check("aws.iam.admin_users_have_no_access_keys", Severity.CRITICAL,
+       (Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
+       reads=IDENTITY_READS | {f"{USER}#access_keys"})
 def admin_users_have_no_access_keys(ctx: CheckContext) -> Iterator[Result]:
     """No admin-equivalent IAM user holds an active access key
 

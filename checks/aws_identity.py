@@ -54,12 +54,10 @@ def sso_providers(inventory: Inventory, account: str) -> list[str]:
     return found
 
 
-@check(
-    "aws.identity.humans_sign_in_through_sso", Severity.HIGH,
-    (Principle.MFA, Principle.LEAST_PRIVILEGE),
-    reads={f"{USER}#login_profile", f"{USER}#tags", INSTANCE, SAML, OIDC},
-    params={**BREAK_GLASS, "no_sso_severity": "medium"},
-)
+@check("aws.identity.humans_sign_in_through_sso", Severity.HIGH,
+       (Principle.MFA, Principle.LEAST_PRIVILEGE),
+       reads={f"{USER}#login_profile", f"{USER}#tags", INSTANCE, SAML, OIDC},
+       params={**BREAK_GLASS, "no_sso_severity": "medium"})
 def humans_sign_in_through_sso(ctx: CheckContext) -> Iterator[Result]:
     """People sign in through single sign-on, not with IAM user passwords
 
@@ -114,12 +112,9 @@ def _root_fields(root: Asset) -> tuple[list[str], bool]:
     return [s for s in stamps if s], any(k.get("active") for k in keys)
 
 
-@check(
-    "aws.identity.root_user_unused", Severity.MEDIUM,
-    (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
-    reads={f"{ROOT}#report"},
-    params={"unused_days": 90},
-)
+@check("aws.identity.root_user_unused", Severity.MEDIUM,
+       (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME), reads={f"{ROOT}#report"},
+       params={"unused_days": 90})
 def root_user_unused(ctx: CheckContext) -> Iterator[Result]:
     """The root user has not signed in or used an access key recently
 
@@ -160,10 +155,8 @@ def _root_mfa(ctx: CheckContext, root: Asset) -> Any:
     return None
 
 
-@check(
-    "aws.identity.root_hardware_mfa", Severity.HIGH, (Principle.MFA,),
-    reads={f"{ROOT}#report", f"{ROOT}#mfa_type", SUMMARY},
-)
+@check("aws.identity.root_hardware_mfa", Severity.HIGH, (Principle.MFA,),
+       reads={f"{ROOT}#report", f"{ROOT}#mfa_type", SUMMARY})
 def root_hardware_mfa(ctx: CheckContext) -> Iterator[Result]:
     """The root user is protected by a hardware MFA device
 
@@ -210,11 +203,9 @@ def admin_state(graph: IdentityGraph, asset: Asset) -> tuple[str, dict[str, Any]
     return ("maybe" if path.conditional else "admin"), evidence
 
 
-@check(
-    "aws.identity.admin_access_requires_mfa", Severity.HIGH,
-    (Principle.MFA, Principle.LEAST_PRIVILEGE),
-    reads=IDENTITY_READS | {f"{PERMISSION_SET}#policies", f"{PERMISSION_SET}#boundary"},
-)
+@check("aws.identity.admin_access_requires_mfa", Severity.HIGH,
+       (Principle.MFA, Principle.LEAST_PRIVILEGE),
+       reads=IDENTITY_READS | {f"{PERMISSION_SET}#policies", f"{PERMISSION_SET}#boundary"})
 def admin_access_requires_mfa(ctx: CheckContext) -> Iterator[Result]:
     """People reach administrator power only with MFA or through SSO
 
@@ -263,11 +254,8 @@ def admin_access_requires_mfa(ctx: CheckContext) -> Iterator[Result]:
                              **evidence)
 
 
-@check(
-    "aws.identity.permissions_through_groups_or_roles", Severity.LOW,
-    (Principle.LEAST_PRIVILEGE,),
-    reads={f"{USER}#policies"},
-)
+@check("aws.identity.permissions_through_groups_or_roles", Severity.LOW,
+       (Principle.LEAST_PRIVILEGE,), reads={f"{USER}#policies"})
 def permissions_through_groups_or_roles(ctx: CheckContext) -> Iterator[Result]:
     """IAM users receive permissions only through groups or roles
 

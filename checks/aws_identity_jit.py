@@ -22,12 +22,9 @@ def _hours(seconds: int) -> str:
     return f"{seconds / 3600:g} h"
 
 
-@check(
-    "aws.identity.admin_session_duration_limited", Severity.MEDIUM,
-    (Principle.JUST_IN_TIME,),
-    reads=IDENTITY_READS | PS_READS | {PERMISSION_SET},
-    params={"admin_max_hours": 1, "max_hours": 12},
-)
+@check("aws.identity.admin_session_duration_limited", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
+       reads=IDENTITY_READS | PS_READS | {PERMISSION_SET},
+       params={"admin_max_hours": 1, "max_hours": 12})
 def admin_session_duration_limited(ctx: CheckContext) -> Iterator[Result]:
     """Administrator sessions are short-lived
 
@@ -78,11 +75,9 @@ def _who(rows: list[dict[str, Any]]) -> str:
         f" in {r.get('account_id')}" for r in rows)
 
 
-@check(
-    "aws.identity.no_standing_admin_assignments", Severity.HIGH,
-    (Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
-    reads=IDENTITY_READS | PS_READS | {f"{PERMISSION_SET}#assignments"},
-)
+@check("aws.identity.no_standing_admin_assignments", Severity.HIGH,
+       (Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
+       reads=IDENTITY_READS | PS_READS | {f"{PERMISSION_SET}#assignments"})
 def no_standing_admin_assignments(ctx: CheckContext) -> Iterator[Result]:
     """Nobody holds a standing assignment of an administrator permission set
 

@@ -84,10 +84,8 @@ def _references(inventory: Inventory) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in found.items()}
 
 
-@check(
-    "aws.kms.pending_deletion_key_unreferenced", Severity.HIGH, (Principle.ENCRYPTION_AT_REST,),
-    reads={f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases", *REFERENCE_READS},
-)
+@check("aws.kms.pending_deletion_key_unreferenced", Severity.HIGH, (Principle.ENCRYPTION_AT_REST,),
+       reads={f"{KMS_KEY}#listing", f"{KMS_KEY}#aliases", *REFERENCE_READS})
 def pending_deletion_key_unreferenced(ctx: CheckContext) -> Iterator[Result]:
     """No KMS key scheduled for deletion still protects a resource
 
@@ -149,12 +147,8 @@ def public_statements(policy: Any) -> tuple[list[Any], list[Any]]:
     return open_, conditional
 
 
-@check(
-    "aws.kms.key_policy_not_public",
-    Severity.CRITICAL,
-    (Principle.ENCRYPTION_AT_REST, Principle.LEAST_PRIVILEGE),
-    reads={f"{KMS_KEY}#policy"},
-)
+@check("aws.kms.key_policy_not_public", Severity.CRITICAL,
+       (Principle.ENCRYPTION_AT_REST, Principle.LEAST_PRIVILEGE), reads={f"{KMS_KEY}#policy"})
 def key_policy_not_public(ctx: CheckContext) -> Iterator[Result]:
     """KMS key policies do not grant access to everyone
 

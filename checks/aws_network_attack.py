@@ -26,13 +26,9 @@ def _attack(ctx: CheckContext) -> AwsAttack:
     return ctx.derived("aws.attack", lambda _: AwsAttack.of(reach, identity(ctx), latent))
 
 
-@check(
-    "aws.network.no_exposed_host_with_admin_identity",
-    Severity.CRITICAL,
-    (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
-    reads=READS,
-    params={"latent_severity": "high", "gated_severity": "low"},
-)
+@check("aws.network.no_exposed_host_with_admin_identity", Severity.CRITICAL,
+       (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH), reads=READS,
+       params={"latent_severity": "high", "gated_severity": "low"})
 def no_exposed_host_with_admin_identity(ctx: CheckContext) -> Iterator[Result]:
     """No internet-exposed EC2 instance runs with an administrator role
 

@@ -13,12 +13,8 @@ SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 ENI = "AWS::EC2::NetworkInterface"
 
 
-@check(
-    "aws.network.default_security_group_restricts_all",
-    Severity.LOW,
-    (Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
-    reads={SECURITY_GROUP, ENI},
-)
+@check("aws.network.default_security_group_restricts_all", Severity.LOW,
+       (Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE), reads={SECURITY_GROUP, ENI})
 def default_security_group_restricts_all(ctx: CheckContext) -> Iterator[Result]:
     """The default security group of every VPC restricts all traffic
 

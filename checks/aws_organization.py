@@ -83,12 +83,8 @@ def resource_policies_within_organization(ctx: CheckContext) -> Iterator[Result]
                 yield ctx.passed(asset, "resource policy grants no other account")
 
 
-@check(
-    "aws.organization.no_admin_policies_behind_scp_fence",
-    Severity.LOW,
-    (Principle.LEAST_PRIVILEGE,),
-    reads=IDENTITY_READS | _ORG_READS | {ORG_POLICY},
-)
+@check("aws.organization.no_admin_policies_behind_scp_fence", Severity.LOW,
+       (Principle.LEAST_PRIVILEGE,), reads=IDENTITY_READS | _ORG_READS | {ORG_POLICY})
 def no_admin_policies_behind_scp_fence(ctx: CheckContext) -> Iterator[Result]:
     """Principals fenced by SCPs do not hold administrator policies
 
@@ -131,10 +127,8 @@ def no_admin_policies_behind_scp_fence(ctx: CheckContext) -> Iterator[Result]:
 _TRAIL_ACTIONS = ("cloudtrail:StopLogging", "cloudtrail:DeleteTrail")
 
 
-@check(
-    "aws.organization.audit_trail_protected_by_scp", Severity.MEDIUM, (Principle.AUDITABLE,),
-    reads=_ORG_READS | {ORG_POLICY},
-)
+@check("aws.organization.audit_trail_protected_by_scp", Severity.MEDIUM, (Principle.AUDITABLE,),
+       reads=_ORG_READS | {ORG_POLICY})
 def audit_trail_protected_by_scp(ctx: CheckContext) -> Iterator[Result]:
     """An SCP on the account's path denies stopping or deleting CloudTrail trails
 

@@ -39,11 +39,8 @@ def secret_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
         )
 
 
-@check(
-    "aws.secrets.secret_recently_rotated", Severity.MEDIUM, (Principle.SECRETS,),
-    reads={SECRET},
-    params={"max_age_days": 90},
-)
+@check("aws.secrets.secret_recently_rotated", Severity.MEDIUM, (Principle.SECRETS,), reads={SECRET},
+       params={"max_age_days": 90})
 def secret_recently_rotated(ctx: CheckContext) -> Iterator[Result]:
     """Secrets Manager secrets were rotated within the rotation period
 
@@ -58,13 +55,8 @@ def secret_recently_rotated(ctx: CheckContext) -> Iterator[Result]:
                      "created, never rotated,", "last rotation")
 
 
-@check(
-    "aws.secrets.secret_recently_accessed",
-    Severity.LOW,
-    (Principle.SECRETS, Principle.JUST_IN_TIME),
-    reads={SECRET},
-    params={"max_unused_days": 90},
-)
+@check("aws.secrets.secret_recently_accessed", Severity.LOW,
+       (Principle.SECRETS, Principle.JUST_IN_TIME), reads={SECRET}, params={"max_unused_days": 90})
 def secret_recently_accessed(ctx: CheckContext) -> Iterator[Result]:
     """Secrets Manager secrets are in use
 

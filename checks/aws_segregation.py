@@ -93,11 +93,8 @@ def _crosses(a: Env, b: Env) -> bool:
     return {a.kind, b.kind} == {PROD, NONPROD}
 
 
-@check(
-    "aws.segregation.no_prod_nonprod_peering", Severity.HIGH, (Principle.SEGREGATION,),
-    reads={VPC, PEERING, ROUTE_TABLE, ORGANIZATION},
-    params=_ENV_PARAMS, organization=True,
-)
+@check("aws.segregation.no_prod_nonprod_peering", Severity.HIGH, (Principle.SEGREGATION,),
+       reads={VPC, PEERING, ROUTE_TABLE, ORGANIZATION}, params=_ENV_PARAMS, organization=True)
 def no_prod_nonprod_peering(ctx: CheckContext) -> Iterator[Result]:
     """No VPC peering connects production and non-production networks
 
@@ -207,13 +204,10 @@ def _vpcs_in(destination: Any, vpcs: Mapping[str, Asset]) -> list[str]:
     return found
 
 
-@check(
-    "aws.segregation.no_prod_nonprod_network_path",
-    Severity.HIGH,
-    (Principle.SEGREGATION, Principle.DEFENSE_IN_DEPTH),
-    reads=NETWORK_READS | {VPC, PEERING, TGW_ATTACHMENT, TGW_ROUTE_TABLE, ORGANIZATION},
-    params=_ENV_PARAMS, organization=True,
-)
+@check("aws.segregation.no_prod_nonprod_network_path", Severity.HIGH,
+       (Principle.SEGREGATION, Principle.DEFENSE_IN_DEPTH),
+       reads=NETWORK_READS | {VPC, PEERING, TGW_ATTACHMENT, TGW_ROUTE_TABLE, ORGANIZATION},
+       params=_ENV_PARAMS, organization=True)
 def no_prod_nonprod_network_path(ctx: CheckContext) -> Iterator[Result]:
     """No network path connects production and non-production hosts
 

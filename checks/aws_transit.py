@@ -34,11 +34,9 @@ def _policies(inventory: Inventory) -> dict[tuple[str, str, str], Asset]:
     return {(p.account, p.region, str(p.attr("policy_name"))): p for p in inventory.of(SSL_POLICY)}
 
 
-@check(
-    "aws.transit.lb_listener_tls12_minimum", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
-    reads={LISTENER, SSL_POLICY},
-    params={"weak_protocols": ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")},
-)
+@check("aws.transit.lb_listener_tls12_minimum", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
+       reads={LISTENER, SSL_POLICY},
+       params={"weak_protocols": ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")})
 def lb_listener_tls12_minimum(ctx: CheckContext) -> Iterator[Result]:
     """Load balancer TLS listeners accept only TLS 1.2 or later
 
@@ -263,10 +261,8 @@ def _denies_plain_http(statement: Mapping[str, Any], bucket: str) -> bool:
     return False
 
 
-@check(
-    "aws.transit.s3_bucket_denies_http", Severity.MEDIUM, _IN_TRANSIT,
-    reads={f"{BUCKET}#policy"},
-)
+@check("aws.transit.s3_bucket_denies_http", Severity.MEDIUM, _IN_TRANSIT,
+       reads={f"{BUCKET}#policy"})
 def s3_bucket_denies_http(ctx: CheckContext) -> Iterator[Result]:
     """S3 bucket policies deny requests that do not use TLS
 
@@ -366,11 +362,8 @@ def rds_requires_tls(ctx: CheckContext) -> Iterator[Result]:
 _UNISSUED = ("PENDING_VALIDATION", "FAILED", "VALIDATION_TIMED_OUT", "REVOKED")
 
 
-@check(
-    "aws.transit.certificate_not_expiring", Severity.MEDIUM, _IN_TRANSIT,
-    reads={f"{ACM_CERTIFICATE}#listing", SERVER_CERTIFICATE},
-    params={"warn_days": 30},
-)
+@check("aws.transit.certificate_not_expiring", Severity.MEDIUM, _IN_TRANSIT,
+       reads={f"{ACM_CERTIFICATE}#listing", SERVER_CERTIFICATE}, params={"warn_days": 30})
 def certificate_not_expiring(ctx: CheckContext) -> Iterator[Result]:
     """TLS certificates (ACM and IAM) are not expired or about to expire
 

@@ -24,11 +24,9 @@ def _exporting(settings: list[dict[str, Any]], wanted: set[str]) -> list[dict[st
     ]
 
 
-@check(
-    "azure.audit.activity_log_exported", Severity.HIGH, (Principle.AUDITABLE,),
-    reads={f"{SUBSCRIPTION}#diagnostic_settings"},
-    params={"required_categories": ("Administrative", "Security", "Alert", "Policy")},
-)
+@check("azure.audit.activity_log_exported", Severity.HIGH, (Principle.AUDITABLE,),
+       reads={f"{SUBSCRIPTION}#diagnostic_settings"},
+       params={"required_categories": ("Administrative", "Security", "Alert", "Policy")})
 def activity_log_exported(ctx: CheckContext) -> Iterator[Result]:
     """The subscription activity log is exported by a diagnostic setting
 
@@ -59,12 +57,8 @@ def activity_log_exported(ctx: CheckContext) -> Iterator[Result]:
             )
 
 
-@check(
-    "azure.audit.keyvault_logging_enabled",
-    Severity.MEDIUM,
-    (Principle.AUDITABLE, Principle.SECRETS),
-    reads={f"{VAULT}#diagnostic_settings"},
-)
+@check("azure.audit.keyvault_logging_enabled", Severity.MEDIUM,
+       (Principle.AUDITABLE, Principle.SECRETS), reads={f"{VAULT}#diagnostic_settings"})
 def keyvault_logging_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Key vault audit events are sent to a log destination
 
@@ -86,10 +80,8 @@ def keyvault_logging_enabled(ctx: CheckContext) -> Iterator[Result]:
             )
 
 
-@check(
-    "azure.audit.sql_auditing_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
-    reads={f"{SQL_SERVER}#auditing"},
-)
+@check("azure.audit.sql_auditing_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
+       reads={f"{SQL_SERVER}#auditing"})
 def sql_auditing_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Azure SQL servers have auditing on
 

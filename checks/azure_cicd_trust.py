@@ -6,35 +6,28 @@ assignments give it (posture.iam.azure)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from posture.engine import CheckContext, Result
 from posture.iam.azure import RbacIndex
-from posture.iam.azure_roles import ROLE_ASSIGNMENT, ROLE_DEFINITION, Power
+from posture.iam.azure_roles import Power
+from posture.iam.ci_trust import AZURE_IDENTITY as IDENTITY
+from posture.iam.ci_trust import (
+    AZURE_NO_POWER,
+    AZURE_POWER_WORDS,
+    READS,
+    azure_github_credentials,
+    azure_power,
+)
 from posture.iam.conditions import Truth
-from posture.iam.oidc_trust import GITHUB_ISSUER_URL, Breadth, breadth_of
-from posture.model import Asset, Principle, Severity
+from posture.iam.oidc_trust import Breadth, breadth_of
+from posture.model import Principle, Provider, Severity
 from posture.registry import check
-
-IDENTITY = "Microsoft.ManagedIdentity/userAssignedIdentities"
-
-
-def _power(rbac: RbacIndex, principal: str | None) -> tuple[Power, list[dict[str, Any]]]:
-    found = [rbac.effective(g) for g in rbac.active(principal or "")]
-    grants = [{"role": e.role.name if e.role else e.grant.role_guid, "scope": e.grant.scope,
-               "power": e.power.name.lower(), "certain": e.certain} for e in found]
-    return max((e.power for e in found), default=Power.NONE), grants
-
-
-def _github(identity: Asset) -> list[dict[str, Any]]:
-    return [c for c in identity.attr("federated_credentials") or ()
-            if str(c.get("issuer") or "").rstrip("/") == GITHUB_ISSUER_URL]
 
 
 @check(
     "azure.cicd.github_federated_credential_restricted", Severity.CRITICAL,
     (Principle.LEAST_PRIVILEGE, Principle.SEGREGATION),
-    reads={IDENTITY, f"{IDENTITY}#federated_credentials", ROLE_ASSIGNMENT, ROLE_DEFINITION},
+    reads=READS[Provider.AZURE],
 )
 def github_federated_credential_restricted(ctx: CheckContext) -> Iterator[Result]:
     """GitHub Actions federation of managed identities admits one environment or branch only
@@ -55,13 +48,12 @@ def github_federated_credential_restricted(ctx: CheckContext) -> Iterator[Result
         if identity.attr("federated_credentials") is None:
             yield ctx.unknown(identity, "federated identity credentials not read")
             continue
-        creds = _github(identity)
+        creds = azure_github_credentials(identity)
         if not creds:
             continue
         adm = breadth_of({str(c.get("subject") or ""): Truth.TRUE for c in creds})
-        power, grants = _power(rbac, identity.attr("principal_id"))
-        can = {Power.OWNER: "has Owner power", Power.ASSIGN: "can assign itself roles",
-               Power.CONTRIBUTOR: "has Contributor power"}.get(power, "holds no privileged role")
+        power, grants = azure_power(rbac, identity.attr("principal_id"))
+        can = AZURE_POWER_WORDS.get(power, AZURE_NO_POWER)
         evidence = {**adm.evidence(), "credentials": creds, "role_assignments": grants}
         if adm.breadth == Breadth.ANY_REPOSITORY:
             yield ctx.fail_at(Severity.CRITICAL, identity, f"{adm.who} can obtain this identity "

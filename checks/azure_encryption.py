@@ -13,10 +13,8 @@ VAULT = "Microsoft.KeyVault/vaults"
 KEY = "Microsoft.KeyVault/vaults/keys"
 
 
-@check(
-    "azure.encryption.sql_tde_enabled", Severity.HIGH, (Principle.ENCRYPTION_AT_REST,),
-    reads={DATABASE},
-)
+@check("azure.encryption.sql_tde_enabled", Severity.HIGH, (Principle.ENCRYPTION_AT_REST,),
+       reads={DATABASE})
 def sql_tde_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Azure SQL databases have transparent data encryption on
 
@@ -37,12 +35,8 @@ def sql_tde_enabled(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.fail(db, f"transparent data encryption is {state}", tde_state=state)
 
 
-@check(
-    "azure.encryption.keyvault_purge_protection_enabled",
-    Severity.MEDIUM,
-    (Principle.ENCRYPTION_AT_REST, Principle.SECRETS),
-    reads={f"{VAULT}#listing"},
-)
+@check("azure.encryption.keyvault_purge_protection_enabled", Severity.MEDIUM,
+       (Principle.ENCRYPTION_AT_REST, Principle.SECRETS), reads={f"{VAULT}#listing"})
 def keyvault_purge_protection_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Key vaults have purge protection enabled
 
@@ -58,12 +52,8 @@ def keyvault_purge_protection_enabled(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.fail(vault, "purge protection is not enabled")
 
 
-@check(
-    "azure.encryption.keyvault_soft_delete_enabled",
-    Severity.MEDIUM,
-    (Principle.ENCRYPTION_AT_REST, Principle.SECRETS),
-    reads={f"{VAULT}#listing"},
-)
+@check("azure.encryption.keyvault_soft_delete_enabled", Severity.MEDIUM,
+       (Principle.ENCRYPTION_AT_REST, Principle.SECRETS), reads={f"{VAULT}#listing"})
 def keyvault_soft_delete_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Key vaults have soft delete enabled
 
@@ -82,12 +72,8 @@ def keyvault_soft_delete_enabled(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.passed(vault, f"soft delete is enabled{note}, retention {days} days")
 
 
-@check(
-    "azure.encryption.keyvault_key_expiry_set",
-    Severity.MEDIUM,
-    (Principle.ENCRYPTION_AT_REST, Principle.SECRETS),
-    reads={KEY},
-)
+@check("azure.encryption.keyvault_key_expiry_set", Severity.MEDIUM,
+       (Principle.ENCRYPTION_AT_REST, Principle.SECRETS), reads={KEY})
 def keyvault_key_expiry_set(ctx: CheckContext) -> Iterator[Result]:
     """Key vault keys have an expiration date
 
@@ -104,12 +90,8 @@ def keyvault_key_expiry_set(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.fail(key, "the key has no expiration date")
 
 
-@check(
-    "azure.encryption.keyvault_key_rotation_enabled",
-    Severity.MEDIUM,
-    (Principle.ENCRYPTION_AT_REST, Principle.SECRETS),
-    reads={KEY},
-)
+@check("azure.encryption.keyvault_key_rotation_enabled", Severity.MEDIUM,
+       (Principle.ENCRYPTION_AT_REST, Principle.SECRETS), reads={KEY})
 def keyvault_key_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Key vault keys rotate automatically
 

@@ -68,13 +68,10 @@ def privileged(role_definition_id: str | None, definitions: Mapping[str, Role]) 
     return ""
 
 
-@check(
-    "azure.iam.no_standing_privileged_roles",
-    Severity.HIGH,
-    (Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
-    reads={ROLE_ASSIGNMENT, ROLE_DEFINITION, ELIGIBILITY},
-    params={"principal_types": ("User", "Group")},
-)
+@check("azure.iam.no_standing_privileged_roles", Severity.HIGH,
+       (Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
+       reads={ROLE_ASSIGNMENT, ROLE_DEFINITION, ELIGIBILITY},
+       params={"principal_types": ("User", "Group")})
 def no_standing_privileged_roles(ctx: CheckContext) -> Iterator[Result]:
     """No user holds standing Owner, Contributor or User Access Administrator access
 
@@ -131,10 +128,8 @@ def no_standing_privileged_roles(ctx: CheckContext) -> Iterator[Result]:
             )
 
 
-@check(
-    "azure.iam.no_custom_owner_roles", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
-    reads={ROLE_DEFINITION},
-)
+@check("azure.iam.no_custom_owner_roles", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
+       reads={ROLE_DEFINITION})
 def no_custom_owner_roles(ctx: CheckContext) -> Iterator[Result]:
     """No custom role is Owner-equivalent
 
@@ -162,12 +157,8 @@ def no_custom_owner_roles(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.passed(definition, "custom role is not Owner-equivalent", **evidence)
 
 
-@check(
-    "azure.iam.keyvault_rbac_authorization",
-    Severity.MEDIUM,
-    (Principle.LEAST_PRIVILEGE, Principle.SECRETS),
-    reads={f"{VAULT}#listing"},
-)
+@check("azure.iam.keyvault_rbac_authorization", Severity.MEDIUM,
+       (Principle.LEAST_PRIVILEGE, Principle.SECRETS), reads={f"{VAULT}#listing"})
 def keyvault_rbac_authorization(ctx: CheckContext) -> Iterator[Result]:
     """Key vaults use Azure RBAC instead of access policies
 

@@ -95,11 +95,9 @@ def _sentence(a: Assessment, becomes: str, names: PrincipalNames) -> str:
     return f"{lead}: its {role} assignment at {here} allows {how}"
 
 
-@check(
-    "azure.iam.no_role_assignment_escalation", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
-    reads={ROLE_ASSIGNMENT, ROLE_DEFINITION, ELIGIBILITY},
-    params={"eligible_severity": "medium", "contributor_severity": "medium"},
-)
+@check("azure.iam.no_role_assignment_escalation", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
+       reads={ROLE_ASSIGNMENT, ROLE_DEFINITION, ELIGIBILITY},
+       params={"eligible_severity": "medium", "contributor_severity": "medium"})
 def no_role_assignment_escalation(ctx: CheckContext) -> Iterator[Result]:
     """No principal can make itself Owner by assigning roles or widening its own role
 

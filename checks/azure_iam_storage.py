@@ -21,12 +21,8 @@ STORAGE_ACCOUNT = "Microsoft.Storage/storageAccounts"
 KEYS = ("key1", "key2")
 
 
-@check(
-    "azure.iam.storage_shared_key_access_disabled",
-    Severity.MEDIUM,
-    (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
-    reads={STORAGE_ACCOUNT},
-)
+@check("azure.iam.storage_shared_key_access_disabled", Severity.MEDIUM,
+       (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME), reads={STORAGE_ACCOUNT})
 def storage_shared_key_access_disabled(ctx: CheckContext) -> Iterator[Result]:
     """Storage accounts do not accept Shared Key (account key) authorisation
 
@@ -73,13 +69,9 @@ def _key_ages(account: Asset, now: dt.datetime) -> dict[str, dict[str, object]] 
     return ages
 
 
-@check(
-    "azure.iam.storage_account_keys_rotated",
-    Severity.HIGH,
-    (Principle.JUST_IN_TIME, Principle.SECRETS),
-    reads={STORAGE_ACCOUNT},
-    params={"max_age_days": 90},
-)
+@check("azure.iam.storage_account_keys_rotated", Severity.HIGH,
+       (Principle.JUST_IN_TIME, Principle.SECRETS), reads={STORAGE_ACCOUNT},
+       params={"max_age_days": 90})
 def storage_account_keys_rotated(ctx: CheckContext) -> Iterator[Result]:
     """Storage account keys are rotated under a key expiration policy where Shared Key is on
 

@@ -11,17 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from posture.azure import (
-    APPLICATION,
-    CA_POLICY,
-    DIRECTORY_ELIGIBILITY,
-    DIRECTORY_ROLE,
-    GROUP,
-    SECURITY_DEFAULTS,
-    SERVICE_PRINCIPAL,
-    TENANT,
-    USER,
-)
+from posture import azure as entra
 from posture.engine import CheckContext, Result
 from posture.iam.conditions import Truth
 from posture.iam.entra import (
@@ -39,8 +29,8 @@ from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
 BREAK_GLASS = {"break_glass_accounts": ()}
-COVERAGE_READS = {f"{USER}#listing", CA_POLICY, SECURITY_DEFAULTS, GROUP,
-                  f"{DIRECTORY_ROLE}#listing", DIRECTORY_ELIGIBILITY}
+COVERAGE_READS = {f"{entra.USER}#listing", entra.CA_POLICY, entra.SECURITY_DEFAULTS, entra.GROUP,
+                  f"{entra.DIRECTORY_ROLE}#listing", entra.DIRECTORY_ELIGIBILITY}
 
 
 def _directory(ctx: CheckContext) -> Directory:
@@ -54,13 +44,13 @@ def _not_read(ctx: CheckContext) -> Iterator[Result]:
 
 
 def _tenants(ctx: CheckContext) -> list[Asset]:
-    return sorted(ctx.inventory.of(TENANT), key=lambda t: t.uid)
+    return sorted(ctx.inventory.of(entra.TENANT), key=lambda t: t.uid)
 
 
 def _unread(ctx: CheckContext, account: str) -> str:
     """Why the MFA policies of a tenant are not known ("" when they are): a user they do not
     cover is then undecided, never failed."""
-    errors = [e for e in ctx.inventory.errors_affecting((CA_POLICY, SECURITY_DEFAULTS))
+    errors = [e for e in ctx.inventory.errors_affecting((entra.CA_POLICY, entra.SECURITY_DEFAULTS))
               if e.covers(account, "global")]
     return "; ".join(e.describe() for e in errors)
 
@@ -69,10 +59,8 @@ def _break_glass(ctx: CheckContext, user: Asset) -> bool:
     return is_break_glass(user, ctx.param("break_glass_accounts"))
 
 
-@check(
-    "azure.identity.mfa_required_for_all_users", Severity.HIGH, (Principle.MFA,),
-    reads=COVERAGE_READS, params=BREAK_GLASS,
-)
+@check("azure.identity.mfa_required_for_all_users", Severity.HIGH, (Principle.MFA,),
+       reads=COVERAGE_READS, params=BREAK_GLASS)
 def mfa_required_for_all_users(ctx: CheckContext) -> Iterator[Result]:
     """Every Entra ID user must sign in with MFA
 
@@ -156,10 +144,8 @@ def _admins(directory: Directory, account: str) -> list[tuple[Asset, list[str], 
     return out
 
 
-@check(
-    "azure.identity.mfa_required_for_admin_roles", Severity.CRITICAL, (Principle.MFA,),
-    reads=COVERAGE_READS, params=BREAK_GLASS,
-)
+@check("azure.identity.mfa_required_for_admin_roles", Severity.CRITICAL, (Principle.MFA,),
+       reads=COVERAGE_READS, params=BREAK_GLASS)
 def mfa_required_for_admin_roles(ctx: CheckContext) -> Iterator[Result]:
     """Every holder of a privileged Entra ID role must sign in with MFA
 
@@ -197,10 +183,8 @@ def mfa_required_for_admin_roles(ctx: CheckContext) -> Iterator[Result]:
                 yield ctx.fail(user, f"{who} can sign in without MFA: {why}", **evidence)
 
 
-@check(
-    "azure.identity.users_mfa_registered", Severity.HIGH, (Principle.MFA,),
-    reads={f"{USER}#registration"}, params={"unprivileged_severity": "medium"},
-)
+@check("azure.identity.users_mfa_registered", Severity.HIGH, (Principle.MFA,),
+       reads={f"{entra.USER}#registration"}, params={"unprivileged_severity": "medium"})
 def users_mfa_registered(ctx: CheckContext) -> Iterator[Result]:
     """Every enabled member user has an MFA method registered
 
@@ -238,11 +222,9 @@ def users_mfa_registered(ctx: CheckContext) -> Iterator[Result]:
                     f"of {len(members)} enabled member users: {names(missing, 5)})", **evidence)
 
 
-@check(
-    "azure.identity.no_privileged_roles_for_guests", Severity.HIGH,
-    (Principle.LEAST_PRIVILEGE,),
-    reads={f"{USER}#listing", f"{DIRECTORY_ROLE}#listing", DIRECTORY_ELIGIBILITY, GROUP},
-)
+@check("azure.identity.no_privileged_roles_for_guests", Severity.HIGH,
+       (Principle.LEAST_PRIVILEGE,), reads={f"{entra.USER}#listing",
+       f"{entra.DIRECTORY_ROLE}#listing", entra.DIRECTORY_ELIGIBILITY, entra.GROUP})
 def no_privileged_roles_for_guests(ctx: CheckContext) -> Iterator[Result]:
     """No guest holds a privileged Entra ID role
 
@@ -268,12 +250,11 @@ def no_privileged_roles_for_guests(ctx: CheckContext) -> Iterator[Result]:
                 yield ctx.passed(user, f"guest {describe_user(user)} holds no privileged role")
 
 
-@check(
-    "azure.identity.no_standing_privileged_directory_roles", Severity.HIGH,
-    (Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
-    reads={DIRECTORY_ROLE, DIRECTORY_ELIGIBILITY, f"{USER}#listing", GROUP},
-    params={**BREAK_GLASS, "global_admin_severity": "critical"},
-)
+@check("azure.identity.no_standing_privileged_directory_roles", Severity.HIGH,
+       (Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
+       reads={entra.DIRECTORY_ROLE, entra.DIRECTORY_ELIGIBILITY, f"{entra.USER}#listing",
+              entra.GROUP},
+       params={**BREAK_GLASS, "global_admin_severity": "critical"})
 def no_standing_privileged_directory_roles(ctx: CheckContext) -> Iterator[Result]:
     """No user or group holds a privileged Entra ID role permanently
 
@@ -289,7 +270,7 @@ def no_standing_privileged_directory_roles(ctx: CheckContext) -> Iterator[Result
     if not _tenants(ctx):
         yield from _not_read(ctx)
     top = Severity.parse(str(ctx.param("global_admin_severity")))
-    for grant in ctx.inventory.of(DIRECTORY_ROLE):
+    for grant in ctx.inventory.of(entra.DIRECTORY_ROLE):
         pid = str(grant.attr("principal_id"))
         user, group = directory.users.get(pid), directory.groups.get(pid)
         if not privileged(grant) or (user is None and group is None):
@@ -315,18 +296,16 @@ def no_standing_privileged_directory_roles(ctx: CheckContext) -> Iterator[Result
                 ctx.spec.severity
             yield ctx.fail_at(severity, grant, f"standing {role}: {who}{members} holds it "
                               f"permanently{unread}", **evidence)
-    for grant in ctx.inventory.of(DIRECTORY_ELIGIBILITY):
+    for grant in ctx.inventory.of(entra.DIRECTORY_ELIGIBILITY):
         if privileged(grant):
             who = directory.name(grant.attr("principal_id"))
             yield ctx.passed(grant, f"{role_label(grant)} is PIM-eligible for {who} (just in "
                              f"time, eligibility ends {grant.attr('end') or 'never'})")
 
 
-@check(
-    "azure.identity.app_credentials_short_lived", Severity.MEDIUM,
-    (Principle.JUST_IN_TIME, Principle.SECRETS),
-    reads={APPLICATION, SERVICE_PRINCIPAL}, params={"max_lifetime_days": 365},
-)
+@check("azure.identity.app_credentials_short_lived", Severity.MEDIUM,
+       (Principle.JUST_IN_TIME, Principle.SECRETS),
+       reads={entra.APPLICATION, entra.SERVICE_PRINCIPAL}, params={"max_lifetime_days": 365})
 def app_credentials_short_lived(ctx: CheckContext) -> Iterator[Result]:
     """App registrations and service principals have no long-lived or expired credentials
 
@@ -343,11 +322,11 @@ def app_credentials_short_lived(ctx: CheckContext) -> Iterator[Result]:
         yield from _not_read(ctx)
     limit = int(ctx.param("max_lifetime_days"))
     now = ctx.inventory.meta.finished_at
-    for obj in [*ctx.inventory.of(APPLICATION), *ctx.inventory.of(SERVICE_PRINCIPAL)]:
+    for obj in [*ctx.inventory.of(entra.APPLICATION), *ctx.inventory.of(entra.SERVICE_PRINCIPAL)]:
         creds = credential_lifetimes(obj, now)
         if not creds:
             continue
-        what = "app registration" if obj.type == APPLICATION else "service principal"
+        what = "app registration" if obj.type == entra.APPLICATION else "service principal"
         bad = []
         for c in creds:
             label = f"{'client secret' if c['kind'] == 'password' else 'certificate'} " \

@@ -30,11 +30,9 @@ def jit_ports(inventory_policies: list[Asset]) -> dict[str, dict[int, tuple[str,
     return out
 
 
-@check(
-    "azure.identity.vm_admin_ports_just_in_time", Severity.HIGH,
-    (Principle.JUST_IN_TIME, Principle.DEFENSE_IN_DEPTH),
-    reads={*NETWORK_READS, JIT_POLICY}, params={"admin_ports": ADMIN_PORTS},
-)
+@check("azure.identity.vm_admin_ports_just_in_time", Severity.HIGH,
+       (Principle.JUST_IN_TIME, Principle.DEFENSE_IN_DEPTH),
+       reads={*NETWORK_READS, JIT_POLICY}, params={"admin_ports": ADMIN_PORTS})
 def vm_admin_ports_just_in_time(ctx: CheckContext) -> Iterator[Result]:
     """VMs whose administrative ports the internet reaches are under just-in-time access
 

@@ -81,13 +81,8 @@ def _vm_results(ctx: CheckContext, ports: Sequence[int], what: str) -> Iterator[
         yield _judge(ctx, vm, verdicts, what)
 
 
-@check(
-    "azure.network.admin_ports_not_internet_reachable",
-    Severity.CRITICAL,
-    (Principle.DEFENSE_IN_DEPTH,),
-    reads=NETWORK_READS,
-    params={"admin_ports": ADMIN_PORTS},
-)
+@check("azure.network.admin_ports_not_internet_reachable", Severity.CRITICAL,
+       (Principle.DEFENSE_IN_DEPTH,), reads=NETWORK_READS, params={"admin_ports": ADMIN_PORTS})
 def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
     """Administrative ports of Azure VMs are not reachable from the internet
 
@@ -102,13 +97,8 @@ def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
     yield from _vm_results(ctx, ctx.param("admin_ports"), "administrative ports")
 
 
-@check(
-    "azure.network.db_ports_not_internet_reachable",
-    Severity.CRITICAL,
-    (Principle.DEFENSE_IN_DEPTH,),
-    reads=NETWORK_READS,
-    params={"db_ports": DB_PORTS},
-)
+@check("azure.network.db_ports_not_internet_reachable", Severity.CRITICAL,
+       (Principle.DEFENSE_IN_DEPTH,), reads=NETWORK_READS, params={"db_ports": DB_PORTS})
 def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
     """Database ports of Azure VMs are not reachable from the internet
 
@@ -121,11 +111,8 @@ def db_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
     yield from _vm_results(ctx, ctx.param("db_ports"), "database ports")
 
 
-@check(
-    LATENT_CHECK, Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,),
-    reads=NETWORK_READS,
-    params={"admin_ports": ADMIN_PORTS, "db_ports": DB_PORTS},
-)
+@check(LATENT_CHECK, Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,), reads=NETWORK_READS,
+       params={"admin_ports": ADMIN_PORTS, "db_ports": DB_PORTS})
 def no_latent_sensitive_port_exposure(ctx: CheckContext) -> Iterator[Result]:
     """No NSG admits the internet to administrative or database ports of Azure VMs that are not
     reachable today
@@ -205,11 +192,8 @@ def _missing(verdict: EndpointVerdict, ports: str) -> str:
     )
 
 
-@check(
-    "azure.network.admin_access_only_from_bastion", Severity.HIGH, (Principle.DEFENSE_IN_DEPTH,),
-    reads=NETWORK_READS,
-    params={"admin_ports": (22, 3389), **ENV_PARAMS},
-)
+@check("azure.network.admin_access_only_from_bastion", Severity.HIGH, (Principle.DEFENSE_IN_DEPTH,),
+       reads=NETWORK_READS, params={"admin_ports": (22, 3389), **ENV_PARAMS})
 def admin_access_only_from_bastion(ctx: CheckContext) -> Iterator[Result]:
     """Administrative ports of Azure VMs admit only the Azure Bastion subnet
 
@@ -268,12 +252,8 @@ def admin_access_only_from_bastion(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.passed(vm, "admin ports admit no source: the VM has no network interface")
 
 
-@check(
-    "azure.network.storage_blob_public_access_disabled",
-    Severity.HIGH,
-    (Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
-    reads={STORAGE_ACCOUNT},
-)
+@check("azure.network.storage_blob_public_access_disabled", Severity.HIGH,
+       (Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE), reads={STORAGE_ACCOUNT})
 def storage_blob_public_access_disabled(ctx: CheckContext) -> Iterator[Result]:
     """Storage accounts do not allow anonymous public blob access
 
@@ -293,12 +273,8 @@ def storage_blob_public_access_disabled(ctx: CheckContext) -> Iterator[Result]:
             )
 
 
-@check(
-    "azure.network.keyvault_network_restricted",
-    Severity.MEDIUM,
-    (Principle.DEFENSE_IN_DEPTH, Principle.SECRETS),
-    reads={f"{VAULT}#listing"},
-)
+@check("azure.network.keyvault_network_restricted", Severity.MEDIUM,
+       (Principle.DEFENSE_IN_DEPTH, Principle.SECRETS), reads={f"{VAULT}#listing"})
 def keyvault_network_restricted(ctx: CheckContext) -> Iterator[Result]:
     """Key vaults are not open to all networks
 

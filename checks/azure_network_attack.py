@@ -27,13 +27,9 @@ def _attack(ctx: CheckContext) -> AzureAttack:
     return ctx.derived("azure.attack", lambda inv: AzureAttack.of(inv, net, rbac))
 
 
-@check(
-    "azure.network.no_exposed_host_with_admin_identity",
-    Severity.CRITICAL,
-    (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
-    reads=READS,
-    params={"contributor_severity": "high", "resource_group_severity": "medium"},
-)
+@check("azure.network.no_exposed_host_with_admin_identity", Severity.CRITICAL,
+       (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH), reads=READS,
+       params={"contributor_severity": "high", "resource_group_severity": "medium"})
 def no_exposed_host_with_admin_identity(ctx: CheckContext) -> Iterator[Result]:
     """No internet-exposed Azure VM runs with an Owner-equivalent managed identity
 

@@ -113,12 +113,8 @@ def _disabled(ctx: CheckContext, server: Asset) -> Result:
     )
 
 
-@check(
-    "azure.network.sql_public_network_access_disabled",
-    Severity.HIGH,
-    (Principle.DEFENSE_IN_DEPTH,),
-    reads={f"{SQL_SERVER}#listing"},
-)
+@check("azure.network.sql_public_network_access_disabled", Severity.HIGH,
+       (Principle.DEFENSE_IN_DEPTH,), reads={f"{SQL_SERVER}#listing"})
 def sql_public_network_access_disabled(ctx: CheckContext) -> Iterator[Result]:
     """Azure SQL servers disable public network access
 
@@ -144,11 +140,8 @@ def sql_public_network_access_disabled(ctx: CheckContext) -> Iterator[Result]:
             )
 
 
-@check(
-    "azure.network.sql_not_open_to_internet", Severity.CRITICAL, (Principle.DEFENSE_IN_DEPTH,),
-    reads={f"{SQL_SERVER}#listing"},
-    params={"max_prefix_len": 8},
-)
+@check("azure.network.sql_not_open_to_internet", Severity.CRITICAL, (Principle.DEFENSE_IN_DEPTH,),
+       reads={f"{SQL_SERVER}#listing"}, params={"max_prefix_len": 8})
 def sql_not_open_to_internet(ctx: CheckContext) -> Iterator[Result]:
     """Azure SQL servers are not open to the internet through their public endpoint
 
@@ -202,12 +195,8 @@ def sql_not_open_to_internet(ctx: CheckContext) -> Iterator[Result]:
             )
 
 
-@check(
-    "azure.network.sql_allow_azure_services_disabled",
-    Severity.MEDIUM,
-    (Principle.DEFENSE_IN_DEPTH,),
-    reads={f"{SQL_SERVER}#listing"},
-)
+@check("azure.network.sql_allow_azure_services_disabled", Severity.MEDIUM,
+       (Principle.DEFENSE_IN_DEPTH,), reads={f"{SQL_SERVER}#listing"})
 def sql_allow_azure_services_disabled(ctx: CheckContext) -> Iterator[Result]:
     """Azure SQL servers do not admit every Azure service ('Allow Azure services' is off)
 

@@ -42,10 +42,8 @@ def _min_tls12(
     return ctx.fail(asset, f"{label} is {shown}", **{attr: value})
 
 
-@check(
-    "azure.transit.storage_min_tls12", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
-    reads={STORAGE_ACCOUNT},
-)
+@check("azure.transit.storage_min_tls12", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
+       reads={STORAGE_ACCOUNT})
 def storage_min_tls12(ctx: CheckContext) -> Iterator[Result]:
     """Storage accounts require TLS 1.2 or later
 
@@ -61,10 +59,8 @@ def storage_min_tls12(ctx: CheckContext) -> Iterator[Result]:
         )
 
 
-@check(
-    "azure.transit.storage_https_only", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
-    reads={STORAGE_ACCOUNT},
-)
+@check("azure.transit.storage_https_only", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
+       reads={STORAGE_ACCOUNT})
 def storage_https_only(ctx: CheckContext) -> Iterator[Result]:
     """Storage accounts accept only HTTPS (secure transfer required)
 
@@ -83,10 +79,8 @@ def storage_https_only(ctx: CheckContext) -> Iterator[Result]:
             )
 
 
-@check(
-    "azure.transit.sql_min_tls12", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
-    reads={f"{SQL_SERVER}#listing"},
-)
+@check("azure.transit.sql_min_tls12", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
+       reads={f"{SQL_SERVER}#listing"})
 def sql_min_tls12(ctx: CheckContext) -> Iterator[Result]:
     """Azure SQL servers require TLS 1.2 or later
 
@@ -101,10 +95,8 @@ def sql_min_tls12(ctx: CheckContext) -> Iterator[Result]:
         )
 
 
-@check(
-    "azure.transit.appgw_min_tls12", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
-    reads={APP_GATEWAY},
-)
+@check("azure.transit.appgw_min_tls12", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
+       reads={APP_GATEWAY})
 def appgw_min_tls12(ctx: CheckContext) -> Iterator[Result]:
     """Application Gateway TLS listeners accept only TLS 1.2 or later
 

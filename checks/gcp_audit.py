@@ -12,10 +12,8 @@ from posture.registry import check
 REQUIRED = ("ADMIN_READ", "DATA_READ", "DATA_WRITE")
 
 
-@check(
-    "gcp.audit.data_access_logs_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
-    reads={f"{PROJECT}#iam_policy", f"{FOLDER}#iam_policy", f"{ORGANIZATION}#iam_policy"},
-)
+@check("gcp.audit.data_access_logs_enabled", Severity.MEDIUM, (Principle.AUDITABLE,),
+       reads={f"{PROJECT}#iam_policy", f"{FOLDER}#iam_policy", f"{ORGANIZATION}#iam_policy"})
 def data_access_logs_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Data-access audit logs are enabled for all services without exemptions
 

@@ -12,11 +12,8 @@ from posture.registry import check
 _DAY = 86400
 
 
-@check(
-    "gcp.encryption.kms_key_rotation_enabled", Severity.MEDIUM, (Principle.ENCRYPTION_AT_REST,),
-    reads={f"{CRYPTO_KEY}#listing"},
-    params={"max_rotation_days": 90},
-)
+@check("gcp.encryption.kms_key_rotation_enabled", Severity.MEDIUM, (Principle.ENCRYPTION_AT_REST,),
+       reads={f"{CRYPTO_KEY}#listing"}, params={"max_rotation_days": 90})
 def kms_key_rotation_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Cloud KMS symmetric keys rotate at least every 90 days
 

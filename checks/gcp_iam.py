@@ -52,12 +52,8 @@ def _who(found: list[Grant]) -> str:
     return ", ".join(parts)
 
 
-@check(
-    "gcp.iam.no_basic_roles_for_users",
-    Severity.HIGH,
-    (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
-    reads={POLICY, *INHERITED},
-)
+@check("gcp.iam.no_basic_roles_for_users", Severity.HIGH,
+       (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME), reads={POLICY, *INHERITED})
 def no_basic_roles_for_users(ctx: CheckContext) -> Iterator[Result]:
     """No user or group holds a standing Owner or Editor role on a project
 
@@ -101,10 +97,8 @@ def no_basic_roles_for_users(ctx: CheckContext) -> Iterator[Result]:
             )
 
 
-@check(
-    "gcp.iam.default_compute_sa_not_editor", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
-    reads={POLICY, f"{PROJECT}#listing", *INHERITED},
-)
+@check("gcp.iam.default_compute_sa_not_editor", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
+       reads={POLICY, f"{PROJECT}#listing", *INHERITED})
 def default_compute_sa_not_editor(ctx: CheckContext) -> Iterator[Result]:
     """The default Compute Engine service account does not hold Editor or Owner
 
@@ -138,10 +132,8 @@ def default_compute_sa_not_editor(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.passed(project, f"{sa} holds no basic admin role", service_account=sa)
 
 
-@check(
-    "gcp.iam.no_project_level_sa_impersonation", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
-    reads={POLICY, *INHERITED},
-)
+@check("gcp.iam.no_project_level_sa_impersonation", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
+       reads={POLICY, *INHERITED})
 def no_project_level_sa_impersonation(ctx: CheckContext) -> Iterator[Result]:
     """No principal can impersonate every service account of a project
 
@@ -176,11 +168,8 @@ def no_project_level_sa_impersonation(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.passed(project, "no project-level impersonation grant")
 
 
-@check(
-    "gcp.iam.sa_keys_rotated", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
-    reads={SA_KEY, f"{SERVICE_ACCOUNT}#keys"},
-    params={"max_age_days": 90},
-)
+@check("gcp.iam.sa_keys_rotated", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
+       reads={SA_KEY, f"{SERVICE_ACCOUNT}#keys"}, params={"max_age_days": 90})
 def sa_keys_rotated(ctx: CheckContext) -> Iterator[Result]:
     """User-managed service-account keys are younger than the rotation period
 
@@ -211,10 +200,8 @@ def sa_keys_rotated(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.passed(key, f"user-managed key is {age} days old", **evidence)
 
 
-@check(
-    "gcp.iam.no_public_iam_bindings", Severity.CRITICAL, (Principle.LEAST_PRIVILEGE,),
-    reads={POLICY, f"{CRYPTO_KEY}#iam_policy"},
-)
+@check("gcp.iam.no_public_iam_bindings", Severity.CRITICAL, (Principle.LEAST_PRIVILEGE,),
+       reads={POLICY, f"{CRYPTO_KEY}#iam_policy"})
 def no_public_iam_bindings(ctx: CheckContext) -> Iterator[Result]:
     """No project or KMS key grants a role to allUsers or allAuthenticatedUsers
 
@@ -236,10 +223,8 @@ def no_public_iam_bindings(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.passed(asset, "no public IAM binding")
 
 
-@check(
-    "gcp.iam.no_admin_via_sa_impersonation", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
-    reads={POLICY, f"{SERVICE_ACCOUNT}#listing", f"{SERVICE_ACCOUNT}#iam_policy", *INHERITED},
-)
+@check("gcp.iam.no_admin_via_sa_impersonation", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
+       reads={POLICY, f"{SERVICE_ACCOUNT}#listing", f"{SERVICE_ACCOUNT}#iam_policy", *INHERITED})
 def no_admin_via_sa_impersonation(ctx: CheckContext) -> Iterator[Result]:
     """No principal becomes Owner/Editor-equivalent by impersonating a service account
 

@@ -60,10 +60,8 @@ def _writer(e: PolicyEscalation) -> str:
     return f"{e.member} ({through}{'' if e.becomes == 'roles/owner' else f'; up to {e.becomes}'})"
 
 
-@check(
-    "gcp.iam.no_project_iam_policy_escalation", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
-    reads={POLICY, f"{SERVICE_ACCOUNT}#listing", f"{SERVICE_ACCOUNT}#iam_policy", *INHERITED},
-)
+@check("gcp.iam.no_project_iam_policy_escalation", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
+       reads={POLICY, f"{SERVICE_ACCOUNT}#listing", f"{SERVICE_ACCOUNT}#iam_policy", *INHERITED})
 def no_project_iam_policy_escalation(ctx: CheckContext) -> Iterator[Result]:
     """No member can grant itself Owner by rewriting a project's IAM policy
 
@@ -128,10 +126,8 @@ def _latent_sentence(latent: list[LatentImpersonation]) -> str:
     return text
 
 
-@check(
-    "gcp.iam.no_latent_privilege_escalation", Severity.MEDIUM, (Principle.LEAST_PRIVILEGE,),
-    reads={POLICY, f"{SERVICE_ACCOUNT}#listing", *INHERITED},
-)
+@check("gcp.iam.no_latent_privilege_escalation", Severity.MEDIUM, (Principle.LEAST_PRIVILEGE,),
+       reads={POLICY, f"{SERVICE_ACCOUNT}#listing", *INHERITED})
 def no_latent_privilege_escalation(ctx: CheckContext) -> Iterator[Result]:
     """No member is one service account away from administrator of a project
 

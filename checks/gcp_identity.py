@@ -82,11 +82,8 @@ def _off(setting: Setting) -> str:
     return f"{setting.key} is set neither on the instance nor on the project"
 
 
-@check(
-    "gcp.identity.os_login_enabled", Severity.HIGH,
-    (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME),
-    reads={INSTANCE, COMPUTE_PROJECT},
-)
+@check("gcp.identity.os_login_enabled", Severity.HIGH,
+       (Principle.LEAST_PRIVILEGE, Principle.JUST_IN_TIME), reads={INSTANCE, COMPUTE_PROJECT})
 def os_login_enabled(ctx: CheckContext) -> Iterator[Result]:
     """OS Login is enabled on every VM instance and by default on the project
 
@@ -136,10 +133,8 @@ def os_login_enabled(ctx: CheckContext) -> Iterator[Result]:
                            "access outside IAM", **evidence, **login.evidence())
 
 
-@check(
-    "gcp.identity.os_login_2fa_enabled", Severity.MEDIUM, (Principle.MFA,),
-    reads={INSTANCE, COMPUTE_PROJECT},
-)
+@check("gcp.identity.os_login_2fa_enabled", Severity.MEDIUM, (Principle.MFA,),
+       reads={INSTANCE, COMPUTE_PROJECT})
 def os_login_2fa_enabled(ctx: CheckContext) -> Iterator[Result]:
     """OS Login 2-step verification is required on every VM instance and on the project
 
@@ -191,12 +186,10 @@ def os_login_2fa_enabled(ctx: CheckContext) -> Iterator[Result]:
                            **found.evidence())
 
 
-@check(
-    "gcp.identity.sa_key_creation_disabled", Severity.MEDIUM,
-    (Principle.JUST_IN_TIME, Principle.SECRETS),
-    reads={ORG_POLICY, SA_KEY, f"{SERVICE_ACCOUNT}#keys", f"{SERVICE_ACCOUNT}#listing"},
-    params={"max_age_days": 90},
-)
+@check("gcp.identity.sa_key_creation_disabled", Severity.MEDIUM,
+       (Principle.JUST_IN_TIME, Principle.SECRETS),
+       reads={ORG_POLICY, SA_KEY, f"{SERVICE_ACCOUNT}#keys", f"{SERVICE_ACCOUNT}#listing"},
+       params={"max_age_days": 90})
 def sa_key_creation_disabled(ctx: CheckContext) -> Iterator[Result]:
     """Service-account key creation is disabled by organisation policy and no old key remains
 
@@ -247,11 +240,8 @@ def sa_key_creation_disabled(ctx: CheckContext) -> Iterator[Result]:
                              **evidence)
 
 
-@check(
-    "gcp.identity.allowed_member_domains_restricted", Severity.MEDIUM,
-    (Principle.LEAST_PRIVILEGE,),
-    reads={ORG_POLICY},
-)
+@check("gcp.identity.allowed_member_domains_restricted", Severity.MEDIUM,
+       (Principle.LEAST_PRIVILEGE,), reads={ORG_POLICY})
 def allowed_member_domains_restricted(ctx: CheckContext) -> Iterator[Result]:
     """Only the organisation's own directory can be granted roles (domain restricted sharing)
 
@@ -311,12 +301,9 @@ def _offer(e: Eligibility, member: str) -> str:
     return f"{name} (to {member} too)" if eligible else name
 
 
-@check(
-    "gcp.identity.no_standing_privileged_access", Severity.HIGH,
-    (Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE),
-    reads={POLICY, *INHERITED},
-    params={"privileged_roles": PRIVILEGED_ROLES, "max_time_bound_days": 90},
-)
+@check("gcp.identity.no_standing_privileged_access", Severity.HIGH,
+       (Principle.JUST_IN_TIME, Principle.LEAST_PRIVILEGE), reads={POLICY, *INHERITED},
+       params={"privileged_roles": PRIVILEGED_ROLES, "max_time_bound_days": 90})
 def no_standing_privileged_access(ctx: CheckContext) -> Iterator[Result]:
     """No person holds a privileged role on a project standing
 
@@ -366,12 +353,9 @@ def no_standing_privileged_access(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.passed(project, "no person holds a privileged role standing", **evidence)
 
 
-@check(
-    "gcp.identity.pam_entitlements_time_limited", Severity.MEDIUM,
-    (Principle.JUST_IN_TIME,),
-    reads={PAM_ENTITLEMENT},
-    params={"privileged_roles": PRIVILEGED_ROLES, "max_request_hours": 8},
-)
+@check("gcp.identity.pam_entitlements_time_limited", Severity.MEDIUM, (Principle.JUST_IN_TIME,),
+       reads={PAM_ENTITLEMENT},
+       params={"privileged_roles": PRIVILEGED_ROLES, "max_request_hours": 8})
 def pam_entitlements_time_limited(ctx: CheckContext) -> Iterator[Result]:
     """Privileged Access Manager entitlements for privileged roles are short and approved
 

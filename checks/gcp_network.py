@@ -53,13 +53,8 @@ def _judge_instances(ctx: CheckContext, param: str, what: str) -> Iterator[Resul
     yield from unresolved_results(ctx, ports, what)
 
 
-@check(
-    "gcp.network.admin_ports_not_internet_reachable",
-    Severity.CRITICAL,
-    (Principle.DEFENSE_IN_DEPTH,),
-    reads=PATH_READS,
-    params={"admin_ports": ADMIN_PORTS},
-)
+@check("gcp.network.admin_ports_not_internet_reachable", Severity.CRITICAL,
+       (Principle.DEFENSE_IN_DEPTH,), reads=PATH_READS, params={"admin_ports": ADMIN_PORTS})
 def admin_ports_not_internet_reachable(ctx: CheckContext) -> Iterator[Result]:
     """Administrative ports of GCP instances are not reachable from the internet
 
@@ -163,13 +158,9 @@ def _rule_name(evidence: dict[str, object]) -> str:
     return "an unknown policy"
 
 
-@check(
-    "gcp.network.firewall_admin_ports_not_open_to_world",
-    Severity.MEDIUM,
-    (Principle.DEFENSE_IN_DEPTH,),
-    reads={FIREWALL, FIREWALL_POLICY},
-    params={"admin_ports": (22, 3389)},
-)
+@check("gcp.network.firewall_admin_ports_not_open_to_world", Severity.MEDIUM,
+       (Principle.DEFENSE_IN_DEPTH,), reads={FIREWALL, FIREWALL_POLICY},
+       params={"admin_ports": (22, 3389)})
 def firewall_admin_ports_not_open_to_world(ctx: CheckContext) -> Iterator[Result]:
     """No enabled firewall rule admits SSH or RDP from 0.0.0.0/0
 
@@ -264,12 +255,8 @@ def _policy_world_open(ctx: CheckContext, policy: Asset, ports: Sequence[int]) -
     return ctx.passed(policy, "no policy rule admits admin ports from anywhere")
 
 
-@check(
-    "gcp.network.default_network_rules_not_permissive",
-    Severity.MEDIUM,
-    (Principle.DEFENSE_IN_DEPTH, Principle.SEGREGATION),
-    reads={NETWORK, FIREWALL, INSTANCE},
-)
+@check("gcp.network.default_network_rules_not_permissive", Severity.MEDIUM,
+       (Principle.DEFENSE_IN_DEPTH, Principle.SEGREGATION), reads={NETWORK, FIREWALL, INSTANCE})
 def default_network_rules_not_permissive(ctx: CheckContext) -> Iterator[Result]:
     """The default network's permissive firewall rules are not in place
 
@@ -316,13 +303,8 @@ def _world(ranges: Sequence[str]) -> bool:
     return any(r in ("0.0.0.0/0", "::/0") for r in ranges)
 
 
-@check(
-    "gcp.network.sql_no_public_authorized_networks",
-    Severity.CRITICAL,
-    (Principle.DEFENSE_IN_DEPTH,),
-    reads={SQL_INSTANCE},
-    params={"max_prefix_len": 8},
-)
+@check("gcp.network.sql_no_public_authorized_networks", Severity.CRITICAL,
+       (Principle.DEFENSE_IN_DEPTH,), reads={SQL_INSTANCE}, params={"max_prefix_len": 8})
 def sql_no_public_authorized_networks(ctx: CheckContext) -> Iterator[Result]:
     """Cloud SQL instances do not authorize 0.0.0.0/0 or other very broad networks
 
@@ -359,10 +341,8 @@ def _prefix(cidr: str) -> int:
         return 128
 
 
-@check(
-    "gcp.network.sql_no_public_ip", Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,),
-    reads={SQL_INSTANCE},
-)
+@check("gcp.network.sql_no_public_ip", Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,),
+       reads={SQL_INSTANCE})
 def sql_no_public_ip(ctx: CheckContext) -> Iterator[Result]:
     """Cloud SQL instances have no public IP address
 

@@ -27,13 +27,9 @@ def _attack(ctx: CheckContext) -> GcpAttack:
     return ctx.derived("gcp.attack", lambda inv: GcpAttack.of(inv, est, graph))
 
 
-@check(
-    "gcp.network.no_exposed_host_with_admin_identity",
-    Severity.CRITICAL,
-    (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH),
-    reads=READS,
-    params={"gated_severity": "low"},
-)
+@check("gcp.network.no_exposed_host_with_admin_identity", Severity.CRITICAL,
+       (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH), reads=READS,
+       params={"gated_severity": "low"})
 def no_exposed_host_with_admin_identity(ctx: CheckContext) -> Iterator[Result]:
     """No internet-exposed GCP instance runs as an Owner or Editor service account
 

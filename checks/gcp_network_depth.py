@@ -47,11 +47,9 @@ def _blocker(x: Layer) -> str:
     return f"{x.layer} {x.resource}{rule}"
 
 
-@check(
-    "gcp.network.sensitive_ports_defense_in_depth", Severity.LOW, (Principle.DEFENSE_IN_DEPTH,),
-    reads=PATH_READS,
-    params={"port_classes": PORT_CLASSES, "class_severity": CLASS_SEVERITY, "min_depth": 2},
-)
+@check("gcp.network.sensitive_ports_defense_in_depth", Severity.LOW, (Principle.DEFENSE_IN_DEPTH,),
+       reads=PATH_READS,
+       params={"port_classes": PORT_CLASSES, "class_severity": CLASS_SEVERITY, "min_depth": 2})
 def sensitive_ports_defense_in_depth(ctx: CheckContext) -> Iterator[Result]:
     """Sensitive ports of GCP instances are kept from the internet by at least two
     independent layers

@@ -11,10 +11,8 @@ from posture.model import Asset, Principle, Severity
 from posture.registry import check
 
 
-@check(
-    "gcp.storage.bucket_not_public", Severity.CRITICAL, (Principle.LEAST_PRIVILEGE,),
-    reads={f"{BUCKET}#iam_policy"},
-)
+@check("gcp.storage.bucket_not_public", Severity.CRITICAL, (Principle.LEAST_PRIVILEGE,),
+       reads={f"{BUCKET}#iam_policy"})
 def bucket_not_public(ctx: CheckContext) -> Iterator[Result]:
     """Cloud Storage buckets are not readable or writable by allUsers or allAuthenticatedUsers
 
@@ -50,10 +48,8 @@ def bucket_not_public(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.passed(bucket, "no public IAM binding", public_access_prevention=pap)
 
 
-@check(
-    "gcp.storage.bucket_uniform_access_enabled", Severity.MEDIUM, (Principle.LEAST_PRIVILEGE,),
-    reads={f"{BUCKET}#listing"},
-)
+@check("gcp.storage.bucket_uniform_access_enabled", Severity.MEDIUM, (Principle.LEAST_PRIVILEGE,),
+       reads={f"{BUCKET}#listing"})
 def bucket_uniform_access_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Cloud Storage buckets use uniform bucket-level access
 
@@ -79,12 +75,9 @@ def _pap_policies(ctx: CheckContext) -> dict[str, Asset]:
             if p.attr("constraint") == PAP_CONSTRAINT}
 
 
-@check(
-    "gcp.storage.bucket_public_access_prevention_enforced",
-    Severity.MEDIUM,
-    (Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
-    reads={f"{BUCKET}#listing", ORG_POLICY},
-)
+@check("gcp.storage.bucket_public_access_prevention_enforced", Severity.MEDIUM,
+       (Principle.DEFENSE_IN_DEPTH, Principle.LEAST_PRIVILEGE),
+       reads={f"{BUCKET}#listing", ORG_POLICY})
 def bucket_public_access_prevention_enforced(ctx: CheckContext) -> Iterator[Result]:
     """Cloud Storage buckets are under enforced public access prevention
 

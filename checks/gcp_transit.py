@@ -19,10 +19,8 @@ WEAK_FEATURES = (
 )
 
 
-@check(
-    "gcp.transit.lb_proxy_tls12_minimum", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
-    reads={HTTPS_PROXY, SSL_PROXY, SSL_POLICY},
-)
+@check("gcp.transit.lb_proxy_tls12_minimum", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
+       reads={HTTPS_PROXY, SSL_PROXY, SSL_POLICY})
 def lb_proxy_tls12_minimum(ctx: CheckContext) -> Iterator[Result]:
     """HTTPS and SSL proxy load balancers require TLS 1.2 with strong cipher suites
 
@@ -70,10 +68,8 @@ def lb_proxy_tls12_minimum(ctx: CheckContext) -> Iterator[Result]:
             yield ctx.passed(proxy, f"SSL policy {policy.name}: {min_tls}+, {profile}", **evidence)
 
 
-@check(
-    "gcp.transit.sql_ssl_enforced", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
-    reads={SQL_INSTANCE},
-)
+@check("gcp.transit.sql_ssl_enforced", Severity.HIGH, (Principle.ENCRYPTION_IN_TRANSIT,),
+       reads={SQL_INSTANCE})
 def sql_ssl_enforced(ctx: CheckContext) -> Iterator[Result]:
     """Cloud SQL instances accept only encrypted connections
 

@@ -64,11 +64,16 @@ class CheckContext:
         spec: CheckSpec,
         params: Mapping[str, Any],
         shared: dict[str, Any],
+        companions: tuple[Inventory, ...] = (),
     ) -> None:
         self.inventory = inventory
         self.spec = spec
         self._params = params
         self._shared = shared
+        # other providers' snapshots audited beside this one (`posture audit github.json
+        # --cloud aws.json`): read by the checks that join them (CI-to-cloud trust), never
+        # judged here (their own checks run on their own audits)
+        self.companions = companions
 
     def param(self, name: str) -> Any:
         if name in self._params:
@@ -113,6 +118,7 @@ class CheckContext:
 class RunOptions:
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # check id -> params
     raise_errors: bool = False
+    companions: tuple[Inventory, ...] = ()  # see CheckContext.companions
 
 
 def _error_evidence(errors: Iterable[CollectionError]) -> list[dict[str, Any]]:
@@ -238,7 +244,7 @@ def run_check(
             f"check {spec.id} has no parameter(s) {', '.join(sorted(unknown_params))}"
         )
     stamp = _Stamper(check, _configured_severity(spec, params))
-    ctx = CheckContext(inventory, spec, params, shared)
+    ctx = CheckContext(inventory, spec, params, shared, options.companions)
     gaps = tuple(e for e in inventory.errors_affecting(spec.reads) if e.provider == spec.provider)
     try:
         results = list(check.func(ctx))

@@ -22,6 +22,7 @@ class Provider(StrEnum):
     AWS = "aws"
     AZURE = "azure"
     GCP = "gcp"
+    GITHUB = "github"
 
 
 class Status(StrEnum):
@@ -75,6 +76,8 @@ class Principle(StrEnum):
     AUDITABLE = "auditable"
     SECRETS = "secrets"
     SEGREGATION = "segregation"
+    SECURE_CODE = "secure-code"
+    CHANGE_CONTROL = "change-control"
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,6 +50,7 @@ class Prepared:
     inventory: Inventory
     snapshot_text: str
     snapshot_sha256: str
+    companions: tuple[Inventory, ...] = ()  # other providers' snapshots the joining checks read
 
 
 def prepare(inventory: Inventory) -> Prepared:
@@ -68,6 +69,23 @@ def load_prepared(path: Path) -> Prepared:
     return Prepared(inventory, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
+def joined(prepared: Prepared, companions: Iterable[tuple[str, Prepared]]) -> Prepared:
+    """``prepared`` with other providers' snapshots (``(name, prepared)``, the same snapshot
+    once) as the companions its joining checks read, each named in the manifest's notes (file,
+    provider, accounts, SHA-256) so that the evidence says what was joined."""
+    loaded: dict[str, tuple[str, Prepared]] = {}
+    for name, one in companions:
+        loaded.setdefault(one.snapshot_sha256, (name, one))
+    notes = tuple(
+        f"joined with {p.inventory.meta.provider.value} snapshot {name} (accounts "
+        f"{', '.join(p.inventory.meta.accounts) or 'none'}; sha256 {sha})"
+        for sha, (name, p) in loaded.items())
+    meta = prepared.inventory.meta
+    inventory = replace(prepared.inventory, meta=replace(meta, notes=meta.notes + notes))
+    return replace(prepared, inventory=inventory,
+                   companions=tuple(p.inventory for _, p in loaded.values()))
+
+
 def audit(
     prepared: Prepared,
     catalogue: Catalogue | None = None,
@@ -76,7 +94,7 @@ def audit(
     progress: Callable[[str], None] | None = None,
 ) -> tuple[Finding, ...]:
     catalogue = catalogue or load_catalogue()
-    options = RunOptions(params=params or {})
+    options = RunOptions(params=params or {}, companions=prepared.companions)
     return run(catalogue, prepared.inventory, check_ids, options, progress=progress)
 
 

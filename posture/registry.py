@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 CheckFunc = Callable[["CheckContext"], Iterable["Result"]]
 
-CHECK_ID = re.compile(r"^(aws|azure|gcp)\.[a-z0-9_]+\.[a-z0-9_]+$")
+CHECK_ID = re.compile(r"^(aws|azure|gcp|github)\.[a-z0-9_]+\.[a-z0-9_]+$")
 _ATTR = "__posture_check__"
 
 

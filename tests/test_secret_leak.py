@@ -7,7 +7,10 @@ The real command line runs against each cloud's loopback fake: ``posture scan aw
 moto server (secrets planted here in EC2 user data and a Lambda environment), ``posture scan
 gcp`` against the fake of the Google APIs and ``posture scan azure`` against the HTTPS fake of
 ARM (secrets planted in the recorded demo estates: a GCP startup script, Azure user data and a
-CustomScript extension's SAS URL).
+CustomScript extension's SAS URL). ``posture scan github`` runs against the fake of the GitHub
+REST API, whose recorded secret scanning alert carries the leaked secret itself and whose
+repository payload carries a temporary clone token: neither may be written anywhere, PyGithub's
+own request and response log included.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from support.azure import SERVICE_PRINCIPAL, SUB
 from typer.testing import CliRunner
 
 from posture.cli.main import app
-from posture.demo import azure_fake, gcp_fake
+from posture.demo import azure_fake, gcp_fake, github_fake
 
 USER_DATA_SECRET = "Zq7vT3xK9mW2pL8r"
 LAMBDA_SECRET = "hN4bV8cX2zQ6wE1t"
@@ -34,6 +37,8 @@ AMI = "ami-12c6146b"
 GCP_STARTUP_SECRET = "Hq3nW7sK1vB5xZ8c"  # fixtures/gcp/acme-prod/compute.json, app-1
 AZURE_USER_DATA_SECRET = "Kp4wR8tN2vX6zQ9m"  # fixtures/azure/arm/.../virtualmachines/vm-web.json
 AZURE_SAS_SIGNATURE = "Vb7Qm2Xc9Lr4Tz8Wk1Np5Hs3Jd6Fg0Ae"  # .../vm-app/extensions.json
+GITHUB_ALERT_SECRET = "xoxb-000000000000-posture-fake-Wq8Zr3Km6Tj1Vn4Yp7Hd"  # .../alerts.json
+GITHUB_CLONE_TOKEN = "AAFAKETEMPCLONETOKEN7Qm2Xc9Lr4"  # fixtures/github/acme/repos.json, infra
 FORMATS = "csv,json,html,controls"
 # the fakes' own server side (moto in this process) is not posture's output
 SERVER_LOGGERS = ("moto", "werkzeug", "responses")
@@ -212,3 +217,30 @@ def test_azure_planted_secrets_are_reported_but_never_written(
     outputs = _written(snap, out, output, caplog, capfd)
     _assert_never_written(outputs, AZURE_USER_DATA_SECRET, AZURE_SAS_SIGNATURE, encoded)
     assert "CustomScript" in outputs["snapshot"]  # which extensions exist is kept
+
+
+def test_github_secret_scanning_alert_value_is_never_written(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, logs: Callable[[], None],
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import github  # noqa: F401 - its import sets the "github" logger's level; set ours after
+
+    logs()
+    pygithub = logging.getLogger("github")  # PyGithub logs each request and answer at DEBUG
+    level = pygithub.level
+    pygithub.setLevel(logging.DEBUG)
+    recorded = github_fake.fixtures_root() / "acme"
+    assert GITHUB_ALERT_SECRET in (recorded / "alerts.json").read_text("utf-8")  # still planted
+    assert GITHUB_CLONE_TOKEN in (recorded / "repos.json").read_text("utf-8")
+    monkeypatch.setenv("GITHUB_TOKEN", github_fake.TOKEN)
+    snap, out = tmp_path / "inventory.json", tmp_path / "reports"
+    try:
+        with github_fake.serving() as fake:
+            output = _scan(["scan", "github", "--org", "acme", "--api-url", fake.api_url],
+                           snap, out)
+    finally:
+        pygithub.setLevel(level)
+    outputs = _written(snap, out, output, caplog, capfd)
+    assert any(r.name.startswith("github.") for r in caplog.records)
+    _assert_never_written(outputs, GITHUB_ALERT_SECRET, GITHUB_CLONE_TOKEN, github_fake.TOKEN)
+    assert "Slack API Token" in outputs["snapshot"]  # the alert's type is kept, not its secret

@@ -4,14 +4,25 @@ configuration is shared the way real estates share it (docs/azure-assets.md, doc
 - ``estates.azure.azure_estate(vms)``: VMs in peered VNets behind subnet and NIC NSGs, load
   balancers and a firewall;
 - ``estates.gcp.gcp_estate(instances)``: instances in a few networks behind VPC firewall rules,
-  hierarchical and network firewall policies, routes and load balancers.
+  hierarchical and network firewall policies, routes and load balancers;
+- ``estates.aws.aws_estate(instances)``: EC2 instances in VPCs behind security groups and network
+  ACLs, and network load balancers.
 
-Shared here: the port specifications rules draw from, and the scan metadata.
+Shared here: the port specifications rules draw from, and the scan metadata. The estates build
+their assets with the test suite's builders where it has them (``support``, in ``tests/``, is put on
+``sys.path`` here), so a benchmark's asset is the shape the tests pin.
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from posture.model import Provider, ScanMeta
+
+TESTS = Path(__file__).resolve().parents[2] / "tests"
+if str(TESTS) not in sys.path:
+    sys.path.append(str(TESTS))
 
 PORTS = [
     "22",

@@ -15,6 +15,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from support.gcp import forwarding_rule
+
 from posture.model import GLOBAL, Asset, Inventory, Provider
 
 from . import meta
@@ -302,35 +304,6 @@ def gcp_estate(instances: int, seed: int = 7) -> Inventory:
     return Inventory(meta(Provider.GCP, PROJECT, (GLOBAL, *ZONES)), tuple(assets))
 
 
-def _forwarding_rule(
-    name: str, ip: str, port_range: str, scheme: str, target: str, region: str | None = None
-) -> Asset:
-    """An external TCP forwarding rule: global (proxy load balancers) or regional."""
-    where = f"regions/{region}" if region else "global"
-    path = f"projects/{PROJECT}/{where}/forwardingRules/{name}"
-    kind = "ForwardingRule" if region else "GlobalForwardingRule"
-    return _g(
-        f"compute.googleapis.com/{kind}",
-        path,
-        region or GLOBAL,
-        rule_name=name,
-        path=path,
-        ip_address=ip,
-        ip_protocol="TCP",
-        port_range=port_range,
-        ports=[],
-        all_ports=False,
-        load_balancing_scheme=scheme,
-        target=target,
-        backend_service=None,
-        network=None,
-        subnetwork=None,
-        network_tier="PREMIUM",
-        ip_version=None,
-        source_ip_ranges=[],
-    )
-
-
 def _gcp_lbs(rnd: random.Random, members: list[str], instances: int) -> list[Asset]:
     """A global HTTPS proxy LB per 500 instances over two instance groups of 20, and a
     passthrough network LB (target pool of 10) per 500 instances."""
@@ -405,8 +378,9 @@ def _gcp_lbs(rnd: random.Random, members: list[str], instances: int) -> list[Ass
             )
         )
         out.append(
-            _forwarding_rule(f"https-{n}", f"34.120.0.{n % 250 + 1}", "443-443",
-                             "EXTERNAL_MANAGED", px)
+            forwarding_rule(f"https-{n}", ip=f"34.120.0.{n % 250 + 1}", ports="443-443",
+                            scheme="EXTERNAL_MANAGED", target=px.removeprefix(f"{p}/"),
+                            project=PROJECT)
         )
         region = "us-central1"
         pool_members = [m for m in rnd.sample(members, 40) if f"/zones/{region}-" in m][:10]
@@ -424,7 +398,7 @@ def _gcp_lbs(rnd: random.Random, members: list[str], instances: int) -> list[Ass
         )
         port = rnd.choice(["5432", "22", "443"])
         out.append(
-            _forwarding_rule(f"nlb-{n}", f"35.200.0.{n % 250 + 1}", f"{port}-{port}", "EXTERNAL",
-                             tp, region=region)
+            forwarding_rule(f"nlb-{n}", ip=f"35.200.0.{n % 250 + 1}", ports=f"{port}-{port}",
+                            target=tp.removeprefix(f"{p}/"), region=region, project=PROJECT)
         )
     return out

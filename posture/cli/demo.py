@@ -1,5 +1,6 @@
-"""``posture demo [aws|azure|gcp]``: build a demo estate on an embedded emulator or loopback
-fake, scan it with the real collector and write the reports. Each cloud's emulator or SDKs are
+"""``posture demo [aws|azure|gcp|github]``: build a demo estate on an embedded emulator or
+loopback fake, scan it with the real collector and write the reports (the GitHub demo audits the
+GCP demo's projects beside it, for the CI-to-cloud join). Each cloud's emulator or SDKs are
 imported only when its demo runs, and a missing one is named with the extra that installs it."""
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from posture.model import Inventory
 CloudArg = Annotated[
     str,
     typer.Argument(
-        help="aws (default: moto), azure (loopback fake of ARM) or gcp (loopback fake of "
-        "the Google APIs)."
+        help="aws (default: moto), azure (loopback fake of ARM), gcp (loopback fake of "
+        "the Google APIs) or github (loopback fake of the GitHub API, joined with the gcp "
+        "demo)."
     ),
 ]
 DemoSnapshotOut = Annotated[
@@ -48,11 +50,18 @@ def demo(
         "aws": demo_aws,
         "azure": demo_azure,
         "gcp": demo_gcp,
+        "github": demo_github,
     }
     if cloud not in demos:
-        raise ValueError(f"unknown demo cloud {cloud!r}: choose aws, azure or gcp")
+        raise ValueError(f"unknown demo cloud {cloud!r}: choose aws, azure, gcp or github")
     inventory = demos[cloud](formats, quiet)
     prepared = prepare_and_save(inventory, snapshot_out)
+    if cloud == "github":
+        from posture.pipeline import joined, prepare
+
+        out.print("joining the GCP demo's projects (CI-to-cloud trust) ...", markup=False)
+        gcp = prepare(demo_gcp(formats, quiet))
+        prepared = joined(prepared, [("the GCP demo", gcp)])
     audit_and_report(prepared, ReportOptions(output_dir, formats, quiet=quiet))
     from posture.reporters import OutputFormat, parse_formats
 
@@ -104,6 +113,23 @@ def demo_gcp(formats: str, quiet: bool) -> Inventory:
     )
     with progress("Collecting GCP (demo)", None, quiet) as step:
         return gcp_demo.scan(progress=step)
+
+
+def demo_github(formats: str, quiet: bool) -> Inventory:
+    """The recorded organisation on the loopback fake of the GitHub API, real collector."""
+    _require("github", "the GitHub demo needs PyGithub", "posture.collectors.github.collector")
+    _require("gcp", "the GitHub demo joins the GCP demo, which needs the Google clients",
+             "posture.collectors.gcp.collector")
+    from posture.demo import github as github_demo
+
+    _check_formats(formats)
+    out.print(
+        f"fake GitHub API on 127.0.0.1 serving organisation {github_demo.DEMO_ORG} (one 403 for "
+        "a missing permission on purpose: its check is INCONCLUSIVE) ...",
+        markup=False,
+    )
+    with progress("Collecting GitHub (demo)", None, quiet) as step:
+        return github_demo.scan(progress=step)
 
 
 def _require(extra: str, needs: str, *modules: str) -> None:

@@ -26,6 +26,7 @@ from posture.cli import (
     scan_aws,
     scan_azure,
     scan_gcp,
+    scan_github,
 )
 from posture.cli.options import err, out
 from posture.errors import (
@@ -64,10 +65,12 @@ COMMANDS: tuple[tuple[str | None, str, Callable[..., Any]], ...] = (
     ("scan", "aws", scan_aws.scan_aws),
     ("scan", "gcp", scan_gcp.scan_gcp),
     ("scan", "azure", scan_azure.scan_azure),
+    ("scan", "github", scan_github.scan_github),
     ("checks", "list", checks.checks_list),
     ("permissions", "aws", permissions.permissions_aws),
     ("permissions", "gcp", permissions.permissions_gcp),
     ("permissions", "azure", permissions.permissions_azure),
+    ("permissions", "github", permissions.permissions_github),
 )
 GROUPS = {
     "scan": "Collect a cloud account, audit it and write reports.",

@@ -4,7 +4,7 @@ whether an earlier evidence directory may be replaced. Plain annotations, no imp
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -21,6 +21,18 @@ SchedulerOpt = Annotated[
     typer.Option("--scheduler",
                  help="Run on this existing Dask scheduler (tcp://HOST:8786) instead."),
 ]
+
+
+def snapshot_out(org_flags: str, unit: str) -> Any:
+    """The ``--snapshot-out`` option of a scan whose organisation flags are ``org_flags`` and
+    whose task covers one ``unit`` (account, project, subscription)."""
+    return typer.Option(
+        help=f"Also save the collected inventory to this file; with {org_flags}, a new "
+        f"directory: one snapshot per {unit} and manifest.json (re-audit it with "
+        "`posture audit DIR`)."
+    )
+
+
 ReplaceOpt = Annotated[
     bool,
     typer.Option(

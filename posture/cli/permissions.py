@@ -1,5 +1,6 @@
-"""``posture permissions aws|azure|gcp``: the read-only permissions the scanner itself needs,
-in the form each cloud's own tooling takes.
+"""``posture permissions aws|azure|gcp|github``: the read-only permissions the scanner itself
+needs, in the form each cloud's own tooling takes (for GitHub: a fine-grained personal access
+token's permissions and a GitHub App's ``default_permissions``).
 
 ``posture permissions aws --organization`` prints what an organisation scan needs: the
 management account's policy, the member role's trust and read policies (JSON), or with
@@ -109,3 +110,12 @@ def permissions_gcp() -> None:
     from posture.collectors.gcp.collector import custom_role
 
     sys.stdout.write(custom_role())
+
+
+def permissions_github() -> None:
+    """Print the read-only permissions the GitHub scan needs (JSON): those of a fine-grained
+    personal access token (repository and organisation permissions) and the equivalent
+    GitHub App `default_permissions`."""
+    from posture.collectors.github.collector import permissions_document
+
+    sys.stdout.write(json.dumps(permissions_document(), indent=2) + "\n")

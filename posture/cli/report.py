@@ -16,7 +16,7 @@ from rich.text import Text
 from posture.cli.options import ReportOptions, out, prepare_and_save, progress, say
 from posture.history.tracking import Tracked, Tracking
 from posture.model import Finding, Inventory, Status
-from posture.pipeline import ExitCode, Prepared, failures_by_severity, run_audit
+from posture.pipeline import ExitCode, Prepared, failures_by_severity, joined, run_audit
 from posture.registry import load_catalogue
 
 if TYPE_CHECKING:
@@ -30,12 +30,16 @@ def scan_and_report(
     collect: Callable[[Callable[[str], None]], Inventory],
     snapshot_out: Path | None,
     options: ReportOptions,
+    companions: Sequence[tuple[str, Prepared]] = (),
 ) -> NoReturn:
     """The tail every ``scan`` shares: collect (``collect`` is given the progress callback),
-    save the snapshot if asked, audit, report, and exit with the findings' exit code."""
+    save the snapshot if asked, audit (with other providers' snapshots beside it, for the
+    checks that join them), report, and exit with the findings' exit code."""
     with progress(f"Collecting {label}", None, options.quiet) as step:
         inventory = collect(step)
     prepared = prepare_and_save(inventory, snapshot_out)
+    if companions:
+        prepared = joined(prepared, companions)
     raise typer.Exit(int(audit_and_report(prepared, options)))
 
 

@@ -15,6 +15,7 @@ from posture.cli.org_options import (
     SchedulerOpt,
     WorkersOpt,
     refuse_organization_options,
+    snapshot_out,
 )
 from posture.cli.report import scan_and_report
 
@@ -26,14 +27,7 @@ RegionOpt = Annotated[
 EndpointOpt = Annotated[
     str | None, typer.Option(help="Send every AWS API call to this endpoint (emulators).")
 ]
-SnapshotOutOpt = Annotated[
-    Path | None,
-    typer.Option(
-        help="Also save the collected inventory to this file; with --organization, a new "
-        "directory: one snapshot per account and manifest.json (re-audit it with "
-        "`posture audit DIR`)."
-    ),
-]
+SnapshotOutOpt = Annotated[Path | None, snapshot_out("--organization", "account")]
 OrgOpt = Annotated[
     bool,
     typer.Option(

@@ -17,6 +17,7 @@ from posture.cli.org_options import (
     SchedulerOpt,
     WorkersOpt,
     refuse_organization_options,
+    snapshot_out,
 )
 from posture.cli.report import scan_and_report
 from posture.errors import CollectorError
@@ -48,14 +49,7 @@ AuthorityOpt = Annotated[
         "(turns off the public cloud's instance discovery)."
     ),
 ]
-SnapshotOutOpt = Annotated[
-    Path | None,
-    typer.Option(
-        help="Also save the collected inventory to this file; with --management-group, a new "
-        "directory: one snapshot per subscription and manifest.json (re-audit it with "
-        "`posture audit DIR`)."
-    ),
-]
+SnapshotOutOpt = Annotated[Path | None, snapshot_out("--management-group", "subscription")]
 GraphEndpointOpt = Annotated[
     str | None,
     typer.Option(

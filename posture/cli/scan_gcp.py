@@ -16,6 +16,7 @@ from posture.cli.org_options import (
     SchedulerOpt,
     WorkersOpt,
     refuse_organization_options,
+    snapshot_out,
 )
 from posture.cli.report import scan_and_report
 from posture.errors import CollectorError
@@ -43,14 +44,7 @@ ImpersonateOpt = Annotated[
 AnonymousOpt = Annotated[
     bool, typer.Option(help="Send no credentials (emulators and local fakes only).")
 ]
-SnapshotOutOpt = Annotated[
-    Path | None,
-    typer.Option(
-        help="Also save the collected inventory to this file; with --organization/--folder, a "
-        "new directory: one snapshot per project and manifest.json (re-audit it with "
-        "`posture audit DIR`)."
-    ),
-]
+SnapshotOutOpt = Annotated[Path | None, snapshot_out("--organization/--folder", "project")]
 EndpointOpt = Annotated[
     str | None,
     typer.Option(

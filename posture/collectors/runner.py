@@ -39,6 +39,16 @@ R = TypeVar("R")
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
+Payload = dict[str, Any]
+"""An API response or one item of a listing, as the SDK returns it (JSON-like)."""
+
+
+
+def pick(payload: Payload, **fields: str) -> dict[str, Any]:
+    """``{attr: payload.get(key)}`` for each ``attr="Key"``: a normalizer's plain copies."""
+    return {attr: payload.get(key) for attr, key in fields.items()}
+
+
 Progress = Callable[[str], None]
 """Told ``"<module> <where>"`` each time a job finishes (in completion order)."""
 

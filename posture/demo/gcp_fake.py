@@ -18,29 +18,19 @@ points here). Every request is recorded (method, path, authorization header).
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from posture.demo.loopback import Answer, Request, load_recorded, running
+
 TOKEN = "ya29.fake-access-token"
 _KEY_QUERY = ("project", "parent")
-_DAYS_AGO = re.compile(r"\$\{DAYS_AGO:(\d+)\}")
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    authorization: str | None
 
 
 @dataclass
@@ -53,6 +43,13 @@ class FakeGoogle:
 
     def paths(self, prefix: str = "") -> list[str]:
         return [r.path for r in self.requests if r.path.startswith(prefix)]
+
+    def respond(self, request: Request, raw_path: str, host: str) -> Answer:
+        """Record the request and answer it (:class:`~posture.demo.loopback.Fake`)."""
+        with self._lock:
+            self.requests.append(request)
+        status, body = self.answer(request.method, raw_path)
+        return status, {}, body
 
     def answer(self, method: str, raw_path: str) -> tuple[int, Any]:
         parts = urlsplit(raw_path)
@@ -120,68 +117,15 @@ def fixtures_root() -> Path:
     return Path(str(resources.files("posture.fixtures"))) / "gcp"
 
 
-def _now_minus(days: int) -> str:
-    moment = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
-    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 def load_routes(
     projects: tuple[str, ...] = ("acme-prod", "acme-dev"), root: Path | None = None
 ) -> dict[str, Any]:
-    root = fixtures_root() if root is None else root
-    routes: dict[str, Any] = {}
-    for project in projects:
-        for file in sorted((root / project).glob("*.json")):
-            text = _DAYS_AGO.sub(lambda m: _now_minus(int(m.group(1))), file.read_text("utf-8"))
-            routes.update(json.loads(text))
-    return routes
-
-
-def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            if length:
-                self.rfile.read(length)
-            parts = urlsplit(self.path)
-            with fake._lock:
-                fake.requests.append(
-                    Request(
-                        self.command,
-                        unquote(parts.path),
-                        {k: v[0] for k, v in parse_qs(parts.query).items()},
-                        self.headers.get("authorization"),
-                    )
-                )
-            status, body = fake.answer(self.command, self.path)
-            data = json.dumps(body).encode("utf-8")
-            self.send_response(status)
-            self.send_header("content-type", "application/json; charset=UTF-8")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = _serve
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
+    return load_recorded(fixtures_root() if root is None else root, projects)
 
 
 @contextmanager
 def serving(routes: dict[str, Any] | None = None) -> Iterator[FakeGoogle]:
     """Run the fake on 127.0.0.1 (random port) for the duration of the block."""
     fake = FakeGoogle(routes if routes is not None else load_routes())
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    server.daemon_threads = True
-    fake.base = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running(fake):
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -39,18 +39,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from posture.azure import (
-    CA_POLICY,
-    DIRECTORY_ELIGIBILITY,
-    DIRECTORY_ROLE,
-    GROUP,
-    SECURITY_DEFAULTS,
-    SERVICE_PRINCIPAL,
-    TENANT,
-    USER,
-)
+from posture import azure as entra
 from posture.iam.conditions import Truth
 from posture.model import Asset, Inventory
+
+PRINCIPAL_TYPES = (entra.USER, entra.GROUP, entra.SERVICE_PRINCIPAL)
 
 GLOBAL_ADMIN = "62e90394-69f5-4237-9190-012177145e10"
 PRIVILEGED_ROLES = {
@@ -182,16 +175,16 @@ class Directory:
     @classmethod
     def of(cls, inventory: Inventory) -> Directory:
         by_id = {str(a.attr("object_id") or "").lower(): a
-                 for t in (USER, GROUP, SERVICE_PRINCIPAL) for a in inventory.of(t)}
+                 for t in PRINCIPAL_TYPES for a in inventory.of(t)}
         return cls(
-            tenants=list(inventory.of(TENANT)),
-            users={str(u.attr("object_id")).lower(): u for u in inventory.of(USER)},
-            groups={str(g.attr("object_id")).lower(): g for g in inventory.of(GROUP)},
-            policies=[MfaPolicy.of(p) for p in inventory.of(CA_POLICY)],
+            tenants=list(inventory.of(entra.TENANT)),
+            users={str(u.attr("object_id")).lower(): u for u in inventory.of(entra.USER)},
+            groups={str(g.attr("object_id")).lower(): g for g in inventory.of(entra.GROUP)},
+            policies=[MfaPolicy.of(p) for p in inventory.of(entra.CA_POLICY)],
             security_defaults={d.account: d.attr("enabled")
-                               for d in inventory.of(SECURITY_DEFAULTS)},
-            assignments=list(inventory.of(DIRECTORY_ROLE)),
-            eligibilities=list(inventory.of(DIRECTORY_ELIGIBILITY)),
+                               for d in inventory.of(entra.SECURITY_DEFAULTS)},
+            assignments=list(inventory.of(entra.DIRECTORY_ROLE)),
+            eligibilities=list(inventory.of(entra.DIRECTORY_ELIGIBILITY)),
             names={k: str(a.attr("display_name") or a.name) for k, a in by_id.items() if k},
         )
 
@@ -318,7 +311,7 @@ class PrincipalNames:
     @classmethod
     def of(cls, inventory: Inventory) -> PrincipalNames:
         return cls({str(a.attr("object_id") or "").lower(): a
-                    for t in (USER, GROUP, SERVICE_PRINCIPAL) for a in inventory.of(t)
+                    for t in PRINCIPAL_TYPES for a in inventory.of(t)
                     if a.attr("object_id")})
 
     def find(self, principal_id: Any) -> Asset | None:
@@ -353,9 +346,9 @@ class PrincipalNames:
 
 def kind_of(principal: Asset) -> str:
     """``user``, ``guest``, ``group``, ``managed identity`` or ``service principal``."""
-    if principal.type == USER:
+    if principal.type == entra.USER:
         return "guest" if str(principal.attr("user_type")).lower() == "guest" else "user"
-    if principal.type == GROUP:
+    if principal.type == entra.GROUP:
         return "group"
     if str(principal.attr("service_principal_type")).lower() == "managedidentity":
         return "managed identity"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from posture.iam.actions import ActionCatalogue
@@ -209,6 +209,10 @@ class RoleTrust:
     has_sub_condition: bool
     audiences: tuple[str, ...]  # the aud values the trust names (empty: not constrained)
     statements: tuple[Statement, ...]
+    patterns: tuple[str, ...] = ()  # the sub values the conditions name
+    # whether the trust admits a workflow token with this ``sub`` (aud sts.amazonaws.com)
+    admits: Callable[[str], Truth] = field(default=lambda _: Truth.FALSE, compare=False,
+                                           repr=False)
 
     def evidence(self) -> dict[str, object]:
         return {"provider": self.provider, **self.admission.evidence(),
@@ -246,6 +250,8 @@ def github_trusts(policy: Policy, catalogue: ActionCatalogue) -> list[RoleTrust]
             tuple(dict.fromkeys(v for s in allows for c in s.conditions if c.key == aud
                                 for v in c.values)),
             tuple(allows + denies),
+            patterns=tuple(dict.fromkeys(patterns)),
+            admits=admits,
         ))
     return out
 

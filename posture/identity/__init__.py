@@ -15,19 +15,7 @@ from __future__ import annotations
 from posture.identity.aws import aws_identities
 from posture.identity.azure import azure_identities
 from posture.identity.gcp import gcp_identities
-from posture.identity.model import (
-    Access,
-    Duration,
-    Identity,
-    IdentityView,
-    Kind,
-    Mfa,
-    Privilege,
-    Production,
-    Row,
-    SignIn,
-    Summary,
-)
+from posture.identity.model import IdentityView
 from posture.model import Inventory, Provider
 
 _BUILDERS = {
@@ -47,20 +35,4 @@ def identity_view(inventory: Inventory) -> IdentityView | None:
     return view if view else None
 
 
-__all__ = [
-    "Access",
-    "Duration",
-    "Identity",
-    "IdentityView",
-    "Kind",
-    "Mfa",
-    "Privilege",
-    "Production",
-    "Row",
-    "SignIn",
-    "Summary",
-    "aws_identities",
-    "azure_identities",
-    "gcp_identities",
-    "identity_view",
-]
+__all__ = ["aws_identities", "azure_identities", "gcp_identities", "identity_view"]

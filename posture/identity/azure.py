@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from posture import azure as entra
 from posture.iam.azure_roles import (
     BUILTIN,
     ELIGIBILITY,
@@ -32,12 +33,7 @@ from posture.iam.azure_roles import (
 )
 from posture.iam.conditions import Truth
 from posture.iam.entra import (
-    CA_POLICY,
-    DIRECTORY_ELIGIBILITY,
     GLOBAL_ADMIN,
-    SECURITY_DEFAULTS,
-    SERVICE_PRINCIPAL,
-    TENANT,
     Directory,
     describe_user,
     is_break_glass,
@@ -76,7 +72,7 @@ class _Builder:
         self.dir = Directory.of(inventory)
         self.roles = {**BUILTIN, **{r.guid: r for r in map(Role.of, inventory.of(ROLE_DEFINITION))}}
         self.sps = {str(a.attr("object_id") or "").lower(): a
-                    for a in inventory.of(SERVICE_PRINCIPAL)}
+                    for a in inventory.of(entra.SERVICE_PRINCIPAL)}
         self.subs = {s.account.lower(): s for s in inventory.of(AZURE_SUBSCRIPTION)}
         self.identities: dict[str, Identity] = {}
         self.accesses: list[Access] = []
@@ -97,7 +93,7 @@ class _Builder:
 
 
 def _unread(inv: Inventory, account: str) -> str:
-    errors = [e for e in inv.errors_affecting((CA_POLICY, SECURITY_DEFAULTS))
+    errors = [e for e in inv.errors_affecting((entra.CA_POLICY, entra.SECURITY_DEFAULTS))
               if e.covers(account, "global")]
     return "; ".join(e.describe() for e in errors)
 
@@ -214,7 +210,7 @@ def _tenant_env(b: _Builder, template: str) -> Env:
 
 
 def _directory_duration(grant: Asset) -> tuple[Duration, str]:
-    if grant.type == DIRECTORY_ELIGIBILITY:
+    if grant.type == entra.DIRECTORY_ELIGIBILITY:
         end = grant.attr("end")
         return Duration.ELIGIBLE, f"PIM-eligible (eligibility ends {end or 'never'})"
     pim = grant.attr("pim") or {}
@@ -227,7 +223,7 @@ def _directory_duration(grant: Asset) -> tuple[Duration, str]:
 
 
 def directory_roles(b: _Builder) -> None:
-    tenants = {t.account: str(t.attr("display_name") or t.name) for t in b.inv.of(TENANT)}
+    tenants = {t.account: str(t.attr("display_name") or t.name) for t in b.inv.of(entra.TENANT)}
     for grant in [*b.dir.assignments, *b.dir.eligibilities]:
         label, template = role_label(grant), str(grant.attr("role_template_id") or "").lower()
         if privileged(grant):
@@ -309,7 +305,7 @@ def rbac(b: _Builder) -> None:
 
 
 def _gaps(b: _Builder) -> Iterable[str]:
-    if not b.inv.of(TENANT):
+    if not b.inv.of(entra.TENANT):
         yield "Entra ID was not read: users, MFA and directory roles are unknown"
 
 

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from posture.errors import ReportError
 from posture.history.diff import HistoryContext
 from posture.history.exceptions import ExceptionsOutcome
-from posture.identity import IdentityView, identity_view
+from posture.identity import identity_view
+from posture.identity.model import IdentityView
 from posture.model import CollectionError, Finding, ScanMeta
 from posture.registry import Framework
+from posture.reporters.code_reporter import Repo, repositories
 
 if TYPE_CHECKING:
     from posture.pipeline import AuditRun
@@ -90,6 +92,7 @@ class Report:
     history: HistoryContext | None = None  # a recorded scan: what is new since the previous
     organization: OrgView | None = None  # an organisation run: account names and OUs
     identity: IdentityView | None = None  # who reaches what (None: the snapshot holds none)
+    repositories: tuple[Repo, ...] = ()  # GitHub repositories (the HTML's secure-code section)
 
     @classmethod
     def of(cls, run: AuditRun, frameworks: tuple[Framework, ...]) -> Report:
@@ -106,6 +109,7 @@ class Report:
             exceptions=run.tracked.exceptions,
             history=run.tracked.history,
             identity=identity_view(inventory),
+            repositories=repositories(inventory),
         )
 
 

@@ -30,6 +30,7 @@ from posture import __version__
 from posture.history.diff import fingerprint
 from posture.model import CollectionError, Finding, Status
 from posture.reporters.base import OutputFormat, Report, error_document, scan_document, utf8
+from posture.reporters.code_reporter import code_section
 from posture.reporters.controls_reporter import checks_by_control
 from posture.reporters.html_depth import depth_table
 from posture.reporters.html_paths import diagrams
@@ -225,6 +226,7 @@ def context(report: Report) -> dict[str, Any]:
         "errors": _errors(report.collection_errors, findings),
         "depth": depth_table(findings),
         "identity": identity_section(report.identity),
+        "code": code_section(report.repositories, findings),
         "rows": [_row(i, findings[i], new) for i in order],
         "statuses": STATUSES,
         "severities": SEVERITIES,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from posture.identity import Access, Duration, IdentityView, Mfa, Privilege, Production, Row
+from posture.identity.model import Access, Duration, IdentityView, Mfa, Privilege, Production, Row
 from posture.reporters.csv_reporter import CELL_LIMIT, TRUNCATED, defuse, write_csv
 
 FILENAME = "identity.csv"

@@ -14,7 +14,7 @@ from posture.registry import CHECK_ID, Check
 TESTS = REPO / "tests"
 CONTRACT = (REPO / "docs" / "aws-assets.md").read_text(encoding="utf-8")
 KNOWN_AWS_TYPES = set(re.findall(r"`(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)`", CONTRACT))
-ID_FORM = re.compile(r"^(aws|azure|gcp)\.([a-z0-9]+)\.([a-z0-9]+(?:_[a-z0-9]+)+)$")
+ID_FORM = re.compile(r"^(aws|azure|gcp|github)\.([a-z0-9]+)\.([a-z0-9]+(?:_[a-z0-9]+)+)$")
 
 CHECKS = catalogue().checks
 IDS = [c.spec.id for c in CHECKS]
@@ -25,9 +25,14 @@ def test_catalogue_is_not_empty_and_ids_unique() -> None:
     assert len(IDS) == len(set(IDS))
 
 
-def test_every_principle_has_an_aws_check() -> None:
-    covered = {p for c in CHECKS if c.spec.provider.value == "aws" for p in c.spec.principles}
+CODE_PRINCIPLES = {Principle.SECURE_CODE, Principle.CHANGE_CONTROL}  # judged on GitHub
+
+
+def test_every_principle_has_a_check_and_every_cloud_principle_an_aws_one() -> None:
+    covered = {p for c in CHECKS for p in c.spec.principles}
+    on_aws = {p for c in CHECKS if c.spec.provider.value == "aws" for p in c.spec.principles}
     assert covered == set(Principle)
+    assert on_aws == set(Principle) - CODE_PRINCIPLES
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=IDS)

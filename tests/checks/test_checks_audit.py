@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from support.aws import ACCOUNT, asset, collection_error, inventory
+from support.cases import named
 from support.checks import by_uid, only, run_one
 
 from posture.model import Asset, Status
@@ -41,8 +42,7 @@ MULTI_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("trails", "expected"), [c[1:] for c in MULTI_CASES],
-                         ids=[c[0] for c in MULTI_CASES])
+@pytest.mark.parametrize(("trails", "expected"), named(MULTI_CASES))
 def test_multi_region_trail(trails: tuple[Asset, ...], expected: Status) -> None:
     finding = only(run_one(MULTI, inventory(*trails)))
     assert finding.status == expected, finding.message

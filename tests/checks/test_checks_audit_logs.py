@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 import pytest
-from support.aws import ACCOUNT, asset, collection_error, inventory
+from support.aws import asset, aws_arn, collection_error, inventory
 from support.checks import by_uid, only, run_one
 
 from posture.model import Severity, Status
 
-R = "us-east-1"
-TRAIL = f"arn:aws:cloudtrail:{R}:{ACCOUNT}:trail/main"
-VPC = f"arn:aws:ec2:{R}:{ACCOUNT}:vpc/vpc-1"
-LB = f"arn:aws:elasticloadbalancing:{R}:{ACCOUNT}:loadbalancer/app/web/1"
+TRAIL = aws_arn("cloudtrail", "trail/main")
+VPC = aws_arn("ec2", "vpc/vpc-1")
+LB = aws_arn("elasticloadbalancing", "loadbalancer/app/web/1")
 
 
 @pytest.mark.parametrize(("kms", "expected"), [("arn:aws:kms:x", Status.PASS), (None, Status.FAIL)])
@@ -31,7 +30,7 @@ def test_trail_listing_gap_is_inconclusive() -> None:
 def _flow(status: str, resource: str = "vpc-1") -> object:
     return asset(
         "AWS::EC2::FlowLog",
-        f"arn:aws:ec2:{R}:{ACCOUNT}:vpc-flow-log/fl-{status}",
+        aws_arn("ec2", f"vpc-flow-log/fl-{status}"),
         flow_log_id=f"fl-{status}",
         resource_id=resource,
         status=status,

@@ -10,27 +10,15 @@ from typing import Any
 import pytest
 from support.aws import collection_error, inventory
 from support.checks import only, run_one
-from support.iam import ARN, allow, doc, role
+from support.github_cloud import ISSUER as GITHUB
+from support.github_cloud import github_role, sub
+from support.iam import allow, doc, role
 from support.identity import oidc_provider
 
 from posture.model import Status
 
 TRUST = "aws.cicd.github_oidc_trust_restricted"
 AUDIENCE = "aws.cicd.github_oidc_provider_audience_sts"
-GITHUB = "token.actions.githubusercontent.com"
-PROVIDER = f"{ARN}:oidc-provider/{GITHUB}"
-
-
-def github_role(name: str, condition: dict[str, Any] | None, *statements: dict[str, Any]) -> Any:
-    stmt: dict[str, Any] = {"Effect": "Allow", "Principal": {"Federated": PROVIDER},
-                            "Action": "sts:AssumeRoleWithWebIdentity"}
-    if condition is not None:
-        stmt["Condition"] = condition
-    return role(name, doc(stmt), *(statements or (allow("s3:GetObject", "arn:aws:s3:::b/*"),)))
-
-
-def sub(op: str, value: Any) -> dict[str, Any]:
-    return {op: {f"{GITHUB}:sub": value, f"{GITHUB}:aud": "sts.amazonaws.com"}}
 
 
 @pytest.mark.parametrize(("condition", "status", "severity", "words"), [

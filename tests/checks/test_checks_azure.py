@@ -5,16 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from support.azure import (
-    NET,
+    OWNER,
+    READER,
     RG,
-    SUB,
+    ROLES,
     az,
     error,
     inventory,
+    load_balancer,
+    nat_rule,
     nic,
     nsg,
     one_vm,
     public_ip,
+    role_assignment,
+    role_definition,
     rule,
     subnet,
     vm,
@@ -30,19 +35,8 @@ DB = "Microsoft.Sql/servers/databases"
 KV = "Microsoft.KeyVault/vaults"
 KEY = "Microsoft.KeyVault/vaults/keys"
 GW = "Microsoft.Network/applicationGateways"
-RA = "Microsoft.Authorization/roleAssignments"
-RD = "Microsoft.Authorization/roleDefinitions"
-EL = "Microsoft.Authorization/roleEligibilityScheduleInstances"
 SUBSCRIPTION = "Microsoft.Resources/subscriptions"
 PEERING = "Microsoft.Network/virtualNetworks/virtualNetworkPeerings"
-OWNER = (
-    f"/subscriptions/{SUB}/providers/microsoft.authorization/roledefinitions/"
-    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-)
-READER = (
-    f"/subscriptions/{SUB}/providers/microsoft.authorization/roledefinitions/"
-    "acdd72a7-3385-48ef-bd42-f606fba81ae7"
-)
 
 
 def statuses(check_id: str, *assets: Any, **params: Any) -> dict[str, Status]:
@@ -91,26 +85,10 @@ def test_admin_ports_unknown_when_an_nsg_listing_failed() -> None:
 def test_db_ports_through_a_public_load_balancer() -> None:
     check = "azure.network.db_ports_not_internet_reachable"
     sn = subnet("db", "10.0.4.0/24")
-    nat_id = f"{NET}/loadbalancers/lb/inboundnatrules/sql"
-    card = nic("nic-db", sn, "10.0.4.4", nat_rules=(nat_id,))
+    sql = nat_rule("sql", 11433, 1433)
+    card = nic("nic-db", sn, "10.0.4.4", nat_rules=(sql["id"],))
     pip = public_ip("pip-lb", "20.0.0.9")
-    fe = f"{NET}/loadbalancers/lb/frontendipconfigurations/fe"
-    lb = az(
-        "Microsoft.Network/loadBalancers",
-        f"{NET}/loadbalancers/lb",
-        frontends=[{"id": fe, "public_ip_id": pip.uid}],
-        rules=[],
-        inbound_nat_rules=[
-            {
-                "name": "sql",
-                "id": nat_id,
-                "protocol": "tcp",
-                "frontend_port": 11433,
-                "backend_port": 1433,
-                "frontend_ids": [fe],
-            }
-        ],
-    )
+    lb = load_balancer(pip, nat_rules=(sql,))
     f = only(run_one(check, inventory(vnet(), sn, card, pip, lb, vm("db", card))))
     assert f.status is Status.FAIL and f.evidence["paths"][0]["frontend_port"] == 11433
 
@@ -257,43 +235,21 @@ def test_key_listing_failure_makes_its_vault_inconclusive() -> None:
 # -- identity -----------------------------------------------------------------------------------
 
 
-def _ra(
-    name: str,
-    role: str,
-    ptype: str = "User",
-    level: str = "subscription",
-    pim: dict[str, Any] | None = None,
-) -> Any:
-    return az(
-        RA,
-        f"/subscriptions/{SUB}/providers/microsoft.authorization/roleassignments/{name}",
-        region="global",
-        scope_level=level,
-        principal_type=ptype,
-        principal_id=name,
-        role_definition_id=role,
-        pim=pim,
-    )
+def _ra(name: str, role: str, ptype: str = "User", level: str = "subscription", **kw: Any) -> Any:
+    """An active assignment of ``role`` to principal ``name`` at a scope of ``level``."""
+    return role_assignment(name, role, name, ptype=ptype, scope_level=level, **kw)
 
 
 def _rd(
     guid: str, actions: list[str], not_actions: list[str] | None = None, kind: str = "CustomRole"
 ) -> Any:
-    return az(
-        RD,
-        f"/subscriptions/{SUB}/providers/microsoft.authorization/roledefinitions/{guid}",
-        region="global",
-        role_name=f"role-{guid}",
-        role_type=kind,
-        actions=actions,
-        not_actions=not_actions or [],
-    )
+    return role_definition(guid, (actions, not_actions or []), kind=kind)
 
 
 def test_standing_privileged_roles() -> None:
     writer = _rd("c0ffee", ["Microsoft.Authorization/*/write", "*/read"])
     narrow = _rd("beef", ["*"], ["Microsoft.Authorization/*"])  # '*' minus authorization
-    reader = _rd("acdd72a7-3385-48ef-bd42-f606fba81ae7", ["*/read"], kind="BuiltInRole")
+    reader = _rd(READER.rsplit("/", 1)[1], ["*/read"], kind="BuiltInRole")
     found = statuses(
         "azure.iam.no_standing_privileged_roles",
         writer,
@@ -306,16 +262,8 @@ def test_standing_privileged_roles() -> None:
         _ra("activated", OWNER, pim={"assignment_type": "Activated", "end": "2026-01-01"}),
         _ra("writer", writer.uid),
         _ra("narrow", narrow.uid),
-        _ra("ghost", f"/subscriptions/{SUB}/providers/microsoft.authorization/roledefinitions/x"),
-        az(
-            EL,
-            f"/subscriptions/{SUB}/providers/microsoft.authorization/"
-            "roleeligibilityscheduleinstances/e",
-            region="global",
-            role_definition_id=OWNER,
-            principal_type="User",
-            principal_id="dave",
-        ),
+        _ra("ghost", f"{ROLES}/x"),
+        role_assignment("e", OWNER, "dave", eligible=True, ptype="User"),
     )
     short = {uid.rsplit("/", 1)[-1]: s for uid, s in found.items()}
     assert short == {

@@ -6,24 +6,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from support.azure import RG, SUB, az, inventory
+from support.azure import (
+    OWNER,
+    READER,
+    RG,
+    ROLES,
+    SUB,
+    SUB_SCOPE,
+    UAA,
+    inventory,
+    role_assignment,
+)
+from support.azure import role_definition as rd
 from support.checks import by_uid, run_one
 
 from posture.model import Asset, Finding, Severity, Status
 
 CHECK = "azure.iam.no_role_assignment_escalation"
-RA = "Microsoft.Authorization/roleAssignments"
-RD = "Microsoft.Authorization/roleDefinitions"
-EL = "Microsoft.Authorization/roleEligibilityScheduleInstances"
-DEFS = f"/subscriptions/{SUB}/providers/microsoft.authorization/roledefinitions"
-SCOPE = f"/subscriptions/{SUB}"
 MG = "/providers/microsoft.management/managementgroups/corp"
-OWNER = f"{DEFS}/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-CONTRIBUTOR = f"{DEFS}/b24988ac-6180-42a0-ab88-20f7382dd24c"
-UAA = f"{DEFS}/18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
-RBAC_ADMIN = f"{DEFS}/f58310d9-a9f6-439a-9e8d-f62e7b41a168"
-READER_GUID = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
-READER = f"{DEFS}/{READER_GUID}"
+RBAC_ADMIN = f"{ROLES}/f58310d9-a9f6-439a-9e8d-f62e7b41a168"
+READER_GUID = READER.rsplit("/", 1)[1]
 OWNER_GUIDS = (
     "8e3af657-a8ff-443c-a75c-2fe8c4bcb635, f58310d9-a9f6-439a-9e8d-f62e7b41a168, "
     "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"
@@ -47,66 +49,15 @@ ONLY_READER = constrain_roles("ForAnyOfAnyValues:GuidEquals", READER_GUID)
 NOT_ADMIN_ROLES = constrain_roles("ForAnyOfAllValues:GuidNotEquals", OWNER_GUIDS)
 
 
-def ra(
-    name: str,
-    role: str,
-    principal: str | None = None,
-    ptype: str = "User",
-    scope: str = SCOPE,
-    condition: str | None = None,
-    pim: dict[str, Any] | None = None,
-) -> Asset:
-    return az(
-        RA,
-        f"{scope}/providers/microsoft.authorization/roleassignments/{name}",
-        name=name,
-        region="global",
-        scope=scope,
-        principal_id=principal or name,
-        principal_type=ptype,
-        role_definition_id=role,
-        condition=condition,
-        pim=pim,
-    )
+def ra(name: str, role: str, principal: str | None = None, **kw: Any) -> Asset:
+    """An active assignment of ``role`` to user ``name`` (or to ``principal``; ``ptype``: another
+    type of principal); ``kw``: ``scope``, ``condition``, ``pim``."""
+    return role_assignment(name, role, principal or name, **{"ptype": "User", **kw})
 
 
-def eligible(name: str, role: str, principal: str | None = None, scope: str = SCOPE) -> Asset:
-    return az(
-        EL,
-        f"{scope}/providers/microsoft.authorization/roleeligibilityscheduleinstances/{name}",
-        name=name,
-        region="global",
-        scope=scope,
-        principal_id=principal or name,
-        principal_type="User",
-        role_definition_id=role,
-        condition=None,
-    )
-
-
-def rd(
-    guid: str,
-    *blocks: tuple[list[str], list[str]],
-    data: list[str] | None = None,
-    scopes: tuple[str, ...] = (SCOPE,),
-) -> Asset:
-    perms = [
-        {"actions": a, "not_actions": n, "data_actions": data or [], "not_data_actions": []}
-        for a, n in blocks
-    ]
-    return az(
-        RD,
-        f"{DEFS}/{guid}",
-        name=f"role-{guid}",
-        region="global",
-        role_name=f"role-{guid}",
-        role_type="CustomRole",
-        actions=sorted({x for a, _ in blocks for x in a}),
-        not_actions=sorted({x for _, n in blocks for x in n}),
-        data_actions=data or [],
-        permissions=perms,
-        assignable_scopes=list(scopes),
-    )
+def eligible(name: str, role: str, principal: str | None = None) -> Asset:
+    """A PIM eligibility for ``role`` of user ``name`` (or of ``principal``)."""
+    return role_assignment(name, role, principal or name, eligible=True, ptype="User")
 
 
 def findings(*assets: Asset) -> dict[str, Finding]:
@@ -125,7 +76,7 @@ def test_user_access_administrator_at_the_subscription_is_high() -> None:
         "escalates",
         "owner",
         "Owner",
-        SCOPE.lower(),
+        SUB_SCOPE.lower(),
     )
     assert [h["id"] for h in ev["path"]] == ["User uaa", "User Access Administrator", "Owner"]
 
@@ -268,7 +219,7 @@ def test_role_definitions_write_widens_its_own_custom_role() -> None:
 
 
 def test_an_uncollected_role_definition_is_inconclusive() -> None:
-    f = findings(ra("ghost", f"{DEFS}/00000000-0000-0000-0000-0000000000ff"))["ghost"]
+    f = findings(ra("ghost", f"{ROLES}/00000000-0000-0000-0000-0000000000ff"))["ghost"]
     assert f.status is Status.INCONCLUSIVE
 
 
@@ -342,12 +293,8 @@ def test_display_names_are_one_bounded_line() -> None:
 def test_standing_and_eligible_roles_name_the_principal() -> None:
     found = by_uid(run_one("azure.iam.no_standing_privileged_roles", inventory(
         *DIRECTORY,
-        az(RA, f"{SCOPE}/providers/microsoft.authorization/roleassignments/o", region="global",
-           scope=SCOPE, scope_level="subscription", principal_id=ALICE, principal_type="User",
-           role_definition_id=OWNER),
-        az(EL, f"{SCOPE}/providers/microsoft.authorization/roleeligibilityscheduleinstances/e",
-           region="global", scope=SCOPE, principal_id=OPS, principal_type="Group",
-           role_definition_id=OWNER),
+        ra("o", OWNER, ALICE, scope_level="subscription"),
+        role_assignment("e", OWNER, OPS, eligible=True, ptype="Group"),
     )))
     messages = {uid.rsplit("/", 1)[-1]: f.message for uid, f in found.items()}
     assert messages == {
@@ -355,5 +302,5 @@ def test_standing_and_eligible_roles_name_the_principal() -> None:
              "at subscription scope",
         "e": "Owner is PIM-eligible for Cloud Ops (group 60000000…) (not standing)",
     }
-    assert found[f"{SCOPE}/providers/microsoft.authorization/roleassignments/o".lower()].evidence[
+    assert found[f"{SUB_SCOPE}/providers/microsoft.authorization/roleassignments/o"].evidence[
         "principal_id"] == ALICE

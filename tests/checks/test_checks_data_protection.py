@@ -7,22 +7,22 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.aws import ACCOUNT, asset, collection_error, inventory
+from support.aws import ACCOUNT, asset, aws_arn, collection_error, inventory
 from support.checks import by_uid, only, run_one
 
 from posture.model import Status
 
 R = "us-east-1"
-KEY_ARN = f"arn:aws:kms:{R}:{ACCOUNT}:key/k-1"
-AWS_KEY_ARN = f"arn:aws:kms:{R}:{ACCOUNT}:key/k-aws"
-SNAP = f"arn:aws:ec2:{R}:{ACCOUNT}:snapshot/snap-1"
-DB_SNAP = f"arn:aws:rds:{R}:{ACCOUNT}:snapshot:manual-1"
-CLUSTER = f"arn:aws:rds:{R}:{ACCOUNT}:cluster:ledger"
-FS = f"arn:aws:elasticfilesystem:{R}:{ACCOUNT}:file-system/fs-1"
-TABLE = f"arn:aws:dynamodb:{R}:{ACCOUNT}:table/orders"
-SECRET = f"arn:aws:secretsmanager:{R}:{ACCOUNT}:secret:db-AbCdEf"
+KEY_ARN = aws_arn("kms", "key/k-1")
+AWS_KEY_ARN = aws_arn("kms", "key/k-aws")
+SNAP = aws_arn("ec2", "snapshot/snap-1")
+DB_SNAP = aws_arn("rds", "snapshot:manual-1")
+CLUSTER = aws_arn("rds", "cluster:ledger")
+FS = aws_arn("elasticfilesystem", "file-system/fs-1")
+TABLE = aws_arn("dynamodb", "table/orders")
+SECRET = aws_arn("secretsmanager", "secret:db-AbCdEf")
 BUCKET = "arn:aws:s3:::data"
-VOLUME = f"arn:aws:ec2:{R}:{ACCOUNT}:volume/vol-1"
+VOLUME = aws_arn("ec2", "volume/vol-1")
 
 
 def key(uid: str = KEY_ARN, **over: Any) -> Any:
@@ -163,7 +163,7 @@ def test_s3_sse_level_is_configurable(encryption: Any, minimum: str, expected: S
 def test_pending_deletion_key_still_referenced() -> None:
     doomed = key(key_state="PendingDeletion", deletion_date="2026-01-08T00:00:00+00:00")
     spare = key(
-        f"arn:aws:kms:{R}:{ACCOUNT}:key/k-2", key_state="PendingDeletion", aliases=["alias/spare"]
+        aws_arn("kms", "key/k-2"), key_state="PendingDeletion", aliases=["alias/spare"]
     )
     vol = asset("AWS::EC2::Volume", VOLUME, kms_key_id=KEY_ARN)
     bucket = asset("AWS::S3::Bucket", BUCKET, encryption=_kms("alias/orders"))

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.aws import ACCOUNT, asset, collection_error, inventory
+from support.aws import ACCOUNT, asset, aws_arn, collection_error, inventory
 from support.checks import by_uid, only, run_one
 
 from posture.model import Status
 
-R = "us-east-1"
-VOL = f"arn:aws:ec2:{R}:{ACCOUNT}:volume/vol-1"
-EBS_DEFAULT = f"arn:aws:ec2:{R}:{ACCOUNT}:ebs-encryption-by-default"
+VOL = aws_arn("ec2", "volume/vol-1")
+EBS_DEFAULT = aws_arn("ec2", "ebs-encryption-by-default")
 BUCKET = "arn:aws:s3:::logs"
-DB = f"arn:aws:rds:{R}:{ACCOUNT}:db:orders"
-KEY = f"arn:aws:kms:{R}:{ACCOUNT}:key/k-1"
+DB = aws_arn("rds", "db:orders")
+KEY = aws_arn("kms", "key/k-1")
 
 
 @pytest.mark.parametrize(("encrypted", "expected"), [

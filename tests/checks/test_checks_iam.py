@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from support.aws import ACCOUNT, asset, collection_error, inventory
+from support.cases import named
 from support.checks import by_uid, only, run_one
 
 from posture.model import Asset, Status
@@ -59,8 +60,7 @@ ADMIN_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("document", "expected"), [c[1:] for c in ADMIN_CASES],
-                         ids=[c[0] for c in ADMIN_CASES])
+@pytest.mark.parametrize(("document", "expected"), named(ADMIN_CASES))
 def test_admin_managed_policy(document: Any, expected: Status) -> None:
     finding = only(run_one(ADMIN, inventory(policy(document))))
     assert finding.status == expected, finding.message
@@ -153,8 +153,7 @@ TRUST_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("trust", "expected"), [c[1:] for c in TRUST_CASES],
-                         ids=[c[0] for c in TRUST_CASES])
+@pytest.mark.parametrize(("trust", "expected"), named(TRUST_CASES))
 def test_role_trust(trust: Any, expected: Status) -> None:
     finding = only(run_one(TRUST, inventory(role(trust))))
     assert finding.status == expected, finding.message

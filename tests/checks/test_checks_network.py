@@ -31,6 +31,7 @@ from support.aws_net import (
     sg_rule,
     subnet,
 )
+from support.cases import named
 from support.checks import by_uid, only, run_one
 
 from posture.model import Asset, Inventory, Status
@@ -178,9 +179,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "expected", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
-)
+@pytest.mark.parametrize(("kwargs", "expected", "fragment"), named(CASES))
 def test_admin_port_path(kwargs: dict[str, Any], expected: Status, fragment: str) -> None:
     finding = admin(estate(**kwargs))
     assert finding.status == expected, finding.message
@@ -359,9 +358,7 @@ DB_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("db", "kwargs", "expected"), [c[1:] for c in DB_CASES], ids=[c[0] for c in DB_CASES]
-)
+@pytest.mark.parametrize(("db", "kwargs", "expected"), named(DB_CASES))
 def test_rds_reachability(db: Asset, kwargs: dict[str, Any], expected: Status) -> None:
     finding = by_uid(run_one(DB, db_estate(db, **kwargs)))[DB_UID]
     assert finding.status == expected, finding.message

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from support.aws import asset, client, inventory
 from support.checks import only, run_one
-from support.collect import scope
+from support.collect import scope, security_group
 
 from posture.collectors.aws import ec2, ec2_network
 from posture.model import Status
@@ -24,7 +24,7 @@ def test_default_group_with_rules_fails_and_names_its_members(moto_endpoint: str
     ec2c.authorize_security_group_ingress(GroupId=default, IpPermissions=[
         {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": default}]}])
     ec2c.run_instances(ImageId="ami-1e749f67", MinCount=1, MaxCount=1, SubnetId=subnet)
-    own = ec2c.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+    own = security_group(ec2c, vpc, "web")
     sc = scope(moto_endpoint)
     assets = ec2_network.collect(sc) + ec2.collect(sc)
     findings = {f.resource_uid: f for f in run_one(CHECK, inventory(*assets))}

@@ -9,16 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.aws import ACCOUNT, asset, collection_error, inventory
+from support.aws import asset, aws_arn, collection_error, inventory
 from support.checks import only, run_one
 
 from posture.model import Asset, Status
 
-R = "us-east-1"
-INSTANCE = f"arn:aws:ec2:{R}:{ACCOUNT}:instance/i-1"
-FUNCTION = f"arn:aws:lambda:{R}:{ACCOUNT}:function:api"
-TASK = f"arn:aws:ecs:{R}:{ACCOUNT}:task-definition/web:3"
-SECRET = f"arn:aws:secretsmanager:{R}:{ACCOUNT}:secret:db-AbCdEf"
+INSTANCE = aws_arn("ec2", "instance/i-1")
+FUNCTION = aws_arn("lambda", "function:api")
+TASK = aws_arn("ecs", "task-definition/web:3")
+SECRET = aws_arn("secretsmanager", "secret:db-AbCdEf")
 HIT = {"type": "Secret Keyword", "key": None, "line": 2, "fingerprint": "a54d082c"}
 
 

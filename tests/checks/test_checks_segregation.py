@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.aws import ACCOUNT, asset, collection_error, inventory
+from support.aws import ACCOUNT, asset, aws_arn, collection_error, inventory
+from support.cases import named
 from support.checks import by_uid, only, run_one
 
 from posture.model import Asset, Status
 
 CHECK = "aws.segregation.no_prod_nonprod_peering"
 R = "us-east-1"
-PCX_UID = f"arn:aws:ec2:{R}:{ACCOUNT}:vpc-peering-connection/pcx-1"
+PCX_UID = aws_arn("ec2", "vpc-peering-connection/pcx-1")
 
 
 def vpc(id_: str, cidr: str, **tags: str) -> Asset:
-    return asset("AWS::EC2::VPC", f"arn:aws:ec2:{R}:{ACCOUNT}:vpc/{id_}", tags=tags, vpc_id=id_,
+    return asset("AWS::EC2::VPC", aws_arn("ec2", f"vpc/{id_}"), tags=tags, vpc_id=id_,
                  cidr_blocks=[cidr], ipv6_cidr_blocks=[], is_default=False)
 
 
@@ -33,7 +34,7 @@ def table(id_: str, vpc_id: str, dest: str, pcx: str = "pcx-1",
           state: str = "active") -> Asset:
     routes = [{"destination": dest, "destination_kind": "ipv4", "target_kind": "pcx",
                "target_id": pcx, "state": state}]
-    return asset("AWS::EC2::RouteTable", f"arn:aws:ec2:{R}:{ACCOUNT}:route-table/{id_}",
+    return asset("AWS::EC2::RouteTable", aws_arn("ec2", f"route-table/{id_}"),
                  route_table_id=id_, vpc_id=vpc_id, main=True, subnet_ids=[], routes=routes)
 
 
@@ -55,8 +56,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("assets", "expected"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("assets", "expected"), named(CASES))
 def test_peering(assets: tuple[Asset, ...], expected: Status) -> None:
     finding = only(run_one(CHECK, inventory(*assets)))
     assert finding.status == expected, finding.message
@@ -89,7 +89,7 @@ def test_custom_tag_keys_and_values() -> None:
     assert finding.status == Status.FAIL
 
 
-RT_UID = f"arn:aws:ec2:{R}:{ACCOUNT}:route-table/rtb-a"
+RT_UID = aws_arn("ec2", "route-table/rtb-a")
 
 
 @pytest.mark.parametrize(("assets", "expected"), [

@@ -5,20 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.aws import ACCOUNT, asset, collection_error, inventory
+from support.aws import asset, aws_arn, collection_error, inventory
 from support.checks import by_uid, only, run_one
 
 from posture.model import Asset, Status
 
-R = "us-east-1"
-LB = f"arn:aws:elasticloadbalancing:{R}:{ACCOUNT}:loadbalancer/app/web/1"
-LISTENER = f"arn:aws:elasticloadbalancing:{R}:{ACCOUNT}:listener/app/web/1/l1"
+LB = aws_arn("elasticloadbalancing", "loadbalancer/app/web/1")
+LISTENER = aws_arn("elasticloadbalancing", "listener/app/web/1/l1")
 TLS = "aws.transit.lb_listener_tls12_minimum"
 REDIRECT = "aws.transit.lb_http_redirects_to_https"
 
 
 def policy(name: str, protocols: list[str] | None) -> Asset:
-    uid = f"arn:aws:elasticloadbalancing:{R}:{ACCOUNT}:ssl-policy/{name}"
+    uid = aws_arn("elasticloadbalancing", f"ssl-policy/{name}")
     return asset("AWS::ElasticLoadBalancingV2::SSLPolicy", uid, name=name, policy_name=name,
                  protocols=protocols, ciphers=[])
 

@@ -8,17 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.aws import ACCOUNT, asset, collection_error, inventory
+from support.aws import ACCOUNT, asset, aws_arn, collection_error, inventory
 from support.checks import by_uid, only, run_one
 
 from posture.model import Status
 
-R = "us-east-1"
 DIST = f"arn:aws:cloudfront::{ACCOUNT}:distribution/E1"
 BUCKET = "arn:aws:s3:::data"
-DB = f"arn:aws:rds:{R}:{ACCOUNT}:db:orders"
-CLUSTER = f"arn:aws:rds:{R}:{ACCOUNT}:cluster:ledger"
-CERT = f"arn:aws:acm:{R}:{ACCOUNT}:certificate/c-1"
+DB = aws_arn("rds", "db:orders")
+CLUSTER = aws_arn("rds", "cluster:ledger")
+CERT = aws_arn("acm", "certificate/c-1")
 
 
 def dist(**over: Any) -> Any:
@@ -164,7 +163,7 @@ def _group(name: str, tls: Any, cluster: bool = False) -> Any:
     kind = "cluster-pg" if cluster else "pg"
     type_ = "AWS::RDS::DBClusterParameterGroup" if cluster else "AWS::RDS::DBParameterGroup"
     return asset(
-        type_, f"arn:aws:rds:{R}:{ACCOUNT}:{kind}:{name}", group_name=name, tls_parameters=tls
+        type_, aws_arn("rds", f"{kind}:{name}"), group_name=name, tls_parameters=tls
     )
 
 
@@ -203,7 +202,7 @@ def test_rds_aurora_is_judged_through_its_cluster_group() -> None:
         "rds",
         "DescribeDBClusterParameters",
         ("AWS::RDS::DBClusterParameterGroup#parameters",),
-        resource_uid=f"arn:aws:rds:{R}:{ACCOUNT}:cluster-pg:ledger",
+        resource_uid=aws_arn("rds", "cluster-pg:ledger"),
     )
     found = by_uid(
         run_one(
@@ -248,14 +247,14 @@ def test_certificate_window_is_a_parameter_and_iam_certificates_count() -> None:
 def test_nlb_tls_listener_is_judged_by_its_policy_protocols() -> None:
     listener = asset(
         "AWS::ElasticLoadBalancingV2::Listener",
-        f"arn:aws:elasticloadbalancing:{R}:{ACCOUNT}:listener/net/nlb/1/2",
+        aws_arn("elasticloadbalancing", "listener/net/nlb/1/2"),
         protocol="TLS",
         port=443,
         ssl_policy="ELBSecurityPolicy-TLS-1-0-2015-04",
     )
     policy = asset(
         "AWS::ElasticLoadBalancingV2::SSLPolicy",
-        f"arn:aws:elasticloadbalancing:{R}:{ACCOUNT}:ssl-policy/p",
+        aws_arn("elasticloadbalancing", "ssl-policy/p"),
         policy_name="ELBSecurityPolicy-TLS-1-0-2015-04",
         protocols=["TLSv1", "TLSv1.1", "TLSv1.2"],
     )

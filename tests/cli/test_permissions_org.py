@@ -34,6 +34,19 @@ def _actions(document: dict[str, Any]) -> set[str]:
     return found
 
 
+def _deployed(template: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Role PostureAudit as moto's CloudFormation creates it from ``template``, and the managed
+    policies attached to it."""
+    with mock_aws():
+        session = boto3.session.Session(region_name="us-east-1")
+        session.client("cloudformation").create_stack(
+            StackName="posture-audit", TemplateBody=json.dumps(template),
+            Capabilities=["CAPABILITY_NAMED_IAM"])
+        iam = session.client("iam")
+        role = iam.get_role(RoleName="PostureAudit")["Role"]
+        return role, iam.list_attached_role_policies(RoleName="PostureAudit")["AttachedPolicies"]
+
+
 def test_organization_permissions_are_three_policies() -> None:
     doc = _json("--organization", "--role-name", "audit/PostureAudit", "--external-id", "ext-7",
                 "--trusted-principal", SCANNER)
@@ -87,14 +100,7 @@ def test_the_template_creates_the_role_with_trust_and_read_policies() -> None:
     docs = [template["Resources"][k]["Properties"]["PolicyDocument"] for k in policies]
     assert set().union(*(_actions(d) for d in docs)) == _actions(policy_document())
 
-    with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        session.client("cloudformation").create_stack(
-            StackName="posture-audit", TemplateBody=json.dumps(template),
-            Capabilities=["CAPABILITY_NAMED_IAM"])
-        created = session.client("iam").get_role(RoleName="PostureAudit")["Role"]
-        attached = session.client("iam").list_attached_role_policies(
-            RoleName="PostureAudit")["AttachedPolicies"]
+    created, attached = _deployed(template)
     assert created["Path"] == "/audit/"
     assert created["AssumeRolePolicyDocument"]["Statement"][0]["Condition"] == {
         "StringEquals": {"sts:ExternalId": "ext-7"}}
@@ -120,12 +126,7 @@ def test_the_read_policy_is_split_under_the_managed_policy_limit() -> None:
 
 def test_without_an_external_id_the_deployed_trust_has_no_condition() -> None:
     template = org_permissions.member_template(trusted_principal=SCANNER)
-    with mock_aws():
-        session = boto3.session.Session(region_name="us-east-1")
-        session.client("cloudformation").create_stack(
-            StackName="posture-audit", TemplateBody=json.dumps(template),
-            Capabilities=["CAPABILITY_NAMED_IAM"])
-        role = session.client("iam").get_role(RoleName="PostureAudit")["Role"]
+    role, _ = _deployed(template)
     assert role["Path"] == "/"
     [statement] = role["AssumeRolePolicyDocument"]["Statement"]
     assert "Condition" not in statement and statement["Principal"] == {"AWS": SCANNER}

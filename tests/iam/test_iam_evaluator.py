@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from support.aws import ACCOUNT, asset, inventory
+from support.cases import named
 from support.iam import allow, deny, doc
 
 from posture.iam import Decision, Evaluator, ResourcePolicy
@@ -233,11 +234,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("policies", "action", "resource", "expected"),
-    [c[1:] for c in CASES],
-    ids=[c[0] for c in CASES],
-)
+@pytest.mark.parametrize(("policies", "action", "resource", "expected"), named(CASES))
 def test_identity_policy_evaluation(
     policies: list[dict[str, Any]], action: str, resource: str, expected: Decision
 ) -> None:
@@ -268,11 +265,7 @@ BOUNDARY_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("boundary", "action", "expected"),
-    [c[1:] for c in BOUNDARY_CASES],
-    ids=[c[0] for c in BOUNDARY_CASES],
-)
+@pytest.mark.parametrize(("boundary", "action", "expected"), named(BOUNDARY_CASES))
 def test_permissions_boundary(boundary: dict[str, Any], action: str, expected: Decision) -> None:
     assert verdict(user([doc(allow("*"))], boundary=boundary), action, BUCKET) == expected
 
@@ -337,11 +330,7 @@ RESOURCE_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("policies", "statement", "kind", "expected"),
-    [c[1:] for c in RESOURCE_CASES],
-    ids=[c[0] for c in RESOURCE_CASES],
-)
+@pytest.mark.parametrize(("policies", "statement", "kind", "expected"), named(RESOURCE_CASES))
 def test_resource_policies(
     policies: list[dict[str, Any]], statement: dict[str, Any], kind: str, expected: Decision
 ) -> None:
@@ -393,9 +382,7 @@ WORLD_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("statement", "expected"), [c[1:] for c in WORLD_CASES], ids=[c[0] for c in WORLD_CASES]
-)
+@pytest.mark.parametrize(("statement", "expected"), named(WORLD_CASES))
 def test_world_access(statement: dict[str, Any], expected: Decision) -> None:
     policy = parse_policy(doc(statement), "bucket", catalogue())
     assert world_verdict(policy, "s3:GetObject", f"{BUCKET}/k").decision == expected
@@ -430,11 +417,7 @@ ADMIN_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("policies", "boundary", "expected"),
-    [c[1:] for c in ADMIN_CASES],
-    ids=[c[0] for c in ADMIN_CASES],
-)
+@pytest.mark.parametrize(("policies", "boundary", "expected"), named(ADMIN_CASES))
 def test_admin_equivalence(
     policies: list[dict[str, Any]], boundary: dict[str, Any] | None, expected: Decision
 ) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from support.aws import inventory
+from support.cases import named
 from support.iam import ARN, allow, deny, role, service, user
 from support.org import ROOT, SANDBOX, context, full_access, scp
 
@@ -64,8 +65,7 @@ LEVEL_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("scps", "action", "expected"), [c[1:] for c in LEVEL_CASES],
-                         ids=[c[0] for c in LEVEL_CASES])
+@pytest.mark.parametrize(("scps", "action", "expected"), named(LEVEL_CASES))
 def test_every_level_must_allow_and_deny_wins(scps: tuple[Any, ...], action: str,
                                               expected: Decision) -> None:
     resource = BUCKET if action.startswith("s3") else "*"

@@ -18,31 +18,19 @@ from support.identity import assignment, permission_set, root_user
 
 from posture.gcp import FOLDER, PAM_ENTITLEMENT, PROJECT
 from posture.iam.azure_roles import ROLE_ASSIGNMENT
-from posture.identity import (
-    Access,
-    Duration,
-    IdentityView,
-    Kind,
-    Mfa,
-    Privilege,
-    Production,
-    SignIn,
-    aws_identities,
-    azure_identities,
-    gcp_identities,
-    identity_view,
-)
+from posture.identity import aws_identities, azure_identities, gcp_identities, identity_view
+from posture.identity import model as im
 from posture.model import Inventory
 
 STORE_USER = "arn:aws:identitystore:::user/id-carol"
 STORE_GROUP = "arn:aws:identitystore:::group/id-admins"
 
 
-def accesses(view: IdentityView, identity: str) -> list[Access]:
+def accesses(view: im.IdentityView, identity: str) -> list[im.Access]:
     return [a for a in view.accesses if a.identity == identity]
 
 
-def by_name(view: IdentityView) -> dict[str, Any]:
+def by_name(view: im.IdentityView) -> dict[str, Any]:
     return {i.name: i for i in view.identities}
 
 
@@ -71,23 +59,23 @@ def vpc(env: str) -> Any:
 def test_aws_sso_group_member_holds_standing_admin_on_production() -> None:
     view = aws_identities(center(vpc("production"), vpc("dev")))
     carol = by_name(view)["Carol Diaz"]
-    assert (carol.kind, carol.sign_in, carol.mfa) == (Kind.HUMAN, SignIn.SSO, Mfa.UNKNOWN)
+    assert (carol.kind, carol.sign_in, carol.mfa) == (im.Kind.HUMAN, im.SignIn.SSO, im.Mfa.UNKNOWN)
     admin, read = accesses(view, STORE_USER)
     assert (admin.role, admin.privilege, admin.duration, admin.via) == (
-        "permission set Admin", Privilege.ADMIN, Duration.STANDING, "group admins")
-    assert admin.production is Production.YES and "Environment=production" in \
+        "permission set Admin", im.Privilege.ADMIN, im.Duration.STANDING, "group admins")
+    assert admin.production is im.Production.YES and "Environment=production" in \
         admin.production_basis
     assert (read.privilege, read.via, read.privileged) == (
-        Privilege.READ, "direct account assignment", False)
+        im.Privilege.READ, "direct account assignment", False)
     assert [a.via for a in accesses(view, STORE_GROUP)] == ["account assignment"]
     assert view.rows()[0].identity.name == "Carol Diaz"  # standing admin, MFA unknown
 
 
 def test_aws_environment_unknown_without_tags_or_organisation() -> None:
     view = aws_identities(center())
-    assert {a.production for a in view.accesses} == {Production.UNKNOWN}
+    assert {a.production for a in view.accesses} == {im.Production.UNKNOWN}
     dev = aws_identities(center(vpc("dev")))
-    assert {a.production for a in dev.accesses} == {Production.NO}
+    assert {a.production for a in dev.accesses} == {im.Production.NO}
 
 
 def console_user(name: str, devices: list[str] | None, keys: list[dict[str, Any]]) -> Any:
@@ -105,7 +93,7 @@ def report(*rows: dict[str, Any]) -> Any:
 def test_aws_mfa_unknown_when_the_credential_report_was_not_collected() -> None:
     view = aws_identities(inventory(console_user("dan", None, [])))
     dan = by_name(view)["dan"]
-    assert (dan.kind, dan.sign_in, dan.mfa) == (Kind.HUMAN, SignIn.LOCAL, Mfa.UNKNOWN)
+    assert (dan.kind, dan.sign_in, dan.mfa) == (im.Kind.HUMAN, im.SignIn.LOCAL, im.Mfa.UNKNOWN)
     assert "credential report not collected" in dan.mfa_basis
     (admin,) = accesses(view, dan.id)
     assert admin.standing_admin and admin.privileged
@@ -116,13 +104,13 @@ def test_aws_mfa_from_the_credential_report() -> None:
     key = [{"status": "Active"}]
     off = aws_identities(inventory(console_user("dan", None, []),
                                    report({"arn": uid, "mfa_active": False})))
-    assert by_name(off)["dan"].mfa is Mfa.NOT_REGISTERED
+    assert by_name(off)["dan"].mfa is im.Mfa.NOT_REGISTERED
     on = aws_identities(inventory(console_user("dan", None, []),
                                   report({"arn": uid, "mfa_active": True})))
-    assert by_name(on)["dan"].mfa is Mfa.ENFORCED
+    assert by_name(on)["dan"].mfa is im.Mfa.ENFORCED
     keyed = aws_identities(inventory(console_user("dan", None, key),
                                      report({"arn": uid, "mfa_active": True})))
-    assert by_name(keyed)["dan"].mfa is Mfa.REGISTERED  # access keys sign without MFA
+    assert by_name(keyed)["dan"].mfa is im.Mfa.REGISTERED  # access keys sign without MFA
 
 
 def test_aws_root_and_workloads() -> None:
@@ -131,11 +119,12 @@ def test_aws_root_and_workloads() -> None:
     view = aws_identities(inventory(root_user(in_report=False), ops, app,
                                     iam_user("ci", allow("*"))))
     names = by_name(view)
-    assert names["ops"].kind is Kind.WORKLOAD and "ec2.amazonaws.com" in names["ops"].sign_in_basis
+    assert names["ops"].kind is im.Kind.WORKLOAD
+    assert "ec2.amazonaws.com" in names["ops"].sign_in_basis
     assert "app" not in names  # a workload role without admin power is not an identity here
-    assert names["ci"].kind is Kind.WORKLOAD  # no console password: access keys only
+    assert names["ci"].kind is im.Kind.WORKLOAD  # no console password: access keys only
     root = names[f"root ({ACCOUNT})"]
-    assert (root.sign_in, root.mfa) == (SignIn.LOCAL, Mfa.UNKNOWN)
+    assert (root.sign_in, root.mfa) == (im.SignIn.LOCAL, im.Mfa.UNKNOWN)
     assert accesses(view, root.id)[0].standing_admin
     shown = [r.identity.name for r in view.shown()]
     assert shown[0] == f"root ({ACCOUNT})"  # the only human, standing admin
@@ -183,11 +172,11 @@ def azure_estate() -> Inventory:
 def test_azure_standing_global_administrator_with_enforced_mfa() -> None:
     view = azure_identities(azure_estate())
     alice = next(i for i in view.identities if i.name.startswith("Alice Admin"))
-    assert (alice.sign_in, alice.mfa) == (SignIn.SSO, Mfa.ENFORCED)
+    assert (alice.sign_in, alice.mfa) == (im.SignIn.SSO, im.Mfa.ENFORCED)
     assert "Require MFA" in alice.mfa_basis
     roles = {a.role: a for a in accesses(view, alice.id)}
     ga = roles["directory role Global Administrator"]
-    assert ga.standing_admin and ga.production is Production.YES  # elevates to every sub
+    assert ga.standing_admin and ga.production is im.Production.YES  # elevates to every sub
     assert roles["Owner"].scope == "subscription contoso-prod" and roles["Owner"].standing_admin
 
 
@@ -195,11 +184,11 @@ def test_azure_excluded_user_eligible_role_and_activation() -> None:
     view = azure_identities(azure_estate())
     names = {i.name.split(" (")[0]: i for i in view.identities}
     erin = names["Erin Exempt"]
-    assert erin.mfa is Mfa.NOT_REGISTERED and "excluded from 'Require MFA'" in erin.mfa_basis
+    assert erin.mfa is im.Mfa.NOT_REGISTERED and "excluded from 'Require MFA'" in erin.mfa_basis
     (owner,) = accesses(view, erin.id)
-    assert owner.duration is Duration.TIME_BOUND and "PIM activation" in owner.duration_basis
+    assert owner.duration is im.Duration.TIME_BOUND and "PIM activation" in owner.duration_basis
     (ga,) = accesses(view, names["Carol Cloud"].id)
-    assert ga.duration is Duration.ELIGIBLE and not ga.standing_admin
+    assert ga.duration is im.Duration.ELIGIBLE and not ga.standing_admin
     assert view.rows()[0].identity is names["Alice Admin"]
     assert view.summary().standing_admin == 1
 
@@ -207,9 +196,9 @@ def test_azure_excluded_user_eligible_role_and_activation() -> None:
 def test_azure_rbac_without_entra_is_unknown_not_absent() -> None:
     view = azure_identities(az_inventory(rbac("ra-1", ALICE)))
     (who,) = view.identities
-    assert (who.kind, who.sign_in, who.mfa) == (Kind.HUMAN, SignIn.UNKNOWN, Mfa.UNKNOWN)
+    assert (who.kind, who.sign_in, who.mfa) == (im.Kind.HUMAN, im.SignIn.UNKNOWN, im.Mfa.UNKNOWN)
     assert view.gaps and "Entra ID was not read" in view.gaps[0]
-    assert accesses(view, who.id)[0].production is Production.UNKNOWN
+    assert accesses(view, who.id)[0].production is im.Production.UNKNOWN
     assert TENANT_ACCOUNT.startswith("tenants/")
 
 
@@ -246,24 +235,24 @@ def test_gcp_standing_owner_with_a_pam_entitlement_available() -> None:
             "title": "expires after the migration", "expression": 'resource.name.startsWith("x")'}},
     ]
     inv = ginventory(project(bindings, env="prod"),
-                     folder("Production", [{"role": "roles/owner",
+                     folder("im.Production", [{"role": "roles/owner",
                                             "members": ["group:oncall@acme.example"]}]),
                      entitlement("user:alice@acme.example", "roles/owner"))
     view = gcp_identities(inv)
     alice = accesses(view, "user:alice@acme.example")
-    standing = next(a for a in alice if a.duration is Duration.STANDING)
+    standing = next(a for a in alice if a.duration is im.Duration.STANDING)
     assert standing.standing_admin and "owner-jit" in standing.note
-    assert any(a.duration is Duration.ELIGIBLE and "owner-jit" in a.duration_basis
+    assert any(a.duration is im.Duration.ELIGIBLE and "owner-jit" in a.duration_basis
                for a in alice)
-    assert standing.production is Production.YES and "env=prod" in standing.production_basis
+    assert standing.production is im.Production.YES and "env=prod" in standing.production_basis
     (carol,) = accesses(view, "user:carol@acme.example")
-    assert carol.duration is Duration.TIME_BOUND
+    assert carol.duration is im.Duration.TIME_BOUND
     (gina,) = accesses(view, "user:gina@acme.example")
-    assert gina.duration is Duration.STANDING and "does not bound it" in gina.duration_basis
+    assert gina.duration is im.Duration.STANDING and "does not bound it" in gina.duration_basis
     (oncall,) = accesses(view, "group:oncall@acme.example")
-    assert oncall.via == "inherited from folders/1 (Production)" and oncall.standing_admin
+    assert oncall.via == "inherited from folders/1 (im.Production)" and oncall.standing_admin
     who = by_name(view)["alice@acme.example"]
-    assert (who.sign_in, who.mfa) == (SignIn.UNKNOWN, Mfa.UNKNOWN)  # organisation not read
+    assert (who.sign_in, who.mfa) == (im.SignIn.UNKNOWN, im.Mfa.UNKNOWN)  # organisation not read
     assert view.summary().groups_unexpanded == 1
 
 

@@ -7,13 +7,10 @@ import csv
 import dataclasses
 import io
 import json
-import shutil
-import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
 from support.aws import asset, inventory
+from support.browser import Attrs, dumped, needs_chromium
 from support.iam import allow
 from support.identity import assignment, permission_set
 from support.reports import XSS_IMG, report
@@ -25,7 +22,6 @@ from posture.registry import load_catalogue
 from posture.reporters import IDENTITY_FILENAME, OutputFormat, write_reports
 from posture.reporters.evidence import write_evidence
 
-CHROMIUM = "/usr/bin/chromium"
 FORMULA = '=HYPERLINK("http://evil","x")'
 
 
@@ -73,41 +69,18 @@ def test_html_section_escapes_names(tmp_path: Path) -> None:
     assert "1 holds standing admin" in html
 
 
-class Dom(HTMLParser):
-    def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.names: list[str] = []
-        self._in_name = False
-        self.feed(text)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-        self._in_name = dict(attrs).get("class") == "identity-name"
-
-    def handle_data(self, data: str) -> None:
-        if self._in_name:
-            self.names.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_name = False
+def _identity_name(attrs: Attrs) -> bool:
+    return attrs.get("class") == "identity-name"
 
 
-@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} not installed")
+@needs_chromium
 def test_identity_section_in_headless_chromium(tmp_path: Path) -> None:
     path = write_reports(identity_report(), tmp_path / "r", [OutputFormat.HTML])[
         OutputFormat.HTML]
-    done = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--no-first-run", "--disable-extensions", "--enable-logging=stderr", "--v=0",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", path.as_uri()],
-        capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert not [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
-    dom = Dom(done.stdout)
-    assert not [a for t, a in dom.tags if t == "img"]  # the name stayed text
-    assert XSS_IMG in dom.names and FORMULA in dom.names
-    rows = [a for t, a in dom.tags if t == "tr" and "data-identity-kind" in a]
+    dom = dumped(tmp_path / "profile", path.as_uri(), _identity_name)
+    assert not dom.of("img")  # the name stayed text
+    assert XSS_IMG in dom.texts and FORMULA in dom.texts
+    rows = [a for a in dom.of("tr") if "data-identity-kind" in a]
     assert rows[0]["data-standing-admin"] == "1" and rows[0]["data-identity-kind"] == "human"
 
 

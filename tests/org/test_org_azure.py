@@ -12,9 +12,11 @@ import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.azure import DEV, SERVICE_PRINCIPAL, SUB, TENANT
+from support.org import assert_audit_reproduces, findings_doc
 from typer.testing import CliRunner
 
 from posture.cli.main import app
@@ -48,6 +50,11 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Pa
         yield base / "snap", base / "out", result.output
 
 
+def _reported(out: Path, account: str) -> list[dict[str, Any]]:
+    """The findings the scan reported on ``account`` (a subscription, or the tenant)."""
+    return [f for f in findings_doc(out)["findings"] if f["account"] == account]
+
+
 def test_one_snapshot_per_subscription_with_the_groups_as_context(
     scanned: tuple[Path, Path, str]
 ) -> None:
@@ -75,10 +82,9 @@ def test_the_unreadable_subscription_is_inconclusive_and_the_other_completes(
     scanned: tuple[Path, Path, str]
 ) -> None:
     _, out, _ = scanned
-    doc = json.loads((out / "findings.json").read_text())
-    dev = [f for f in doc["findings"] if f["account"] == DEV]
+    dev = _reported(out, DEV)
     assert dev and {f["status"] for f in dev} == {"INCONCLUSIVE"}
-    prod = [f for f in doc["findings"] if f["account"] == SUB]
+    prod = _reported(out, SUB)
     assert {"PASS", "FAIL"} <= {f["status"] for f in prod}
     assert {(f["account_name"], f["ou"]) for f in prod} == {
         ("contoso-prod", "mg-contoso/Contoso production")}
@@ -90,10 +96,7 @@ def test_audit_of_the_directory_is_byte_identical(
     scanned: tuple[Path, Path, str], tmp_path: Path
 ) -> None:
     snap, out, _ = scanned
-    result = runner.invoke(app, ["audit", str(snap), "-o", str(tmp_path), "-q"])
-    assert result.exit_code == 4, result.output
-    for name in ("findings.json", "findings.csv", "report.html"):
-        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+    assert_audit_reproduces(snap, out, tmp_path, exit_code=4)
 
 
 def test_cluster_options_need_a_management_group_or_several_subscriptions() -> None:
@@ -124,8 +127,8 @@ def test_tenant_findings_appear_once_beside_the_subscriptions(
     scanned: tuple[Path, Path, str]
 ) -> None:
     _, out, _ = scanned
-    doc = json.loads((out / "findings.json").read_text())
-    tenant = [f for f in doc["findings"] if f["account"] == TENANT_ACCOUNT]
+    doc = findings_doc(out)
+    tenant = _reported(out, TENANT_ACCOUNT)
     keys = [(f["check_id"], f["resource_uid"]) for f in tenant]
     assert tenant and len(keys) == len(set(keys))
     assert {f["check_id"] for f in tenant} == {
@@ -156,7 +159,7 @@ def test_no_graph_endpoint_for_a_custom_cloud_reads_no_tenant() -> None:
 
 
 def _verdicts(out: Path) -> set[tuple[str, str, str, str]]:
-    doc = json.loads((out / "findings.json").read_text())
+    doc = findings_doc(out)
     return {(f["account"], f["check_id"], f["resource_uid"], f["status"])
             for f in doc["findings"]}
 

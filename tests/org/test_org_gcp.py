@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.gcp_collect import collect_fake
+from support.org import assert_audit_reproduces, findings_doc
 from typer.testing import CliRunner
 
 from posture.cli.main import app
-from posture.collectors.gcp.collector import GcpTarget, collect
+from posture.collectors.gcp.collector import GcpTarget
 from posture.demo.gcp_fake import FakeGoogle, load_routes, serving
 from posture.org.gcp import discover
 
@@ -88,7 +90,7 @@ def scanned(fake: FakeGoogle, tmp_path_factory: pytest.TempPathFactory
 
 
 def _verdicts(out: Path) -> set[tuple[str, str, str, str]]:
-    doc = json.loads((out / "findings.json").read_text())
+    doc = findings_doc(out)
     return {(f["account"], f["check_id"], f["resource_uid"], f["status"])
             for f in doc["findings"]}
 
@@ -130,8 +132,7 @@ def test_a_project_snapshot_is_what_a_single_project_scan_collects(
     fake: FakeGoogle, scanned: tuple[Path, Path, str, list[str]]
 ) -> None:
     snap = scanned[0]
-    alone = collect(GcpTarget(projects=("acme-prod",), api_endpoint=fake.base, anonymous=True,
-                              retry_initial=0.01))
+    alone = collect_fake(fake.base, "acme-prod")
     doc = json.loads((snap / "acme-prod.json").read_text())
     assert {a["uid"] for a in doc["assets"]} == {a.uid for a in alone.assets}
 
@@ -140,7 +141,7 @@ def test_inherited_folder_grants_and_org_audit_configs_reach_the_project(
     scanned: tuple[Path, Path, str, list[str]]
 ) -> None:
     _, out, _, _ = scanned
-    doc = json.loads((out / "findings.json").read_text())
+    doc = findings_doc(out)
     by = {(f["check_id"], f["account"], f["resource_name"]): f for f in doc["findings"]}
     basic = by[("gcp.iam.no_basic_roles_for_users", "acme-prod", "acme-prod")]
     assert basic["status"] == "FAIL"
@@ -160,7 +161,7 @@ def test_the_locked_project_is_inconclusive_and_the_others_complete(
     scanned: tuple[Path, Path, str, list[str]]
 ) -> None:
     _, out, _, _ = scanned
-    doc = json.loads((out / "findings.json").read_text())
+    doc = findings_doc(out)
     locked = [f for f in doc["findings"] if f["account"] == LOCKED]
     assert locked and {f["status"] for f in locked} == {"INCONCLUSIVE"}
     prod = {f["status"] for f in doc["findings"] if f["account"] == "acme-prod"}
@@ -173,10 +174,7 @@ def test_audit_of_the_directory_is_byte_identical(
     scanned: tuple[Path, Path, str, list[str]], tmp_path: Path
 ) -> None:
     snap, out, _, _ = scanned
-    result = runner.invoke(app, ["audit", str(snap), "-o", str(tmp_path), "-q"])
-    assert result.exit_code == 4, result.output
-    for name in ("findings.json", "findings.csv", "report.html"):
-        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+    assert_audit_reproduces(snap, out, tmp_path, exit_code=4)
 
 
 def test_a_local_cluster_of_two_workers_gives_the_same_verdicts(
@@ -227,7 +225,7 @@ def test_a_folder_whose_projects_cannot_be_listed_makes_the_run_partial(tmp_path
     [gap] = manifest["unlisted"]
     assert (gap["account"], gap["operation"], gap["code"]) == (
         "folders/300000000003", "projects.list", "PERMISSION_DENIED")
-    errors = json.loads((tmp_path / "out" / "findings.json").read_text())["collection_errors"]
+    errors = findings_doc(tmp_path / "out")["collection_errors"]
     assert any(e["account"] == "folders/300000000003" for e in errors)
     again = runner.invoke(app, ["audit", str(tmp_path / "snap"), "-o", str(tmp_path / "re"),
                                 "-q"])

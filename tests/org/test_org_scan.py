@@ -15,6 +15,7 @@ import boto3
 import pytest
 from org_estate import MANAGEMENT, Org
 from org_proxy import Faults, proxy
+from support.org import assert_audit_reproduces, findings_doc
 from typer.testing import CliRunner
 
 from posture.cli.main import app
@@ -83,7 +84,7 @@ def test_merged_reports_name_the_account_and_its_ou(
     org: Org, scanned: tuple[Path, Path, str]
 ) -> None:
     _, out, _ = scanned
-    doc = json.loads((out / "findings.json").read_text())
+    doc = findings_doc(out)
     web = org.id_of("prod-data")
     fails = [f for f in doc["findings"]
              if f["check_id"] == UNENCRYPTED and f["status"] == "FAIL"]
@@ -103,11 +104,7 @@ def test_audit_of_the_directory_is_byte_identical(
     scanned: tuple[Path, Path, str], tmp_path: Path
 ) -> None:
     snap, out, _ = scanned
-    result = runner.invoke(app, ["audit", str(snap), "-o", str(tmp_path), "-q"])
-    assert result.exit_code == 0, result.output
-    for name in ("findings.json", "findings.csv", "report.html", "controls.csv"):
-        if (out / name).exists():
-            assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+    assert_audit_reproduces(snap, out, tmp_path, exit_code=0)
 
 
 def test_a_changed_snapshot_is_refused(scanned: tuple[Path, Path, str], tmp_path: Path) -> None:
@@ -165,7 +162,7 @@ def test_an_account_whose_role_cannot_be_assumed_is_failed_and_inconclusive(
     assert status[sandbox][0] == "failed"
     assert "cannot be assumed" in status[sandbox][1] and "AccessDenied" in status[sandbox][1]
     assert {s for a, (s, _) in status.items() if a != sandbox} == {"scanned"}
-    doc = json.loads((tmp_path / "out" / "findings.json").read_text())
+    doc = findings_doc(tmp_path / "out")
     mine = [f for f in doc["findings"] if f["account"] == sandbox]
     # nothing of the account's own data was seen: never PASS; only the organisation's context,
     # read from the management account (its SCPs), may still be judged
@@ -205,7 +202,7 @@ def test_cross_account_path_is_followed_by_the_organization_phase(
 
     snap, out, _ = scanned
     prod = org.id_of("prod-web")
-    rows = [f for f in json.loads((out / "findings.json").read_text())["findings"]
+    rows = [f for f in findings_doc(out)["findings"]
             if f["check_id"] == SEGREGATION and f["account"] == prod]
     failed = [f for f in rows if f["status"] == "FAIL"]
     assert len(failed) == 1, rows

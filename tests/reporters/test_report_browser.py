@@ -3,74 +3,30 @@ runs under the page's Content-Security-Policy, and attacker-controlled names sta
 
 from __future__ import annotations
 
-import shutil
 import struct
-import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from support.browser import Attrs, Dom, chromium, dumped, needs_chromium
 from support.reports import XSS_CLOSE, XSS_IMG, XSS_SCRIPT, hostile_report
 
 from posture.reporters import OutputFormat, write_reports
 
-CHROMIUM = "/usr/bin/chromium"
-TIMEOUT = 30
-
-pytestmark = pytest.mark.skipif(
-    shutil.which(CHROMIUM) is None,
-    reason=f"{CHROMIUM} not installed (CI installs Debian's chromium; apt-get install chromium)",
-)
+pytestmark = needs_chromium
 
 
-def chromium(
-    profile: Path, *args: str, console_ok: bool = False
-) -> subprocess.CompletedProcess[str]:
-    command = [
-        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-default-apps", "--disable-extensions", "--no-first-run",
-        "--no-default-browser-check", "--mute-audio", "--hide-scrollbars",
-        "--enable-logging=stderr", "--v=0", f"--user-data-dir={profile}", *args,
-    ]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT,
-                              check=False)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"chromium did not finish within {TIMEOUT}s: {' '.join(command)}")
-    assert done.returncode == 0, done.stderr[-3000:]
-    # console messages (script errors, CSP violations) are logged as ":CONSOLE" lines
-    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
-    assert console_ok or not console, "\n".join(console)
-    return done
+def _count(attrs: Attrs) -> bool:
+    return attrs.get("id") == "f-count"  # "Showing N of M findings"
 
 
-class Dom(HTMLParser):
-    """Elements of a dumped DOM: (tag, attributes), plus the text of the count element."""
+def dump(profile: Path, url: str) -> Dom:
+    """The DOM of ``url``, the findings count its text."""
+    return dumped(profile, url, _count)
 
-    def __init__(self, text: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.elements: list[tuple[str, dict[str, str | None]]] = []
-        self.count_text = ""
-        self._in_count = False
-        self.feed(text)
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.elements.append((tag, dict(attrs)))
-        self._in_count = dict(attrs).get("id") == "f-count"
-
-    def handle_data(self, data: str) -> None:
-        if self._in_count:
-            self.count_text += data
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_count = False
-
-    def first(self, tag: str) -> dict[str, str | None]:
-        return next(a for t, a in self.elements if t == tag)
-
-    def rows(self) -> list[dict[str, str | None]]:
-        return [a for t, a in self.elements if t == "tr" and "data-i" in a]
+def rows(dom: Dom) -> list[Attrs]:
+    """The findings table's rows."""
+    return [r for r in dom.of("tr") if "data-i" in r]
 
 
 @pytest.fixture(scope="module")
@@ -84,20 +40,16 @@ def profile(tmp_path: Path) -> Path:
     return tmp_path / "chromium-profile"
 
 
-def dump(profile: Path, url: str) -> Dom:
-    return Dom(chromium(profile, "--dump-dom", url).stdout)
-
-
 def test_report_renders_and_filter_script_runs(report_html: Path, profile: Path) -> None:
     text = chromium(profile, "--dump-dom", report_html.as_uri()).stdout
-    dom = Dom(text)
+    dom = Dom(text, _count)
     assert dom.first("body").get("data-posture-ready") == "true"
     assert dom.first("form").get("hidden") is None  # the script revealed the filters
-    assert dom.count_text == "Showing 5 of 5 findings"
-    assert all(row.get("hidden") is None for row in dom.rows())
+    assert dom.text == "Showing 5 of 5 findings"
+    assert all(row.get("hidden") is None for row in rows(dom))
     # nothing attacker-controlled became an element or a handler
-    assert not [a for t, a in dom.elements if t == "img"]
-    scripts = [a.get("type") for t, a in dom.elements if t == "script"]
+    assert not dom.of("img")
+    scripts = [a.get("type") for a in dom.of("script")]
     assert scripts == ["application/json", None]
     assert not [a for _, a in dom.elements for key in a if key.startswith("on")]
     # the DOM serializer escapes text nodes again: the names are there, as text only
@@ -108,18 +60,18 @@ def test_report_renders_and_filter_script_runs(report_html: Path, profile: Path)
 
 def test_filter_from_the_address_hides_other_rows(report_html: Path, profile: Path) -> None:
     dom = dump(profile, report_html.as_uri() + "#status=FAIL&principle=defense-in-depth")
-    assert dom.count_text == "Showing 1 of 5 findings"
-    visible = [r for r in dom.rows() if r.get("hidden") is None]
+    assert dom.text == "Showing 1 of 5 findings"
+    visible = [r for r in rows(dom) if r.get("hidden") is None]
     assert [(r["data-status"], r["data-severity"]) for r in visible] == [("FAIL", "high")]
     dom = dump(profile, report_html.as_uri() + "#q=" + "%3Cimg%20src%3Dx")
-    assert dom.count_text == "Showing 1 of 5 findings"
+    assert dom.text == "Showing 1 of 5 findings"
 
 
 def test_sort_from_the_address_reorders_rows(report_html: Path, profile: Path) -> None:
     dom = dump(profile, report_html.as_uri() + "#sort=-severity")
-    severities = [r["data-severity"] for r in dom.rows()]
+    severities = [r["data-severity"] for r in rows(dom)]
     assert severities == ["critical", "high", "medium", "low", "info"]
-    header = [a for t, a in dom.elements if t == "th" and a.get("aria-sort") == "descending"]
+    header = [a for a in dom.of("th") if a.get("aria-sort") == "descending"]
     assert len(header) == 1
 
 
@@ -178,16 +130,16 @@ def test_filters_by_control_account_region_type_and_new(
     history_html: Path, profile: Path, fragment: str, shown: int
 ) -> None:
     dom = dump(profile, history_html.as_uri() + fragment)
-    assert dom.count_text == f"Showing {shown} of 3 findings"
+    assert dom.text == f"Showing {shown} of 3 findings"
 
 
 def test_sort_by_region_and_path_diagram(history_html: Path, profile: Path) -> None:
     dom = dump(profile, history_html.as_uri() + "#sort=region")
-    assert [r["data-i"] for r in dom.rows()] == ["1", "2", "0"]  # eu-west-1 first
-    assert [r.get("data-new") for r in dom.rows()] == [None, "1", None]
-    assert len([a for t, a in dom.elements if t == "svg"]) == 1
-    assert len([a for t, a in dom.elements if t == "rect"]) == 4  # one box per hop
-    assert not [a for t, a in dom.elements if t == "img"]
+    assert [r["data-i"] for r in rows(dom)] == ["1", "2", "0"]  # eu-west-1 first
+    assert [r.get("data-new") for r in rows(dom)] == [None, "1", None]
+    assert len(dom.of("svg")) == 1
+    assert len(dom.of("rect")) == 4  # one box per hop
+    assert not dom.of("img")
 
 
 @pytest.fixture(scope="module")
@@ -201,12 +153,11 @@ def depth_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_depth_table_renders_and_links_to_the_asset_findings(depth_html: Path,
                                                              profile: Path) -> None:
     dom = dump(profile, depth_html.as_uri())
-    depth_rows = [a.get("data-depth") for t, a in dom.elements if t == "tr" and "data-depth" in a]
+    depth_rows = [a.get("data-depth") for a in dom.of("tr") if "data-depth" in a]
     assert depth_rows == ["0", "1", "2+", "2+", "undecided"]
-    assert not [a for t, a in dom.elements if t == "img"]
-    links = [a["href"] for t, a in dom.elements
-             if t == "a" and (a.get("href") or "").startswith("#q=")]
+    assert not dom.of("img")
+    links = [a["href"] for a in dom.of("a") if (a.get("href") or "").startswith("#q=")]
     assert len(links) == 5
     # the second row's link (the depth-1 asset) shows that asset's two findings only
     dom = dump(profile, depth_html.as_uri() + str(links[1]))
-    assert dom.count_text == "Showing 2 of 7 findings"
+    assert dom.text == "Showing 2 of 7 findings"

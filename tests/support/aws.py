@@ -6,13 +6,16 @@ import os
 import urllib.request
 from typing import Any
 
-import boto3
-
 from posture.model import GLOBAL, Asset, CollectionError, Inventory, Provider
 
 from .model import asset_of, error_of, inventory_of, scan_meta
 
 ACCOUNT = "123456789012"
+
+
+def aws_arn(service: str, resource: str, region: str = "us-east-1") -> str:
+    """The ARN of ``resource`` (``key/k-1``, ``db:orders``) of ``service`` in the test account."""
+    return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
 
 
 def reset_moto(endpoint: str) -> str:
@@ -24,6 +27,8 @@ def reset_moto(endpoint: str) -> str:
 
 
 def client(service: str, endpoint: str, region: str = "us-east-1") -> Any:
+    import boto3  # here, not above: the benchmarks build assets with this module, without boto3
+
     return boto3.client(
         service,
         region_name=region,

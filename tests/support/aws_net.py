@@ -5,11 +5,13 @@ reachability, exposure and depth tests turn; plus the load-balancer and bastion 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from posture.model import Asset, Finding, Inventory
 
-from .aws import ACCOUNT, asset, inventory
+from .aws import asset, aws_arn, inventory
 from .checks import by_uid, run_one
 
 ADMIN = "aws.network.admin_ports_not_internet_reachable"
@@ -23,7 +25,7 @@ R = "us-east-1"
 
 
 def arn(kind: str, id_: str) -> str:
-    return f"arn:aws:ec2:{R}:{ACCOUNT}:{kind}/{id_}"
+    return aws_arn("ec2", f"{kind}/{id_}")
 
 
 INSTANCE_UID = arn("instance", "i-1")
@@ -45,14 +47,15 @@ def entry(
     protocol: str = "-1",
     ports: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
+    port_from, port_to = ports or (None, None)
     return {
         "rule_number": rule,
         "egress": egress,
         "protocol": protocol,
         "action": action,
         "cidr": cidr,
-        "port_from": ports[0] if ports else None,
-        "port_to": ports[1] if ports else None,
+        "port_from": port_from,
+        "port_to": port_to,
         "icmp_type": None,
         "icmp_code": None,
     }
@@ -126,86 +129,56 @@ OFFICE_SSH = [sg_rule(22, 22, "203.0.113.0/24")]
 
 # -- assets -------------------------------------------------------------------------------------
 
+ID_ATTRS = {
+    "SecurityGroup": "group_id",
+    "NetworkInterface": "eni_id",
+    "VPCPeeringConnection": "peering_id",
+    "TransitGatewayAttachment": "attachment_id",
+    "TransitGatewayRouteTable": "route_table_id",
+}
+"""The EC2 types whose id attribute is not ``<type in snake case>_id`` (``network_acl_id``)."""
+
+
+def ec2(type_: str, id_: str, tags: dict[str, str] | None = None, **attrs: Any) -> Asset:
+    """The ``AWS::EC2::<type_>`` asset ``id_``, its ARN's resource type and its id attribute
+    spelled from ``type_`` (``NetworkAcl``: ``network-acl/acl-1``, ``network_acl_id``)."""
+    words = re.sub(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", type_).lower().split()
+    id_attr = ID_ATTRS.get(type_, "_".join([*words, "id"]))
+    return asset(f"AWS::EC2::{type_}", arn("-".join(words), id_), tags=tags, **{id_attr: id_},
+                 **attrs)
+
 
 def vpc(id_: str, cidr: str, tags: dict[str, str] | None = None) -> Asset:
-    return asset(
-        "AWS::EC2::VPC",
-        arn("vpc", id_),
-        tags=tags,
-        vpc_id=id_,
-        cidr_blocks=[cidr],
-        ipv6_cidr_blocks=[],
-        is_default=False,
-    )
+    return ec2("VPC", id_, tags, cidr_blocks=[cidr], ipv6_cidr_blocks=[], is_default=False)
 
 
 def route_table(
-    id_: str,
-    routes: Any,
-    subnets: tuple[str, ...] = ("subnet-1",),
-    main: bool = False,
+    id_: str, routes: Any, subnets: Iterable[str] = ("subnet-1",), main: bool = False,
     vpc_id: str = "vpc-1",
 ) -> Asset:
-    return asset(
-        "AWS::EC2::RouteTable",
-        arn("route-table", id_),
-        route_table_id=id_,
-        vpc_id=vpc_id,
-        main=main,
-        subnet_ids=list(subnets),
-        routes=list(routes),
-    )
+    return ec2("RouteTable", id_, vpc_id=vpc_id, main=main, subnet_ids=list(subnets),
+               routes=list(routes))
 
 
 def subnet(
-    id_: str = "subnet-1",
-    *,
-    vpc_id: str = "vpc-1",
-    cidr: str = "10.0.1.0/24",
-    zone: str = "us-east-1a",
-    public: bool = True,
+    id_: str = "subnet-1", *, vpc_id: str = "vpc-1", cidr: str = "10.0.1.0/24",
+    zone: str = "us-east-1a", public: bool = True,
 ) -> Asset:
-    return asset(
-        "AWS::EC2::Subnet",
-        arn("subnet", id_),
-        subnet_id=id_,
-        vpc_id=vpc_id,
-        cidr_block=cidr,
-        ipv6_cidr_blocks=[],
-        availability_zone=zone,
-        map_public_ip_on_launch=public,
-    )
+    return ec2("Subnet", id_, vpc_id=vpc_id, cidr_block=cidr, ipv6_cidr_blocks=[],
+               availability_zone=zone, map_public_ip_on_launch=public)
 
 
 def nacl(
-    entries: Any,
-    subnets: tuple[str, ...] = ("subnet-1",),
-    id_: str = "acl-1",
-    vpc_id: str = "vpc-1",
+    entries: Any, subnets: Iterable[str] = ("subnet-1",), id_: str = "acl-1", vpc_id: str = "vpc-1",
     is_default: bool = True,
 ) -> Asset:
-    return asset(
-        "AWS::EC2::NetworkAcl",
-        arn("network-acl", id_),
-        network_acl_id=id_,
-        vpc_id=vpc_id,
-        is_default=is_default,
-        subnet_ids=list(subnets),
-        entries=list(entries),
-    )
+    return ec2("NetworkAcl", id_, vpc_id=vpc_id, is_default=is_default,
+               subnet_ids=list(subnets), entries=list(entries))
 
 
 def sg(ingress: Any, id_: str = "sg-1", vpc_id: str = "vpc-1", egress: Any = ()) -> Asset:
-    return asset(
-        "AWS::EC2::SecurityGroup",
-        arn("security-group", id_),
-        group_id=id_,
-        group_name=id_,
-        vpc_id=vpc_id,
-        description="",
-        ingress=list(ingress),
-        egress=list(egress),
-    )
+    return ec2("SecurityGroup", id_, group_name=id_, vpc_id=vpc_id, description="",
+               ingress=list(ingress), egress=list(egress))
 
 
 def eni(
@@ -217,8 +190,8 @@ def eni(
     sgs: tuple[str, ...] = ("sg-1",),
     **extra: Any,
 ) -> Asset:
+    """Interface ``id_`` of ``instance`` (10.0.1.5 in vpc-1 unless ``extra`` says otherwise)."""
     attrs = {
-        "eni_id": id_,
         "subnet_id": subnet_id,
         "vpc_id": "vpc-1",
         "private_ips": ["10.0.1.5"],
@@ -232,32 +205,23 @@ def eni(
         "status": "in-use",
         **extra,
     }
-    return asset("AWS::EC2::NetworkInterface", arn("network-interface", id_), **attrs)
+    return ec2("NetworkInterface", id_, **attrs)
 
 
 def instance(
     id_: str = "i-1",
     state: str = "running",
-    enis: tuple[str, ...] = ("eni-1",),
+    enis: Iterable[str] = ("eni-1",),
     *,
     private_ip: str = "10.0.1.5",
-    sgs: tuple[str, ...] = ("sg-1",),
+    sgs: Iterable[str] = ("sg-1",),
     tags: dict[str, str] | None = None,
+    vpc_id: str = "vpc-1",
+    subnet_id: str = "subnet-1",
 ) -> Asset:
-    return asset(
-        "AWS::EC2::Instance",
-        arn("instance", id_),
-        tags=tags,
-        instance_id=id_,
-        state=state,
-        vpc_id="vpc-1",
-        subnet_id="subnet-1",
-        private_ip=private_ip,
-        public_ip=None,
-        ipv6_addresses=[],
-        security_group_ids=list(sgs),
-        network_interface_ids=list(enis),
-    )
+    return ec2("Instance", id_, tags, state=state, vpc_id=vpc_id, subnet_id=subnet_id,
+               private_ip=private_ip, public_ip=None, ipv6_addresses=[],
+               security_group_ids=list(sgs), network_interface_ids=list(enis))
 
 
 def peered_side(
@@ -329,7 +293,7 @@ def hop(path: dict[str, Any], kind: str) -> dict[str, Any]:
 
 # -- databases ----------------------------------------------------------------------------------
 
-DB_UID = f"arn:aws:rds:{R}:{ACCOUNT}:db:orders"
+DB_UID = aws_arn("rds", "db:orders")
 
 
 def rds(
@@ -369,8 +333,45 @@ def db_estate(
 
 # -- a network load balancer in front of the private host i-1 ---------------------------------
 
-LB_ARN = f"arn:aws:elasticloadbalancing:{R}:{ACCOUNT}:loadbalancer/net/edge/1"
-TG_ARN = f"arn:aws:elasticloadbalancing:{R}:{ACCOUNT}:targetgroup/ssh/1"
+LB_ARN = aws_arn("elasticloadbalancing", "loadbalancer/net/edge/1")
+TG_ARN = aws_arn("elasticloadbalancing", "targetgroup/ssh/1")
+
+
+def elb(type_: str, uid: str, name: str, **attrs: Any) -> Asset:
+    """An ``AWS::ElasticLoadBalancingV2::<type_>`` asset (``arn`` = ``uid``)."""
+    return asset(f"AWS::ElasticLoadBalancingV2::{type_}", uid, name=name, arn=uid, **attrs)
+
+
+def load_balancer(
+    uid: str, name: str, subnets: Iterable[str], *, sgs: Iterable[str] = (),
+    lb_type: str = "network", scheme: str = "internet-facing", vpc_id: str = "vpc-1",
+) -> Asset:
+    return elb("LoadBalancer", uid, name, lb_name=name, lb_type=lb_type, scheme=scheme,
+               vpc_id=vpc_id, subnet_ids=list(subnets), security_group_ids=list(sgs),
+               dns_name=f"{name}.elb.amazonaws.com", state="active", public_ips=None)
+
+
+def listener(
+    lb: str, port: int, target_group: str, *, protocol: str = "TCP",
+    default_actions: list[dict[str, Any]] | None = None, rules: list[dict[str, Any]] | None = None,
+) -> Asset:
+    """Listener ``<lb>/listener/1`` on ``port`` (named ``<lb name>:<port>``, the name being the
+    next-to-last part of the ARN) forwarding to ``target_group`` unless ``default_actions``."""
+    forward = [{"type": "forward", "target_group_arns": [target_group]}]
+    return elb("Listener", f"{lb}/listener/1", f"{lb.split('/')[-2]}:{port}", load_balancer_arn=lb,
+               port=port, protocol=protocol, ssl_policy=None, certificate_arns=[],
+               default_actions=forward if default_actions is None else default_actions,
+               rules=[] if rules is None else rules)
+
+
+def target_group(
+    uid: str, name: str, lb: str, port: int, targets: Iterable[str], *,
+    target_type: str = "instance", vpc_id: str = "vpc-1",
+) -> Asset:
+    """TCP target group ``name`` of load balancer ``lb``: ``targets`` (ids) on ``port``."""
+    return elb("TargetGroup", uid, name, tg_name=name, protocol="TCP", port=port,
+               target_type=target_type, vpc_id=vpc_id, load_balancer_arns=[lb],
+               targets=[{"id": t, "port": port} for t in targets])
 
 
 def lb_estate(
@@ -385,60 +386,16 @@ def lb_estate(
     rules: list[dict[str, Any]] | None = None,
 ) -> Inventory:
     """Load balancer ``edge`` (listener tcp/2222, subnet-lb) forwarding to tcp/22 of i-1."""
-    lb = asset(
-        "AWS::ElasticLoadBalancingV2::LoadBalancer",
-        LB_ARN,
-        name="edge",
-        arn=LB_ARN,
-        lb_name="edge",
-        lb_type=lb_type,
-        scheme=scheme,
-        vpc_id="vpc-1",
-        subnet_ids=["subnet-lb"],
-        security_group_ids=list(lb_sgs),
-        dns_name="edge.elb.amazonaws.com",
-        state="active",
-        public_ips=None,
-    )
-    listener = asset(
-        "AWS::ElasticLoadBalancingV2::Listener",
-        f"{LB_ARN}/listener/1",
-        name="edge:2222",
-        arn=f"{LB_ARN}/listener/1",
-        load_balancer_arn=LB_ARN,
-        port=2222,
-        protocol=protocol,
-        ssl_policy=None,
-        certificate_arns=[],
-        default_actions=(
-            [{"type": "forward", "target_group_arns": [TG_ARN]}]
-            if default_actions is None
-            else default_actions
-        ),
-        rules=[] if rules is None else rules,
-    )
     if target_ingress is None:
         target_ingress = (sg_rule(22, 22, "10.0.9.0/24"),)
-    target = "10.0.1.5" if target_type == "ip" else "i-1"
-    tg = asset(
-        "AWS::ElasticLoadBalancingV2::TargetGroup",
-        TG_ARN,
-        name="ssh",
-        arn=TG_ARN,
-        tg_name="ssh",
-        protocol="TCP",
-        port=22,
-        target_type=target_type,
-        vpc_id="vpc-1",
-        load_balancer_arns=[LB_ARN],
-        targets=[{"id": target, "port": 22}],
-    )
     extra = (
         subnet("subnet-lb", cidr="10.0.9.0/24"),
         route_table("rtb-lb", lb_subnet_routes, ("subnet-lb",)),
-        lb,
-        listener,
-        tg,
+        load_balancer(LB_ARN, "edge", ["subnet-lb"], sgs=lb_sgs, lb_type=lb_type, scheme=scheme),
+        listener(LB_ARN, 2222, TG_ARN, protocol=protocol, default_actions=default_actions,
+                 rules=rules),
+        target_group(TG_ARN, "ssh", LB_ARN, 22, ["10.0.1.5" if target_type == "ip" else "i-1"],
+                     target_type=target_type),
         sg([sg_rule(2222, 2222)], "sg-lb"),
     )
     inv = estate(routes=PRIVATE_ROUTES, public_ip=None, ingress=target_ingress, extra=extra)

@@ -7,7 +7,7 @@ from typing import Any
 
 from posture.model import GLOBAL, Asset, CollectionError, Inventory, Provider
 
-from .model import asset_of, error_of, inventory_of, scan_meta
+from .model import asset_of, inventory_of, refusal, scan_meta
 
 SUB = "11111111-1111-1111-1111-111111111111"
 DEV = "22222222-2222-2222-2222-222222222222"
@@ -40,19 +40,10 @@ def inventory(*assets: Asset, errors: tuple[CollectionError, ...] = ()) -> Inven
     return inventory_of(scan_meta(Provider.AZURE, (SUB,), ("westeurope", GLOBAL)), assets, errors)
 
 
-def error(
-    service: str,
-    operation: str,
-    asset_types: tuple[str, ...],
-    resource_uid: str | None = None,
-    region: str = GLOBAL,
-) -> CollectionError:
-    return error_of(
-        Provider.AZURE, SUB, service, operation, asset_types,
-        code="AuthorizationFailed",
-        message="The client does not have authorization to perform action",
-        region=region, resource_uid=resource_uid,
-    )
+error = refusal(Provider.AZURE, SUB, "AuthorizationFailed",
+                "The client does not have authorization to perform action")
+"""``error(service, operation, asset_types, resource_uid=None, region=GLOBAL)``: a read ARM
+refused."""
 
 
 def rule(
@@ -68,18 +59,19 @@ def rule(
     dst_asgs: list[str] | None = None,
     src_ports: list[str] | None = None,
 ) -> dict[str, Any]:
+    src, dst, ports = ([v] if isinstance(v, str) else v for v in (src, dst, ports))
     return {
         "name": name,
         "priority": priority,
         "access": access,
         "direction": direction,
         "protocol": protocol,
-        "source_prefixes": [src] if isinstance(src, str) else src,
+        "source_prefixes": src,
         "source_asg_ids": src_asgs or [],
         "source_ports": src_ports or ["*"],
-        "destination_prefixes": [dst] if isinstance(dst, str) else dst,
+        "destination_prefixes": dst,
         "destination_asg_ids": dst_asgs or [],
-        "destination_ports": [ports] if isinstance(ports, str) else ports,
+        "destination_ports": ports,
         "default": False,
     }
 
@@ -165,6 +157,37 @@ def nic(
     )
 
 
+LB = f"{NET}/loadbalancers/lb"
+LB_FRONTEND = f"{LB}/frontendipconfigurations/fe"
+
+
+def nat_rule(name: str, frontend_port: int, backend_port: int) -> dict[str, Any]:
+    """Inbound NAT rule ``name`` (tcp) of load balancer ``lb``; a NIC names its ``id``."""
+    return {"name": name, "id": f"{LB}/inboundnatrules/{name}", "protocol": "tcp",
+            "frontend_port": frontend_port, "backend_port": backend_port,
+            "frontend_ids": [LB_FRONTEND]}
+
+
+def lb_rule(
+    name: str, frontend_port: int, backend_port: int, pool: str, protocol: str = "tcp"
+) -> dict[str, Any]:
+    """Load-balancing rule ``name`` of load balancer ``lb`` to its backend pool ``pool``."""
+    return {"name": name, "protocol": protocol, "frontend_port": frontend_port,
+            "backend_port": backend_port, "frontend_ids": [LB_FRONTEND],
+            "backend_pool_ids": [f"{LB}/backendaddresspools/{pool}"]}
+
+
+def load_balancer(
+    pip: Asset | None, *, rules: tuple[dict[str, Any], ...] = (),
+    nat_rules: tuple[dict[str, Any], ...] = (), sku: str | None = None,
+) -> Asset:
+    """Load balancer ``lb``: frontend ``fe`` on public IP ``pip`` (None: an internal frontend),
+    load-balancing ``rules`` (:func:`lb_rule`) and ``nat_rules`` (:func:`nat_rule`)."""
+    return az("Microsoft.Network/loadBalancers", LB, sku=sku,
+              frontends=[{"id": LB_FRONTEND, "public_ip_id": pip.uid if pip else None}],
+              rules=list(rules), inbound_nat_rules=list(nat_rules))
+
+
 def vm(name: str, *nics: Asset) -> Asset:
     return az(
         "Microsoft.Compute/virtualMachines",
@@ -212,15 +235,39 @@ def role_assignment(
     scope: str = SUB_SCOPE,
     condition: str | None = None,
     eligible: bool = False,
+    *,
+    ptype: str = "ServicePrincipal",
+    pim: dict[str, Any] | None = None,
+    **attrs: Any,
 ) -> Asset:
-    """An active role assignment (or, ``eligible``, a PIM eligibility) of a service principal."""
+    """An active role assignment (or, ``eligible``, a PIM eligibility) of a principal of type
+    ``ptype`` (a service principal unless said otherwise); ``attrs``: more attributes."""
     kind = "roleeligibilityscheduleinstances" if eligible else "roleassignments"
     type_ = "Microsoft.Authorization/roleEligibilityScheduleInstances" if eligible else \
         ROLE_ASSIGNMENT
     return az(type_, f"{scope}/providers/microsoft.authorization/{kind}/{name}", name=name,
-              region=GLOBAL, scope=scope.lower(), principal_id=principal,
-              principal_type="ServicePrincipal", role_definition_id=role.lower(),
-              condition=condition, pim=None)
+              region=GLOBAL, scope=scope.lower(), principal_id=principal, principal_type=ptype,
+              role_definition_id=role.lower(), condition=condition, pim=pim, **attrs)
+
+
+def role_definition(
+    guid: str,
+    *blocks: tuple[list[str], list[str]],
+    data: list[str] | None = None,
+    scopes: tuple[str, ...] = (SUB_SCOPE,),
+    kind: str = "CustomRole",
+) -> Asset:
+    """Role definition ``guid`` (named ``role-<guid>``) of the subscription: its permission
+    ``blocks`` as (actions, notActions), ``data`` actions in each."""
+    perms = [
+        {"actions": a, "not_actions": n, "data_actions": data or [], "not_data_actions": []}
+        for a, n in blocks
+    ]
+    return az(ROLE_DEFINITION, f"{ROLES}/{guid}", name=f"role-{guid}", region=GLOBAL,
+              role_name=f"role-{guid}", role_type=kind,
+              actions=sorted({x for a, _ in blocks for x in a}),
+              not_actions=sorted({x for _, n in blocks for x in n}),
+              data_actions=data or [], permissions=perms, assignable_scopes=list(scopes))
 
 
 def identified(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from azure.identity import ClientSecretCredential
@@ -28,3 +29,15 @@ def collect_fake(fake: FakeArm, retries: int = 0, **target: Any) -> Inventory:
     return collect(AzureTarget(arm_endpoint=fake.base, ca_bundle=str(fake.ca),
                                retry_total=retries, retry_backoff_factor=0.01, **target),
                    credential=fake_credential(fake))
+
+
+def collect_fresh(tls: Path, graph: bool = False) -> Inventory:
+    """Collect ARM (and Graph, with ``graph``) from a fresh fake whose throw-away CA is in
+    ``tls``, stopped once collected (a module's shared read-only estate)."""
+    with FakeArm(tls) as fake:
+        return collect_fake(fake, graph_endpoint=fake.base if graph else None)
+
+
+def names(inv: Inventory, type_: str) -> set[str]:
+    """The names of ``inv``'s assets of ``type_``."""
+    return {a.name for a in inv.of(type_)}

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from posture.iam.entra import (
+from posture.azure import (
     CA_POLICY,
     DIRECTORY_ELIGIBILITY,
     DIRECTORY_ROLE,
-    GLOBAL_ADMIN,
     GROUP,
     SECURITY_DEFAULTS,
     TENANT,
     USER,
 )
+from posture.iam.entra import GLOBAL_ADMIN
 from posture.model import GLOBAL, Asset, CollectionError, Inventory, Provider
 
 from .azure import SUB

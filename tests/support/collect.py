@@ -56,6 +56,16 @@ def collected(
     return by_uid(module.collect(sc)), sc
 
 
+def collected_denied(
+    module: Any, endpoint: str, *actions: str
+) -> tuple[dict[str, Asset], RegionScope]:
+    """The assets ``module`` collects (global scope) by uid, and its scope, as an auditor denied
+    ``actions`` (:func:`denied_session`) on the moto server at ``endpoint``."""
+    with denied_session(endpoint, *actions) as session:
+        sc = scope(endpoint, session=session)
+        return by_uid(module.collect(sc)), sc
+
+
 def vpc_with_subnets(ec2: Any) -> tuple[str, list[str]]:
     """A VPC 10.0.0.0/16 with subnets 10.0.1.0/24 (us-east-1a) and 10.0.2.0/24 (us-east-1b)."""
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -63,6 +73,18 @@ def vpc_with_subnets(ec2: Any) -> tuple[str, list[str]]:
                                  AvailabilityZone=f"us-east-1{az}")["Subnet"]["SubnetId"]
                for i, az in ((1, "a"), (2, "b"))]
     return vpc, subnets
+
+
+def security_group(ec2: Any, vpc: str, name: str) -> str:
+    """The id of a new security group ``name`` (described by its name) in ``vpc``."""
+    return str(ec2.create_security_group(GroupName=name, Description=name, VpcId=vpc)["GroupId"])
+
+
+def network_with_group(ec2: Any, group: str) -> dict[str, Any]:
+    """:func:`vpc_with_subnets` and a security group ``group`` in it: ``{"vpc": id, "subnets":
+    [ids], "sg": id}``."""
+    vpc, subnets = vpc_with_subnets(ec2)
+    return {"vpc": vpc, "subnets": subnets, "sg": security_group(ec2, vpc, group)}
 
 
 def by_uid(assets: Iterable[Asset]) -> dict[str, Asset]:

@@ -12,14 +12,15 @@ a body botocore cannot parse), ``respond`` answers an operation moto does not im
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
-from posture.collectors.aws.base import ClientFactory
+from posture.collectors.aws.base import ClientFactory, RegionScope
 
-from .collect import AUDITOR
+from .collect import AUDITOR, scope
 
 
 @dataclass
@@ -87,3 +88,24 @@ def refuse(
         return AWSResponse("https://denied.invalid/", 400, {}, None), parsed
 
     api.meta.events.register(event, answer)
+
+
+def refused_scope(
+    endpoint: str, service: str, *operations: str, region: str = "us-east-1"
+) -> RegionScope:
+    """A scope in ``region`` on the moto server at ``endpoint`` whose ``service`` client is
+    refused ``operations`` (:func:`refuse`)."""
+    sc = scope(endpoint, region=region)
+    for operation in operations:
+        refuse(sc.clients, service, region, operation)
+    return sc
+
+
+def refusals(
+    service: str, operation: str, asset_types: tuple[str, ...],
+    uids: Iterable[str | None] = (None,), region: str = "us-east-1",
+) -> set[tuple[object, ...]]:
+    """The :func:`~support.collect.error_keys` a collector records when :func:`refuse` refuses
+    ``operation``: one per resource of ``uids`` (None: a listing, recorded against the type)."""
+    return {(region, service, operation, "AccessDeniedException", asset_types, uid)
+            for uid in uids}

@@ -18,7 +18,7 @@ from posture.model import (
 )
 
 from .checks import by_uid, run_one
-from .model import FINISHED, asset_of, error_of, inventory_of, scan_meta
+from .model import FINISHED, asset_of, inventory_of, refusal, scan_meta
 
 PROJECT_ID = "acme-test"
 NET = f"projects/{PROJECT_ID}/global/networks/vpc"
@@ -202,17 +202,9 @@ def binding(role: str, *members: str, condition: dict[str, str] | None = None) -
     return {"role": role, "members": sorted(members), "condition": condition}
 
 
-def gcp_error(
-    service: str,
-    operation: str,
-    asset_types: tuple[str, ...],
-    resource_uid: str | None = None,
-    region: str = GLOBAL,
-) -> CollectionError:
-    return error_of(
-        Provider.GCP, PROJECT_ID, service, operation, asset_types,
-        code="PERMISSION_DENIED", message="denied", region=region, resource_uid=resource_uid,
-    )
+gcp_error = refusal(Provider.GCP, PROJECT_ID, "PERMISSION_DENIED", "denied")
+"""``gcp_error(service, operation, asset_types, resource_uid=None, region=GLOBAL)``: a read the
+Google APIs refused."""
 
 
 def route(
@@ -304,6 +296,19 @@ def epolicy(name: str, *rules: dict[str, Any], type_: str = "HIERARCHY") -> dict
     }
 
 
+def compute(
+    type_: str, collection: str, name: str, *, region: str | None = None,
+    zone: str | None = None, project: str = PROJECT_ID, **attrs: Any,
+) -> Asset:
+    """The ``compute.googleapis.com/<type_>`` asset ``name`` of ``collection`` (``firewalls``,
+    ``backendServices``...): zonal with ``zone``, regional with ``region``, else global; its uid
+    and ``path`` attribute spelled from where it lives."""
+    where = f"zones/{zone}" if zone else f"regions/{region}" if region else "global"
+    path = f"projects/{project}/{where}/{collection}/{name}"
+    return gasset(f"compute.googleapis.com/{type_}", f"//compute.googleapis.com/{path}",
+                  region=zone or region or GLOBAL, project=project, path=path, **attrs)
+
+
 def network(
     name: str = "vpc",
     *,
@@ -311,14 +316,8 @@ def network(
     order: str = "AFTER_CLASSIC_FIREWALL",
     unknown: bool = False,
 ) -> Asset:
-    path = f"projects/{PROJECT_ID}/global/networks/{name}"
-    return gasset(
-        "compute.googleapis.com/Network",
-        f"//compute.googleapis.com/{path}",
-        network_name=name,
-        path=path,
-        peerings=[],
-        subnetworks=[],
+    return compute(
+        "Network", "networks", name, network_name=name, peerings=[], subnetworks=[],
         firewall_policy_enforcement_order=order,
         effective_firewall_policies=None if unknown else list(policies or []),
     )
@@ -327,42 +326,21 @@ def network(
 def network_policy(
     name: str, *rules: dict[str, Any], region: str | None = None, networks: tuple[str, ...] = (NET,)
 ) -> Asset:
-    where = f"regions/{region}" if region else "global"
-    path = f"projects/{PROJECT_ID}/{where}/firewallPolicies/{name}"
-    return gasset(
-        "compute.googleapis.com/FirewallPolicy",
-        f"//compute.googleapis.com/{path}",
-        region=region or GLOBAL,
-        policy_name=name,
-        path=path,
-        scope="regional" if region else "global",
-        description=None,
-        associations=list(networks),
-        rules=list(rules),
+    return compute(
+        "FirewallPolicy", "firewallPolicies", name, region=region, policy_name=name,
+        scope="regional" if region else "global", description=None,
+        associations=list(networks), rules=list(rules),
     )
 
 
 def subnetwork(
     name: str, cidr: str, *, region: str = "us-central1", purpose: str = "PRIVATE"
 ) -> Asset:
-    path = f"projects/{PROJECT_ID}/regions/{region}/subnetworks/{name}"
-    return gasset(
-        "compute.googleapis.com/Subnetwork",
-        f"//compute.googleapis.com/{path}",
-        region=region,
-        subnet_name=name,
-        path=path,
-        network=NET,
-        ip_cidr_range=cidr,
-        purpose=purpose,
-    )
+    return compute("Subnetwork", "subnetworks", name, region=region, subnet_name=name,
+                   network=NET, ip_cidr_range=cidr, purpose=purpose)
 
 
 # -- load balancing ---------------------------------------------------------------------------
-
-
-def _c(path: str) -> str:
-    return f"//compute.googleapis.com/{path}"
 
 
 def forwarding_rule(
@@ -378,24 +356,26 @@ def forwarding_rule(
     all_ports: bool = False,
     ip: str = "34.100.0.1",
     network: str | None = None,
+    project: str = PROJECT_ID,
 ) -> Asset:
-    where = f"regions/{region}" if region else "global"
-    path = f"projects/{PROJECT_ID}/{where}/forwardingRules/{name}"
+    """Forwarding rule ``name`` of ``project`` (regional with ``region``, else global);
+    ``target`` and ``backend_service`` are paths below ``projects/<project>/``."""
     type_ = "ForwardingRule" if region else "GlobalForwardingRule"
-    return gasset(
-        f"compute.googleapis.com/{type_}",
-        _c(path),
-        region=region or GLOBAL,
+    return compute(
+        type_,
+        "forwardingRules",
+        name,
+        region=region,
+        project=project,
         rule_name=name,
-        path=path,
         ip_address=ip,
         ip_protocol=protocol,
         port_range=ports,
         ports=list(port_list),
         all_ports=all_ports,
         load_balancing_scheme=scheme,
-        target=f"projects/{PROJECT_ID}/{target}" if target else None,
-        backend_service=f"projects/{PROJECT_ID}/{backend_service}" if backend_service else None,
+        target=f"projects/{project}/{target}" if target else None,
+        backend_service=f"projects/{project}/{backend_service}" if backend_service else None,
         network=network,
         subnetwork=None,
         network_tier="PREMIUM",
@@ -419,14 +399,12 @@ def proxy(
         "targetSslProxies": "TargetSslProxy",
         "targetTcpProxies": "TargetTcpProxy",
     }
-    where = f"regions/{region}" if region else "global"
-    path = f"projects/{PROJECT_ID}/{where}/{kind}/{name}"
-    return gasset(
-        f"compute.googleapis.com/{types[kind]}",
-        _c(path),
-        region=region or GLOBAL,
+    return compute(
+        types[kind],
+        kind,
+        name,
+        region=region,
         proxy_name=name,
-        path=path,
         url_map=f"projects/{PROJECT_ID}/{url_map}" if url_map else None,
         backend_service=f"projects/{PROJECT_ID}/{service}" if service else None,
         ssl_policy=None,
@@ -436,19 +414,10 @@ def proxy(
 
 
 def url_map(name: str, *services: str, region: str | None = None) -> Asset:
-    where = f"regions/{region}" if region else "global"
-    path = f"projects/{PROJECT_ID}/{where}/urlMaps/{name}"
     full = [f"projects/{PROJECT_ID}/{s}" for s in services]
-    return gasset(
-        "compute.googleapis.com/UrlMap",
-        _c(path),
-        region=region or GLOBAL,
-        map_name=name,
-        path=path,
-        default_service=full[0] if full else None,
-        services=sorted(full),
-        redirect_only=not full,
-    )
+    return compute("UrlMap", "urlMaps", name, region=region, map_name=name,
+                   default_service=full[0] if full else None, services=sorted(full),
+                   redirect_only=not full)
 
 
 def backend_service(
@@ -463,14 +432,12 @@ def backend_service(
 ) -> Asset:
     from posture.collectors.gcp.compute_lb import backend_kind
 
-    where = f"regions/{region}" if region else "global"
-    path = f"projects/{PROJECT_ID}/{where}/backendServices/{name}"
-    return gasset(
-        "compute.googleapis.com/BackendService",
-        _c(path),
-        region=region or GLOBAL,
+    return compute(
+        "BackendService",
+        "backendServices",
+        name,
+        region=region,
         service_name=name,
-        path=path,
         protocol=protocol,
         port_name=port_name,
         port=None,
@@ -498,13 +465,12 @@ def instance_group(
     unknown_members: bool = False,
     network: str = NET,
 ) -> Asset:
-    path = f"projects/{PROJECT_ID}/zones/{zone}/instanceGroups/{name}"
-    return gasset(
-        "compute.googleapis.com/InstanceGroup",
-        _c(path),
-        region=zone,
+    return compute(
+        "InstanceGroup",
+        "instanceGroups",
+        name,
+        zone=zone,
         group_name=name,
-        path=path,
         network=network,
         subnetwork=None,
         named_ports=[{"name": n, "port": p} for n, p in named_ports],
@@ -522,13 +488,8 @@ def target_pool(
     zone: str = "us-central1-a",
     security_policy: str | None = None,
 ) -> Asset:
-    path = f"projects/{PROJECT_ID}/regions/{region}/targetPools/{name}"
-    return gasset(
-        "compute.googleapis.com/TargetPool",
-        _c(path),
-        region=region,
-        pool_name=name,
-        path=path,
+    return compute(
+        "TargetPool", "targetPools", name, region=region, pool_name=name,
         instances=[f"projects/{PROJECT_ID}/zones/{zone}/instances/{m}" for m in members],
         security_policy=security_policy,
     )

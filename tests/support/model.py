@@ -4,7 +4,7 @@ assets and collection errors. The per-cloud modules (``support.aws``, ``support.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from posture.model import GLOBAL, Asset, CollectionError, Inventory, Provider, ScanMeta
@@ -86,3 +86,23 @@ def error_of(
         asset_types=asset_types,
         resource_uid=resource_uid,
     )
+
+
+def refusal(
+    provider: Provider, account: str, code: str, message: str
+) -> Callable[..., CollectionError]:
+    """The builder of the collection errors ``provider`` answers a refused read with (``code``,
+    ``message``) in ``account``: ``(service, operation, asset_types, resource_uid=None,
+    region=GLOBAL)``."""
+
+    def refused(
+        service: str,
+        operation: str,
+        asset_types: tuple[str, ...],
+        resource_uid: str | None = None,
+        region: str = GLOBAL,
+    ) -> CollectionError:
+        return error_of(provider, account, service, operation, asset_types, code=code,
+                        message=message, region=region, resource_uid=resource_uid)
+
+    return refused

@@ -1,8 +1,11 @@
 """Builders for the organisation context the executor injects into a member's snapshot: the
-AWS Organization, the member account with its OU path, and the SCPs attached on that path."""
+AWS Organization, the member account with its OU path, and the SCPs attached on that path; and
+what every cloud's organisation scan promises: ``posture audit DIR`` reproduces its reports."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from posture.model import Asset
@@ -102,3 +105,25 @@ def context(*scps: Asset, management: bool = False, **org: Any) -> list[Asset]:
     the SCPs on its path (FullAWSAccess everywhere when none are given)."""
     return [organization(**org), member(ACCOUNT, management=management),
             *(scps or (full_access(),))]
+
+
+def findings_doc(out: Path) -> dict[str, Any]:
+    """The findings.json a run wrote in ``out``."""
+    doc: dict[str, Any] = json.loads((out / "findings.json").read_text())
+    return doc
+
+
+def assert_audit_reproduces(snap: Path, out: Path, into: Path, exit_code: int) -> None:
+    """``posture audit <snap>`` (an organisation's snapshot directory) into ``into`` exits
+    ``exit_code`` and writes the very reports the scan wrote in ``out``, byte for byte."""
+    from typer.testing import CliRunner
+
+    from posture.cli.main import app
+
+    result = CliRunner().invoke(app, ["audit", str(snap), "-o", str(into), "-q"])
+    assert result.exit_code == exit_code, result.output
+    written = sorted(p.name for p in out.iterdir())
+    assert sorted(p.name for p in into.iterdir()) == written
+    assert {"findings.json", "findings.csv", "report.html"} <= set(written)
+    for name in written:
+        assert (into / name).read_bytes() == (out / name).read_bytes(), name

@@ -3,16 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, parallel_map
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map, pick
 from posture.model import Asset
 
 CERTIFICATE = "AWS::CertificateManager::Certificate"
 
 PERMISSIONS: tuple[str, ...] = ("acm:ListCertificates", "acm:DescribeCertificate")
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:
@@ -53,11 +49,8 @@ def normalize_certificate(scope: RegionScope, summary: Payload, detail: Payload 
     arn = str(cert["CertificateArn"])
     attrs = {
         "arn": arn,
-        "domain_name": cert.get("DomainName"),
-        "status": cert.get("Status"),
-        "type": cert.get("Type"),
-        "not_before": cert.get("NotBefore"),
-        "not_after": cert.get("NotAfter"),
+        **pick(cert, domain_name="DomainName", status="Status", type="Type",
+               not_before="NotBefore", not_after="NotAfter"),
         "in_use_by": None if detail is None else sorted(cert.get("InUseBy") or []),
         "in_use": cert.get("InUse") if detail is None else bool(cert.get("InUseBy")),
         "renewal_eligibility": cert.get("RenewalEligibility"),

@@ -7,17 +7,13 @@ ListFunctions returns each function's environment in clear text. Only the detect
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, protect_logs
+from posture.collectors.aws.base import Payload, RegionScope, protect_logs
 from posture.collectors.secrets import redact_variables, scan_variables
 from posture.model import Asset
 
 FUNCTION = "AWS::Lambda::Function"
 
 PERMISSIONS: tuple[str, ...] = ("lambda:ListFunctions",)
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

@@ -14,7 +14,7 @@ assets are the runner's; an asset or error that names no region is in the scope'
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -27,7 +27,9 @@ from botocore.parsers import ResponseParserError
 
 from posture.collectors.runner import DETAIL_WORKERS as DETAIL_WORKERS
 from posture.collectors.runner import ClientCache, Scope
+from posture.collectors.runner import Payload as Payload
 from posture.collectors.runner import parallel_map as parallel_map
+from posture.collectors.runner import pick as pick
 from posture.collectors.secrets import quiet_logger
 from posture.model import GLOBAL, Asset, Provider
 
@@ -229,3 +231,17 @@ def _first_line(exc: Exception) -> str:
     """An error's message without the multi-line payload some botocore errors carry."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+def listed(
+    scope: RegionScope,
+    service: str,
+    operation: str,
+    key: str,
+    type_: str,
+    normalize: Callable[[RegionScope, Payload], Asset],
+) -> list[Asset]:
+    """One paginated listing, each item normalized; a failed listing is recorded against
+    ``type_`` (and nothing of that type is returned)."""
+    items = scope.paginate(service, operation, key, (type_,))
+    return [normalize(scope, item) for item in items or []]

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope
+from posture.collectors.aws.base import Payload, RegionScope
 from posture.model import GLOBAL, Asset
 
 DISTRIBUTION = "AWS::CloudFront::Distribution"
 
 PERMISSIONS: tuple[str, ...] = ("cloudfront:ListDistributions",)
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

@@ -10,9 +10,7 @@ account only sees as a shadow, is still collected in its home region.
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, parallel_map
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map
 from posture.model import Asset
 
 TRAIL = "AWS::CloudTrail::Trail"
@@ -22,8 +20,6 @@ PERMISSIONS: tuple[str, ...] = (
     "cloudtrail:GetTrailStatus",
     "cloudtrail:GetEventSelectors",
 )
-
-Payload = dict[str, Any]
 
 _READ_WRITE = {"All": {"read", "write"}, "ReadOnly": {"read"}, "WriteOnly": {"write"}}
 

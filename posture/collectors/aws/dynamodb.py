@@ -6,16 +6,12 @@ DescribeTable failed is not emitted: the error names the table's ARN and the typ
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, parallel_map
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map
 from posture.model import Asset
 
 TABLE = "AWS::DynamoDB::Table"
 
 PERMISSIONS: tuple[str, ...] = ("dynamodb:ListTables", "dynamodb:DescribeTable")
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

@@ -6,9 +6,7 @@ The network layer (VPCs, routes, NACLs, security groups, prefix lists) is in ``e
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, name_from_tags, parallel_map, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, name_from_tags, parallel_map, tag_map
 from posture.collectors.aws.ec2_network import listing
 from posture.collectors.aws.ec2_userdata import PERMISSIONS as USER_DATA_PERMISSIONS
 from posture.collectors.aws.ec2_userdata import fetch_user_data, with_user_data
@@ -20,15 +18,9 @@ VOLUME = "AWS::EC2::Volume"
 EBS_DEFAULT = "AWS::EC2::EbsEncryptionByDefault"
 
 PERMISSIONS: tuple[str, ...] = (
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeInstances",
-    "ec2:DescribeVolumes",
-    "ec2:GetEbsEncryptionByDefault",
-    "ec2:GetEbsDefaultKmsKeyId",
-    *USER_DATA_PERMISSIONS,
+    "ec2:DescribeNetworkInterfaces", "ec2:DescribeInstances", "ec2:DescribeVolumes",
+    "ec2:GetEbsEncryptionByDefault", "ec2:GetEbsDefaultKmsKeyId", *USER_DATA_PERMISSIONS,
 )
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

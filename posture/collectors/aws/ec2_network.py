@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope, ec2_asset, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, ec2_asset, listed, tag_map
 from posture.model import Asset
 
 VPC = "AWS::EC2::VPC"
@@ -23,18 +23,12 @@ SECURITY_GROUP = "AWS::EC2::SecurityGroup"
 PREFIX_LIST = "AWS::EC2::PrefixList"
 
 PERMISSIONS: tuple[str, ...] = (
-    "ec2:DescribeVpcs",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeRouteTables",
-    "ec2:DescribeInternetGateways",
-    "ec2:DescribeNatGateways",
-    "ec2:DescribeNetworkAcls",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeManagedPrefixLists",
+    "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
+    "ec2:DescribeInternetGateways", "ec2:DescribeNatGateways", "ec2:DescribeNetworkAcls",
+    "ec2:DescribeSecurityGroups", "ec2:DescribeManagedPrefixLists",
     "ec2:GetManagedPrefixListEntries",
 )
 
-Payload = dict[str, Any]
 Normalizer = Callable[[RegionScope, Payload], Asset]
 
 # Final states of an association/attachment; transient ones still count (a snapshot errs towards
@@ -67,9 +61,8 @@ def collect(scope: RegionScope) -> list[Asset]:
 def listing(
     scope: RegionScope, operation: str, key: str, type_: str, normalize: Normalizer
 ) -> list[Asset]:
-    """One paginated EC2 listing, normalized; a failed listing is recorded against ``type_``."""
-    items = scope.paginate("ec2", operation, key, (type_,))
-    return [normalize(scope, item) for item in items or []]
+    """One paginated EC2 listing, normalized (:func:`~posture.collectors.aws.base.listed`)."""
+    return listed(scope, "ec2", operation, key, type_, normalize)
 
 
 # --- VPCs, subnets, gateways ---------------------------------------------------------------

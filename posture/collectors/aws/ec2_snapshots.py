@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, name_from_tags, parallel_map, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, name_from_tags, parallel_map, tag_map
 from posture.model import Asset
 
 SNAPSHOT = "AWS::EC2::Snapshot"
 PERMISSIONS_FACET = f"{SNAPSHOT}#permissions"
 
 PERMISSIONS: tuple[str, ...] = ("ec2:DescribeSnapshots", "ec2:DescribeSnapshotAttribute")
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

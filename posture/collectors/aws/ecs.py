@@ -8,17 +8,13 @@ or Parameter Store) are the right way to pass secrets and are kept as they are.
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, parallel_map, protect_logs, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map, protect_logs, tag_map
 from posture.collectors.secrets import Hit, redact_name_values, scan_variables
 from posture.model import Asset
 
 TASK_DEFINITION = "AWS::ECS::TaskDefinition"
 
 PERMISSIONS: tuple[str, ...] = ("ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition")
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, listed, tag_map
 from posture.model import Asset
 
 FILE_SYSTEM = "AWS::EFS::FileSystem"
 
 PERMISSIONS: tuple[str, ...] = ("elasticfilesystem:DescribeFileSystems",)
 
-Payload = dict[str, Any]
-
 
 def collect(scope: RegionScope) -> list[Asset]:
-    systems = scope.paginate("efs", "DescribeFileSystems", "FileSystems", (FILE_SYSTEM,))
-    return [normalize_file_system(scope, fs) for fs in systems or []]
+    return listed(scope, "efs", "DescribeFileSystems", "FileSystems", FILE_SYSTEM,
+                  normalize_file_system)
 
 
 def normalize_file_system(scope: RegionScope, fs: Payload) -> Asset:

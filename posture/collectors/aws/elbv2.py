@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope, chunks, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, chunks, tag_map
 from posture.collectors.aws.elbv2_attributes import PERMISSIONS as ATTRIBUTE_PERMISSIONS
 from posture.collectors.aws.elbv2_attributes import add_attributes
 from posture.model import Asset
@@ -23,17 +23,11 @@ TAGS_PER_CALL = 20
 TLS_PROTOCOLS = frozenset({"HTTPS", "TLS"})
 
 PERMISSIONS: tuple[str, ...] = (
-    "elasticloadbalancing:DescribeLoadBalancers",
-    "elasticloadbalancing:DescribeListeners",
-    "elasticloadbalancing:DescribeRules",
-    "elasticloadbalancing:DescribeTargetGroups",
-    "elasticloadbalancing:DescribeTargetHealth",
-    "elasticloadbalancing:DescribeSSLPolicies",
-    "elasticloadbalancing:DescribeTags",
-    *ATTRIBUTE_PERMISSIONS,
+    "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules", "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeSSLPolicies",
+    "elasticloadbalancing:DescribeTags", *ATTRIBUTE_PERMISSIONS,
 )
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

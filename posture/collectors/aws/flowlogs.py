@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, name_from_tags, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, listed, name_from_tags, tag_map
 from posture.model import Asset
 
 FLOW_LOG = "AWS::EC2::FlowLog"
 
 PERMISSIONS: tuple[str, ...] = ("ec2:DescribeFlowLogs",)
 
-Payload = dict[str, Any]
-
 
 def collect(scope: RegionScope) -> list[Asset]:
-    logs = scope.paginate("ec2", "DescribeFlowLogs", "FlowLogs", (FLOW_LOG,))
-    return [normalize_flow_log(scope, f) for f in logs or []]
+    return listed(scope, "ec2", "DescribeFlowLogs", "FlowLogs", FLOW_LOG, normalize_flow_log)
 
 
 def normalize_flow_log(scope: RegionScope, flow: Payload) -> Asset:

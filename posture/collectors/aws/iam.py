@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope, parallel_map, parse_policy, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map, parse_policy, tag_map
 from posture.collectors.aws.iam_account import (
     ACCOUNT_PERMISSIONS,
     collect_account_summary,
@@ -26,30 +26,13 @@ GROUP = "AWS::IAM::Group"
 ROLE = "AWS::IAM::Role"
 
 PERMISSIONS: tuple[str, ...] = (
-    "iam:ListUsers",
-    "iam:GetUser",
-    "iam:GetLoginProfile",
-    "iam:ListMFADevices",
-    "iam:ListAccessKeys",
-    "iam:GetAccessKeyLastUsed",
-    "iam:ListGroupsForUser",
-    "iam:ListAttachedUserPolicies",
-    "iam:ListUserPolicies",
-    "iam:GetUserPolicy",
-    "iam:ListGroups",
-    "iam:GetGroup",
-    "iam:ListAttachedGroupPolicies",
-    "iam:ListGroupPolicies",
-    "iam:GetGroupPolicy",
-    "iam:ListRoles",
-    "iam:GetRole",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListRolePolicies",
-    "iam:GetRolePolicy",
-    *ACCOUNT_PERMISSIONS,
+    "iam:ListUsers", "iam:GetUser", "iam:GetLoginProfile", "iam:ListMFADevices",
+    "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed", "iam:ListGroupsForUser",
+    "iam:ListAttachedUserPolicies", "iam:ListUserPolicies", "iam:GetUserPolicy", "iam:ListGroups",
+    "iam:GetGroup", "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies", "iam:GetGroupPolicy",
+    "iam:ListRoles", "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
+    "iam:GetRolePolicy", *ACCOUNT_PERMISSIONS,
 )
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore import xform_name
 
-from posture.collectors.aws.base import RegionScope, parallel_map, parse_policy
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map, parse_policy
 from posture.model import GLOBAL, Asset
 
 POLICY = "AWS::IAM::Policy"
@@ -16,26 +16,15 @@ PASSWORD_POLICY = "AWS::IAM::PasswordPolicy"
 ACCOUNT_SUMMARY = "AWS::IAM::AccountSummary"
 
 ACCOUNT_PERMISSIONS: tuple[str, ...] = (
-    "iam:ListPolicies",
-    "iam:GetPolicyVersion",
-    "iam:GetAccountPasswordPolicy",
+    "iam:ListPolicies", "iam:GetPolicyVersion", "iam:GetAccountPasswordPolicy",
     "iam:GetAccountSummary",
 )
 
 PASSWORD_POLICY_FIELDS = (
-    "MinimumPasswordLength",
-    "RequireSymbols",
-    "RequireNumbers",
-    "RequireUppercaseCharacters",
-    "RequireLowercaseCharacters",
-    "AllowUsersToChangePassword",
-    "ExpirePasswords",
-    "MaxPasswordAge",
-    "PasswordReusePrevention",
-    "HardExpiry",
+    "MinimumPasswordLength", "RequireSymbols", "RequireNumbers", "RequireUppercaseCharacters",
+    "RequireLowercaseCharacters", "AllowUsersToChangePassword", "ExpirePasswords", "MaxPasswordAge",
+    "PasswordReusePrevention", "HardExpiry",
 )
-
-Payload = dict[str, Any]
 
 
 # --- managed policies --------------------------------------------------------------------------

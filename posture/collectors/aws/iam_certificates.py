@@ -3,16 +3,12 @@ read: the certificate body and chain are not."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope
+from posture.collectors.aws.base import Payload, RegionScope, pick
 from posture.model import GLOBAL, Asset
 
 SERVER_CERTIFICATE = "AWS::IAM::ServerCertificate"
 
 PERMISSIONS: tuple[str, ...] = ("iam:ListServerCertificates",)
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:
@@ -26,11 +22,9 @@ def normalize_server_certificate(scope: RegionScope, cert: Payload) -> Asset:
     arn = str(cert["Arn"])
     attrs = {
         "arn": arn,
-        "certificate_name": cert.get("ServerCertificateName"),
-        "certificate_id": cert.get("ServerCertificateId"),
-        "path": cert.get("Path"),
-        "upload_date": cert.get("UploadDate"),
-        "not_after": cert.get("Expiration"),
+        **pick(cert, certificate_name="ServerCertificateName",
+               certificate_id="ServerCertificateId", path="Path", upload_date="UploadDate",
+               not_after="Expiration"),
     }
     name = str(cert.get("ServerCertificateName") or arn)
     return scope.asset(arn, SERVER_CERTIFICATE, name, attrs, raw=cert, region=GLOBAL)

@@ -4,16 +4,12 @@ names its role. One listing (``ListInstanceProfiles``) returns both."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope
+from posture.collectors.aws.base import Payload, RegionScope
 from posture.model import GLOBAL, Asset
 
 INSTANCE_PROFILE = "AWS::IAM::InstanceProfile"
 
 PERMISSIONS: tuple[str, ...] = ("iam:ListInstanceProfiles",)
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

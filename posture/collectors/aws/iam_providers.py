@@ -5,9 +5,7 @@ Actions, EKS service accounts, …), with the client ids, thumbprints and issuer
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, parallel_map, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map, tag_map
 from posture.model import GLOBAL, Asset
 
 SAML_PROVIDER = "AWS::IAM::SAMLProvider"
@@ -19,8 +17,6 @@ PERMISSIONS: tuple[str, ...] = (
     "iam:ListOpenIDConnectProviders",
     "iam:GetOpenIDConnectProvider",
 )
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

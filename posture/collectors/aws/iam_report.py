@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope
+from posture.collectors.aws.base import Payload, RegionScope
 from posture.model import GLOBAL, Asset
 
 REPORT = "AWS::IAM::CredentialReport"
@@ -30,7 +30,6 @@ PERMISSIONS: tuple[str, ...] = (
     "iam:ListVirtualMFADevices",
 )
 
-Payload = dict[str, Any]
 _NONE = {"", "N/A", "no_information", "not_supported"}
 
 

@@ -8,9 +8,7 @@ Only names and memberships are kept: no e-mail address, phone number or other co
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, parallel_map
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map, pick
 from posture.model import GLOBAL, Asset
 
 USER = "AWS::IdentityStore::User"
@@ -21,8 +19,6 @@ PERMISSIONS: tuple[str, ...] = (
     "identitystore:ListGroups",
     "identitystore:ListGroupMemberships",
 )
-
-Payload = dict[str, Any]
 
 
 def user_uid(scope: RegionScope, user_id: str) -> str:
@@ -61,9 +57,8 @@ def normalize_user(scope: RegionScope, user: Payload) -> Asset:
     user_id = str(user["UserId"])
     attrs = {
         "user_id": user_id,
-        "user_name": user.get("UserName"),
-        "display_name": user.get("DisplayName"),
-        "identity_store_id": user.get("IdentityStoreId"),
+        **pick(user, user_name="UserName", display_name="DisplayName",
+               identity_store_id="IdentityStoreId"),
     }
     raw = {k: user.get(k) for k in ("UserId", "UserName", "DisplayName", "IdentityStoreId")}
     return scope.asset(user_uid(scope, user_id), USER, display_name(user, "UserId"), attrs,

@@ -8,23 +8,15 @@ for the others ``rotation_enabled`` is ``None`` = not applicable.
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, parallel_map, parse_policy, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map, parse_policy, tag_map
 from posture.model import Asset
 
 KEY = "AWS::KMS::Key"
 
 PERMISSIONS: tuple[str, ...] = (
-    "kms:ListKeys",
-    "kms:DescribeKey",
-    "kms:GetKeyRotationStatus",
-    "kms:GetKeyPolicy",
-    "kms:ListAliases",
-    "kms:ListResourceTags",
+    "kms:ListKeys", "kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:GetKeyPolicy",
+    "kms:ListAliases", "kms:ListResourceTags",
 )
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

@@ -8,22 +8,15 @@ a KMS key (``KmsMasterKeyId``).
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, parallel_map, parse_policy
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map, parse_policy
 from posture.model import Asset
 
 TOPIC = "AWS::SNS::Topic"
 QUEUE = "AWS::SQS::Queue"
 
 PERMISSIONS: tuple[str, ...] = (
-    "sns:ListTopics",
-    "sns:GetTopicAttributes",
-    "sqs:ListQueues",
-    "sqs:GetQueueAttributes",
+    "sns:ListTopics", "sns:GetTopicAttributes", "sqs:ListQueues", "sqs:GetQueueAttributes",
 )
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

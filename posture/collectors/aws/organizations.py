@@ -51,17 +51,10 @@ SCP_TYPE = "SERVICE_CONTROL_POLICY"
 ORG_TRAILS = f"{ACCOUNT}#organization_trails"
 
 PERMISSIONS: tuple[str, ...] = (
-    "organizations:DescribeOrganization",
-    "organizations:ListRoots",
-    "organizations:ListAccounts",
-    "organizations:ListOrganizationalUnitsForParent",
-    "organizations:ListAccountsForParent",
-    "organizations:ListParents",
-    "organizations:ListPolicies",
-    "organizations:DescribePolicy",
-    "organizations:ListTargetsForPolicy",
-    "cloudtrail:DescribeTrails",
-    "cloudtrail:GetTrailStatus",
+    "organizations:DescribeOrganization", "organizations:ListRoots", "organizations:ListAccounts",
+    "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent",
+    "organizations:ListParents", "organizations:ListPolicies", "organizations:DescribePolicy",
+    "organizations:ListTargetsForPolicy", "cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus",
 )
 """Every action :func:`discover` calls (the management account's policy is built from it)."""
 

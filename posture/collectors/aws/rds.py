@@ -3,21 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, listed, tag_map
 from posture.model import Asset
 
 DB_INSTANCE = "AWS::RDS::DBInstance"
 
 PERMISSIONS: tuple[str, ...] = ("rds:DescribeDBInstances",)
 
-Payload = dict[str, Any]
-
 
 def collect(scope: RegionScope) -> list[Asset]:
-    instances = scope.paginate("rds", "DescribeDBInstances", "DBInstances", (DB_INSTANCE,))
-    return [normalize_db_instance(scope, db) for db in instances or []]
+    return listed(scope, "rds", "DescribeDBInstances", "DBInstances", DB_INSTANCE,
+                  normalize_db_instance)
 
 
 def normalize_db_instance(scope: RegionScope, db: Payload) -> Asset:

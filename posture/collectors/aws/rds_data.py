@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope, parallel_map, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map, pick, tag_map
 from posture.model import Asset
 
 SERVICE = "rds"
@@ -19,18 +19,11 @@ CLUSTER_PARAMETER_GROUP = "AWS::RDS::DBClusterParameterGroup"
 TLS_PARAMETERS = ("rds.force_ssl", "require_secure_transport")
 
 PERMISSIONS: tuple[str, ...] = (
-    "rds:DescribeDBClusters",
-    "rds:DescribeDBSnapshots",
-    "rds:DescribeDBSnapshotAttributes",
-    "rds:DescribeDBClusterSnapshots",
-    "rds:DescribeDBClusterSnapshotAttributes",
-    "rds:DescribeDBParameterGroups",
-    "rds:DescribeDBParameters",
-    "rds:DescribeDBClusterParameterGroups",
-    "rds:DescribeDBClusterParameters",
+    "rds:DescribeDBClusters", "rds:DescribeDBSnapshots", "rds:DescribeDBSnapshotAttributes",
+    "rds:DescribeDBClusterSnapshots", "rds:DescribeDBClusterSnapshotAttributes",
+    "rds:DescribeDBParameterGroups", "rds:DescribeDBParameters",
+    "rds:DescribeDBClusterParameterGroups", "rds:DescribeDBClusterParameters",
 )
-
-Payload = dict[str, Any]
 
 # (type, listing op, result key, ARN key, id key, attributes op, attributes result key)
 _SNAPSHOTS = (
@@ -91,14 +84,11 @@ def normalize_cluster(scope: RegionScope, cluster: Payload) -> Asset:
     arn = str(cluster["DBClusterArn"])
     attrs = {
         "arn": arn,
-        "db_cluster_id": cluster.get("DBClusterIdentifier"),
-        "engine": cluster.get("Engine"),
-        "engine_version": cluster.get("EngineVersion"),
-        "status": cluster.get("Status"),
-        "storage_encrypted": cluster.get("StorageEncrypted"),
-        "kms_key_id": cluster.get("KmsKeyId"),
-        "publicly_accessible": cluster.get("PubliclyAccessible"),
-        "parameter_group": cluster.get("DBClusterParameterGroup"),
+        **pick(cluster, db_cluster_id="DBClusterIdentifier", engine="Engine",
+               engine_version="EngineVersion", status="Status",
+               storage_encrypted="StorageEncrypted", kms_key_id="KmsKeyId",
+               publicly_accessible="PubliclyAccessible",
+               parameter_group="DBClusterParameterGroup"),
         "member_instance_ids": sorted(
             str(m["DBInstanceIdentifier"])
             for m in cluster.get("DBClusterMembers") or []

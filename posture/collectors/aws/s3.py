@@ -10,26 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from posture.collectors.aws.base import RegionScope, parallel_map, parse_policy, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map, parse_policy, tag_map
 from posture.model import GLOBAL, Asset
 
 BUCKET = "AWS::S3::Bucket"
 ACCOUNT_PUBLIC_ACCESS_BLOCK = "AWS::S3::AccountPublicAccessBlock"
 
 PERMISSIONS: tuple[str, ...] = (
-    "s3:ListAllMyBuckets",
-    "s3:GetBucketLocation",
-    "s3:GetEncryptionConfiguration",
-    "s3:GetBucketPublicAccessBlock",
-    "s3:GetBucketPolicy",
-    "s3:GetBucketAcl",
-    "s3:GetBucketVersioning",
-    "s3:GetBucketLogging",
-    "s3:GetBucketTagging",
+    "s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:GetEncryptionConfiguration",
+    "s3:GetBucketPublicAccessBlock", "s3:GetBucketPolicy", "s3:GetBucketAcl",
+    "s3:GetBucketVersioning", "s3:GetBucketLogging", "s3:GetBucketTagging",
     "s3:GetAccountPublicAccessBlock",
 )
-
-Payload = dict[str, Any]
 
 NOT_FOUND = "__error_code__"
 """Key of the answer :meth:`RegionScope.call` gives for an ``ok_codes`` error ("not configured")."""
@@ -45,10 +37,7 @@ DETAIL_CALLS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("tags", "GetBucketTagging", ("NoSuchTagSet",)),
 )
 PUBLIC_ACCESS_FLAGS = (
-    "BlockPublicAcls",
-    "IgnorePublicAcls",
-    "BlockPublicPolicy",
-    "RestrictPublicBuckets",
+    "BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets",
 )
 # GetBucketLocation answers with legacy names for the two oldest regions.
 _LEGACY_LOCATIONS = {"": "us-east-1", "EU": "eu-west-1"}

@@ -4,9 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from posture.collectors.aws.base import RegionScope, parallel_map, parse_policy, tag_map
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map, parse_policy, tag_map
 from posture.model import Asset
 
 SECRET = "AWS::SecretsManager::Secret"
@@ -15,8 +13,6 @@ PERMISSIONS: tuple[str, ...] = (
     "secretsmanager:ListSecrets",
     "secretsmanager:GetResourcePolicy",
 )
-
-Payload = dict[str, Any]
 
 
 def collect(scope: RegionScope) -> list[Asset]:

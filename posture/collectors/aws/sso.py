@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from posture.collectors.aws import identitystore
-from posture.collectors.aws.base import RegionScope, parallel_map, parse_policy
+from posture.collectors.aws.base import Payload, RegionScope, parallel_map, parse_policy, pick
 from posture.collectors.aws.iam_account import POLICY, normalize_policy
 from posture.model import GLOBAL, Asset
 
@@ -34,22 +34,14 @@ RESERVED_PATH = "/aws-reserved/sso.amazonaws.com/"
 DEFAULT_SESSION = "PT1H"  # what AWS applies when a permission set names no duration
 
 PERMISSIONS: tuple[str, ...] = (
-    "sso:ListInstances",
-    "sso:ListPermissionSets",
-    "sso:DescribePermissionSet",
+    "sso:ListInstances", "sso:ListPermissionSets", "sso:DescribePermissionSet",
     "sso:ListManagedPoliciesInPermissionSet",
-    "sso:ListCustomerManagedPolicyReferencesInPermissionSet",
-    "sso:GetInlinePolicyForPermissionSet",
-    "sso:GetPermissionsBoundaryForPermissionSet",
-    "sso:ListAccountsForProvisionedPermissionSet",
-    "sso:ListAccountAssignments",
-    "iam:ListRoles",
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
+    "sso:ListCustomerManagedPolicyReferencesInPermissionSet", "sso:GetInlinePolicyForPermissionSet",
+    "sso:GetPermissionsBoundaryForPermissionSet", "sso:ListAccountsForProvisionedPermissionSet",
+    "sso:ListAccountAssignments", "iam:ListRoles", "iam:GetPolicy", "iam:GetPolicyVersion",
     *identitystore.PERMISSIONS,
 )
 
-Payload = dict[str, Any]
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 _DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$")
 
@@ -180,9 +172,8 @@ def normalize_instance(scope: RegionScope, instance: Payload, home: str) -> Asse
     arn = str(instance["InstanceArn"])
     attrs = {
         "arn": arn,
-        "identity_store_id": instance.get("IdentityStoreId"),
-        "owner_account_id": instance.get("OwnerAccountId"),
-        "status": instance.get("Status"),
+        **pick(instance, identity_store_id="IdentityStoreId", owner_account_id="OwnerAccountId",
+               status="Status"),
         "home_region": home,
     }
     name = str(instance.get("Name") or arn.rsplit("/", 1)[-1])

@@ -23,10 +23,8 @@ ATTACHMENT = "AWS::EC2::TransitGatewayAttachment"
 ROUTE_TABLE = "AWS::EC2::TransitGatewayRouteTable"
 TYPES = (ATTACHMENT, ROUTE_TABLE)
 PERMISSIONS = (
-    "ec2:DescribeTransitGatewayAttachments",
-    "ec2:DescribeTransitGatewayRouteTables",
-    "ec2:SearchTransitGatewayRoutes",
-    "ec2:GetTransitGatewayRouteTableAssociations",
+    "ec2:DescribeTransitGatewayAttachments", "ec2:DescribeTransitGatewayRouteTables",
+    "ec2:SearchTransitGatewayRoutes", "ec2:GetTransitGatewayRouteTableAssociations",
     "ec2:GetTransitGatewayRouteTablePropagations",
 )
 _ROUTE_STATES = ("active", "blackhole")

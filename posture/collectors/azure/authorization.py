@@ -24,8 +24,7 @@ ELIGIBILITY = "Microsoft.Authorization/roleEligibilityScheduleInstances"
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 
 PERMISSIONS = (
-    "Microsoft.Authorization/roleAssignments/read",
-    "Microsoft.Authorization/roleDefinitions/read",
+    "Microsoft.Authorization/roleAssignments/read", "Microsoft.Authorization/roleDefinitions/read",
     "Microsoft.Authorization/roleEligibilityScheduleInstances/read",
     "Microsoft.Authorization/roleAssignmentScheduleInstances/read",
 )

@@ -26,16 +26,8 @@ from posture.errors import CollectorError
 from posture.model import ALL, GLOBAL, Asset, CollectionError, Inventory, Provider
 
 MODULES = (
-    "network",
-    "network_edge",
-    "compute",
-    "storage",
-    "keyvault",
-    "sql",
-    "authorization",
-    "monitor",
-    "jit",
-    "managed_identity",
+    "network", "network_edge", "compute", "storage", "keyvault", "sql", "authorization", "monitor",
+    "jit", "managed_identity",
 )
 TENANT_MODULES = ("entra",)
 """Modules run once per scan against the credential's Entra ID tenant through Microsoft Graph

@@ -15,17 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from posture.azure import (
-    APPLICATION,
-    CA_POLICY,
-    DIRECTORY_ELIGIBILITY,
-    DIRECTORY_ROLE,
-    GROUP,
-    SECURITY_DEFAULTS,
-    SERVICE_PRINCIPAL,
-    TENANT,
-    USER,
-)
+from posture import azure as entra
 from posture.collectors.azure.base import NOT_FOUND
 from posture.collectors.azure.entra_normalize import (
     normalize_app,
@@ -43,13 +33,8 @@ from posture.model import Asset
 
 PERMISSIONS: tuple[str, ...] = ()  # no ARM action: everything here is Graph
 GRAPH_PERMISSIONS = (
-    "Organization.Read.All",
-    "User.Read.All",
-    "AuditLog.Read.All",
-    "Policy.Read.All",
-    "RoleManagement.Read.Directory",
-    "GroupMember.Read.All",
-    "Application.Read.All",
+    "Organization.Read.All", "User.Read.All", "AuditLog.Read.All", "Policy.Read.All",
+    "RoleManagement.Read.Directory", "GroupMember.Read.All", "Application.Read.All",
 )
 """Microsoft Graph application permissions (admin-consented app roles), all read-only."""
 
@@ -58,29 +43,30 @@ USER_FIELDS = ("id,displayName,userPrincipalName,userType,accountEnabled,employe
 CREDENTIAL_FIELDS = "id,appId,displayName,passwordCredentials,keyCredentials"
 CALLS: dict[str, tuple[str, tuple[str, ...], str, dict[str, str], str]] = {
     # name: (operation, asset types, path, query, permission)
-    "organization": ("Organization_List", (f"{TENANT}#details",), "/organization",
+    "organization": ("Organization_List", (f"{entra.TENANT}#details",), "/organization",
                      {"$select": "id,displayName,verifiedDomains"}, "Organization.Read.All"),
-    "users": ("Users_List", (USER,), "/users",
+    "users": ("Users_List", (entra.USER,), "/users",
               {"$select": USER_FIELDS, "$top": "999"}, "User.Read.All"),
-    "registration": ("UserRegistrationDetails_List", (f"{USER}#registration",),
+    "registration": ("UserRegistrationDetails_List", (f"{entra.USER}#registration",),
                      "/reports/authenticationMethods/userRegistrationDetails", {},
                      "AuditLog.Read.All"),
-    "policies": ("ConditionalAccessPolicies_List", (CA_POLICY,),
+    "policies": ("ConditionalAccessPolicies_List", (entra.CA_POLICY,),
                  "/identity/conditionalAccess/policies", {}, "Policy.Read.All"),
-    "assignments": ("RoleAssignments_List", (DIRECTORY_ROLE,),
+    "assignments": ("RoleAssignments_List", (entra.DIRECTORY_ROLE,),
                     "/roleManagement/directory/roleAssignments",
                     {"$expand": "roleDefinition"}, "RoleManagement.Read.Directory"),
-    "eligibilities": ("RoleEligibilitySchedules_List", (DIRECTORY_ELIGIBILITY,),
+    "eligibilities": ("RoleEligibilitySchedules_List", (entra.DIRECTORY_ELIGIBILITY,),
                       "/roleManagement/directory/roleEligibilitySchedules",
                       {"$expand": "roleDefinition"}, "RoleManagement.Read.Directory"),
-    "activations": ("RoleAssignmentScheduleInstances_List", (f"{DIRECTORY_ROLE}#pim",),
+    "activations": ("RoleAssignmentScheduleInstances_List", (f"{entra.DIRECTORY_ROLE}#pim",),
                     "/roleManagement/directory/roleAssignmentScheduleInstances", {},
                     "RoleManagement.Read.Directory"),
-    "service_principals": ("ServicePrincipals_List", (SERVICE_PRINCIPAL,), "/servicePrincipals",
+    "service_principals": ("ServicePrincipals_List", (entra.SERVICE_PRINCIPAL,),
+                           "/servicePrincipals",
                            {"$select": f"{CREDENTIAL_FIELDS},servicePrincipalType,"
                             "accountEnabled,appOwnerOrganizationId", "$top": "999"},
                            "Application.Read.All"),
-    "applications": ("Applications_List", (APPLICATION,), "/applications",
+    "applications": ("Applications_List", (entra.APPLICATION,), "/applications",
                      {"$select": f"{CREDENTIAL_FIELDS},signInAudience", "$top": "999"},
                      "Application.Read.All"),
 }
@@ -95,7 +81,7 @@ def collect(scope: TenantScope) -> list[Asset]:
     names = list(CALLS)
     found = dict(zip(names, parallel_map(lambda n: _fetch(scope, n), names), strict=True))
     defaults = scope.document(
-        "SecurityDefaults_Get", (SECURITY_DEFAULTS,),
+        "SecurityDefaults_Get", (entra.SECURITY_DEFAULTS,),
         "/policies/identitySecurityDefaultsEnforcementPolicy", permission="Policy.Read.All",
     )
     users = normalize_users(scope, found["users"], found["registration"])
@@ -114,8 +100,9 @@ def collect(scope: TenantScope) -> list[Asset]:
             for a in found["assignments"] or ()]
     out += [normalize_assignment(scope, e, principals, eligible=True)
             for e in found["eligibilities"] or ()]
-    out += [normalize_app(scope, SERVICE_PRINCIPAL, s) for s in found["service_principals"] or ()]
-    out += [normalize_app(scope, APPLICATION, a) for a in found["applications"] or ()]
+    out += [normalize_app(scope, entra.SERVICE_PRINCIPAL, s)
+            for s in found["service_principals"] or ()]
+    out += [normalize_app(scope, entra.APPLICATION, a) for a in found["applications"] or ()]
     return out
 
 
@@ -142,14 +129,14 @@ def _groups(
 ) -> list[Asset]:
     def one(group_id: str) -> Asset | None:
         uid = f"{scope.tenant_uid}/groups/{group_id}"
-        item = scope.document("Groups_Get", (GROUP,), f"/groups/{group_id}",
+        item = scope.document("Groups_Get", (entra.GROUP,), f"/groups/{group_id}",
                               {"$select": "id,displayName,isAssignableToRole,securityEnabled"},
                               permission="GroupMember.Read.All", missing_ok=True,
                               resource_uid=uid)
         if item is NOT_FOUND:  # not a group (a deleted principal, or of another kind)
             return None
         members = None if item is None else scope.listing(
-            "Groups_ListTransitiveMembers", (f"{GROUP}#members",),
+            "Groups_ListTransitiveMembers", (f"{entra.GROUP}#members",),
             f"/groups/{group_id}/transitiveMembers", {"$select": "id,displayName"},
             permission="GroupMember.Read.All", resource_uid=uid)
         return normalize_group(scope, item or {"id": group_id}, members)

@@ -8,16 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from posture.azure import (
-    CA_POLICY,
-    DIRECTORY_ELIGIBILITY,
-    DIRECTORY_ROLE,
-    GROUP,
-    SECURITY_DEFAULTS,
-    SERVICE_PRINCIPAL,
-    TENANT,
-    USER,
-)
+from posture import azure as entra
 from posture.collectors.azure.graph import TenantScope
 from posture.model import Asset
 
@@ -41,7 +32,7 @@ def normalize_tenant(scope: TenantScope, org: Mapping[str, Any]) -> Asset:
     attrs = {"tenant_id": scope.tenant, "display_name": org.get("displayName"),
              "default_domain": default}
     name = str(org.get("displayName") or default or scope.tenant)
-    return scope.asset(scope.tenant_uid, TENANT, name, attrs, dict(org))
+    return scope.asset(scope.tenant_uid, entra.TENANT, name, attrs, dict(org))
 
 
 def normalize_users(
@@ -71,7 +62,7 @@ def normalize_users(
         }
         name = str(item.get("displayName") or item.get("userPrincipalName") or oid)
         raw = {"user": dict(item), "registration": reg}
-        out.append(scope.asset(f"{scope.tenant_uid}/users/{oid}", USER, name, attrs, raw))
+        out.append(scope.asset(f"{scope.tenant_uid}/users/{oid}", entra.USER, name, attrs, raw))
     return out
 
 
@@ -88,7 +79,7 @@ def normalize_group(
         "role_assignable": item.get("isAssignableToRole"),
         "member_user_ids": users,  # transitive; None: not read
     }
-    return scope.asset(f"{scope.tenant_uid}/groups/{oid}", GROUP,
+    return scope.asset(f"{scope.tenant_uid}/groups/{oid}", entra.GROUP,
                        str(item.get("displayName") or oid), attrs, dict(item))
 
 
@@ -130,14 +121,15 @@ def normalize_policy(scope: TenantScope, item: Mapping[str, Any]) -> Asset:
         "authentication_strength": strength.get("displayName") if strength else None,
         "modified": item.get("modifiedDateTime"),
     }
-    return scope.asset(f"{scope.tenant_uid}/conditionalaccesspolicies/{_oid(item)}", CA_POLICY,
-                       str(item.get("displayName") or _oid(item)), attrs, dict(item))
+    uid = f"{scope.tenant_uid}/conditionalaccesspolicies/{_oid(item)}"
+    return scope.asset(uid, entra.CA_POLICY, str(item.get("displayName") or _oid(item)), attrs,
+                       dict(item))
 
 
 def normalize_defaults(scope: TenantScope, item: Mapping[str, Any]) -> Asset:
     attrs = {"enabled": item.get("isEnabled")}
     return scope.asset(f"{scope.tenant_uid}/policies/identitysecuritydefaultsenforcementpolicy",
-                       SECURITY_DEFAULTS, "Security defaults", attrs, dict(item))
+                       entra.SECURITY_DEFAULTS, "Security defaults", attrs, dict(item))
 
 
 def pim_activations(items: list[dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
@@ -189,10 +181,10 @@ def normalize_assignment(
                      start=(item.get("scheduleInfo") or {}).get("startDateTime"),
                      end=expiration.get("endDateTime"))
         uid = f"{scope.tenant_uid}/roleeligibilityschedules/{oid}"
-        return scope.asset(uid, DIRECTORY_ELIGIBILITY, f"{role} ⇢ {shown}", attrs, dict(item))
+        return scope.asset(uid, entra.DIRECTORY_ELIGIBILITY, f"{role} ⇢ {shown}", attrs, dict(item))
     attrs.update(pim=(pim or {}).get(oid), pim_known=pim_known)
     uid = f"{scope.tenant_uid}/roleassignments/{oid}"
-    return scope.asset(uid, DIRECTORY_ROLE, f"{role} → {shown}", attrs, dict(item))
+    return scope.asset(uid, entra.DIRECTORY_ROLE, f"{role} → {shown}", attrs, dict(item))
 
 
 def _credentials(item: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -231,6 +223,6 @@ def normalize_app(scope: TenantScope, type_: str, item: Mapping[str, Any]) -> As
         "sign_in_audience": item.get("signInAudience"),
         "credentials": _credentials(item),
     }
-    kind = "serviceprincipals" if type_ == SERVICE_PRINCIPAL else "applications"
+    kind = "serviceprincipals" if type_ == entra.SERVICE_PRINCIPAL else "applications"
     return scope.asset(f"{scope.tenant_uid}/{kind}/{oid}", type_,
                        str(item.get("displayName") or oid), attrs, _without_secrets(item))

@@ -34,12 +34,9 @@ NIC = "Microsoft.Network/networkInterfaces"
 LOAD_BALANCER = "Microsoft.Network/loadBalancers"
 
 PERMISSIONS = (
-    "Microsoft.Network/virtualNetworks/read",
-    "Microsoft.Network/networkSecurityGroups/read",
-    "Microsoft.Network/applicationSecurityGroups/read",
-    "Microsoft.Network/publicIPAddresses/read",
-    "Microsoft.Network/networkInterfaces/read",
-    "Microsoft.Network/loadBalancers/read",
+    "Microsoft.Network/virtualNetworks/read", "Microsoft.Network/networkSecurityGroups/read",
+    "Microsoft.Network/applicationSecurityGroups/read", "Microsoft.Network/publicIPAddresses/read",
+    "Microsoft.Network/networkInterfaces/read", "Microsoft.Network/loadBalancers/read",
 )
 
 _LISTINGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

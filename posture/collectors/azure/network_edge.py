@@ -30,11 +30,9 @@ BASTION = "Microsoft.Network/bastionHosts"
 APP_GATEWAY = "Microsoft.Network/applicationGateways"
 
 PERMISSIONS = (
-    "Microsoft.Network/azureFirewalls/read",
-    "Microsoft.Network/firewallPolicies/read",
+    "Microsoft.Network/azureFirewalls/read", "Microsoft.Network/firewallPolicies/read",
     "Microsoft.Network/firewallPolicies/ruleCollectionGroups/read",
-    "Microsoft.Network/bastionHosts/read",
-    "Microsoft.Network/applicationGateways/read",
+    "Microsoft.Network/bastionHosts/read", "Microsoft.Network/applicationGateways/read",
     "Microsoft.Network/applicationGatewayAvailableSslOptions/read",
     "Microsoft.Network/applicationGatewayAvailableSslOptions/predefinedPolicies/read",
 )

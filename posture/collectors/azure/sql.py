@@ -26,12 +26,10 @@ SERVER = "Microsoft.Sql/servers"
 DATABASE = "Microsoft.Sql/servers/databases"
 
 PERMISSIONS = (
-    "Microsoft.Sql/servers/read",
-    "Microsoft.Sql/servers/firewallRules/read",
+    "Microsoft.Sql/servers/read", "Microsoft.Sql/servers/firewallRules/read",
     "Microsoft.Sql/servers/databases/read",
     "Microsoft.Sql/servers/databases/transparentDataEncryption/read",
-    "Microsoft.Sql/servers/auditingSettings/read",
-    "Microsoft.Insights/DiagnosticSettings/Read",
+    "Microsoft.Sql/servers/auditingSettings/read", "Microsoft.Insights/DiagnosticSettings/Read",
 )
 
 

@@ -47,10 +47,7 @@ HOSTS = {
     "iamcredentials": "iamcredentials.googleapis.com",
 }
 RETRYABLE = (
-    gexc.TooManyRequests,
-    gexc.ServiceUnavailable,
-    gexc.InternalServerError,
-    gexc.BadGateway,
+    gexc.TooManyRequests, gexc.ServiceUnavailable, gexc.InternalServerError, gexc.BadGateway,
     gexc.GatewayTimeout,
 )
 

@@ -19,19 +19,8 @@ from posture.gcp import PROJECT
 from posture.model import ALL, CollectionError, Inventory, Provider
 
 MODULES = (
-    "resourcemanager",
-    "compute_network",
-    "compute",
-    "compute_lb",
-    "kms",
-    "storage",
-    "orgpolicy",
-    "sql",
-    "iam",
-    "oslogin",
-    "orgpolicy_identity",
-    "pam",
-    "wif",
+    "resourcemanager", "compute_network", "compute", "compute_lb", "kms", "storage", "orgpolicy",
+    "sql", "iam", "oslogin", "orgpolicy_identity", "pam", "wif",
 )
 PACKAGE = "posture.collectors.gcp"
 

@@ -25,14 +25,9 @@ HTTPS_PROXY = "compute.googleapis.com/TargetHttpsProxy"
 SSL_PROXY = "compute.googleapis.com/TargetSslProxy"
 SSL_POLICY = "compute.googleapis.com/SslPolicy"
 PERMISSIONS = (
-    "compute.addresses.list",
-    "compute.globalAddresses.list",
-    "compute.instances.list",
-    "compute.regionSslPolicies.list",
-    "compute.regionTargetHttpsProxies.list",
-    "compute.sslPolicies.list",
-    "compute.targetHttpsProxies.list",
-    "compute.targetSslProxies.list",
+    "compute.addresses.list", "compute.globalAddresses.list", "compute.instances.list",
+    "compute.regionSslPolicies.list", "compute.regionTargetHttpsProxies.list",
+    "compute.sslPolicies.list", "compute.targetHttpsProxies.list", "compute.targetSslProxies.list",
 )
 METADATA_SETTINGS = frozenset(
     {

@@ -31,19 +31,12 @@ from posture.gcp import (
 from posture.model import Asset
 
 PERMISSIONS = (
-    "compute.backendServices.list",
-    "compute.forwardingRules.list",
-    "compute.globalForwardingRules.list",
-    "compute.instanceGroups.list",
-    "compute.regionBackendServices.list",
-    "compute.regionTargetHttpProxies.list",
-    "compute.regionTargetTcpProxies.list",
-    "compute.regionUrlMaps.list",
-    "compute.targetHttpProxies.list",
-    "compute.targetInstances.list",
-    "compute.targetPools.list",
-    "compute.targetTcpProxies.list",
-    "compute.urlMaps.list",
+    "compute.backendServices.list", "compute.forwardingRules.list",
+    "compute.globalForwardingRules.list", "compute.instanceGroups.list",
+    "compute.regionBackendServices.list", "compute.regionTargetHttpProxies.list",
+    "compute.regionTargetTcpProxies.list", "compute.regionUrlMaps.list",
+    "compute.targetHttpProxies.list", "compute.targetInstances.list", "compute.targetPools.list",
+    "compute.targetTcpProxies.list", "compute.urlMaps.list",
 )
 
 

@@ -30,13 +30,9 @@ FIREWALL_POLICY = "compute.googleapis.com/FirewallPolicy"
 EFFECTIVE = f"{NETWORK}#effective_firewalls"
 SERVICE = "compute"
 PERMISSIONS = (
-    "compute.firewallPolicies.list",
-    "compute.firewalls.list",
-    "compute.networks.getEffectiveFirewalls",
-    "compute.networks.list",
-    "compute.regionFirewallPolicies.list",
-    "compute.routes.list",
-    "compute.subnetworks.list",
+    "compute.firewallPolicies.list", "compute.firewalls.list",
+    "compute.networks.getEffectiveFirewalls", "compute.networks.list",
+    "compute.regionFirewallPolicies.list", "compute.routes.list", "compute.subnetworks.list",
 )
 
 

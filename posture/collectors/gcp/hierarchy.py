@@ -20,10 +20,8 @@ from posture.model import Asset, CollectionError
 
 SERVICE = "cloudresourcemanager"
 PERMISSIONS = (
-    "resourcemanager.folders.get",
-    "resourcemanager.folders.getIamPolicy",
-    "resourcemanager.organizations.get",
-    "resourcemanager.organizations.getIamPolicy",
+    "resourcemanager.folders.get", "resourcemanager.folders.getIamPolicy",
+    "resourcemanager.organizations.get", "resourcemanager.organizations.getIamPolicy",
 )
 
 

@@ -14,9 +14,7 @@ KEY_RING = "cloudkms.googleapis.com/KeyRing"
 CRYPTO_KEY = "cloudkms.googleapis.com/CryptoKey"
 SERVICE = "cloudkms"
 PERMISSIONS = (
-    "cloudkms.cryptoKeys.getIamPolicy",
-    "cloudkms.cryptoKeys.list",
-    "cloudkms.keyRings.list",
+    "cloudkms.cryptoKeys.getIamPolicy", "cloudkms.cryptoKeys.list", "cloudkms.keyRings.list",
     "cloudkms.locations.list",
 )
 

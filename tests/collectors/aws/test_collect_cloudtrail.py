@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from support.aws import client
 from support.collect import by_uid, error_keys, scope
-from support.faults import refuse
+from support.faults import refusals, refused_scope
 
 from posture.collectors.aws import cloudtrail
 from posture.collectors.aws.base import RegionScope
@@ -75,25 +75,21 @@ def test_multi_region_trail_appears_once_in_its_home_region(moto_endpoint: str) 
 
 def test_denied_selectors_leave_management_events_unknown(moto_endpoint: str) -> None:
     _seed(moto_endpoint)
-    sc = scope(moto_endpoint, region="us-east-1")
-    refuse(sc.clients, "cloudtrail", "us-east-1", "GetEventSelectors")
+    sc = refused_scope(moto_endpoint, "cloudtrail", "GetEventSelectors")
     main = by_uid(cloudtrail.collect(sc))[MAIN].attrs
 
-    assert error_keys(sc.errors) == {(
-        "us-east-1", "cloudtrail", "GetEventSelectors", "AccessDeniedException",
-        ("AWS::CloudTrail::Trail#selectors",), MAIN)}
+    assert error_keys(sc.errors) == refusals(
+        "cloudtrail", "GetEventSelectors", ("AWS::CloudTrail::Trail#selectors",), [MAIN])
     assert (main["management_events"], main["event_selectors"]) == (None, None)
     assert main["is_logging"] is True
 
 
 def test_denied_listing_names_the_region(moto_endpoint: str) -> None:
     _seed(moto_endpoint)
-    sc = scope(moto_endpoint, region="eu-west-1")
-    refuse(sc.clients, "cloudtrail", "eu-west-1", "DescribeTrails")
+    sc = refused_scope(moto_endpoint, "cloudtrail", "DescribeTrails", region="eu-west-1")
     assert cloudtrail.collect(sc) == []
-    assert error_keys(sc.errors) == {(
-        "eu-west-1", "cloudtrail", "DescribeTrails", "AccessDeniedException",
-        ("AWS::CloudTrail::Trail",), None)}
+    assert error_keys(sc.errors) == refusals(
+        "cloudtrail", "DescribeTrails", ("AWS::CloudTrail::Trail",), region="eu-west-1")
 
 
 def _classic(*selectors: tuple[str, bool]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from support.aws import ACCOUNT, client
-from support.collect import collected, scope
+from support.collect import collected, scope, security_group
 from support.faults import deny, respond
 
 from posture.collectors.aws import ec2, ec2_network
@@ -286,7 +286,7 @@ def test_prefix_lists(factory: ClientFactory, moto_endpoint: str) -> None:
 def test_denied_network_calls_are_recorded(factory: ClientFactory, moto_endpoint: str) -> None:
     ec2c = client("ec2", moto_endpoint)
     vpc = ec2c.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    ec2c.create_security_group(GroupName="web", Description="web", VpcId=vpc)
+    security_group(ec2c, vpc, "web")
     pl = ec2c.create_managed_prefix_list(PrefixListName="office", AddressFamily="IPv4",
                                          MaxEntries=1)["PrefixList"]["PrefixListId"]
     deny(factory, "ec2", "DescribeSecurityGroups")
@@ -320,7 +320,7 @@ def test_instances_interfaces_and_volumes(factory: ClientFactory, moto_endpoint:
     vpc = ec2c.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     sub = ec2c.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24",
                              AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
-    sg = ec2c.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+    sg = security_group(ec2c, vpc, "web")
     inst = ec2c.run_instances(
         ImageId=_ami(ec2c), MinCount=1, MaxCount=1, SubnetId=sub, SecurityGroupIds=[sg],
         MetadataOptions={"HttpTokens": "required"}, IamInstanceProfile={"Arn": profile},

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from support.aws import ACCOUNT, client
-from support.collect import collected, scope, vpc_with_subnets
+from support.collect import collected, network_with_group, scope
 from support.faults import deny, respond
 
 from posture.collectors.aws import elbv2
@@ -34,12 +34,12 @@ MODERN_TLS = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 def estate(moto_endpoint: str) -> dict[str, Any]:
     """An internet-facing ALB (HTTPS + HTTP redirect + fixed response) and an internal NLB."""
     ec2c, elb = client("ec2", moto_endpoint), client("elbv2", moto_endpoint)
-    vpc, subs = vpc_with_subnets(ec2c)
-    sg = ec2c.create_security_group(GroupName="alb", Description="alb", VpcId=vpc)["GroupId"]
+    net = network_with_group(ec2c, "alb")
+    vpc, subs = net["vpc"], net["subnets"]
     iid = ec2c.run_instances(ImageId="ami-1e749f67", MinCount=1, MaxCount=1,
                              SubnetId=subs[0])["Instances"][0]["InstanceId"]
     cert = client("acm", moto_endpoint).request_certificate(DomainName="shop.example.com")
-    alb = elb.create_load_balancer(Name="shop", Subnets=subs, SecurityGroups=[sg],
+    alb = elb.create_load_balancer(Name="shop", Subnets=subs, SecurityGroups=[net["sg"]],
                                    Scheme="internet-facing",
                                    Tags=[{"Key": "env", "Value": "prod"}])["LoadBalancers"][0]
     nlb = elb.create_load_balancer(Name="inner", Subnets=[subs[0]], Type="network",
@@ -72,7 +72,7 @@ def estate(moto_endpoint: str) -> dict[str, Any]:
                               SslPolicy=MODERN_TLS, DefaultActions=[
                                   {"Type": "forward", "TargetGroupArn": tcp}],
                               Certificates=[{"CertificateArn": cert["CertificateArn"]}])
-    return {"vpc": vpc, "subnets": subs, "sg": sg, "instance": iid, "alb": alb, "nlb": nlb,
+    return {**net, "instance": iid, "alb": alb, "nlb": nlb,
             "web": web_arn, "tcp": tcp, "cert": cert["CertificateArn"],
             "https": https["Listeners"][0]["ListenerArn"],
             "http": http["Listeners"][0]["ListenerArn"],

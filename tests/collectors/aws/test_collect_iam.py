@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from support.aws import client, reset_moto
-from support.collect import AUDITOR, by_uid, denied_session, error_keys, scope
+from support.collect import AUDITOR, by_uid, collected_denied, error_keys, scope
 
 from posture.collectors.aws import iam, iam_account
 from posture.collectors.aws.base import parse_policy
@@ -188,9 +188,7 @@ def test_password_policy_absent_then_present_and_account_summary(moto_endpoint: 
 
 def test_denied_calls_are_recorded_per_principal(moto_endpoint: str) -> None:
     _seed(moto_endpoint, aws_managed=False)
-    with denied_session(moto_endpoint, "iam:ListMFADevices", "iam:GetRole") as session:
-        sc = scope(moto_endpoint, session=session)
-        assets = by_uid(iam.collect(sc))
+    assets, sc = collected_denied(iam, moto_endpoint, "iam:ListMFADevices", "iam:GetRole")
 
     role_arn = f"arn:aws:iam::{ACCT}:role/app"
     role_facets = ("AWS::IAM::Role#policies", "AWS::IAM::Role#last_used", "AWS::IAM::Role#tags")
@@ -210,9 +208,8 @@ def test_denied_calls_are_recorded_per_principal(moto_endpoint: str) -> None:
 
 def test_denied_user_listing_names_the_type(moto_endpoint: str) -> None:
     _seed(moto_endpoint, aws_managed=False)
-    with denied_session(moto_endpoint, "iam:ListUsers", "iam:GetAccountPasswordPolicy") as session:
-        sc = scope(moto_endpoint, session=session)
-        assets = by_uid(iam.collect(sc))
+    denied = ("iam:ListUsers", "iam:GetAccountPasswordPolicy")
+    assets, sc = collected_denied(iam, moto_endpoint, *denied)
 
     policy_uid = f"arn:aws:iam::{ACCT}:account-password-policy"
     assert error_keys(sc.errors) == {

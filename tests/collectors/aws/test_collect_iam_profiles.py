@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from support.aws import ACCOUNT, client
-from support.collect import by_uid, collected, denied_session, error_keys, scope
+from support.collect import by_uid, collected, collected_denied, error_keys, scope
 
 from posture.collectors.aws import ec2, iam_profiles
 from posture.collectors.aws.base import ClientFactory
@@ -50,9 +50,8 @@ def test_profiles_name_their_role_and_instances_their_profile(
 
 def test_a_denied_listing_is_recorded(moto_endpoint: str) -> None:
     client("iam", moto_endpoint).create_instance_profile(InstanceProfileName="web")
-    with denied_session(moto_endpoint, "iam:ListInstanceProfiles") as session:
-        sc = scope(moto_endpoint, session=session)
-        assert iam_profiles.collect(sc) == []
+    assets, sc = collected_denied(iam_profiles, moto_endpoint, "iam:ListInstanceProfiles")
+    assert assets == {}
     assert error_keys(sc.errors) == {
         (GLOBAL, "iam", "ListInstanceProfiles", "AccessDenied", ("AWS::IAM::InstanceProfile",),
          None),

@@ -7,7 +7,7 @@ from typing import Any
 
 from support.aws import client
 from support.collect import by_uid, error_keys, scope
-from support.faults import refuse
+from support.faults import refusals, refused_scope
 
 from posture.collectors.aws import kms
 from posture.snapshot import jsonable
@@ -98,15 +98,11 @@ def test_other_region_is_separate(moto_endpoint: str) -> None:
 
 def test_denied_key_policy_keeps_the_rest(moto_endpoint: str) -> None:
     keys = _seed(moto_endpoint)
-    sc = scope(moto_endpoint, region="us-east-1")
-    refuse(sc.clients, "kms", "us-east-1", "GetKeyPolicy")
+    sc = refused_scope(moto_endpoint, "kms", "GetKeyPolicy")
     assets = by_uid(kms.collect(sc))
 
-    facet = ("AWS::KMS::Key#policy",)
-    assert error_keys(sc.errors) == {
-        ("us-east-1", "kms", "GetKeyPolicy", "AccessDeniedException", facet, k["Arn"])
-        for k in keys.values()
-    }
+    assert error_keys(sc.errors) == refusals(
+        "kms", "GetKeyPolicy", ("AWS::KMS::Key#policy",), [k["Arn"] for k in keys.values()])
     assert all("not authorized to perform: kms:GetKeyPolicy" in e.message for e in sc.errors)
     rotated = assets[keys["rotated"]["Arn"]].attrs
     assert rotated["policy"] is None
@@ -116,11 +112,9 @@ def test_denied_key_policy_keeps_the_rest(moto_endpoint: str) -> None:
 
 def test_denied_listing_is_recorded_against_the_type(moto_endpoint: str) -> None:
     _seed(moto_endpoint)
-    sc = scope(moto_endpoint, region="us-east-1")
-    refuse(sc.clients, "kms", "us-east-1", "ListKeys")
+    sc = refused_scope(moto_endpoint, "kms", "ListKeys")
     assert kms.collect(sc) == []
-    assert error_keys(sc.errors) == {
-        ("us-east-1", "kms", "ListKeys", "AccessDeniedException", ("AWS::KMS::Key",), None)}
+    assert error_keys(sc.errors) == refusals("kms", "ListKeys", ("AWS::KMS::Key",))
 
 
 def test_rotation_applies_only_to_rotatable_keys() -> None:

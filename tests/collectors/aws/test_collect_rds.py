@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from support.aws import ACCOUNT, client
-from support.collect import collected, scope, vpc_with_subnets
+from support.collect import collected, network_with_group, scope
 from support.faults import deny
 
 from posture.collectors.aws import rds
@@ -22,14 +22,13 @@ DB = "AWS::RDS::DBInstance"
 
 @pytest.fixture
 def network(moto_endpoint: str) -> dict[str, Any]:
-    ec2c, rdsc = client("ec2", moto_endpoint), client("rds", moto_endpoint)
-    vpc, subs = vpc_with_subnets(ec2c)
-    sg = ec2c.create_security_group(GroupName="db", Description="db", VpcId=vpc)["GroupId"]
+    net = network_with_group(client("ec2", moto_endpoint), "db")
+    rdsc = client("rds", moto_endpoint)
     rdsc.create_db_subnet_group(DBSubnetGroupName="data", DBSubnetGroupDescription="data",
-                                SubnetIds=subs)
+                                SubnetIds=net["subnets"])
     rdsc.create_db_parameter_group(DBParameterGroupName="pg-tls",
                                    DBParameterGroupFamily="postgres16", Description="force ssl")
-    return {"vpc": vpc, "subnets": subs, "sg": sg}
+    return net
 
 
 def _create(moto_endpoint: str, name: str, **kwargs: Any) -> str:

@@ -14,7 +14,7 @@ from support.collect import (
     TLS_ONLY,
     by_uid,
     client_factory,
-    denied_session,
+    collected_denied,
     error_keys,
     scope,
 )
@@ -100,9 +100,7 @@ def test_account_public_access_block_absent_then_present(moto_endpoint: str) -> 
 
 @pytest.mark.usefixtures("s3_estate")
 def test_denied_bucket_policy_is_recorded_per_bucket_and_region(moto_endpoint: str) -> None:
-    with denied_session(moto_endpoint, "s3:GetBucketPolicy") as session:
-        sc = scope(moto_endpoint, session=session)
-        assets = by_uid(s3.collect(sc))
+    assets, sc = collected_denied(s3, moto_endpoint, "s3:GetBucketPolicy")
 
     facet = ("AWS::S3::Bucket#policy",)
     assert error_keys(sc.errors) == {
@@ -119,9 +117,7 @@ def test_denied_bucket_policy_is_recorded_per_bucket_and_region(moto_endpoint: s
 
 @pytest.mark.usefixtures("s3_estate")
 def test_denied_location_keeps_the_bucket_with_an_unknown_region(moto_endpoint: str) -> None:
-    with denied_session(moto_endpoint, "s3:GetBucketLocation") as session:
-        sc = scope(moto_endpoint, session=session)
-        assets = by_uid(s3.collect(sc))
+    assets, sc = collected_denied(s3, moto_endpoint, "s3:GetBucketLocation")
 
     assert {(e.region, e.operation, e.code, e.asset_types) for e in sc.errors} == {
         (GLOBAL, "GetBucketLocation", "AccessDenied", ("AWS::S3::Bucket#location",))}

@@ -7,7 +7,7 @@ from typing import Any
 
 from support.aws import client
 from support.collect import by_uid, error_keys, scope
-from support.faults import refuse
+from support.faults import refusals, refused_scope
 
 from posture.collectors.aws import secretsmanager
 from posture.snapshot import jsonable
@@ -70,15 +70,12 @@ def test_secrets_with_and_without_policy(moto_endpoint: str) -> None:
 
 def test_denied_resource_policy_is_unknown_not_absent(moto_endpoint: str) -> None:
     arns = _seed(moto_endpoint)
-    sc = scope(moto_endpoint, region="us-east-1")
-    refuse(sc.clients, "secretsmanager", "us-east-1", "GetResourcePolicy")
+    sc = refused_scope(moto_endpoint, "secretsmanager", "GetResourcePolicy")
     assets = by_uid(secretsmanager.collect(sc))
 
-    facet = ("AWS::SecretsManager::Secret#resource_policy",)
-    assert error_keys(sc.errors) == {
-        ("us-east-1", "secretsmanager", "GetResourcePolicy", "AccessDeniedException", facet, arn)
-        for arn in arns.values()
-    }
+    assert error_keys(sc.errors) == refusals(
+        "secretsmanager", "GetResourcePolicy", ("AWS::SecretsManager::Secret#resource_policy",),
+        arns.values())
     shared = assets[arns["shared"]].attrs
     assert (shared["resource_policy"], shared["resource_policy_present"]) == (None, None)
     assert shared["kms_key_id"] == KEY_ARN

@@ -8,11 +8,10 @@ injects 403 and 429 answers.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 from support.azure import DEV, SERVICE_PRINCIPAL, SUB, TENANT
-from support.azure_collect import collect_fake
+from support.azure_collect import collect_fake, collect_fresh, names
 
 from posture.collectors.azure.base import AzureTarget
 from posture.collectors.azure.collector import collect, role_definition
@@ -25,20 +24,15 @@ RG = f"/subscriptions/{SUB}/resourcegroups/rg-prod/providers"
 
 
 @pytest.fixture(scope="module")
-def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inventory]:
+def estate(tmp_path_factory: pytest.TempPathFactory) -> Inventory:
     """One clean collection shared by the read-only tests of this module."""
-    with FakeArm(tmp_path_factory.mktemp("tls")) as server:
-        yield collect_fake(server)
-
-
-def _names(inv: Inventory, type_: str) -> set[str]:
-    return {a.name for a in inv.of(type_)}
+    return collect_fresh(tmp_path_factory.mktemp("tls"))
 
 
 def test_every_subscription_and_every_type_is_collected(estate: Inventory) -> None:
     assert estate.errors == ()
     assert estate.meta.accounts == (SUB, DEV)  # two pages of /subscriptions
-    assert _names(estate, "Microsoft.Compute/virtualMachines") == {
+    assert names(estate, "Microsoft.Compute/virtualMachines") == {
         "vm-web",
         "vm-app",
         "vm-double",
@@ -47,7 +41,7 @@ def test_every_subscription_and_every_type_is_collected(estate: Inventory) -> No
         "vm-fw",
     }
     # networkInterfaces come in two pages (nextLink)
-    assert _names(estate, "Microsoft.Network/networkInterfaces") == {
+    assert names(estate, "Microsoft.Network/networkInterfaces") == {
         "nic-web",
         "nic-app",
         "nic-double",
@@ -55,7 +49,7 @@ def test_every_subscription_and_every_type_is_collected(estate: Inventory) -> No
         "nic-lb",
         "nic-fw",
     }
-    assert _names(estate, "Microsoft.Network/virtualNetworks/subnets") == {
+    assert names(estate, "Microsoft.Network/virtualNetworks/subnets") == {
         "AzureBastionSubnet",
         "AzureFirewallSubnet",
         "web",
@@ -63,22 +57,22 @@ def test_every_subscription_and_every_type_is_collected(estate: Inventory) -> No
         "db",
         "default",
     }
-    assert _names(estate, "Microsoft.Network/virtualNetworks/virtualNetworkPeerings") == {
+    assert names(estate, "Microsoft.Network/virtualNetworks/virtualNetworkPeerings") == {
         "prod-to-dev",
         "dev-to-prod",
     }
-    assert _names(estate, "Microsoft.KeyVault/vaults/keys") == {"cmk-good", "cmk-bad"}
-    assert _names(estate, "Microsoft.Sql/servers/databases") == {"master", "appdb", "legacydb"}
-    assert _names(estate, "Microsoft.Authorization/roleAssignments") >= {
+    assert names(estate, "Microsoft.KeyVault/vaults/keys") == {"cmk-good", "cmk-bad"}
+    assert names(estate, "Microsoft.Sql/servers/databases") == {"master", "appdb", "legacydb"}
+    assert names(estate, "Microsoft.Authorization/roleAssignments") >= {
         "Owner → a11ce000-0000-0000-0000-000000000001"
     }
-    assert _names(estate, "Microsoft.Authorization/roleEligibilityScheduleInstances") == {
+    assert names(estate, "Microsoft.Authorization/roleEligibilityScheduleInstances") == {
         "Owner ⇢ da7e0000-0000-0000-0000-000000000004",
         "User Access Administrator ⇢ f4a40000-0000-0000-0000-000000000009",
     }
     # built-in roles nobody uses are not kept; custom ones always are, and so are the roles a
     # condition names (Backup Reader: what the RBAC administrator may assign)
-    assert _names(estate, "Microsoft.Authorization/roleDefinitions") == {
+    assert names(estate, "Microsoft.Authorization/roleDefinitions") == {
         "Owner",
         "Contributor",
         "Reader",

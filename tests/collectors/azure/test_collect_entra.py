@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from support.azure import SUB, TENANT
-from support.azure_collect import collect_fake
+from support.azure_collect import collect_fake, collect_fresh, names
 from support.checks import run_one
 
 from posture.collectors.azure.base import AzureTarget
@@ -28,13 +27,8 @@ def _collect(fake: FakeArm, graph: bool = True, retries: int = 0) -> Inventory:
 
 
 @pytest.fixture(scope="module")
-def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inventory]:
-    with FakeArm(tmp_path_factory.mktemp("tls")) as server:
-        yield _collect(server)
-
-
-def _names(inv: Inventory, type_: str) -> set[str]:
-    return {a.name for a in inv.of(type_)}
+def estate(tmp_path_factory: pytest.TempPathFactory) -> Inventory:
+    return collect_fresh(tmp_path_factory.mktemp("tls"), graph=True)
 
 
 def test_every_graph_type_is_collected_with_display_names(estate: Inventory) -> None:
@@ -43,13 +37,13 @@ def test_every_graph_type_is_collected_with_display_names(estate: Inventory) -> 
     assert (tenant.uid, tenant.account, tenant.name) == (f"/tenants/{TENANT}", ACCOUNT, "Contoso")
     # two pages of /users (@odata.nextLink with $skiptoken)
     assert len(estate.of("microsoft.graph.user")) == 9
-    assert "Frank Ops" in _names(estate, "microsoft.graph.user")
-    assert _names(estate, "microsoft.graph.unifiedRoleAssignment") >= {
+    assert "Frank Ops" in names(estate, "microsoft.graph.user")
+    assert names(estate, "microsoft.graph.unifiedRoleAssignment") >= {
         "Global Administrator → Alice Admin", "Helpdesk Administrator → Helpdesk Admins",
         "Directory Readers → reporting-app"}
-    assert _names(estate, "microsoft.graph.unifiedRoleEligibilitySchedule") == {
+    assert names(estate, "microsoft.graph.unifiedRoleEligibilitySchedule") == {
         "Global Administrator ⇢ Carol Cloud"}
-    assert _names(estate, "microsoft.graph.group") == {"CA Exclusions", "Helpdesk Admins"}
+    assert names(estate, "microsoft.graph.group") == {"CA Exclusions", "Helpdesk Admins"}
     assert len(estate.of("microsoft.graph.conditionalAccessPolicy")) == 4
     assert [d.attr("enabled") for d in
             estate.of("microsoft.graph.identitySecurityDefaultsEnforcementPolicy")] == [False]

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from support.azure import SUB
-from support.azure_collect import collect_fake
+from support.azure_collect import collect_fake, collect_fresh
 
 from posture.collectors.azure.collector import role_definition
 from posture.collectors.azure.compute_vmdata import (
@@ -33,9 +32,8 @@ SECRET_ATTRS = ("user_data_present", "user_data_secrets", "extensions", "extensi
 
 
 @pytest.fixture(scope="module")
-def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inventory]:
-    with FakeArm(tmp_path_factory.mktemp("tls")) as server:
-        yield collect_fake(server)
+def estate(tmp_path_factory: pytest.TempPathFactory) -> Inventory:
+    return collect_fresh(tmp_path_factory.mktemp("tls"))
 
 
 def _vm(inv: Inventory, name: str) -> Asset:

@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support.gcp_collect import collect_denied, collect_fake
 
 from posture.collectors.gcp.base import GcpTarget
 from posture.collectors.gcp.collector import (
@@ -28,10 +29,7 @@ C = "//compute.googleapis.com/projects/acme-prod"
 
 @pytest.fixture(scope="module")
 def inv(gcp_fake: FakeGoogle) -> Inventory:
-    target = GcpTarget(
-        projects=(PROD, "acme-dev"), api_endpoint=gcp_fake.base, anonymous=True, retry_initial=0.01
-    )
-    return collect(target)
+    return collect_fake(gcp_fake.base)
 
 
 def _prod(inv: Inventory) -> Counter[str]:
@@ -398,20 +396,11 @@ def test_load_balancer_attrs(inv: Inventory) -> None:
 
 
 def test_effective_firewalls_and_group_member_failures_are_recorded() -> None:
-    routes = load_routes()
-    denied = {
-        "__status__": 403,
-        "error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"},
-    }
-    routes["GET /compute/v1/projects/acme-prod/global/networks/prod-vpc/getEffectiveFirewalls"] = (
-        denied
+    compute = "/compute/v1/projects/acme-prod"
+    got = collect_denied(
+        f"GET {compute}/global/networks/prod-vpc/getEffectiveFirewalls",
+        f"POST {compute}/zones/us-central1-b/instanceGroups/db-ig/listInstances",
     )
-    routes[
-        "POST /compute/v1/projects/acme-prod/zones/us-central1-b/instanceGroups/db-ig/listInstances"
-    ] = denied
-    with serving(routes) as running:
-        target = GcpTarget(projects=(PROD,), api_endpoint=running.base, anonymous=True)
-        got = collect(target)
     errors = {(e.operation, e.asset_types, e.resource_uid, e.region) for e in got.errors}
     assert errors == {
         (

@@ -5,11 +5,11 @@ denied organizations.getIamPolicy recorded against the organisation, and the per
 from __future__ import annotations
 
 from support.checks import by_uid, run_one
+from support.gcp_collect import collect_denied, collect_fake
 
-from posture.collectors.gcp.base import GcpTarget
-from posture.collectors.gcp.collector import all_permissions, collect
-from posture.demo.gcp_fake import FakeGoogle, load_routes, serving
-from posture.model import Inventory, Status
+from posture.collectors.gcp.collector import all_permissions
+from posture.demo.gcp_fake import FakeGoogle, load_routes
+from posture.model import Status
 
 RM = "//cloudresourcemanager.googleapis.com"
 ORG = "organizations/500000000001"
@@ -17,14 +17,9 @@ PROD = f"{RM}/projects/acme-prod"
 DEV = f"{RM}/projects/acme-dev"
 
 
-def _collect(base: str, projects: tuple[str, ...] = ("acme-prod", "acme-dev")) -> Inventory:
-    return collect(GcpTarget(projects=projects, api_endpoint=base, anonymous=True,
-                             retry_initial=0.01))
-
-
 def test_ancestors_and_their_policies_are_collected_once(gcp_fake: FakeGoogle) -> None:
     start = len(gcp_fake.requests)
-    inv = _collect(gcp_fake.base)
+    inv = collect_fake(gcp_fake.base)
     got = {a.uid: a for a in inv.assets if a.type.endswith(("/Folder", "/Organization"))}
     assert {uid: (a.account, a.name, a.attr("parent")) for uid, a in got.items()} == {
         f"{RM}/folders/300000000001": ("folders/300000000001", "Production", ORG),
@@ -54,13 +49,7 @@ def test_ancestors_and_their_policies_are_collected_once(gcp_fake: FakeGoogle) -
 
 
 def test_denied_organisation_policy_is_recorded_and_makes_verdicts_inconclusive() -> None:
-    routes = load_routes()
-    routes[f"POST /v3/{ORG}:getIamPolicy"] = {
-        "__status__": 403,
-        "error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"},
-    }
-    with serving(routes) as fake:
-        inv = _collect(fake.base)
+    inv = collect_denied(f"POST /v3/{ORG}:getIamPolicy", projects=("acme-prod", "acme-dev"))
     errors = {(e.account, e.operation, e.code, e.asset_types, e.resource_uid) for e in inv.errors
               if e.service == "cloudresourcemanager"}
     assert errors == {(ORG, "organizations.getIamPolicy", "PERMISSION_DENIED",
@@ -78,13 +67,9 @@ def test_denied_organisation_policy_is_recorded_and_makes_verdicts_inconclusive(
 
 
 def test_single_project_whose_folder_cannot_be_read_keeps_working() -> None:
-    routes = load_routes(("acme-dev",))
-    denied = {"__status__": 403,
-              "error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}
-    routes["GET /v3/folders/300000000002"] = denied
-    routes["POST /v3/folders/300000000002:getIamPolicy"] = denied
-    with serving(routes) as fake:
-        inv = _collect(fake.base, ("acme-dev",))
+    inv = collect_denied("GET /v3/folders/300000000002",
+                         "POST /v3/folders/300000000002:getIamPolicy",
+                         projects=("acme-dev",), routes=load_routes(("acme-dev",)))
     folder = inv.get(f"{RM}/folders/300000000002")
     assert folder is not None and folder.attr("parent") is None
     assert inv.get(f"{RM}/folders/300000000003") is None  # the chain stops there

@@ -9,31 +9,23 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from google.auth.credentials import AnonymousCredentials
 from support.checks import by_uid, run_one
+from support.gcp_collect import collect_denied, project_scope
 
 from posture.collectors.gcp import oslogin, pam
-from posture.collectors.gcp.base import Clients, GcpTarget, ProjectScope
-from posture.collectors.gcp.collector import MODULES, PACKAGE, all_permissions, collect
+from posture.collectors.gcp.base import ProjectScope
+from posture.collectors.gcp.collector import MODULES, PACKAGE, all_permissions
 from posture.collectors.gcp.orgpolicy_identity import normalize_list_policy
 from posture.collectors.runner import declared_permissions
-from posture.demo.gcp_fake import FakeGoogle, load_routes, serving
+from posture.demo.gcp_fake import FakeGoogle
 from posture.gcp import COMPUTE_PROJECT, ORG_POLICY, PAM_ENTITLEMENT
 from posture.model import Status
 
 NEW = ("oslogin", "orgpolicy_identity", "pam")
-DENIED = {"__status__": 403,
-          "error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}
-
-
-def _scope(fake: FakeGoogle, project: str) -> ProjectScope:
-    target = GcpTarget(projects=(project,), api_endpoint=fake.base, anonymous=True,
-                       retry_initial=0.01)
-    return ProjectScope(project, Clients(target=target, credentials=AnonymousCredentials()))
 
 
 def test_compute_project_metadata_kept_settings_only(gcp_fake: FakeGoogle) -> None:
-    scope = _scope(gcp_fake, "acme-prod")
+    scope = project_scope(gcp_fake, "acme-prod")
     [asset] = oslogin.collect(scope)
     assert (asset.uid, asset.type, asset.account, asset.region) == (
         "//compute.googleapis.com/projects/acme-prod", COMPUTE_PROJECT, "acme-prod", "global")
@@ -51,7 +43,7 @@ def test_compute_project_metadata_kept_settings_only(gcp_fake: FakeGoogle) -> No
 def test_effective_identity_policies(gcp_fake: FakeGoogle) -> None:
     from posture.collectors.gcp import orgpolicy_identity
 
-    got = {a.name: a for a in orgpolicy_identity.collect(_scope(gcp_fake, "acme-prod"))}
+    got = {a.name: a for a in orgpolicy_identity.collect(project_scope(gcp_fake, "acme-prod"))}
     assert {n: (a.type, a.attr("enforced")) for n, a in got.items()} == {
         "compute.requireOsLogin": (ORG_POLICY, False),
         "iam.disableServiceAccountKeyCreation": (ORG_POLICY, False),
@@ -62,13 +54,13 @@ def test_effective_identity_policies(gcp_fake: FakeGoogle) -> None:
         "//orgpolicy.googleapis.com/projects/acme-prod/policies/iam.allowedPolicyMemberDomains",
         ["C01abcde2"], False)
     dev = {a.name: a.attr("enforced")
-           for a in orgpolicy_identity.collect(_scope(gcp_fake, "acme-dev"))}
+           for a in orgpolicy_identity.collect(project_scope(gcp_fake, "acme-dev"))}
     assert dev == {"compute.requireOsLogin": True, "iam.disableServiceAccountKeyCreation": True,
                    "iam.allowedPolicyMemberDomains": False}  # allowAll
 
 
 def test_pam_entitlements_over_two_pages(gcp_fake: FakeGoogle) -> None:
-    scope = _scope(gcp_fake, "acme-prod")
+    scope = project_scope(gcp_fake, "acme-prod")
     got = {a.name: a for a in pam.collect(scope)}
     assert scope.errors == []
     assert set(got) == {"prod-owner-breakglass", "prod-iam-admin"}
@@ -93,7 +85,7 @@ def test_pam_entitlements_over_two_pages(gcp_fake: FakeGoogle) -> None:
 
 
 def test_pam_api_disabled_is_no_error(gcp_fake: FakeGoogle) -> None:
-    scope = _scope(gcp_fake, "acme-dev")
+    scope = project_scope(gcp_fake, "acme-dev")
     assert pam.collect(scope) == []
     assert scope.errors == []
 
@@ -105,14 +97,10 @@ def test_duration_seconds(seconds: Any, expected: int | None) -> None:
 
 
 def test_denied_calls_make_only_their_checks_inconclusive() -> None:
-    routes = load_routes()
-    routes["GET /v1/projects/acme-prod/locations/global/entitlements"] = DENIED
-    routes["GET /compute/v1/projects/acme-prod"] = DENIED
     key = "iam.disableServiceAccountKeyCreation"
-    routes[f"GET /v2/projects/acme-prod/policies/{key}:getEffectivePolicy"] = DENIED
-    with serving(routes) as running:
-        inv = collect(GcpTarget(projects=("acme-prod",), api_endpoint=running.base,
-                                anonymous=True, retry_initial=0.01))
+    inv = collect_denied("GET /v1/projects/acme-prod/locations/global/entitlements",
+                         "GET /compute/v1/projects/acme-prod",
+                         f"GET /v2/projects/acme-prod/policies/{key}:getEffectivePolicy")
     assert sorted((e.service, e.operation, e.code, e.asset_types, e.resource_uid)
                   for e in inv.errors) == [
         ("compute", "projects.get", "PERMISSION_DENIED", (COMPUTE_PROJECT,),

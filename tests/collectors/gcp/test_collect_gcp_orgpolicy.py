@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from support.checks import by_uid, run_one
+from support.gcp_collect import collect_denied, collect_fake
 
 from posture.collectors.gcp import orgpolicy
-from posture.collectors.gcp.base import GcpTarget, ProjectScope
-from posture.collectors.gcp.collector import all_permissions, collect
-from posture.demo.gcp_fake import FakeGoogle, load_routes, serving
+from posture.collectors.gcp.base import ProjectScope
+from posture.collectors.gcp.collector import all_permissions
+from posture.demo.gcp_fake import FakeGoogle
 from posture.gcp import ORG_POLICY
 from posture.model import Status
 
@@ -25,8 +26,7 @@ def _uid(project: str) -> str:
 
 
 def test_effective_policy_per_project(gcp_fake: FakeGoogle) -> None:
-    inv = collect(GcpTarget(projects=("acme-prod", "acme-dev"), api_endpoint=gcp_fake.base,
-                            anonymous=True, retry_initial=0.01))
+    inv = collect_fake(gcp_fake.base)
     policies = {p.uid: p for p in inv.of(ORG_POLICY) if p.attr("constraint") == PAP}
     assert {uid: (p.account, p.region, p.name, p.attr("enforced"), p.attr("conditional"))
             for uid, p in policies.items()} == {
@@ -39,14 +39,7 @@ def test_effective_policy_per_project(gcp_fake: FakeGoogle) -> None:
 
 
 def test_denied_policy_is_an_error_on_the_policy_alone() -> None:
-    routes = load_routes()
-    routes[f"GET /v2/projects/acme-prod/policies/{PAP}:getEffectivePolicy"] = {
-        "__status__": 403,
-        "error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"},
-    }
-    with serving(routes) as running:
-        inv = collect(GcpTarget(projects=("acme-prod",), api_endpoint=running.base,
-                                anonymous=True, retry_initial=0.01))
+    inv = collect_denied(f"GET /v2/projects/acme-prod/policies/{PAP}:getEffectivePolicy")
     assert [(e.service, e.operation, e.code, e.asset_types, e.resource_uid) for e in inv.errors
             ] == [("orgpolicy", "policies.getEffectivePolicy", "PERMISSION_DENIED",
                    (ORG_POLICY,), _uid("acme-prod"))]

@@ -4,28 +4,19 @@ check INCONCLUSIVE there; the permissions grow by the two listings."""
 
 from __future__ import annotations
 
-from google.auth.credentials import AnonymousCredentials
 from support.checks import run_one
+from support.gcp_collect import collect_denied, project_scope
 
 from posture.collectors.gcp import wif
-from posture.collectors.gcp.base import Clients, GcpTarget, ProjectScope
-from posture.collectors.gcp.collector import all_permissions, collect
-from posture.demo.gcp_fake import FakeGoogle, load_routes, serving
+from posture.collectors.gcp.collector import all_permissions
+from posture.demo.gcp_fake import FakeGoogle
 from posture.model import Status
 
 POOL = "projects/111111111111/locations/global/workloadIdentityPools/github"
-DENIED = {"__status__": 403,
-          "error": {"code": 403, "message": "denied", "status": "PERMISSION_DENIED"}}
-
-
-def _scope(fake: FakeGoogle, project: str) -> ProjectScope:
-    target = GcpTarget(projects=(project,), api_endpoint=fake.base, anonymous=True,
-                       retry_initial=0.01)
-    return ProjectScope(project, Clients(target=target, credentials=AnonymousCredentials()))
 
 
 def test_pools_and_providers(gcp_fake: FakeGoogle) -> None:
-    scope = _scope(gcp_fake, "acme-prod")
+    scope = project_scope(gcp_fake, "acme-prod")
     found = {a.name: a for a in wif.collect(scope)}
     assert scope.errors == []
     assert set(found) == {"github", "github-any", "github-prod"}
@@ -35,18 +26,14 @@ def test_pools_and_providers(gcp_fake: FakeGoogle) -> None:
                                      wif.PROVIDER)
     assert prod.attr("issuer_uri") == "https://token.actions.githubusercontent.com"
     assert prod.attr("attribute_condition") == (
-        "assertion.repository == 'acme/shop' && assertion.environment == 'production'")
+        "assertion.repository == 'acme/payments-api' && assertion.environment == 'production'")
     assert prod.attr("pool_name") == POOL and found["github-any"].attr("attribute_condition") \
         is None
-    assert wif.collect(_scope(gcp_fake, "acme-dev")) == []
+    assert wif.collect(project_scope(gcp_fake, "acme-dev")) == []
 
 
 def test_denied_providers_recorded_and_inconclusive() -> None:
-    routes = load_routes()
-    routes[f"GET /v1/{POOL}/providers"] = DENIED
-    with serving(routes) as running:
-        inv = collect(GcpTarget(projects=("acme-prod",), api_endpoint=running.base,
-                                anonymous=True, retry_initial=0.01))
+    inv = collect_denied(f"GET /v1/{POOL}/providers")
     assert [(e.operation, e.asset_types, e.resource_uid) for e in inv.errors] == [
         ("workloadIdentityPools.providers.list", (wif.PROVIDER,), f"//iam.googleapis.com/{POOL}")]
     assert inv.get(f"//iam.googleapis.com/{POOL}").attr("provider_ids") is None  # type: ignore[union-attr]

@@ -7,9 +7,8 @@ import json
 import logging
 
 import pytest
+from support.gcp_collect import collect_fake
 
-from posture.collectors.gcp.base import GcpTarget
-from posture.collectors.gcp.collector import collect
 from posture.collectors.gcp.compute import normalize_metadata
 from posture.collectors.secrets import REDACTED, fingerprint
 from posture.demo.gcp_fake import FakeGoogle
@@ -22,13 +21,7 @@ INSTANCES_LOGGER = "google.cloud.compute_v1.services.instances.transports.rest"
 
 @pytest.fixture(scope="module")
 def inv(gcp_fake: FakeGoogle) -> Inventory:
-    target = GcpTarget(
-        projects=("acme-prod", "acme-dev"),
-        api_endpoint=gcp_fake.base,
-        anonymous=True,
-        retry_initial=0.01,
-    )
-    return collect(target)
+    return collect_fake(gcp_fake.base)
 
 
 def _instance(inv: Inventory, zone: str, name: str) -> dict[str, object]:

@@ -28,10 +28,11 @@ import ipaddress
 import itertools
 from collections.abc import Iterable
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from support.aws_estates import PORT_RANGES, estates
 from support.aws_net import entry, route
 from support.flips import edited, least_flips
+from support.properties import examples
 from support.reference import NOT_PUBLIC_V4, Reference, is_public
 
 from posture.graph.aws.depth import host_depth
@@ -145,10 +146,8 @@ def brute_depth(inv: Inventory, eni_id: str, port: int, protocol: str = "tcp") -
     )
 
 
-EXAMPLES = settings(
-    derandomize=True, max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-"""The settings of every property test here: the same examples on every run, no deadline."""
+EXAMPLES = examples(30)
+"""The settings of every property test here."""
 
 
 @EXAMPLES

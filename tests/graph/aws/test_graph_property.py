@@ -12,8 +12,9 @@ import contextlib
 import ipaddress
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from support.aws_estates import CIDRS, estates
+from support.properties import examples
 from support.reference import Reference
 
 from posture.graph.aws.reach import AwsReach
@@ -41,9 +42,7 @@ def clients() -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
 CLIENTS = clients()
 
 
-@settings(
-    derandomize=True, max_examples=35, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@examples(35)
 @given(estates())
 def test_internet_reachability_matches_reference(inv: Inventory) -> None:
     ref, reach = Reference(inv), AwsReach(inv)
@@ -59,9 +58,7 @@ def test_internet_reachability_matches_reference(inv: Inventory) -> None:
                     assert got == want, (eni["eni_id"], str(client), p, port)
 
 
-@settings(
-    derandomize=True, max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+@examples(60)
 @given(estates())
 def test_between_interfaces_matches_reference(inv: Inventory) -> None:
     ref, reach = Reference(inv), AwsReach(inv)

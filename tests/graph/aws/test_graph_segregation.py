@@ -6,14 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.aws import asset, inventory
-from support.aws_net import (
-    SEGREGATION,
-    SSH_WORLD,
-    arn,
-    peered_side,
-    status,
-)
+from support.aws import inventory
+from support.aws_net import SEGREGATION, SSH_WORLD, arn, ec2, peered_side, status
 from support.checks import by_uid, run_one
 
 from posture.model import Asset, Inventory, Status
@@ -28,14 +22,8 @@ def two_vpcs(
     prod_env: str = "production",
     tgw: tuple[Asset, ...] = (),
 ) -> Inventory:
-    pcx = asset(
-        "AWS::EC2::VPCPeeringConnection",
-        arn("vpc-peering-connection", "pcx-1"),
-        peering_id="pcx-1",
-        status=status_,
-        requester_vpc_id="vpc-p",
-        accepter_vpc_id="vpc-d",
-    )
+    pcx = ec2("VPCPeeringConnection", "pcx-1", status=status_, requester_vpc_id="vpc-p",
+              accepter_vpc_id="vpc-d")
     return inventory(
         *peered_side("vpc-p", "p", "10.0.1.0/24", "10.1.0.0/16", (), prod_env, kind),
         *peered_side("vpc-d", "d", "10.1.1.0/24", "10.0.0.0/16", dev_ingress, "dev", kind),
@@ -56,32 +44,15 @@ def test_prod_reaches_dev_through_peering_or_tgw(kind: str) -> None:
 
 
 def tgw_attachment(att: str, vpc: str, table: str | None, state: str = "available") -> Asset:
-    return asset(
-        "AWS::EC2::TransitGatewayAttachment",
-        arn("transit-gateway-attachment", att),
-        attachment_id=att,
-        transit_gateway_id="tgw-1",
-        resource_type="vpc",
-        resource_id=vpc,
-        vpc_id=vpc,
-        state=state,
-        route_table_id=table,
-    )
+    return ec2("TransitGatewayAttachment", att, transit_gateway_id="tgw-1", resource_type="vpc",
+               resource_id=vpc, vpc_id=vpc, state=state, route_table_id=table)
 
 
 def tgw_table(
     table: str, routes: list[dict[str, Any]] | None, propagations: tuple[str, ...] = ()
 ) -> Asset:
-    return asset(
-        "AWS::EC2::TransitGatewayRouteTable",
-        arn("transit-gateway-route-table", table),
-        route_table_id=table,
-        transit_gateway_id="tgw-1",
-        state="available",
-        routes=routes,
-        associations=[],
-        propagations=list(propagations),
-    )
+    return ec2("TransitGatewayRouteTable", table, transit_gateway_id="tgw-1", state="available",
+               routes=routes, associations=[], propagations=list(propagations))
 
 
 def tgw_route(cidr: str, att: str | None, type_: str = "static") -> dict[str, Any]:

@@ -14,6 +14,8 @@ from support.azure import (
     az,
     error,
     inventory,
+    lb_rule,
+    load_balancer,
     nic,
     nsg,
     one_vm,
@@ -34,7 +36,6 @@ from posture.reporters import OutputFormat, Report, reporter_for
 DEPTH = "azure.network.sensitive_ports_defense_in_depth"
 ADMIN = "azure.network.admin_ports_not_internet_reachable"
 LATENT = "azure.network.no_latent_sensitive_port_exposure"
-LB_TYPE = "Microsoft.Network/loadBalancers"
 FW_TYPE = "Microsoft.Network/azureFirewalls"
 POLICY_TYPE = "Microsoft.Network/firewallPolicies"
 
@@ -216,18 +217,9 @@ def test_one_nsg_at_both_levels_is_one_layer() -> None:
 
 
 def _lb(sku: str, *, protocol: str = "tcp", backend: int = 80, public: bool = True) -> list[Asset]:
-    uid = f"{NET}/loadbalancers/lb"
-    fe = f"{uid}/frontendipconfigurations/fe"
     lb_ip = public_ip("pip-lb", "20.0.0.9", sku=sku)
-    lb = az(
-        LB_TYPE, uid, sku=sku,
-        frontends=[{"id": fe, "public_ip_id": lb_ip.uid if public else None}],
-        rules=[{"name": "http", "protocol": protocol, "frontend_port": 80,
-                "backend_port": backend, "frontend_ids": [fe],
-                "backend_pool_ids": [f"{uid}/backendaddresspools/web"]}],
-        inbound_nat_rules=[],
-    )
-    return [lb, lb_ip]
+    rule_ = lb_rule("http", 80, backend, "web", protocol)
+    return [load_balancer(lb_ip if public else None, rules=(rule_,), sku=sku), lb_ip]
 
 
 POOL = (f"{NET}/loadbalancers/lb/backendaddresspools/web",)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from support.azure import inventory, nsg, public_ip, rule
 from support.azure_estates import (
@@ -35,6 +35,7 @@ from support.azure_estates import (
     estates,
 )
 from support.flips import Flip, edited, least_flips
+from support.properties import examples
 
 from posture.graph.azure.depth import vm_depths
 from posture.graph.azure.reach import AzureNetwork, Reach
@@ -94,10 +95,8 @@ def brute_depth(inv: Inventory, port: int) -> int:
     return least_flips(inv, lambda x: exposed(x, port), flips(inv, port))
 
 
-EXAMPLES = settings(
-    derandomize=True, max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-"""The settings of every property test here: the same examples on every run, no deadline."""
+EXAMPLES = examples(120)
+"""The settings of every property test here."""
 
 
 @EXAMPLES

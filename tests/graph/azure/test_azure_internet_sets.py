@@ -13,13 +13,25 @@ from support.checks import only, run_one
 from posture.graph.azure.depth import vm_depths
 from posture.graph.azure.nsg import internet_admission, internet_reach, is_wide
 from posture.graph.azure.reach import AzureNetwork, Reach
-from posture.model import Finding, Severity, Status
+from posture.model import Asset, Finding, Severity, Status
 
 ADMIN = "azure.network.admin_ports_not_internet_reachable"
 DBPORTS = "azure.network.db_ports_not_internet_reachable"
 LATENT = "azure.network.no_latent_sensitive_port_exposure"
 DEPTH = "azure.network.sensitive_ports_defense_in_depth"
 PIP = public_ip("pip-h", "20.0.0.1", sku="Standard")
+
+
+def ssh(name: str, priority: int, src: str | list[str], access: str = "allow") -> dict[str, Any]:
+    """An inbound NSG rule on tcp/22 from ``src``."""
+    return rule(name, priority, access, src=src, ports="22")
+
+
+def denied_ahead(name: str, *denied: str, src: str = "*") -> Asset:
+    """NSG ``name``: tcp/22 denied from each of ``denied`` (priorities 100, 101, ...), then
+    allowed from ``src`` (priority 200)."""
+    denies = [ssh(f"deny-{n}", 100 + n, d, "deny") for n, d in enumerate(denied)]
+    return nsg(name, *denies, ssh("ssh", 200, src))
 
 
 def _vm(subnet_nsg: Any = None, nic_nsg: Any = None, pip: Any = PIP) -> list[Any]:
@@ -56,55 +68,32 @@ def _consistent(assets: list[Any], exposed: bool) -> None:
 
 
 def test_a_partial_deny_ahead_of_internet_leaves_the_rest_of_the_internet_in() -> None:
-    group = nsg(
-        "partial",
-        rule("deny-20", 100, "deny", src="20.0.0.0/8", ports="22"),
-        rule("ssh-internet", 200, src="Internet", ports="22"),
-    )
-    assets = _vm(nic_nsg=group)
+    assets = _vm(nic_nsg=denied_ahead("partial", "20.0.0.0/8", src="Internet"))
     admin = _run(ADMIN, assets)
     assert admin.status is Status.FAIL and admin.severity is Severity.CRITICAL
     _consistent(assets, exposed=True)
 
 
 def test_denying_half_of_ipv4_ahead_of_any_leaves_the_other_half_wide() -> None:
-    group = nsg(
-        "half",
-        rule("deny-low", 100, "deny", src="0.0.0.0/1", ports="22"),
-        rule("ssh-any", 200, src="*", ports="22"),
-    )
-    _consistent(_vm(subnet_nsg=group), exposed=True)
+    _consistent(_vm(subnet_nsg=denied_ahead("half", "0.0.0.0/1")), exposed=True)
 
 
-DENY_ALL_BUT = [
-    rule("d1", 100, "deny", src="0.0.0.0/1", ports="22"),
-    rule("d2", 101, "deny", src="128.0.0.0/2", ports="22"),
-    rule("d3", 102, "deny", src="192.0.0.0/4", ports="22"),
-    rule("d4", 103, "deny", src="208.0.0.0/5", ports="22"),
-    rule("d5", 104, "deny", src="216.0.0.0/6", ports="22"),
-    rule("d6", 105, "deny", src="220.0.0.0/7", ports="22"),
-    rule("d7", 106, "deny", src="222.0.0.0/8", ports="22"),
-]
+ALL_BUT_223 = ("0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/4", "208.0.0.0/5", "216.0.0.0/6",
+               "220.0.0.0/7", "222.0.0.0/8")
+"""Every IPv4 address outside 223.0.0.0/8."""
 
 
 def test_denies_leaving_less_than_a_slash_8_are_not_exposure() -> None:
-    group = nsg(
-        "almost-all",
-        *DENY_ALL_BUT,
-        rule("d8", 107, "deny", src="223.128.0.0/9", ports="22"),
-        rule("ssh-any", 200, src="*", ports="22"),
-    )
-    assets = _vm(nic_nsg=group)
+    assets = _vm(nic_nsg=denied_ahead("almost-all", *ALL_BUT_223, "223.128.0.0/9"))
     _consistent(assets, exposed=False)
     assert "223.0.0.0/9" in _run(ADMIN, assets).message  # the narrow range left is named
     # leaving exactly a /8 (223.0.0.0/8) is wide
-    exactly = nsg("all-but-8", *DENY_ALL_BUT, rule("ssh-any", 200, src="*", ports="22"))
-    _consistent(_vm(nic_nsg=exactly), exposed=True)
+    _consistent(_vm(nic_nsg=denied_ahead("all-but-8", *ALL_BUT_223)), exposed=True)
 
 
 def test_disjoint_allow_lists_at_the_two_levels_do_not_overlap() -> None:
-    sub = nsg("sub-20", rule("allow-20", 100, src="20.0.0.0/8", ports="22"))
-    card = nsg("nic-30", rule("allow-30", 100, src="30.0.0.0/8", ports="22"))
+    sub = nsg("sub-20", ssh("allow-20", 100, "20.0.0.0/8"))
+    card = nsg("nic-30", ssh("allow-30", 100, "30.0.0.0/8"))
     assets = _vm(subnet_nsg=sub, nic_nsg=card)
     _consistent(assets, exposed=False)
     assert _depth(assets) == 1  # opening either level exposes it
@@ -114,13 +103,13 @@ def test_disjoint_allow_lists_at_the_two_levels_do_not_overlap() -> None:
 
 
 def test_the_same_slash_8_at_both_levels_is_exposure() -> None:
-    sub = nsg("sub-20", rule("allow-20", 100, src="20.0.0.0/8", ports="22"))
-    card = nsg("nic-20", rule("allow-20", 300, src="20.0.0.0/8", ports="22"))
+    sub = nsg("sub-20", ssh("allow-20", 100, "20.0.0.0/8"))
+    card = nsg("nic-20", ssh("allow-20", 300, "20.0.0.0/8"))
     _consistent(_vm(subnet_nsg=sub, nic_nsg=card), exposed=True)
 
 
 def test_a_narrow_allow_list_passes_and_is_named() -> None:
-    group = nsg("office", rule("office-ssh", 100, src="203.0.113.0/24", ports="22"))
+    group = nsg("office", ssh("office-ssh", 100, "203.0.113.0/24"))
     assets = _vm(nic_nsg=group)
     _consistent(assets, exposed=False)
     assert "203.0.113.0/24" in _run(ADMIN, assets).message
@@ -129,19 +118,18 @@ def test_a_narrow_allow_list_passes_and_is_named() -> None:
 
 def test_service_tags_are_inconclusive_only_when_they_can_change_the_verdict() -> None:
     # an allow from AzureCloud: wide or not depends on the tag's ranges
-    cloud = nsg("cloud", rule("azurecloud", 100, src="AzureCloud", ports="22"))
+    cloud = nsg("cloud", ssh("azurecloud", 100, "AzureCloud"))
     verdict = _verdict(_vm(nic_nsg=cloud))
     assert verdict.state is Reach.UNKNOWN and "service tags" in verdict.detail
     # ... but not behind a deny of everything, nor ahead of an allow from everywhere
-    shut = nsg("shut", rule("deny", 90, "deny", src="*", ports="22"),
-               rule("azurecloud", 100, src="AzureCloud", ports="22"))
+    shut = nsg("shut", ssh("deny", 90, "*", "deny"),
+               ssh("azurecloud", 100, "AzureCloud"))
     assert _verdict(_vm(nic_nsg=shut)).state is Reach.BLOCKED
-    open_ = nsg("open", rule("azurecloud", 100, src="AzureCloud", ports="22"),
-                rule("ssh-any", 200, src="*", ports="22"))
+    open_ = nsg("open", ssh("azurecloud", 100, "AzureCloud"),
+                ssh("ssh-any", 200, "*"))
     assert _verdict(_vm(nic_nsg=open_)).state is Reach.EXPOSED
     # a deny of a tag ahead of an allow from everywhere: the tag could be the whole internet
-    deny_tag = nsg("deny-tag", rule("no-storage", 100, "deny", src="Storage", ports="22"),
-                   rule("ssh-any", 200, src="*", ports="22"))
+    deny_tag = denied_ahead("deny-tag", "Storage")
     assert _verdict(_vm(nic_nsg=deny_tag)).state is Reach.UNKNOWN
 
 
@@ -161,7 +149,7 @@ def test_service_tags_are_inconclusive_only_when_they_can_change_the_verdict() -
     ],
 )
 def test_one_allow_rule(sources: list[str], wide: bool) -> None:
-    group = nsg("g", rule("r", 100, src=sources, ports="22"))
+    group = nsg("g", ssh("r", 100, sources))
     net = AzureNetwork(inventory(*_vm(nic_nsg=group)))
     ((_, (ep,)),) = net.hosts()
     dst = net.target(ep)

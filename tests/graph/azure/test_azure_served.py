@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import replace
 from itertools import pairwise
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from support.azure import NET, az, inventory, nsg, one_vm, public_ip, rule
+from support.azure import NET, az, inventory, lb_rule, load_balancer, nsg, one_vm, public_ip, rule
 from support.azure_estates import estates
+from support.properties import examples
 
 from posture.graph.azure.reach import AzureNetwork
 from posture.graph.azure.served import exposure, port_cuts, served_ports
@@ -52,21 +53,17 @@ def test_ranges_are_cut_at_rule_boundaries() -> None:
 
 
 def test_load_balancer_and_dnat_ports_are_cuts() -> None:
-    lb_uid = f"{NET}/loadbalancers/lb"
-    pool = f"{lb_uid}/backendaddresspools/pool"
+    http = lb_rule("http", 80, 8080, "pool")
     lb_ip = public_ip("pip-lb", "20.0.0.10", "Standard")
-    lb = az("Microsoft.Network/loadBalancers", lb_uid, sku="Standard",
-            frontends=[{"id": f"{lb_uid}/fe", "public_ip_id": lb_ip.uid}],
-            rules=[{"name": "http", "protocol": "tcp", "frontend_port": 80, "backend_port": 8080,
-                    "frontend_ids": [f"{lb_uid}/fe"], "backend_pool_ids": [pool]}],
-            inbound_nat_rules=[])
+    lb = load_balancer(lb_ip, rules=(http,), sku="Standard")
     fw = az("Microsoft.Network/azureFirewalls", f"{NET}/azurefirewalls/fw",
             private_ips=["10.0.1.4"], firewall_policy_id=None, nat_rules=[{
                 "name": "rdp", "protocols": ["tcp"], "source_addresses": ["*"],
                 "destination_addresses": ["20.0.0.50"], "destination_ports": ["3389"],
                 "translated_address": "10.0.2.4", "translated_port": "3389"}])
     open_all = nsg("n", rule("any", 100, src="*", ports="*"))
-    net, key, endpoints = served_of(inventory(*one_vm(open_all, pools=(pool,)), lb, lb_ip, fw))
+    host = one_vm(open_all, pools=tuple(http["backend_pool_ids"]))
+    net, key, endpoints = served_of(inventory(*host, lb, lb_ip, fw))
     assert {8080, 8081, 3389, 3390} <= port_cuts(net, endpoints[0])
     served = served_ports(net, key, endpoints)
     assert served.text() == "tcp/3389, 8080"  # no public IP on the VM: only what is forwarded
@@ -94,8 +91,7 @@ def open_estates(draw: st.DrawFn) -> Inventory:
     return inventory(*assets)
 
 
-@settings(derandomize=True, max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@examples(80)
 @given(open_estates(), st.lists(st.integers(1, 65535), max_size=8))
 def test_each_piece_has_one_verdict_on_all_its_ports(inv: Inventory, extra: list[int]) -> None:
     net, key, endpoints = served_of(inv)

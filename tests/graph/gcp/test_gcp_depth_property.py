@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from support.flips import edited, least_flips
 from support.gcp import (
@@ -29,6 +29,7 @@ from support.gcp import (
     route,
     target_pool,
 )
+from support.properties import examples
 
 from posture.graph.gcp.depth import GcpDepth
 from posture.graph.gcp.exposure import Estate, assess
@@ -194,10 +195,7 @@ def as_flip(layer: dict[str, Any]) -> str:
             "network-policy": "netpol"}[kind]
 
 
-@settings(
-    derandomize=True, max_examples=120, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@examples(120, HealthCheck.data_too_large)
 @given(estates())
 def test_gcp_depth_matches_brute_force_flips(inv: Inventory) -> None:
     host = inv.of(INSTANCE)[0]

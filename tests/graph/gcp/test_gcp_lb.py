@@ -30,10 +30,12 @@ LB_RANGES = ("130.211.0.0/22", "35.191.0.0/16")
 IG = "zones/us-central1-a/instanceGroups/ig"
 
 
-def tcp_proxy_to_ssh(*, port_name: str = "ssh", named: int = 22) -> tuple[Asset, ...]:
+def tcp_proxy_to_ssh(
+    *, port_name: str = "ssh", named: int = 22, scheme: str = "EXTERNAL"
+) -> tuple[Asset, ...]:
     """A global TCP proxy on 443 whose backend port is the group's named port ``ssh``."""
     return (
-        forwarding_rule("ssh-lb", target="global/targetTcpProxies/ssh-proxy"),
+        forwarding_rule("ssh-lb", target="global/targetTcpProxies/ssh-proxy", scheme=scheme),
         proxy("targetTcpProxies", "ssh-proxy", service="global/backendServices/ssh-bs"),
         backend_service("ssh-bs", IG, port_name=port_name),
         instance_group("ig", "vm", named_ports=(("ssh", named),)),
@@ -75,10 +77,8 @@ def test_proxy_lb_traps() -> None:
     org = epolicy("org", prule(10, "deny", src=LB_RANGES))
     assert statuses(ADMIN, *tcp_proxy_to_ssh(), lb, network(policies=[org])) == {"vm": Status.PASS}
     # an internal forwarding rule is not internet exposure
-    internal = forwarding_rule(
-        "ssh-lb", target="global/targetTcpProxies/ssh-proxy", scheme="INTERNAL_MANAGED"
-    )
-    assert statuses(ADMIN, internal, *tcp_proxy_to_ssh()[1:], lb) == {"vm": Status.PASS}
+    internal = tcp_proxy_to_ssh(scheme="INTERNAL_MANAGED")
+    assert statuses(ADMIN, *internal, lb) == {"vm": Status.PASS}
 
 
 def test_https_lb_through_url_map_and_backend_bucket() -> None:
@@ -116,17 +116,14 @@ def test_https_lb_through_url_map_and_backend_bucket() -> None:
     assert got["win"].status is Status.INCONCLUSIVE and "Cloud Armor" in got["win"].message
 
 
+def nlb_to_pool(ports: str = "22-22") -> Asset:
+    """The regional passthrough forwarding rule ``ssh-nlb`` on ``ports`` to target pool ``pool``."""
+    return forwarding_rule("ssh-nlb", target="regions/us-central1/targetPools/pool", ports=ports,
+                           region="us-central1")
+
+
 def test_passthrough_nlb_keeps_the_client_address_and_port() -> None:
-    assets = (
-        forwarding_rule(
-            "ssh-nlb",
-            target="regions/us-central1/targetPools/pool",
-            ports="22-22",
-            region="us-central1",
-        ),
-        target_pool("pool", "jump"),
-        instance("jump", external=False),
-    )
+    assets = (nlb_to_pool(), target_pool("pool", "jump"), instance("jump", external=False))
     # the instance has no external IP; the firewall admits the internet on 22
     got = results(ADMIN, *assets, firewall("ssh"))
     assert got["jump"].status is Status.FAIL
@@ -136,15 +133,8 @@ def test_passthrough_nlb_keeps_the_client_address_and_port() -> None:
     lb_only = firewall("lb", source_ranges=LB_RANGES)
     assert statuses(ADMIN, *assets, lb_only) == {"jump": Status.PASS}
     # trap: the forwarding rule's ports do not include the admin port
-    other = forwarding_rule(
-        "ssh-nlb",
-        target="regions/us-central1/targetPools/pool",
-        ports="80-80",
-        region="us-central1",
-    )
-    assert statuses(ADMIN, other, *assets[1:], firewall("all", rules=(("tcp", ()),))) == {
-        "jump": Status.PASS
-    }
+    every_port = firewall("all", rules=(("tcp", ()),))
+    assert statuses(ADMIN, nlb_to_pool("80-80"), *assets[1:], every_port) == {"jump": Status.PASS}
 
 
 def test_passthrough_backend_service_with_all_ports() -> None:

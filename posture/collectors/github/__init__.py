@@ -1,0 +1,2 @@
+"""The GitHub collector: organisations and repositories read through PyGithub
+(``posture scan github``)."""
