@@ -14,7 +14,7 @@ from posture.registry import load_catalogue
 
 
 def checks_list(
-    provider: Annotated[str | None, typer.Option(help="aws, azure or gcp.")] = None,
+    provider: Annotated[str | None, typer.Option(help="aws, azure, gcp or github.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List every check with its severity, principles and control mappings."""
