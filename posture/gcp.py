@@ -50,6 +50,17 @@ SERVICE_ACCOUNT = "iam.googleapis.com/ServiceAccount"
 SA_KEY = "iam.googleapis.com/ServiceAccountKey"
 COMPUTE_PROJECT = "compute.googleapis.com/Project"  # the project's Compute Engine settings
 PAM_ENTITLEMENT = "privilegedaccessmanager.googleapis.com/Entitlement"
+# the platforms that run workloads, their patching and the managed data services (issue 18)
+SERVICE_USAGE = "serviceusage.googleapis.com/Service"  # an API's enablement on a project
+OS_INVENTORY = "osconfig.googleapis.com/Inventory"
+VULNERABILITY_REPORT = "osconfig.googleapis.com/VulnerabilityReport"
+PATCH_DEPLOYMENT = "osconfig.googleapis.com/PatchDeployment"
+AR_REPOSITORY = "artifactregistry.googleapis.com/Repository"
+GKE_CLUSTER = "container.googleapis.com/Cluster"
+RUN_SERVICE = "run.googleapis.com/Service"
+FUNCTION = "cloudfunctions.googleapis.com/Function"
+BQ_DATASET = "bigquery.googleapis.com/Dataset"
+SECRET = "secretmanager.googleapis.com/Secret"
 # the parts of an external load balancer between a forwarding rule and its instances
 LB_PARTS = (
     HTTP_PROXY,
@@ -84,6 +95,37 @@ def public_grants(asset: Asset) -> list[dict[str, Any]]:
 def default_compute_sa(project: Asset) -> str | None:
     number = project.attr("project_number")
     return f"{number}-compute@developer.gserviceaccount.com" if number else None
+
+
+def default_compute_sa_of(inv: Inventory, project_id: str) -> str | None:
+    """The default compute service account of a collected project (None: number unknown)."""
+    for p in inv.of(PROJECT):
+        if p.account == project_id:
+            return default_compute_sa(p)
+    return None
+
+
+def patch_targets(instance_filter: Mapping[str, Any], instance: Asset) -> bool:
+    """Whether an OS Config patch deployment's instance filter (normalized: ``all``,
+    ``group_labels``, ``zones``, ``instances`` as ``zone/name``, ``name_prefixes``) targets the
+    instance. As the API documents it: ``all`` targets every instance of the project; otherwise
+    an instance must satisfy every criterion given (labels AND zones AND ...), each criterion
+    being met by any of its values (any label group, all of whose labels match)."""
+    if instance_filter.get("all"):
+        return True
+    zone, name = str(instance.attr("zone") or instance.region), instance.name
+    labels = instance.tags
+    tests = []
+    if instance_filter.get("group_labels"):
+        tests.append(any(all(labels.get(k) == v for k, v in group.items())
+                         for group in instance_filter["group_labels"]))
+    if instance_filter.get("zones"):
+        tests.append(zone in instance_filter["zones"])
+    if instance_filter.get("instances"):
+        tests.append(f"{zone}/{name}" in instance_filter["instances"])
+    if instance_filter.get("name_prefixes"):
+        tests.append(any(name.startswith(p) for p in instance_filter["name_prefixes"]))
+    return bool(tests) and all(tests)
 
 
 def label_matches(labels: Mapping[str, str], selectors: Sequence[str]) -> str | None:

@@ -35,6 +35,6 @@ def test_a_malformed_table_is_a_catalogue_error(tmp_path: Path, monkeypatch: pyt
         '[source]\nas_of = "yesterday"\n[source.products.p]\nname = "P"\nurl = "https://e"\n'
         '[p]\n"1" = 2024-01-01\n', encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(CatalogueError, match="lifecycle file x.toml"):
+    with pytest.raises(CatalogueError, match=r"lifecycle file x\.toml"):
         lifecycle("x", "pkg")
     assert lifecycle("absent", "pkg") == {}

@@ -47,6 +47,7 @@ import boto3
 
 from posture.demo.cicd import github_actions
 from posture.demo.identity_center import identity_center
+from posture.demo.platforms import platforms
 
 AMI = "ami-12c6146b"  # an image id moto knows
 OFFICE_CIDR = "203.0.113.0/24"
@@ -564,3 +565,4 @@ def build_account(session: boto3.session.Session, endpoint: str) -> None:
     _attack_path(b, ids)
     identity_center(b.client, _doc)
     github_actions(b.client, _doc)
+    platforms(b.client, net)

@@ -54,13 +54,25 @@ def identity_center(client: Callable[[str], Any], doc: Callable[..., str]) -> No
 def emulate_missing_apis(session: boto3.session.Session) -> None:
     """Answer, on ``session``'s clients, the read calls moto does not implement the way AWS
     answers them for this account: GetPermissionsBoundaryForPermissionSet (no boundary: moto
-    cannot set one either). Register before the clients are created."""
+    cannot set one either); Systems Manager's DescribeInstanceInformation and
+    DescribeInstancePatchStates (no instance runs the SSM agent: none is managed, none reports
+    patches) and Inspector's ListCoverage (so Inspector, enabled, covers no instance: it scans
+    EC2 through the SSM agent). Register before the clients are created."""
     from botocore.awsrequest import AWSResponse
 
-    def no_boundary(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
-        error = {"Code": "ResourceNotFoundException", "Message": "no permissions boundary"}
-        parsed = {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
-        return AWSResponse("https://emulator.invalid/", 400, {}, None), parsed
+    def answer(status: int, parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
+        meta = {"ResponseMetadata": {"HTTPStatusCode": status}}
+        return AWSResponse("https://emulator.invalid/", status, {}, None), {**parsed, **meta}
 
+    def no_boundary(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        return answer(400, {"Error": {"Code": "ResourceNotFoundException",
+                                      "Message": "no permissions boundary"}})
+
+    empty = {"ssm.DescribeInstanceInformation": "InstanceInformationList",
+             "ssm.DescribeInstancePatchStates": "InstancePatchStates",
+             "inspector2.ListCoverage": "coveredResources"}
     session.events.register(
         "before-call.sso-admin.GetPermissionsBoundaryForPermissionSet", no_boundary)
+    for operation, key in empty.items():
+        session.events.register(f"before-call.{operation}",
+                                lambda key=key, **_: answer(200, {key: []}))

@@ -499,12 +499,15 @@ def _covering(stmts: list[Statement], full: int) -> list[Statement]:
 
 
 def world_verdict(
-    policy: Policy, action: str, resource: str, actions: ActionCatalogue | None = None
+    policy: Policy, action: str, resource: str, actions: ActionCatalogue | None = None,
+    context: Mapping[str, Value] | None = None,
 ) -> Verdict:
-    """Whether an arbitrary outside principal may perform ``action`` under a resource policy."""
+    """Whether an arbitrary outside principal may perform ``action`` under a resource policy.
+    ``context``: request keys the caller cannot choose (lower-case), e.g. the auth type of the
+    Lambda function URL the request comes through (``lambda:functionurlauthtype``)."""
     cat = actions or catalogue()
     bit = cat.bit(action)
-    ctx = outsider_context()
+    ctx = outsider_context().with_values(context or {})
     stmts = [
         s
         for s in policy.statements

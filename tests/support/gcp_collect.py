@@ -46,3 +46,12 @@ def collect_denied(
     routes = load_routes() if routes is None else routes
     with serving({**routes, **dict.fromkeys(calls, DENIED)}) as running:
         return collect_fake(running.base, *projects)
+
+
+def collected_by_name(fake: FakeGoogle, module: Any, project: str = "acme-prod") -> dict[str, Any]:
+    """``module.collect`` on one project of the fake, by asset name, asserting that it recorded
+    no collection error."""
+    scope = project_scope(fake, project)
+    found = {a.name: a for a in module.collect(scope)}
+    assert scope.errors == []
+    return found

@@ -32,6 +32,8 @@ REGIONAL_MODULES = (
     "ec2_network", "ec2", "elbv2", "rds", "kms", "secretsmanager", "cloudtrail", "peering",
     "ec2_snapshots", "flowlogs", "rds_data", "efs", "dynamodb", "acm", "awslambda", "ecs",
     "transit", "messaging",
+    "ssm", "inspector", "ecr", "ami",
+    "eks", "apigateway", "redshift", "elasticache", "opensearch",
 )
 GLOBAL_MODULES = ("iam", "iam_profiles", "s3", "cloudfront", "iam_certificates", "iam_providers",
                   "iam_report", "sso")

@@ -1,7 +1,9 @@
-"""DynamoDB tables and their server-side encryption (attrs as in ``docs/aws-assets.md``).
+"""DynamoDB tables, their server-side encryption and point-in-time recovery (attrs as in
+``docs/aws-assets.md``).
 
-ListTables returns names only; DescribeTable runs per table, concurrently. A table whose
-DescribeTable failed is not emitted: the error names the table's ARN and the type.
+ListTables returns names only; DescribeTable and DescribeContinuousBackups run per table,
+concurrently. A table whose DescribeTable failed is not emitted: the error names the table's ARN
+and the type; a failed DescribeContinuousBackups leaves ``pitr_enabled`` null (``#backups``).
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from posture.model import Asset
 
 TABLE = "AWS::DynamoDB::Table"
 
-PERMISSIONS: tuple[str, ...] = ("dynamodb:ListTables", "dynamodb:DescribeTable")
+PERMISSIONS: tuple[str, ...] = (
+    "dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups",
+)
 
 
 def collect(scope: RegionScope) -> list[Asset]:
@@ -26,8 +30,14 @@ def table_uid(scope: RegionScope, name: str) -> str:
 
 
 def fetch_table(scope: RegionScope, name: str) -> Payload | None:
-    resp = scope.call("dynamodb", "DescribeTable", (TABLE,), table_uid(scope, name), TableName=name)
-    return None if resp is None else dict(resp.get("Table") or {})
+    uid = table_uid(scope, name)
+    resp = scope.call("dynamodb", "DescribeTable", (TABLE,), uid, TableName=name)
+    if resp is None:
+        return None
+    backups = scope.call("dynamodb", "DescribeContinuousBackups", (f"{TABLE}#backups",),
+                         str((resp.get("Table") or {}).get("TableArn") or uid), TableName=name)
+    return {**(resp.get("Table") or {}), "ContinuousBackupsDescription": (
+        None if backups is None else backups.get("ContinuousBackupsDescription") or {})}
 
 
 def normalize_table(scope: RegionScope, table: Payload) -> Asset:
@@ -41,6 +51,15 @@ def normalize_table(scope: RegionScope, table: Payload) -> Asset:
         # AWS_OWNED (default, no SSEDescription) or KMS (aws/dynamodb or a customer key)
         "sse_type": sse.get("SSEType") or ("AWS_OWNED" if not sse else None),
         "kms_key_arn": sse.get("KMSMasterKeyArn"),
+        "pitr_enabled": pitr_enabled(table.get("ContinuousBackupsDescription")),
     }
     uid = str(table.get("TableArn") or table_uid(scope, name))
     return scope.asset(uid, TABLE, name, attrs, raw=table)
+
+
+def pitr_enabled(backups: Payload | None) -> bool | None:
+    """Point-in-time recovery on (null: DescribeContinuousBackups failed or was not asked)."""
+    if backups is None:
+        return None
+    status = (backups.get("PointInTimeRecoveryDescription") or {}).get("PointInTimeRecoveryStatus")
+    return status == "ENABLED"

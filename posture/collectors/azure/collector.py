@@ -27,7 +27,7 @@ from posture.model import ALL, GLOBAL, Asset, CollectionError, Inventory, Provid
 
 MODULES = (
     "network", "network_edge", "compute", "storage", "keyvault", "sql", "authorization", "monitor",
-    "jit", "managed_identity",
+    "jit", "managed_identity", "defender", "aks", "appservice", "acr", "dbflex", "cosmos",
 )
 TENANT_MODULES = ("entra",)
 """Modules run once per scan against the credential's Entra ID tenant through Microsoft Graph

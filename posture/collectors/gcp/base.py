@@ -158,7 +158,9 @@ class Clients:
             ),
         )
 
-    def discovery(self, api: str, version: str) -> Any:
+    def discovery(self, api: str, version: str, service_path: str = "") -> Any:
+        """A discovery client; ``service_path`` is appended to an overridden endpoint for APIs
+        whose methods are relative to one (BigQuery: ``bigquery/v2/``)."""
         cache: dict[str, Any] = getattr(self._local, "cache", None) or {}
         self._local.cache = cache
         key = f"{api}.{version}"
@@ -166,6 +168,8 @@ class Clients:
             from googleapiclient import discovery
 
             ep = endpoint_for(self.target.api_endpoint, api)
+            if ep and service_path:
+                ep = f"{ep}/{service_path}"
             cache[key] = discovery.build(
                 api,
                 version,

@@ -20,7 +20,8 @@ from posture.model import ALL, CollectionError, Inventory, Provider
 
 MODULES = (
     "resourcemanager", "compute_network", "compute", "compute_lb", "kms", "storage", "orgpolicy",
-    "sql", "iam", "oslogin", "orgpolicy_identity", "pam", "wif",
+    "sql", "iam", "oslogin", "orgpolicy_identity", "pam", "wif", "serviceusage", "osconfig",
+    "artifacts", "gke", "run", "functions", "bigquery", "secretmanager",
 )
 PACKAGE = "posture.collectors.gcp"
 

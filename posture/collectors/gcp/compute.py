@@ -117,6 +117,9 @@ def normalize_instance(scope: ProjectScope, i: Mapping[str, Any]) -> Asset:
         "can_ip_forward": bool(i.get("canIpForward")),
         **normalize_metadata(i.get("metadata"), scope.project),
         "shielded_secure_boot": (i.get("shieldedInstanceConfig") or {}).get("enableSecureBoot"),
+        "shielded_vtpm": (i.get("shieldedInstanceConfig") or {}).get("enableVtpm"),
+        "shielded_integrity_monitoring": (i.get("shieldedInstanceConfig") or {}).get(
+            "enableIntegrityMonitoring"),
         "deletion_protection": bool(i.get("deletionProtection")),
     }
     return scope.compute_asset(INSTANCE, redact_metadata(i), attrs)

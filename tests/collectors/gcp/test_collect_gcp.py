@@ -67,6 +67,17 @@ def test_every_asset_type_is_collected_across_pages(inv: Inventory) -> None:
         "iam.googleapis.com/ServiceAccountKey": 2,
         "iam.googleapis.com/WorkloadIdentityPool": 1,
         "iam.googleapis.com/WorkloadIdentityPoolProvider": 2,  # two pages
+        # platforms (issue 18)
+        "serviceusage.googleapis.com/Service": 2,  # OS Config, Container Scanning
+        "osconfig.googleapis.com/Inventory": 4,
+        "osconfig.googleapis.com/VulnerabilityReport": 4,
+        "osconfig.googleapis.com/PatchDeployment": 2,
+        "artifactregistry.googleapis.com/Repository": 3,
+        "container.googleapis.com/Cluster": 2,
+        "run.googleapis.com/Service": 4,
+        "cloudfunctions.googleapis.com/Function": 2,
+        "bigquery.googleapis.com/Dataset": 2,
+        "secretmanager.googleapis.com/Secret": 2,
     }
     assert inv.meta.accounts == ("acme-dev", PROD)
     assert {"global", "us-central1", "us-central1-a", "us"} <= set(inv.meta.regions)

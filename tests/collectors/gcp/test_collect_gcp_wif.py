@@ -5,7 +5,7 @@ check INCONCLUSIVE there; the permissions grow by the two listings."""
 from __future__ import annotations
 
 from support.checks import run_one
-from support.gcp_collect import collect_denied, project_scope
+from support.gcp_collect import collect_denied, collected_by_name, project_scope
 
 from posture.collectors.gcp import wif
 from posture.collectors.gcp.collector import all_permissions
@@ -16,9 +16,7 @@ POOL = "projects/111111111111/locations/global/workloadIdentityPools/github"
 
 
 def test_pools_and_providers(gcp_fake: FakeGoogle) -> None:
-    scope = project_scope(gcp_fake, "acme-prod")
-    found = {a.name: a for a in wif.collect(scope)}
-    assert scope.errors == []
+    found = collected_by_name(gcp_fake, wif)
     assert set(found) == {"github", "github-any", "github-prod"}
     assert found["github"].attr("provider_ids") == ["github-any", "github-prod"]
     prod = found["github-prod"]
