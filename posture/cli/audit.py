@@ -13,7 +13,7 @@ cloud snapshot given as SNAPSHOT, or a GitHub snapshot given as ``--cloud``, is 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -33,16 +33,15 @@ SnapshotOrDir = Annotated[
         help="A snapshot saved by `scan`, or the directory of an organisation scan.",
     ),
 ]
-CloudSnapshots = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--cloud",
-        metavar="SNAPSHOT",
-        help="With a GitHub SNAPSHOT: a cloud snapshot (aws, azure, gcp) or organisation scan "
-        "directory to join, so the CI-to-cloud check follows workflow tokens into it "
-        "(repeatable).",
-    ),
-]
+def cloud_option(beside: str) -> Any:
+    """The repeatable ``--cloud SNAPSHOT`` option, joined ``beside`` a GitHub snapshot."""
+    return typer.Option(
+        "--cloud", metavar="SNAPSHOT",
+        help=f"{beside}: a cloud snapshot (aws, azure, gcp) or organisation scan directory to "
+        "join, so the CI-to-cloud check follows workflow tokens into it (repeatable).")
+
+
+CloudSnapshots = Annotated[list[Path] | None, cloud_option("With a GitHub SNAPSHOT")]
 
 
 @report_command

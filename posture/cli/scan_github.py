@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from posture.cli.audit import CloudSnapshots, cloud_snapshots
+from posture.cli.audit import cloud_option, cloud_snapshots
 from posture.cli.options import ReportOptions, report_command
 from posture.cli.report import scan_and_report
 from posture.errors import CollectorError
@@ -52,6 +52,8 @@ SnapshotOutOpt = Annotated[
     Path | None, typer.Option(help="Also save the collected inventory to this file.")
 ]
 
+CloudOpt = Annotated[list[Path] | None, cloud_option("Beside this scan")]
+
 
 @report_command
 def scan_github(
@@ -64,7 +66,7 @@ def scan_github(
     installation_id: InstallationOpt = None,
     ca_bundle: CaBundleOpt = None,
     snapshot_out: SnapshotOutOpt = None,
-    cloud: CloudSnapshots = None,
+    cloud: CloudOpt = None,
     *,
     options: ReportOptions,
 ) -> None:
