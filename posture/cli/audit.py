@@ -88,7 +88,7 @@ def _joined(prepared: Prepared, path: Path, clouds: list[Path]) -> Prepared:
     provider = prepared.inventory.meta.provider
     if provider is not Provider.GITHUB:
         raise ValueError(f"--cloud joins cloud snapshots to a GitHub snapshot; {path} is a "
-                         f"{provider.value} snapshot")
+                         f"snapshot of {provider.value}")
     return joined(prepared, cloud_snapshots(clouds))
 
 

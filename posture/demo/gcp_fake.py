@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from posture.demo.loopback import Answer, Request, load_recorded, running
+from posture.demo.loopback import Answer, Request, load_recorded, route_key, running
 
 TOKEN = "ya29.fake-access-token"
 _KEY_QUERY = ("project", "parent")
@@ -88,13 +88,7 @@ class FakeGoogle:
         return 200, response
 
     def _key(self, method: str, path: str, query: dict[str, str]) -> str | None:
-        for name in _KEY_QUERY:
-            if name in query:
-                candidate = f"{method} {path}?{name}={query[name]}"
-                if candidate in self.routes:
-                    return candidate
-        candidate = f"{method} {path}"
-        return candidate if candidate in self.routes else None
+        return route_key(self.routes, method, path, query, _KEY_QUERY)
 
     def _bucket(self, name: str) -> tuple[int, Any]:
         for key, value in self.routes.items():

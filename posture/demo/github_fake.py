@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from posture.demo.loopback import Answer, Request, load_recorded, running
+from posture.demo.loopback import Answer, Request, load_recorded, route_key, running
 
 TOKEN = "ghp_postureFakeToken0000000000000000000000"
 INSTALLATION_TOKEN = "ghs_postureFakeInstallation0000000000000"
@@ -158,13 +158,7 @@ class FakeGithub:
         }
 
     def _key(self, method: str, path: str, query: dict[str, str]) -> str | None:
-        for name in _KEY_QUERY:
-            if name in query:
-                candidate = f"{method} {path}?{name}={query[name]}"
-                if candidate in self.routes:
-                    return candidate
-        candidate = f"{method} {path}"
-        return candidate if candidate in self.routes else None
+        return route_key(self.routes, method, path, query, _KEY_QUERY)
 
 
 def _error(status: int, message: str) -> Answer:

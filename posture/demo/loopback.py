@@ -58,6 +58,19 @@ def load_recorded(root: Path, names: Iterable[str]) -> dict[str, Any]:
     return routes
 
 
+def route_key(routes: Mapping[str, Any], method: str, path: str, query: Mapping[str, str],
+              identifying: Iterable[str]) -> str | None:
+    """The recorded route of a request: ``METHOD /path?name=value`` for the first identifying
+    query parameter that has one, else ``METHOD /path``; None when neither is recorded."""
+    for name in identifying:
+        if name in query:
+            candidate = f"{method} {path}?{name}={query[name]}"
+            if candidate in routes:
+                return candidate
+    candidate = f"{method} {path}"
+    return candidate if candidate in routes else None
+
+
 def _handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
