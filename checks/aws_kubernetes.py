@@ -5,51 +5,42 @@ mapped into the cluster, and the node groups' SSH access and public addresses.""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from posture import lifecycle
 from posture.engine import CheckContext, Result
+from posture.graph.aws.eks import cluster_groups, eks_control_plane, private_clients
 from posture.graph.aws.exposure import reach_of
-from posture.graph.aws.private_reach import private_reach, vpc_of
-from posture.graph.aws.reach import ROUTE_TABLE, SUBNET, AwsReach
-from posture.graph.depth import wide
-from posture.graph.intervals import EMPTY, PUBLIC, IntervalSet, cidr_span
+from posture.graph.aws.reach import NETWORK_ACL, ROUTE_TABLE, SECURITY_GROUP, SUBNET, AwsReach
+from posture.graph.depth import depth_evidence
+from posture.graph.paths import Reach
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
 from posture.values import scan_time
 
 CLUSTER = "AWS::EKS::Cluster"
 NODEGROUP = "AWS::EKS::Nodegroup"
+PRIVATE_READS = (ROUTE_TABLE, NETWORK_ACL, SECURITY_GROUP, SUBNET)
 
 
 def _reach(ctx: CheckContext) -> AwsReach:
     return ctx.derived("aws.reach", reach_of)
 
 
-def internet_clients(cidrs: Sequence[str]) -> dict[int, IntervalSet]:
-    """The internet addresses (public IPv4, global IPv6) a list of CIDRs admits, per family."""
-    out: dict[int, IntervalSet] = {}
-    for cidr in cidrs:
-        parsed = cidr_span(cidr)
-        if parsed is not None:
-            family, span = parsed
-            out[family] = out.get(family, EMPTY) | (span & PUBLIC[family])
-    return out
-
-
-def _private_text(ctx: CheckContext, cluster: Asset) -> tuple[str, dict[str, Any]]:
-    """Which networks the private endpoint serves (routes only, see posture.graph.aws)."""
-    reach = _reach(ctx)
-    vpc = vpc_of(reach, cluster.attr("vpc_id"), cluster.attr("subnet_ids") or ())
-    if vpc is None:
+def _private_evidence(ctx: CheckContext, cluster: Asset) -> tuple[str, dict[str, Any]]:
+    """Who reaches the private endpoint (routes, network ACLs, security groups), with the
+    listings whose failure leaves that incomplete."""
+    found = private_clients(_reach(ctx), cluster)
+    if found is None:
         return "its VPC (not in this snapshot)", {"vpc_id": None}
-    found = private_reach(reach, vpc)
-    gaps = [e for e in ctx.inventory.errors_affecting([ROUTE_TABLE])
-            if e.covers(cluster.account, cluster.region)]
-    text = found.describe() + ("; other VPCs' routes unknown" if gaps else "")
-    return text, {"vpc_id": vpc, "peer_vpcs": list(found.peers),
-                  "vpn_gateways": list(found.vpn_gateways)}
+    gaps = sorted({e.operation for e in ctx.inventory.errors_affecting(PRIVATE_READS)
+                   if e.covers(cluster.account, cluster.region)})
+    text = found.describe() + (f"; incomplete: {', '.join(gaps)} failed" if gaps else "")
+    return text, {"vpc_id": found.routed.vpc_id, "peer_vpcs": list(found.peers_reaching()),
+                  "routed_vpcs": list(found.routed.peers), "kept_out_vpcs": [v for v, _ in found.kept_out],
+                  "vpn_gateways": list(found.routed.vpn_gateways),
+                  "security_groups": list(cluster_groups(cluster))}
 
 
 @check("aws.kubernetes.eks_endpoint_not_public", Severity.CRITICAL,
@@ -61,9 +52,11 @@ def eks_endpoint_not_public(ctx: CheckContext) -> Iterator[Result]:
     0.0.0.0/0): the Kubernetes API, with its pre-authentication surface and every leaked
     kubeconfig or token, is one request away. Open to the whole internet is CRITICAL, to a wide
     range (at least a /8 of public IPv4 or a /16 of IPv6 in total) HIGH; a narrow allow-list
-    passes. A private-only endpoint is not an exposure: the finding names the networks that may
-    reach it (its VPC, VPCs peered or attached to it by transit gateway, VPN gateways; routes
-    only, security groups not evaluated).
+    passes. The finding carries the path (internet range, allow-list, endpoint, API server) and
+    the defense depth (the public endpoint switch and the allow-list are the layers). A
+    private-only endpoint is not an exposure: the finding names what reaches it on tcp/443 - the
+    subnets and security groups of its VPC and of VPCs peered or attached to it by transit
+    gateway, evaluated through routes, network ACLs and the cluster's security groups.
 
     Remediation: Turn on private access and turn off public access (`aws eks
     update-cluster-config --name <c> --resources-vpc-config
@@ -71,39 +64,39 @@ def eks_endpoint_not_public(ctx: CheckContext) -> Iterator[Result]:
     peered VPC or a VPN; if it must stay public, restrict publicAccessCidrs to your egress ranges.
     """
     for cluster in ctx.inventory.of(CLUSTER):
-        public = cluster.attr("endpoint_public_access")
-        cidrs = cluster.attr("public_access_cidrs")
-        private = cluster.attr("endpoint_private_access")
-        if public is None or (public and cidrs is None):
-            yield ctx.unknown(cluster, "endpoint access settings were not reported")
+        cp = eks_control_plane(_reach(ctx), cluster)
+        evidence: dict[str, Any] = {
+            "state": cp.state.value, "endpoint_public_access":
+            cluster.attr("endpoint_public_access"), "endpoint_private_access":
+            cluster.attr("endpoint_private_access"), "public_access_cidrs":
+            cluster.attr("public_access_cidrs")}
+        if cp.depth is not None:
+            evidence.update(depth_evidence(cp.depth))
+        evidence.update(cp.evidence())
+        if cp.state is Reach.UNKNOWN:
+            yield ctx.unknown(cluster, "endpoint access settings were not reported", **evidence)
             continue
-        evidence = {"endpoint_public_access": public, "endpoint_private_access": private,
-                    "public_access_cidrs": cidrs}
-        if not public:
-            where, extra = _private_text(ctx, cluster)
+        ranges = ", ".join(cluster.attr("public_access_cidrs") or ())
+        where = ""
+        if cluster.attr("endpoint_private_access"):
+            text, extra = _private_evidence(ctx, cluster)
+            evidence.update(extra)
+            where = f"; its private endpoint is reached from {text}"
+        if not cluster.attr("endpoint_public_access"):
             yield ctx.passed(cluster, f"API endpoint is private, not reachable from the "
-                             f"internet; it may be reached from {where}", **evidence, **extra)
-            continue
-        clients = internet_clients(cidrs)
-        everyone = [f"IPv{f}" for f, s in sorted(clients.items()) if s == PUBLIC[f]]
-        broad = [f for f, s in sorted(clients.items()) if wide(f, s)]
-        ranges = ", ".join(cidrs)
-        # the endpoint is AWS's, outside the VPC: publicAccessCidrs is the one layer on the path
-        evidence["path"] = (f"internet -> EKS public endpoint (publicAccessCidrs {ranges}) -> "
-                            f"Kubernetes API of {cluster.name}")
-        evidence["depth"] = 0 if broad else 1
-        if everyone:
+                             f"internet{where}", **evidence)
+        elif cp.state is Reach.EXPOSED and cp.everyone:
             yield ctx.fail(cluster, f"API endpoint is public and open to the whole internet "
                            f"({ranges})", **evidence)
-        elif broad:
+        elif cp.state is Reach.EXPOSED:
             yield ctx.fail_at(Severity.HIGH, cluster, "API endpoint is public and open to a "
                               f"wide range of the internet ({ranges})", **evidence)
-        elif any(clients.values()):
+        elif cp.state is Reach.NARROW:
             yield ctx.passed(cluster, f"API endpoint is public but admits only the allow-listed "
-                             f"ranges {ranges}", **evidence)
+                             f"ranges {ranges}{where}", **evidence)
         else:
             yield ctx.passed(cluster, f"API endpoint is public but its ranges ({ranges}) admit "
-                             "no internet address", **evidence)
+                             f"no internet address{where}", **evidence)
 
 
 @check("aws.kubernetes.eks_secrets_encrypted", Severity.MEDIUM,

@@ -12,7 +12,11 @@ from collections.abc import Iterator
 from posture.checks.azure_patching import PRICINGS, plans_by_account
 
 from posture.engine import CheckContext, Result
+from posture.graph.azure.aks import aks_control_plane, private_scope
 from posture.graph.azure.allowlist import admitted
+from posture.graph.azure.reach import AzureNetwork
+from posture.graph.depth import depth_evidence
+from posture.graph.paths import Reach
 from posture.lifecycle import product
 from posture.model import Principle, Severity
 from posture.registry import check
@@ -32,24 +36,31 @@ def aks_api_server_not_public(ctx: CheckContext) -> Iterator[Result]:
     its authentication is the only barrier, and with local accounts enabled one leaked
     cluster-admin certificate is enough from anywhere (CRITICAL; HIGH with local accounts
     disabled). Authorized ranges that add up to a /8 of public addresses count as open. A
-    private cluster has no public endpoint (a public FQDN only resolves to its private address).
+    private cluster has no public endpoint (a public FQDN only resolves to its private address);
+    the finding names the VNets that reach its private endpoint (the nodes' VNet and its
+    peers). Evidence has the path (internet range, authorized IP ranges, endpoint, API server)
+    and the defense depth (the private-cluster switch and the ranges are the layers).
 
     Remediation: Make the cluster private (API Server VNet Integration or a private cluster),
     or set apiServerAccessProfile.authorizedIPRanges to the addresses of your administrators
     and CI runners (`az aks update --api-server-authorized-ip-ranges <cidrs>`).
     """
+    net = ctx.derived("azure.network.reach", AzureNetwork)
     for cluster in ctx.inventory.of(CLUSTER):
         ranges = list(cluster.attr("authorized_ip_ranges") or ())
         local = not cluster.attr("local_accounts_disabled")
+        cp = aks_control_plane(net, cluster)
         evidence = {"private_cluster": cluster.attr("private_cluster"), "fqdn":
                     cluster.attr("fqdn"), "authorized_ip_ranges": ranges,
-                    "local_accounts_disabled": not local}
+                    "local_accounts_disabled": not local, "state": cp.state.value,
+                    **(depth_evidence(cp.depth) if cp.depth else {}), **cp.evidence()}
         if cluster.attr("private_cluster"):
             yield ctx.passed(cluster, "private cluster: the API server has only a private "
-                             "endpoint in the cluster's virtual network", **evidence)
+                             "endpoint in the cluster's virtual network",
+                             private_endpoint=private_scope(net, cluster), **evidence)
             continue
         allowed = admitted(ranges or ["Any"])
-        if not allowed.wide:
+        if cp.state is not Reach.EXPOSED:
             yield ctx.passed(cluster, f"the public API server admits only {allowed.count:,} "
                              f"public address(es): {allowed.describe()}", **evidence)
             continue

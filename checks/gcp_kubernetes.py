@@ -51,6 +51,7 @@ def control_plane_not_public(ctx: CheckContext) -> Iterator[Result]:
                                     "google_cloud_public_ips": cp.google_cloud}
         if cp.depth is not None:
             evidence.update(depth_evidence(cp.depth))
+        evidence.update(cp.evidence())
         if cp.state is Reach.UNKNOWN:
             yield ctx.unknown(cluster, cp.why, **evidence)
         elif cp.state is Reach.EXPOSED:

@@ -13,7 +13,9 @@ Inspector is enabled for EC2 and ECR in both demo regions; no instance runs the 
 emulated Systems Manager answers say so), so Inspector covers none of them.
 
 Trap: ``dev-eks``, a private-only cluster in the development VPC, which is peered with
-production: reachable from both VPCs, not from the internet.
+production, its security group admitting tcp/443 from 10.0.0.0/8: not reachable from the
+internet; reached from the development VPC, while production, routed to it by the peering, is
+kept out at the return route (the development VPC has no route back).
 """
 
 from __future__ import annotations
@@ -51,10 +53,16 @@ def platforms(client: Callable[..., Any], net: dict[str, Any]) -> None:
         remoteAccess={"ec2SshKey": "ops"}, amiType="AL2023_x86_64_STANDARD",
         releaseVersion="1.32.9-20251016",
     )
+    api_sg = client("ec2").create_security_group(
+        GroupName="dev-eks-api", Description="dev-eks API from the private ranges",
+        VpcId=net["dev"])["GroupId"]
+    client("ec2").authorize_security_group_ingress(GroupId=api_sg, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
+        "IpRanges": [{"CidrIp": "10.0.0.0/8", "Description": "443 from the private ranges"}]}])
     eks.create_cluster(
         name="dev-eks", version="1.35", roleArn=eks_role,
         resourcesVpcConfig={"subnetIds": [net["dev_a"]], "endpointPublicAccess": False,
-                            "endpointPrivateAccess": True},
+                            "endpointPrivateAccess": True, "securityGroupIds": [api_sg]},
         encryptionConfig=[{"resources": ["secrets"], "provider": {
             "keyArn": f"arn:aws:kms:us-east-1:{account}:key/dev-eks-secrets"}}],
         logging={"clusterLogging": [{"types": ["api", "audit", "authenticator"],

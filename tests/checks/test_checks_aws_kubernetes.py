@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from support.aws import asset, aws_arn, collection_error, inventory
-from support.aws_net import peered_side, subnet
+from support.aws_net import ALL_OUT, peered_side, sg, sg_rule, subnet
 from support.aws_platforms import CLUSTER_UID, NODEGROUP_UID, cluster, nodegroup, use_eks_table
 from support.cases import named
 from support.checks import by_uid, only, run_one
@@ -44,23 +44,67 @@ def test_endpoint_exposure_is_graded_by_width(over: dict[str, Any], status: Stat
     if severity is not None:
         assert found.severity == severity
         assert found.evidence["depth"] == 0
-        assert found.evidence["path"].startswith("internet -> EKS public endpoint")
+        hops = found.evidence["path"]
+        assert [h["kind"] for h in hops] == ["internet", "publicAccessCidrs",
+                                             "EKS public endpoint", "Kubernetes API server"]
+        assert hops[0]["id"] == ", ".join(over["public_access_cidrs"])  # the ranges admitting it
+        assert found.evidence["state"] == "exposed"
 
 
-def test_trap_private_endpoint_reachable_only_from_a_peered_vpc_is_not_exposed() -> None:
-    """The issue's trap: the cluster's VPC is peered with another; the endpoint is reachable
-    from both VPCs, and the finding says so, but it is not internet-exposed."""
+def _peered(cluster_sg_ingress: list[dict[str, Any]]) -> list[Any]:
+    """vpc-a (production, subnet-a, host i-a in sg-a) peered with vpc-b (dev, subnet-b, host
+    i-b in sg-b); the EKS cluster's endpoint sits in subnet-a with security group sg-eks."""
     prod = peered_side("vpc-a", "a", "10.0.1.0/24", "10.1.0.0/16", [], "production")
     dev = peered_side("vpc-b", "b", "10.1.1.0/24", "10.0.0.0/16", [], "dev")
     pcx = asset("AWS::EC2::VPCPeeringConnection", aws_arn("ec2", "vpc-peering-connection/pcx-1"),
                 peering_id="pcx-1", status="active", requester_vpc_id="vpc-a",
                 accepter_vpc_id="vpc-b")
+    eks_sg = sg(cluster_sg_ingress, "sg-eks", vpc_id="vpc-a", egress=[ALL_OUT])
+    return [pcx, eks_sg, *prod, *dev]
+
+
+def test_trap_private_endpoint_reachable_only_from_a_peered_vpc_is_not_exposed() -> None:
+    """The issue's trap: the cluster's VPC is peered with another whose CIDR the cluster
+    security group admits on tcp/443; the endpoint is reachable from both VPCs, and the finding
+    says so, but it is not internet-exposed."""
+    estate = _peered([sg_rule(443, 443, "10.0.0.0/8")])
     eks = cluster(vpc_id=None, subnet_ids=["subnet-a"])  # the VPC comes from the subnet
-    found = only(run_one(ENDPOINT, inventory(eks, pcx, *prod, *dev)))
+    found = only(run_one(ENDPOINT, inventory(eks, *estate)))
     assert found.status == Status.PASS
     assert "not reachable from the internet" in found.message
-    assert "by peering or transit-gateway routes, vpc-b" in found.message
+    assert "vpc-b (peering or transit gateway): any host in subnet-b" in found.message
     assert (found.evidence["vpc_id"], found.evidence["peer_vpcs"]) == ("vpc-a", ["vpc-b"])
+    assert "path" not in found.evidence and found.evidence["depth"] == 1
+
+
+def test_private_endpoint_peered_but_kept_out_by_the_cluster_security_group() -> None:
+    """Routes alone would say the dev VPC reaches the API server; the cluster security group
+    admits only the production VPC's range, so the dev VPC is named as routed but kept out."""
+    estate = _peered([sg_rule(443, 443, "10.0.0.0/16")])
+    found = only(run_one(ENDPOINT, inventory(cluster(vpc_id="vpc-a", subnet_ids=["subnet-a"]),
+                                             *estate)))
+    assert found.evidence["peer_vpcs"] == [] and found.evidence["routed_vpcs"] == ["vpc-b"]
+    assert found.evidence["kept_out_vpcs"] == ["vpc-b"]
+    assert "any host in subnet-a" in found.message
+    assert "routed but kept out: vpc-b (at the security-group inbound)" in found.message
+
+
+def test_private_endpoint_reached_by_security_group_membership() -> None:
+    """The cluster security group admits only the nodes' group (no address range): no subnet
+    reaches it by address, the hosts carrying sg-a do."""
+    estate = _peered([sg_rule(443, 443, "sg-a", kind="security_group")])
+    found = only(run_one(ENDPOINT, inventory(cluster(vpc_id="vpc-a", subnet_ids=["subnet-a"]),
+                                             *estate)))
+    assert "VPC vpc-a: hosts in sg-a" in found.message
+    assert found.evidence["peer_vpcs"] == []
+
+
+def test_private_endpoint_with_security_groups_not_listed_is_said() -> None:
+    estate = _peered([sg_rule(443, 443, "10.0.0.0/8")])
+    errors = (collection_error("ec2", "DescribeSecurityGroups", ("AWS::EC2::SecurityGroup",)),)
+    found = only(run_one(ENDPOINT, inventory(cluster(vpc_id="vpc-a", subnet_ids=["subnet-a"]),
+                                             *estate, errors=errors)))
+    assert "incomplete: DescribeSecurityGroups failed" in found.message
 
 
 def test_listing_failure_is_inconclusive_not_pass() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from support.azure import error, inventory
+from support.azure import az, error, inventory, subnet, vnet
 from support.azure_platforms import CLUSTER, cluster, plan, pricing, registry
 from support.checks import by_uid, only, run_one
 
@@ -67,6 +67,37 @@ PUBLIC_API = {"private_cluster": False}
 def test_api_server_reach(attrs: dict[str, Any], status: Status, severity: Severity,
                           message: str) -> None:
     assert _one(API, cluster(**attrs)) == (status, severity, message)
+
+
+def test_public_api_server_is_an_entry_point_with_path_and_depth() -> None:
+    found = only(run_one(API, inventory(cluster(**PUBLIC_API))))
+    hops = found.evidence["path"]
+    assert [h["kind"] for h in hops] == ["internet", "authorized IP ranges",
+                                         "AKS public endpoint", "Kubernetes API server"]
+    assert (hops[0]["id"], hops[2]["id"]) == ("any address", "aks.hcp.westeurope.azmk8s.io")
+    assert (found.evidence["state"], found.evidence["depth"]) == ("exposed", 0)
+    narrow = only(run_one(API, inventory(cluster(**PUBLIC_API,
+                                                 authorized_ip_ranges=["203.0.113.0/28"]))))
+    assert (narrow.evidence["state"], narrow.evidence["depth"]) == ("allow-listed", 1)
+    assert narrow.evidence["single_change"]["layer"] == "authorized-IP-ranges"
+
+
+def test_private_cluster_names_the_vnets_that_reach_its_endpoint() -> None:
+    """A private cluster is not exposed; its private endpoint is reached from the nodes' VNet
+    and the VNets peered to it, and the finding says which (not an internet path)."""
+    nodes = subnet("aks-nodes", "10.0.1.0/24")
+    pool = {"name": "system", "minor": "1.32", "version": "1.32.7", "public_ip": False,
+            "subnet_id": nodes.uid}
+    peering = az("Microsoft.Network/virtualNetworks/virtualNetworkPeerings",
+                 f"{nodes.attr('vnet_id')}/virtualnetworkpeerings/to-hub",
+                 vnet_id=nodes.attr("vnet_id"), peering_state="Connected",
+                 remote_vnet_id=nodes.attr("vnet_id").replace("/vnet", "/hub"),
+                 remote_address_prefixes=["10.9.0.0/16"])
+    found = only(run_one(API, inventory(cluster(node_pools=[pool]), vnet(), nodes, peering)))
+    assert found.status == Status.PASS and "path" not in found.evidence
+    assert found.evidence["private_endpoint"] == (
+        "its private endpoint in VNet vnet, reached from there and the peered VNets hub")
+    assert (found.evidence["state"], found.evidence["depth"]) == ("blocked", 1)
 
 
 def test_sign_in_and_rbac() -> None:

@@ -30,6 +30,9 @@ def test_open_endpoint_fails_with_its_depth_and_private_one_passes() -> None:
         "the Kubernetes API server of open is reachable from the internet: public endpoint "
         "34.1.2.3 with authorized networks disabled: every internet address reaches it")
     assert found["open"].evidence["depth"] == 0
+    assert [(h["kind"], h["id"]) for h in found["open"].evidence["path"]] == [
+        ("internet", "any address"), ("authorized networks", "disabled"),
+        ("GKE public endpoint", "34.1.2.3"), ("Kubernetes API server", "open")]
     # allow-listed: one change (widen the authorized networks) from the internet
     office = found["office"]
     assert office.message == ("not reachable from the internet: public endpoint 34.1.2.4 "
@@ -37,6 +40,8 @@ def test_open_endpoint_fails_with_its_depth_and_private_one_passes() -> None:
     assert office.evidence["depth"] == 1
     assert office.evidence["single_change"]["layer"] == "authorized-networks"
     assert found["private"].evidence["depth"] == 2
+    assert "path" not in found["private"].evidence  # no internet path to draw
+    assert office.evidence["path"][0]["id"] == "203.0.113.0/28"  # the narrow path, drawn too
 
 
 def test_trap_private_endpoint_reachable_from_peered_networks_is_not_internet() -> None:

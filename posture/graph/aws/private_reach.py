@@ -3,9 +3,9 @@ a VPC-only domain): the VPC itself, every VPC one active peering or transit-gate
 (in either direction, as the segregation checks see them: :func:`envpaths.connections`), and
 on-premises networks behind a virtual private gateway the VPC routes to.
 
-Routes only: the security groups and network ACLs on those paths are not evaluated, so this is
-the set of networks that *may* reach the endpoint, never more than that. None of it is the
-internet: a private endpoint reachable from a peered VPC is not an internet exposure.
+Routes only, so this is the set of networks that *may* reach the endpoint, never more than that
+(:mod:`posture.graph.aws.eks` adds network ACLs and security groups for EKS endpoints). None
+of it is the internet: a private endpoint reachable from a peered VPC is not an internet exposure.
 """
 
 from __future__ import annotations
