@@ -231,11 +231,15 @@ def test_demo_azure_defense_depth(demo: tuple[Path, Any, dict[str, Any]]) -> Non
     assert depth_cells == {
         **{(n, admin): "0" for n in ("vm-web", "vm-lb", "vm-fw")},
         **{(n, depth_id): "1" for n in ("vm-app", "vm-double", "vm-private")},
+        # the AKS API servers are entry points too: open (0), private cluster (1 change)
+        ("aks-prod", "azure.kubernetes.aks_api_server_not_public"): "0",
+        ("aks-internal", "azure.kubernetes.aks_api_server_not_public"): "1",
     }
     html = (folder / "report.html").read_text(encoding="utf-8")
     section = html[html.index('<section id="defense-depth">'):]
     section = section[: section.index("</section>")]
-    assert re.findall(r'<tr data-depth="([^"]+)">', section) == ["0"] * 3 + ["1"] * 3
+    # the three exposed VMs and aks-prod, then three VMs and aks-internal one change away
+    assert re.findall(r'<tr data-depth="([^"]+)">', section) == ["0"] * 4 + ["1"] * 4
 
 
 def test_demo_azure_denied_provider_is_inconclusive(
