@@ -1,6 +1,6 @@
 """Compute configuration already collected: the instance metadata service requires IMDSv2
-session tokens, and Lambda functions run a runtime AWS still supports (dated table in
-``checks/lifecycle/aws.toml``)."""
+session tokens, Lambda functions run a runtime AWS still supports (dated table in
+``checks/lifecycle/aws.toml``), and the machine images the account owns are not public."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from posture.values import scan_time
 
 INSTANCE = "AWS::EC2::Instance"
 FUNCTION = "AWS::Lambda::Function"
+IMAGE = "AWS::EC2::Image"
 _GONE = ("terminated", "shutting-down")
 
 
@@ -79,7 +80,7 @@ def _imdsv1(ctx: CheckContext, inst: Asset, reach: AwsReach, host: Host | None,
                        f"it hands out its instance profile's credentials ({why})", **evidence)
 
 
-@check("aws.compute.lambda_runtime_supported", Severity.HIGH, (Principle.DEFENSE_IN_DEPTH,),
+@check("aws.compute.lambda_runtime_supported", Severity.HIGH, (Principle.PATCHING,),
        reads={f"{FUNCTION}#listing"})
 def lambda_runtime_supported(ctx: CheckContext) -> Iterator[Result]:
     """Lambda functions run a runtime AWS still supports
@@ -117,3 +118,36 @@ def support_verdict(ctx: CheckContext, asset: Asset, what: str, end: dt.date | N
         return ctx.fail_at(severity or ctx.spec.severity, asset, text, **evidence)
     return ctx.passed(asset, f"{what} is supported until {end.isoformat()} "
                       f"({(end - today).days} days after the scan)", **evidence)
+
+
+@check("aws.compute.ami_not_public", Severity.HIGH,
+       (Principle.LEAST_PRIVILEGE, Principle.DEFENSE_IN_DEPTH), reads={f"{IMAGE}#owned"})
+def ami_not_public(ctx: CheckContext) -> Iterator[Result]:
+    """Machine images the account owns are not shared publicly
+
+    Every AWS account can launch a public AMI and read its disks: the installed software and its
+    configuration, and whatever the build left on them (keys, credentials, data). Judged on each
+    image the account owns in the region, in use or not. Images of other owners that instances
+    run (Amazon's and Marketplace images are public by design) and images no longer described
+    (deregistered) are not the account's to share and are not judged. Image Block Public Access
+    only stops new public sharing: an image already public stays public.
+
+    Remediation: Make the image private (`aws ec2 modify-image-attribute --image-id <ami>
+    --launch-permission "Remove=[{Group=all}]"`), share it with named accounts or the organization
+    instead, and turn on Image Block Public Access in every region (`aws ec2
+    enable-image-block-public-access --image-block-public-access-state block-new-sharing`).
+    """
+    for img in ctx.inventory.of(IMAGE):
+        if not img.attr("found") or img.attr("owner_id") != img.account:
+            continue
+        public = img.attr("public")
+        evidence = {"image_id": img.attr("image_id"), "name": img.attr("name"),
+                    "state": img.attr("state"), "creation_date": img.attr("creation_date"),
+                    "instance_ids": img.attr("instance_ids")}
+        if public is None:
+            yield ctx.unknown(img, "whether the image is public was not reported", **evidence)
+        elif public:
+            yield ctx.fail(img, "the image is public: every AWS account can launch it and read "
+                           "its disks", **evidence)
+        else:
+            yield ctx.passed(img, "the image is not public", **evidence)

@@ -57,7 +57,7 @@ def older_than_listed(major: str, table: lifecycle.Product) -> tuple[str, dt.dat
     return (oldest, end) if mine < numbers and end is not None else None
 
 
-@check("aws.data.rds_engine_supported", Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,),
+@check("aws.data.rds_engine_supported", Severity.MEDIUM, (Principle.PATCHING,),
        reads={f"{DB_INSTANCE}#listing", f"{DB_CLUSTER}#listing"})
 def rds_engine_supported(ctx: CheckContext) -> Iterator[Result]:
     """RDS and Aurora databases run a major engine version within standard support

@@ -38,7 +38,8 @@ def _private_evidence(ctx: CheckContext, cluster: Asset) -> tuple[str, dict[str,
                    if e.covers(cluster.account, cluster.region)})
     text = found.describe() + (f"; incomplete: {', '.join(gaps)} failed" if gaps else "")
     return text, {"vpc_id": found.routed.vpc_id, "peer_vpcs": list(found.peers_reaching()),
-                  "routed_vpcs": list(found.routed.peers), "kept_out_vpcs": [v for v, _ in found.kept_out],
+                  "routed_vpcs": list(found.routed.peers),
+                  "kept_out_vpcs": [v for v, _ in found.kept_out],
                   "vpn_gateways": list(found.routed.vpn_gateways),
                   "security_groups": list(cluster_groups(cluster))}
 
@@ -175,7 +176,7 @@ def _version_result(ctx: CheckContext, asset: Asset, what: str, today: dt.date,
                       f"{end.isoformat()}", **evidence)
 
 
-@check("aws.kubernetes.eks_version_supported", Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,),
+@check("aws.kubernetes.eks_version_supported", Severity.MEDIUM, (Principle.PATCHING,),
        reads={CLUSTER, NODEGROUP})
 def eks_version_supported(ctx: CheckContext) -> Iterator[Result]:
     """EKS clusters and node groups run a Kubernetes version in standard support

@@ -20,9 +20,11 @@ from posture.values import age_days, parse_time, scan_time
 INSTANCE = "AWS::EC2::Instance"
 MANAGED = "AWS::SSM::ManagedInstance"
 SUMMARY = "AWS::SSM::ManagedNodeSummary"
+SETTING = "AWS::SSM::ServiceSetting"
+DHMC = "/ssm/managed-instance/default-ec2-instance-management-role"
 INSPECTOR = "AWS::Inspector2::AccountStatus"
 IMAGE = "AWS::EC2::Image"
-_PATCHING = (Principle.DEFENSE_IN_DEPTH,)
+_PATCHING = (Principle.PATCHING,)
 Where = tuple[str, str, str]  # account, region, resource id
 
 
@@ -81,20 +83,28 @@ def instances_managed_by_ssm(ctx: CheckContext) -> Iterator[Result]:
     inventory and Session Manager: nobody patches it on a cycle and nobody sees its patch level.
     A node registered but not Online (ConnectionLost, Inactive) is no better. Stopped instances
     are not judged; an instance whose region's managed nodes could not be listed (or were not
-    collected: a snapshot older than the SSM collector) is INCONCLUSIVE.
+    collected: a snapshot older than the SSM collector) is INCONCLUSIVE. An unmanaged instance
+    stays unmanaged when the region's Default Host Management Configuration is on (it offers a
+    role, the agent still has to run, use IMDSv2 and reach Systems Manager): the finding says
+    which of the two ways to register (DHMC, instance profile) the instance lacks.
 
     Remediation: Give the instance an instance profile with AmazonSSMManagedInstanceCore (or turn
     on Default Host Management Configuration), make sure the SSM agent runs and reaches the SSM
     endpoints (VPC endpoints or NAT), then check that the node shows Online in Fleet Manager.
     """
+    settings = {(a.account, a.region): a for a in ctx.inventory.of(SETTING)
+                if a.attr("setting_id") == DHMC}
     for inst, node, gap in _nodes_of_running(ctx):
         if gap:
             yield ctx.unknown(inst, gap)
             continue
         if node is None:
+            setting = settings.get((inst.account, inst.region))
             yield ctx.fail(inst, "running instance is not managed by Systems Manager: no agent "
-                           "reports from it, so no patch cycle or patch report covers it",
-                           image_id=inst.attr("image_id"))
+                           "reports from it, so no patch cycle or patch report covers it"
+                           f"{_unmanaged_why(inst, setting)}", image_id=inst.attr("image_id"),
+                           instance_profile=inst.attr("iam_instance_profile_arn"),
+                           default_host_management=_dhmc_evidence(setting))
             continue
         ping, last = node.attr("ping_status"), node.attr("last_ping")
         evidence = {"ping_status": ping, "last_ping": last,
@@ -106,6 +116,33 @@ def instances_managed_by_ssm(ctx: CheckContext) -> Iterator[Result]:
         else:
             yield ctx.fail(inst, f"registered with Systems Manager but its agent is {ping} (last "
                            f"seen {last}): patching and commands do not reach it", **evidence)
+
+
+def _unmanaged_why(inst: Asset, setting: Asset | None) -> str:
+    """Which way for the instance's agent to register is missing, as far as the snapshot says."""
+    profile = inst.attr("iam_instance_profile_arn")
+    if setting is None:
+        return "" if profile else ("; it has no instance profile (whether Default Host Management "
+                                   "is on in this region is unknown)")
+    if setting.attr("enabled"):
+        on = f"; Default Host Management is on in this region (role {setting.attr('role')})"
+        if inst.attr("http_tokens") != "required":
+            return f"{on} but works only with IMDSv2, and this instance allows IMDSv1"
+        return (f"{on}, so its agent is missing, older than 3.2.582.0, stopped, or cannot reach "
+                "the Systems Manager endpoints")
+    if not profile:
+        return ("; it has no instance profile and Default Host Management is off in this region: "
+                "nothing gives its agent credentials")
+    return ("; Default Host Management is off in this region, so only its instance profile could "
+            "register it: the profile's role lacks AmazonSSMManagedInstanceCore, or the agent is "
+            "missing, stopped or cannot reach the Systems Manager endpoints")
+
+
+def _dhmc_evidence(setting: Asset | None) -> dict[str, Any] | None:
+    if setting is None:
+        return None
+    return {"enabled": setting.attr("enabled"), "role": setting.attr("role"),
+            "status": setting.attr("status")}
 
 
 @check("aws.patching.instances_patch_compliant", Severity.HIGH, _PATCHING,
@@ -175,8 +212,8 @@ def _patch_verdict(ctx: CheckContext, inst: Asset, state: Mapping[str, Any], lim
                       **evidence)
 
 
-@check("aws.patching.ami_age_within_limit", Severity.MEDIUM, _PATCHING, reads={IMAGE},
-       params={"max_age_days": 180})
+@check("aws.patching.ami_age_within_limit", Severity.MEDIUM, _PATCHING,
+       reads={f"{IMAGE}#listing"}, params={"max_age_days": 180})
 def ami_age_within_limit(ctx: CheckContext) -> Iterator[Result]:
     """The machine images instances run are no older than the limit
 
@@ -187,7 +224,7 @@ def ami_age_within_limit(ctx: CheckContext) -> Iterator[Result]:
     (deregistered, no longer shared) is at least as old as the oldest instance launched from it;
     when that does not settle it, INCONCLUSIVE. An image within the limit that its owner has
     deprecated (a newer one replaces it) fails LOW. A copy's creation date is the copy's: the
-    evidence names its source.
+    evidence names its source. Images no instance runs are not judged here.
 
     Remediation: Rebuild the image from a current base on a schedule (EC2 Image Builder pipeline),
     roll the instances onto it (instance refresh of the Auto Scaling group), and deregister the
@@ -197,6 +234,8 @@ def ami_age_within_limit(ctx: CheckContext) -> Iterator[Result]:
     launches = {a.uid: a.attr("launch_time") for a in ctx.inventory.of(INSTANCE)}
     for img in ctx.inventory.of(IMAGE):
         users = [str(i) for i in img.attr("instance_ids") or []]
+        if not users:
+            continue
         evidence = {k: img.attr(k) for k in ("image_id", "name", "owner_id", "owner_alias",
                                              "creation_date", "deprecation_time",
                                              "source_image_id")}

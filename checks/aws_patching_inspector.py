@@ -16,7 +16,7 @@ from posture.registry import check
 
 REPOSITORY = "AWS::ECR::Repository"
 FUNCTION = "AWS::Lambda::Function"
-_PATCHING = (Principle.DEFENSE_IN_DEPTH,)
+_PATCHING = (Principle.PATCHING,)
 _WORKLOADS = {"ec2": ("running instance", INSTANCE), "ecr": ("repository", REPOSITORY),
               "lambda": ("function", FUNCTION), "lambda_code": ("function", FUNCTION)}
 

@@ -1,7 +1,7 @@
 """App Service web apps and Function apps: HTTPS only and TLS 1.2+ (judged by protocol version,
 as for load balancers), FTP, App Service authentication, who reaches the app (public network
-access and access restrictions, first match by priority), remote debugging and client
-certificates.
+access and access restrictions, first match by priority), remote debugging, client
+certificates, and the language runtime against its end of support (checks/lifecycle/azure.toml).
 
 A site whose configuration or authentication settings were not read has them null: the checks
 that need them are INCONCLUSIVE for it, never PASS.
@@ -9,6 +9,7 @@ that need them are INCONCLUSIVE for it, never PASS.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -16,11 +17,27 @@ from posture.checks.azure_transit import tls_version
 
 from posture.engine import CheckContext, Result
 from posture.graph.azure.allowlist import Admitted, first_match
+from posture.lifecycle import Product, lifecycle
 from posture.model import Asset, Principle, Severity
 from posture.registry import check
+from posture.values import scan_time
 
 SITE = "Microsoft.Web/sites"
 ENFORCING = {"redirecttologinpage", "return401", "return403", "return404"}
+RUNTIMES = {  # stack -> (name in messages, lifecycle product in checks/lifecycle/azure.toml)
+    "python": ("Python", "appservice_python"),
+    "node": ("Node.js", "appservice_node"),
+    "php": ("PHP", "appservice_php"),
+    "dotnet": (".NET", "appservice_dotnet"),
+    "powershell": ("PowerShell", "appservice_powershell"),
+    "dotnetframework": (".NET Framework CLR", None),
+    "java": ("Java", None),
+}
+UNTABLED = {
+    "dotnetframework": "the CLR every Windows site has; the app's own language may be chosen "
+                       "in app settings, which posture does not read",
+    "java": "the JDK build and the Java server follow separate schedules posture does not keep",
+}
 
 
 def _kind(site: Asset) -> str:
@@ -253,3 +270,66 @@ def client_certificates_required(ctx: CheckContext) -> Iterator[Result]:
         else:
             yield ctx.fail(site, "client certificates are not requested",
                            client_cert_enabled=site.attr("client_cert_enabled"))
+
+
+def _stack_end(stack: Mapping[str, Any]) -> tuple[str, dt.date | None, str, str | None]:
+    """A runtime's name in messages, its end of support (None: unknown), why it is unknown and
+    the source of the table it was looked up in."""
+    name = str(stack.get("stack"))
+    label, key = RUNTIMES.get(name, (name, None))
+    table: Product | None = lifecycle("azure").get(key) if key else None
+    what = f"{label} {stack.get('version')} ({stack.get('setting')} {stack.get('value')})"
+    if table is None:
+        why = UNTABLED.get(name, "posture keeps no end-of-support table for it")
+        return what, None, why, None
+    source = table.source()
+    return what, table.end_of(str(stack.get("version"))), f"not in {source}", source
+
+
+@check("azure.appservice.runtime_supported", Severity.HIGH, (Principle.PATCHING,),
+       reads={SITE})
+def runtime_supported(ctx: CheckContext) -> Iterator[Result]:
+    """App Service apps run a language runtime that is still supported
+
+    App Service follows each language's community end of life: past it the runtime gets no
+    security fixes from its community or from App Service, although the app keeps running. The
+    runtime is read from the site configuration only (linuxFxVersion on Linux; phpVersion,
+    pythonVersion, nodeVersion, javaVersion, powerShellVersion and netFrameworkVersion on
+    Windows, where every language switched on is judged), against the dated tables in
+    checks/lifecycle/azure.toml. A version the tables do not list is INCONCLUSIVE, never
+    supported, and so is a Windows site that shows only the .NET Framework CLR (its Node.js
+    version would be in app settings, which posture does not read). Custom containers
+    (DOCKER|...) have no App Service runtime and are not judged here.
+
+    Remediation: Move the app to a supported runtime version (`az webapp config set
+    --linux-fx-version "PYTHON|3.12"`, or the stack's version setting on Windows) after testing
+    it there, turn off languages the app does not use (phpVersion Off), and track the stack's
+    end-of-life dates.
+    """
+    today = scan_time(ctx.inventory).date()
+    for site in ctx.inventory.of(SITE):
+        runtime = site.attr("runtime")
+        if site.attr("config") is None or runtime is None:
+            yield _unread(ctx, site)
+            continue
+        if runtime.get("container"):
+            continue
+        judged = [_stack_end(s) for s in runtime.get("stacks") or ()]
+        evidence = {"runtime": runtime, "end_of_support": {
+            w: end and end.isoformat() for w, end, _, _ in judged},
+            "sources": sorted({src for _, _, _, src in judged if src})}
+        past = [f"{w} since {end.isoformat()}" for w, end, _, _ in judged if end and end < today]
+        unknown = [f"{w}: {why}" for w, end, why, _ in judged if end is None]
+        if past:
+            yield ctx.fail(site, f"past its end of support: {'; '.join(past)}: no security "
+                           "fixes from its community or App Service", **evidence)
+        elif not judged:
+            yield ctx.unknown(site, f"no language runtime in its {runtime.get('os')} site "
+                              "configuration", **evidence)
+        elif unknown:
+            yield ctx.unknown(site, f"support cannot be confirmed: {'; '.join(unknown)}",
+                              **evidence)
+        else:
+            until = min((end for _, end, _, _ in judged if end), default=today)
+            yield ctx.passed(site, f"{', '.join(w for w, _, _, _ in judged)} supported until "
+                             f"{until.isoformat()}", **evidence)

@@ -148,7 +148,7 @@ def _minor_key(minor: str) -> tuple[int, ...]:
 
 
 @check("azure.kubernetes.aks_version_supported", Severity.HIGH,
-       (Principle.DEFENSE_IN_DEPTH,), reads={f"{CLUSTER}#listing"})
+       (Principle.PATCHING,), reads={f"{CLUSTER}#listing"})
 def aks_version_supported(ctx: CheckContext) -> Iterator[Result]:
     """AKS clusters run a Kubernetes version AKS still supports
 

@@ -1,11 +1,14 @@
 """Patch and vulnerability management on Azure, from Microsoft Defender for Cloud: coverage (the
 plans of every subscription, a system-update assessment for every machine) and compliance
 (machines missing updates, machines and registry images with vulnerability findings, each
-judged against an SLA in days from the moment the assessment turned unhealthy).
+judged against an SLA in days from the moment the assessment turned unhealthy), and SQL
+databases' vulnerability assessment findings.
 
 Defender for Cloud is the source of truth here: a machine it does not assess is not "patched",
 it is unknown, and a plan that is off is a known gap, not an unknown. Assessments are summarised
-per resource by the collector (docs/azure-assets.md, "Defender for Cloud").
+per resource by the collector (docs/azure-assets.md, "Defender for Cloud"), with their findings
+(sub-assessments) counted per severity: a finding reads "2 high, 1 medium ... for 140 days ...
+past the 30-day SLA", never as a list of CVEs.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ REGISTRY = "Microsoft.ContainerRegistry/registries"
 CLUSTER = "Microsoft.ContainerService/managedClusters"
 PRICINGS = "Microsoft.Security/pricings"
 ASSESSMENTS = "Microsoft.Security/assessments"
+SUB_ASSESSMENTS = "Microsoft.Security/assessments/subAssessments"
+SQL_SERVER = "Microsoft.Sql/servers"
 IMAGE_SCANNING = "ContainerRegistriesVulnerabilityAssessments"
 PLAN_LABELS = {
     "VirtualMachines": "Servers",
@@ -81,7 +86,7 @@ def _plan_result(ctx: CheckContext, pricing: Asset, plan: str, covers: tuple[str
 
 
 @check("azure.patching.defender_for_servers_enabled", Severity.HIGH,
-       (Principle.DEFENSE_IN_DEPTH, Principle.AUDITABLE),
+       (Principle.PATCHING, Principle.AUDITABLE),
        reads={PRICINGS, f"{VM}#listing"})
 def defender_for_servers_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Defender for Servers is on in every subscription
@@ -100,7 +105,7 @@ def defender_for_servers_enabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check("azure.patching.defender_for_containers_enabled", Severity.HIGH,
-       (Principle.DEFENSE_IN_DEPTH, Principle.AUDITABLE),
+       (Principle.PATCHING, Principle.AUDITABLE),
        reads={PRICINGS, f"{REGISTRY}#listing", f"{CLUSTER}#listing"})
 def defender_for_containers_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Defender for Containers is on, with registry image scanning, in every subscription
@@ -120,7 +125,7 @@ def defender_for_containers_enabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check("azure.patching.defender_plans_enabled", Severity.MEDIUM,
-       (Principle.DEFENSE_IN_DEPTH, Principle.AUDITABLE), reads={PRICINGS},
+       (Principle.PATCHING, Principle.AUDITABLE), reads={PRICINGS},
        params={"plans": ("SqlServers", "SqlServerVirtualMachines",
                          "OpenSourceRelationalDatabases", "CosmosDbs", "StorageAccounts",
                          "AppServices", "KeyVaults", "Arm")})
@@ -155,12 +160,39 @@ def _topic(summary: Asset | None, topic: str) -> Mapping[str, Any] | None:
     return None if summary is None else (summary.attr("topics") or {}).get(topic)
 
 
+GRADES = {"medium": Severity.MEDIUM, "low": Severity.LOW}
+"""A topic past its SLA whose worst open finding is only medium (low) fails at MEDIUM (LOW);
+critical and high findings, or findings not read, fail at the check's own severity."""
+
+
+def findings_text(findings: Mapping[str, Any]) -> str:
+    """``1 critical, 2 high, 1 medium in 2 images``: open findings per severity, worst first."""
+    text = ", ".join(f"{n} {s}" for s, n in (findings.get("severities") or {}).items())
+    images = findings.get("images")
+    return text + (f" in {images} image{'' if images == 1 else 's'}" if images else "")
+
+
+def _oldest(findings: Mapping[str, Any] | None) -> str:
+    oldest = (findings or {}).get("oldest_published")
+    if not oldest:
+        return ""
+    return (f"; oldest open: {oldest['id']} ({oldest['severity']}, published "
+            f"{str(oldest['published'])[:10]})")
+
+
+def _grade(ctx: CheckContext, findings: Mapping[str, Any] | None) -> Severity:
+    worst = next(iter((findings or {}).get("severities") or {}), None)
+    return GRADES.get(str(worst), ctx.spec.severity)
+
+
 def sla_result(ctx: CheckContext, subject: Asset, found: Mapping[str, Any], what: str,
                sla: int) -> Result:
-    """An assessment topic judged against an SLA of ``sla`` days since it turned unhealthy."""
+    """An assessment topic judged against an SLA of ``sla`` days since it turned unhealthy,
+    with its findings (``found["findings"]``, null when not read) counted per severity."""
     status = str(found.get("status") or "").lower()
     evidence = {"assessment": dict(found), "sla_days": sla}
     name = f"'{found.get('display_name')}'"
+    findings = found.get("findings")
     if status == "healthy":
         return ctx.passed(subject, f"Defender for Cloud finds no {what} ({name} is healthy)",
                           **evidence)
@@ -168,17 +200,24 @@ def sla_result(ctx: CheckContext, subject: Asset, found: Mapping[str, Any], what
         cause = found.get("cause") or found.get("status")
         return ctx.unknown(subject, f"Defender for Cloud did not assess it ({name} is "
                            f"{found.get('status')}: {cause})", **evidence)
+    if findings is not None and not findings.get("open"):
+        others = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in
+                           (findings.get("not_open") or {}).items()) or "none listed"
+        return ctx.unknown(subject, f"Defender for Cloud's {name} is unhealthy but lists no open "
+                           f"finding ({others}): not evidence either way", **evidence)
     since = parse_time(found.get("since"))
     if since is None:
         return ctx.unknown(subject, f"Defender for Cloud reports {what} ({name} is unhealthy) "
                            "since a date it does not give", **evidence)
     days = age_days(since, scan_time(ctx.inventory))
     count = int(found.get("unhealthy") or 1)
-    many = f" ({count} unhealthy)" if count > 1 else ""
-    text = f"{what}{many} for {days} days (since {since.date().isoformat()})"
+    detail = f" ({findings_text(findings)})" if findings else (
+        f" ({count} unhealthy)" if count > 1 else "")
+    text = f"{what}{detail} for {days} days (since {since.date().isoformat()})"
     if days > sla:
-        return ctx.fail(subject, f"{text}, past the {sla}-day SLA: Defender for Cloud's {name} "
-                        "is unhealthy", days=days, **evidence)
+        return ctx.fail_at(_grade(ctx, findings), subject, f"{text}, past the {sla}-day SLA: "
+                           f"Defender for Cloud's {name} is unhealthy{_oldest(findings)}",
+                           days=days, **evidence)
     return ctx.passed(subject, f"{text}, within the {sla}-day SLA", days=days, **evidence)
 
 
@@ -193,7 +232,7 @@ def _vm_topic(ctx: CheckContext, topic: str, what: str, none: str) -> Iterator[R
 
 
 @check("azure.patching.machines_assessed_for_updates", Severity.MEDIUM,
-       (Principle.DEFENSE_IN_DEPTH, Principle.AUDITABLE),
+       (Principle.PATCHING, Principle.AUDITABLE),
        reads={f"{VM}#listing", ASSESSMENTS})
 def machines_assessed_for_updates(ctx: CheckContext) -> Iterator[Result]:
     """Every virtual machine is assessed for missing system updates
@@ -226,7 +265,7 @@ def machines_assessed_for_updates(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check("azure.patching.machines_system_updates_installed", Severity.HIGH,
-       (Principle.DEFENSE_IN_DEPTH,), reads={f"{VM}#listing", ASSESSMENTS},
+       (Principle.PATCHING,), reads={f"{VM}#listing", ASSESSMENTS},
        params={"sla_days": 30})
 def machines_system_updates_installed(ctx: CheckContext) -> Iterator[Result]:
     """Virtual machines install missing system updates within the SLA
@@ -245,7 +284,8 @@ def machines_system_updates_installed(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check("azure.patching.machines_vulnerabilities_resolved", Severity.HIGH,
-       (Principle.DEFENSE_IN_DEPTH,), reads={f"{VM}#listing", ASSESSMENTS},
+       (Principle.PATCHING,),
+       reads={f"{VM}#listing", ASSESSMENTS, f"{SUB_ASSESSMENTS}#machine_vulnerabilities"},
        params={"sla_days": 30})
 def machines_vulnerabilities_resolved(ctx: CheckContext) -> Iterator[Result]:
     """Vulnerability findings on virtual machines are resolved within the SLA
@@ -253,6 +293,7 @@ def machines_vulnerabilities_resolved(ctx: CheckContext) -> Iterator[Result]:
     Defender Vulnerability Management reports installed software with known vulnerabilities
     ('Machines should have vulnerability findings resolved'); findings older than `sla_days`
     (default 30, from when the assessment turned unhealthy) are outside the remediation cycle.
+    The open findings are counted per severity; only medium (low) ones fail at MEDIUM (LOW).
 
     Remediation: Update or remove the vulnerable software the recommendation lists for the
     machine (or rebuild it from a patched image), then let the next assessment confirm it.
@@ -261,35 +302,79 @@ def machines_vulnerabilities_resolved(ctx: CheckContext) -> Iterator[Result]:
                          "Defender for Cloud reports no vulnerability assessment for it")
 
 
+def _unassessed(ctx: CheckContext, asset: Asset, plan: Mapping[str, Any], extension: str | None,
+                off: str, none: str) -> Result:
+    """No assessment of ``asset``: FAIL (``off``) when the Defender plan that would assess it,
+    or that plan's ``extension``, is off in its subscription; else INCONCLUSIVE (``none``)."""
+    on = plan.get("enabled")
+    if on is False or (on and extension and (plan.get("extensions") or {}).get(
+            extension) is False):
+        return ctx.fail(asset, off, pricing=plan)
+    return ctx.unknown(asset, none, pricing=plan or None)
+
+
+def _resource_topic(ctx: CheckContext, type_: str, topic: str, what: str,
+                    plan: tuple[str, str | None], off: str, none: str) -> Iterator[Result]:
+    """Every resource of ``type_`` judged on its ``topic`` against the SLA, or as unassessed
+    under its Defender ``plan`` (name, extension)."""
+    index, sla = _summaries(ctx), int(ctx.param("sla_days"))
+    plans = plans_by_account(ctx.inventory)
+    for asset in ctx.inventory.of(type_):
+        found = _topic(index.get(asset.uid), topic)
+        if found is not None:
+            yield sla_result(ctx, asset, found, what, sla)
+        else:
+            pricing = plans.get(asset.account, {}).get(plan[0]) or {}
+            yield _unassessed(ctx, asset, pricing, plan[1], off, none)
+
+
 @check("azure.patching.registry_images_vulnerabilities_resolved", Severity.HIGH,
-       (Principle.DEFENSE_IN_DEPTH,),
-       reads={f"{REGISTRY}#listing", ASSESSMENTS, PRICINGS}, params={"sla_days": 30})
+       (Principle.PATCHING,),
+       reads={f"{REGISTRY}#listing", ASSESSMENTS, PRICINGS,
+              f"{SUB_ASSESSMENTS}#image_vulnerabilities"}, params={"sla_days": 30})
 def registry_images_vulnerabilities_resolved(ctx: CheckContext) -> Iterator[Result]:
     """Container registry images are scanned and their vulnerabilities resolved within the SLA
 
     Defender for Containers scans images in Azure Container Registry; 'Azure registry container
     images should have vulnerabilities resolved' turns unhealthy when pushed or recently pulled
-    images carry known vulnerabilities. Findings older than `sla_days` (default 30) fail; a
-    registry in a subscription whose image scanning is off fails as unscanned.
+    images carry known vulnerabilities. Findings older than `sla_days` (default 30) fail, counted
+    per severity and image (only medium or low ones: MEDIUM or LOW); a registry in a subscription
+    whose image scanning is off fails as unscanned.
 
     Remediation: Rebuild the affected images on patched base images and push them (then delete
     or stop pulling the vulnerable tags); turn on Defender for Containers with registry image
     scanning where it is off.
     """
-    index, sla = _summaries(ctx), int(ctx.param("sla_days"))
-    plans = plans_by_account(ctx.inventory)
-    for registry in ctx.inventory.of(REGISTRY):
-        found = _topic(index.get(registry.uid), "image_vulnerabilities")
-        if found is not None:
-            yield sla_result(ctx, registry, found, "images with unresolved vulnerabilities", sla)
-            continue
-        plan = plans.get(registry.account, {}).get("Containers") or {}
-        scanning = plan.get("enabled") and (plan.get("extensions") or {}).get(
-            IMAGE_SCANNING) is not False
-        if plan.get("enabled") is False or (plan.get("enabled") and not scanning):
-            yield ctx.fail(registry, "its images are not scanned: Defender for Containers image "
-                           "scanning is off in the subscription", pricing=plan)
-        else:
-            yield ctx.unknown(registry, "Defender for Cloud reports no image vulnerability "
-                              "assessment for it (no image scanned yet, or scanning not "
-                              "reported)", pricing=plan or None)
+    yield from _resource_topic(
+        ctx, REGISTRY, "image_vulnerabilities", "images with unresolved vulnerabilities",
+        ("Containers", IMAGE_SCANNING),
+        "its images are not scanned: Defender for Containers image scanning is off in the "
+        "subscription",
+        "Defender for Cloud reports no image vulnerability assessment for it (no image scanned "
+        "yet, or scanning not reported)")
+
+
+@check("azure.patching.sql_vulnerabilities_resolved", Severity.MEDIUM,
+       (Principle.PATCHING,),
+       reads={f"{SQL_SERVER}#listing", ASSESSMENTS, PRICINGS,
+              f"{SUB_ASSESSMENTS}#sql_vulnerabilities"}, params={"sla_days": 30})
+def sql_vulnerabilities_resolved(ctx: CheckContext) -> Iterator[Result]:
+    """Azure SQL vulnerability assessment findings are resolved within the SLA
+
+    Defender for Azure SQL scans every database against the SQL vulnerability assessment rules
+    (excess permissions, firewall rules, auditing, unprotected sensitive data: 'SQL databases
+    should have vulnerability findings resolved'); findings open longer than `sla_days` (default
+    30) fail, counted per severity. A server in a subscription whose Defender for Azure SQL plan
+    is off fails as unassessed.
+
+    Remediation: Fix the failing rules the recommendation lists per database (or approve a
+    baseline for results that are intended), and turn on Defender for Azure SQL databases where
+    it is off.
+    """
+    yield from _resource_topic(
+        ctx, SQL_SERVER, "sql_vulnerabilities", "unresolved SQL vulnerability findings",
+        ("SqlServers", None),
+        "its databases are not assessed: Defender for Azure SQL databases is off in the "
+        "subscription",
+        "Defender for Cloud reports no SQL vulnerability assessment for it (not scanned yet, or "
+        "not reported)")

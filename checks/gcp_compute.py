@@ -1,6 +1,7 @@
 """Compute Engine instance hardening on data the collector already reads: the default service
 account with full API access (graded by the instance's internet exposure), IP forwarding, the
-interactive serial console and Shielded VM. GKE nodes are judged by the GKE checks."""
+interactive serial console and Shielded VM. GKE nodes are judged by the GKE checks. And custom
+images shared with everyone."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from posture.checks._shared import gcp_estate
 
 from posture.engine import CheckContext, Result
-from posture.gcp import COMPUTE_PROJECT, INSTANCE, label_matches
+from posture.gcp import COMPUTE_PROJECT, IMAGE, INSTANCE, label_matches, public_grants
 from posture.graph.gcp.served import served_ports
 from posture.iam.gcp_access import effective_setting
 from posture.model import Asset, Principle, Severity
@@ -162,3 +163,35 @@ def shielded_vm_enabled(ctx: CheckContext) -> Iterator[Result]:
         else:
             note = "" if boot else " (secure boot off)"
             yield ctx.passed(vm, f"vTPM and integrity monitoring on{note}", **evidence)
+
+
+@check("gcp.compute.image_not_public", Severity.HIGH, (Principle.LEAST_PRIVILEGE,),
+       reads={f"{IMAGE}#iam_policy"})
+def image_not_public(ctx: CheckContext) -> Iterator[Result]:
+    """Custom images are not shared with allUsers or allAuthenticatedUsers
+
+    Anyone a public binding names can boot the image or copy its disk, and read everything
+    baked into it: credentials, keys, internal code and configuration. allAuthenticatedUsers
+    means any Google account, not your organisation; a condition on the binding does not make
+    it private. Deprecated images are still usable and judged alike.
+
+    Remediation: Remove the public bindings (`gcloud compute images remove-iam-policy-binding
+    IMAGE --member=allAuthenticatedUsers --role=roles/compute.imageUser`); share images with
+    named groups, service accounts or projects, and enforce the organisation policy
+    iam.allowedPolicyMemberDomains.
+    """
+    for image in ctx.inventory.of(IMAGE):
+        if image.attr("iam_bindings") is None:
+            yield ctx.unknown(image, "the image's IAM policy could not be read")
+            continue
+        public = public_grants(image)
+        if public:
+            shared = sorted({f"{g['member']} ({g['role']})" for g in public})
+            yield ctx.fail(image, f"shared publicly: {', '.join(shared)}",
+                           public_bindings=public, family=image.attr("family"),
+                           deprecation_state=image.attr("deprecation_state"))
+        else:
+            members = sorted({m for b in image.attr("iam_bindings") for m in b["members"]})
+            yield ctx.passed(image, "not shared publicly" + (
+                f" (shared with {len(members)} named principal(s))" if members else ""),
+                members=members)

@@ -294,7 +294,7 @@ def minor(version: Any) -> str | None:
     return f"{parts[0]}.{parts[1]}" if len(parts) >= 2 and parts[1].isdigit() else None
 
 
-@check("gcp.kubernetes.version_supported", Severity.HIGH, (Principle.DEFENSE_IN_DEPTH,),
+@check("gcp.kubernetes.version_supported", Severity.HIGH, (Principle.PATCHING,),
        reads={LISTING})
 def version_supported(ctx: CheckContext) -> Iterator[Result]:
     """GKE control planes and node pools run a minor version in standard support

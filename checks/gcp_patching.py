@@ -31,7 +31,7 @@ SCANNING_API = "containerscanning.googleapis.com"
 GKE_NODE = "goog-gke-node"
 
 
-def _running(ctx: CheckContext) -> Iterator[Asset]:
+def running_vms(ctx: CheckContext) -> Iterator[Asset]:
     """Running instances that are not GKE nodes (GKE patches its node images itself)."""
     for vm in ctx.inventory.of(INSTANCE):
         if vm.attr("status") == "RUNNING" and GKE_NODE not in vm.tags:
@@ -42,27 +42,27 @@ def _by_instance(ctx: CheckContext, type_: str) -> dict[str, Asset]:
     return {str(a.attr("instance")): a for a in ctx.inventory.of(type_) if a.attr("instance")}
 
 
-def _api_state(ctx: CheckContext, project: str, api: str) -> str | None:
+def api_state(ctx: CheckContext, project: str, api: str) -> str | None:
     for s in ctx.inventory.of(SERVICE_USAGE):
         if s.account == project and s.attr("service") == api:
             return str(s.attr("state")) if s.attr("state") else None
     return None
 
 
-def _unread(ctx: CheckContext, type_: str, vm: Asset) -> bool:
-    """Whether a listing of ``type_`` covering the instance's project and zone failed."""
+def listing_failed(ctx: CheckContext, type_: str, vm: Asset) -> bool:
+    """Whether a listing of ``type_`` covering the asset's project and zone (region) failed."""
     return any(e.affects_types((type_,)) and e.resource_uid is None
                and e.covers(vm.account, vm.region) for e in ctx.inventory.errors)
 
 
 def _not_reporting(ctx: CheckContext, vm: Asset) -> str:
-    state = _api_state(ctx, vm.account, OSCONFIG_API)
+    state = api_state(ctx, vm.account, OSCONFIG_API)
     if state == "DISABLED":
         return f"VM Manager is not enabled on project {vm.account} (the OS Config API is off)"
     return "no OS inventory: the OS Config agent is not running, or enable-osconfig is off"
 
 
-@check("gcp.patching.vm_manager_reporting", Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,),
+@check("gcp.patching.vm_manager_reporting", Severity.MEDIUM, (Principle.PATCHING,),
        reads={LISTING, OS_INVENTORY, SERVICE_USAGE}, params={"max_inventory_age_days": 7})
 def vm_manager_reporting(ctx: CheckContext) -> Iterator[Result]:
     """Running instances report their OS inventory to VM Manager
@@ -77,14 +77,14 @@ def vm_manager_reporting(ctx: CheckContext) -> Iterator[Result]:
     """
     inventories, now = _by_instance(ctx, OS_INVENTORY), scan_time(ctx.inventory)
     limit = int(ctx.param("max_inventory_age_days"))
-    for vm in _running(ctx):
+    for vm in running_vms(ctx):
         inv = inventories.get(vm.uid)
-        if inv is None and _unread(ctx, OS_INVENTORY, vm):
+        if inv is None and listing_failed(ctx, OS_INVENTORY, vm):
             yield ctx.unknown(vm, "the OS inventories of its zone could not be listed")
             continue
         if inv is None:
             yield ctx.fail(vm, _not_reporting(ctx, vm),
-                           osconfig_api=_api_state(ctx, vm.account, OSCONFIG_API))
+                           osconfig_api=api_state(ctx, vm.account, OSCONFIG_API))
             continue
         stamp = parse_time(inv.attr("update_time"))
         age = None if stamp is None else age_days(stamp, now)
@@ -103,7 +103,7 @@ def _age(value: Any, now: dt.datetime) -> int | None:
 
 
 @check("gcp.patching.vm_vulnerabilities_within_sla", Severity.HIGH,
-       (Principle.DEFENSE_IN_DEPTH,), reads={LISTING, VULNERABILITY_REPORT},
+       (Principle.PATCHING,), reads={LISTING, VULNERABILITY_REPORT},
        params={"critical_sla_days": 15, "high_sla_days": 30, "high_severity": "medium",
                "exposed_severity": "critical"})
 def vm_vulnerabilities_within_sla(ctx: CheckContext) -> Iterator[Result]:
@@ -122,11 +122,11 @@ def vm_vulnerabilities_within_sla(ctx: CheckContext) -> Iterator[Result]:
     inventories = _by_instance(ctx, OS_INVENTORY)
     sla = {"critical": int(ctx.param("critical_sla_days")),
            "high": int(ctx.param("high_sla_days"))}
-    for vm in _running(ctx):
+    for vm in running_vms(ctx):
         report = reports.get(vm.uid)
         if report is None:
             why = ("the vulnerability reports of its zone could not be listed"
-                   if _unread(ctx, VULNERABILITY_REPORT, vm) else
+                   if listing_failed(ctx, VULNERABILITY_REPORT, vm) else
                    "VM Manager has no vulnerability report for it" if vm.uid in inventories
                    else _not_reporting(ctx, vm))
             yield ctx.unknown(vm, f"vulnerabilities unknown: {why}")
@@ -165,14 +165,14 @@ def _report_evidence(report: Asset, late: Mapping[str, int | None]) -> dict[str,
             "report_time": report.attr("update_time")}
 
 
-def _active(d: Asset, now: dt.datetime) -> bool:
+def active_recurring(d: Asset, now: dt.datetime) -> bool:
     end = parse_time(d.attr("end_time"))
     return bool(d.attr("recurring")) and d.attr("state") != "PAUSED" and (end is None
                                                                           or end > now)
 
 
 @check("gcp.patching.instance_patch_scheduled", Severity.MEDIUM,
-       (Principle.DEFENSE_IN_DEPTH, Principle.CHANGE_CONTROL),
+       (Principle.PATCHING, Principle.CHANGE_CONTROL),
        reads={LISTING, PATCH_DEPLOYMENT, SERVICE_USAGE})
 def instance_patch_scheduled(ctx: CheckContext) -> Iterator[Result]:
     """Every running instance is targeted by a recurring VM Manager patch deployment
@@ -189,16 +189,16 @@ def instance_patch_scheduled(ctx: CheckContext) -> Iterator[Result]:
     deployments: dict[str, list[Asset]] = {}
     for d in ctx.inventory.of(PATCH_DEPLOYMENT):
         deployments.setdefault(d.account, []).append(d)
-    for vm in _running(ctx):
+    for vm in running_vms(ctx):
         mine = deployments.get(vm.account, [])
-        hits = sorted(d.name for d in mine if _active(d, now)
+        hits = sorted(d.name for d in mine if active_recurring(d, now)
                       and patch_targets(d.attr("instance_filter") or {}, vm))
         if hits:
             yield ctx.passed(vm, f"patched on schedule by {', '.join(hits)}", deployments=hits)
-        elif _unread(ctx, PATCH_DEPLOYMENT, vm):
+        elif listing_failed(ctx, PATCH_DEPLOYMENT, vm):
             yield ctx.unknown(vm, f"the patch deployments of project {vm.account} could not be "
                               "listed")
-        elif _api_state(ctx, vm.account, OSCONFIG_API) == "DISABLED":
+        elif api_state(ctx, vm.account, OSCONFIG_API) == "DISABLED":
             yield ctx.fail(vm, f"no patch deployment can run: VM Manager is not enabled on "
                            f"project {vm.account}")
         else:
@@ -222,7 +222,7 @@ def _scanned(ctx: CheckContext, repo: Asset) -> tuple[bool | None, str]:
     if state in ("SCANNING_DISABLED", "SCANNING_UNSUPPORTED"):
         reason = repo.attr("scanning_state_reason") or state
         return False, f"vulnerability scanning is off ({reason})"
-    api = _api_state(ctx, repo.account, SCANNING_API)
+    api = api_state(ctx, repo.account, SCANNING_API)
     if api == "ENABLED":
         return True, "the Container Scanning API is enabled: pushed images are scanned"
     if api == "DISABLED":
@@ -230,7 +230,7 @@ def _scanned(ctx: CheckContext, repo: Asset) -> tuple[bool | None, str]:
     return None, "whether the Container Scanning API is enabled was not read"
 
 
-@check("gcp.patching.registry_scanning_enabled", Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,),
+@check("gcp.patching.registry_scanning_enabled", Severity.MEDIUM, (Principle.PATCHING,),
        reads={f"{AR_REPOSITORY}#listing", SERVICE_USAGE})
 def registry_scanning_enabled(ctx: CheckContext) -> Iterator[Result]:
     """Artifact Registry Docker repositories scan their images for vulnerabilities
@@ -253,7 +253,7 @@ def registry_scanning_enabled(ctx: CheckContext) -> Iterator[Result]:
 
 
 @check("gcp.patching.image_vulnerabilities_within_sla", Severity.HIGH,
-       (Principle.DEFENSE_IN_DEPTH,), reads={AR_REPOSITORY, SERVICE_USAGE},
+       (Principle.PATCHING,), reads={AR_REPOSITORY, SERVICE_USAGE},
        params={"critical_sla_days": 15, "max_image_age_days": 180, "stale_severity": "low"})
 def image_vulnerabilities_within_sla(ctx: CheckContext) -> Iterator[Result]:
     """The latest container images carry no critical vulnerability past the SLA and are rebuilt

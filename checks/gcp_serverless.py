@@ -111,7 +111,7 @@ def _runtime(asset: Asset) -> str | None:
     return str(asset.attr("runtime")) if asset.attr("runtime") else None
 
 
-@check("gcp.serverless.runtime_supported", Severity.MEDIUM, (Principle.DEFENSE_IN_DEPTH,),
+@check("gcp.serverless.runtime_supported", Severity.MEDIUM, (Principle.PATCHING,),
        reads={f"{FUNCTION}#listing", f"{RUN_SERVICE}#listing"})
 def runtime_supported(ctx: CheckContext) -> Iterator[Result]:
     """Cloud Functions and Cloud Run services on Google's runtimes use a runtime still supported

@@ -10,6 +10,7 @@ File format (TOML)::
     [source.products.lambda_runtime]          # one entry per product table below
     name = "AWS Lambda runtimes"
     url = "https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html"
+    # as_of = 2026-12-01                      # optional: this product checked on another date
 
     [lambda_runtime]                          # product -> version -> end of (standard) support
     "python3.8" = 2024-10-14
@@ -62,10 +63,11 @@ def lifecycle(provider: str, package: str = "posture.checks") -> Mapping[str, Pr
         products = {}
         for key, meta in source["products"].items():
             ends = {str(v): d for v, d in data.get(key, {}).items()}
-            if not isinstance(as_of, dt.date) or not all(isinstance(d, dt.date)
-                                                         for d in ends.values()):
+            checked = meta.get("as_of", as_of)
+            if not isinstance(checked, dt.date) or not all(isinstance(d, dt.date)
+                                                           for d in ends.values()):
                 raise TypeError(f"{key}: dates must be TOML dates (YYYY-MM-DD)")
-            products[key] = Product(key, str(meta["name"]), str(meta["url"]), as_of, ends)
+            products[key] = Product(key, str(meta["name"]), str(meta["url"]), checked, ends)
     except (tomllib.TOMLDecodeError, KeyError, AttributeError, TypeError) as exc:
         raise CatalogueError(f"lifecycle file {provider}.toml: {exc}") from None
     return products

@@ -76,6 +76,7 @@ class Principle(StrEnum):
     AUDITABLE = "auditable"
     SECRETS = "secrets"
     SEGREGATION = "segregation"
+    PATCHING = "patching"  # systems, images and runtimes monitored and updated on a cycle
     SECURE_CODE = "secure-code"
     CHANGE_CONTROL = "change-control"
 

@@ -151,10 +151,23 @@ def _docstring_prose(check_id: str, func: CheckFunc) -> Prose:
 
 @dataclass(frozen=True, slots=True)
 class Framework:
+    """One framework data file: its controls (id -> title) and the checks behind each.
+
+    ``provider`` is the cloud a benchmark is written for (the CIS Foundations benchmarks); a
+    provider-neutral framework (SOC 2, ISO/IEC 27001, NIST SP 800-53, PCI DSS) has none and
+    applies to every scan. ``version`` and ``source`` say which edition the control ids are
+    taken from and where that edition is published."""
+
     id: str
     name: str
     controls: Mapping[str, str]  # control id -> title
     checks_by_control: Mapping[str, tuple[str, ...]]
+    provider: Provider | None = None
+    version: str = ""
+    source: str = ""
+
+    def applies_to(self, providers: Iterable[Provider]) -> bool:
+        return self.provider is None or self.provider in set(providers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,11 +217,7 @@ class Catalogue:
         return f"{__version__}+c{len(self.checks)}.{digest[:12]}"
 
     def framework(self, framework_id: str) -> Framework:
-        for f in self.frameworks:
-            if f.id.lower() == framework_id.lower():
-                return f
-        known = ", ".join(f.id for f in self.frameworks)
-        raise CheckSelectionError(f"unknown framework {framework_id!r} (known: {known})")
+        return find_framework(self.frameworks, framework_id)
 
 
 def spec_of(func: object) -> CheckSpec | None:
@@ -231,6 +240,10 @@ def _iter_specs(package: str) -> Iterator[tuple[CheckSpec, CheckFunc]]:
 
 
 def load_frameworks(package: str = "posture.checks") -> tuple[Framework, ...]:
+    """Every ``frameworks/*.toml`` of ``package``, in file-name order. The ``[framework]``
+    table names the framework (``id``, ``name``, ``version``, ``source`` and, for a
+    benchmark of one cloud, ``provider``); each ``[controls."ID"]`` table a control's
+    ``title`` and the ``checks`` that evidence it."""
     frameworks = []
     folder = resources.files(package).joinpath("frameworks")
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
@@ -240,17 +253,57 @@ def load_frameworks(package: str = "posture.checks") -> tuple[Framework, ...]:
             data = tomllib.loads(entry.read_text(encoding="utf-8"))
             meta = data["framework"]
             controls = data.get("controls", {})
+            provider = meta.get("provider")
             frameworks.append(
                 Framework(
                     id=str(meta["id"]),
                     name=str(meta["name"]),
                     controls={k: str(v.get("title", "")) for k, v in controls.items()},
                     checks_by_control={k: tuple(v.get("checks", ())) for k, v in controls.items()},
+                    provider=Provider(provider) if provider is not None else None,
+                    version=str(meta.get("version", "")),
+                    source=str(meta.get("source", "")),
                 )
             )
-        except (tomllib.TOMLDecodeError, KeyError, AttributeError, TypeError) as exc:
+        except (tomllib.TOMLDecodeError, KeyError, AttributeError, TypeError, ValueError) as exc:
             raise CatalogueError(f"framework file {entry.name}: {exc}") from None
+    ids = [f.id.lower() for f in frameworks]
+    if len(set(ids)) != len(ids):
+        raise CatalogueError(f"two framework files share an id: {sorted(ids)}")
     return tuple(frameworks)
+
+
+def find_framework(frameworks: Iterable[Framework], framework_id: str) -> Framework:
+    """The framework of that id (case-insensitive); an unknown id is a selection error."""
+    frameworks = tuple(frameworks)
+    for f in frameworks:
+        if f.id.lower() == framework_id.strip().lower():
+            return f
+    known = ", ".join(f.id for f in frameworks)
+    raise CheckSelectionError(f"unknown framework {framework_id.strip()!r} (known: {known})")
+
+
+def framework_ids(values: Iterable[str] | None) -> tuple[str, ...]:
+    """``--framework a,b --framework c`` -> ``("a", "b", "c")``: blanks dropped, first
+    occurrence kept."""
+    ids = (v.strip() for value in values or () for v in value.split(","))
+    return tuple(dict.fromkeys(i for i in ids if i))
+
+
+def select_frameworks(
+    frameworks: Iterable[Framework],
+    providers: Iterable[Provider],
+    chosen: Iterable[str] = (),
+) -> tuple[Framework, ...]:
+    """The frameworks a report shows: those ``chosen`` by id (in the catalogue's order, each
+    id checked), or by default every provider-neutral framework and the benchmarks of the
+    ``providers`` scanned (an AWS audit lists no Azure or GCP benchmark)."""
+    frameworks = tuple(frameworks)
+    wanted = {find_framework(frameworks, i).id for i in chosen}
+    if wanted:
+        return tuple(f for f in frameworks if f.id in wanted)
+    scanned = tuple(providers)
+    return tuple(f for f in frameworks if f.applies_to(scanned))
 
 
 def load_catalogue(package: str = "posture.checks") -> Catalogue:

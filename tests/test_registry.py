@@ -6,12 +6,21 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from posture.errors import CatalogueError
-from posture.model import Principle, Severity
-from posture.registry import check, parse_prose, spec_of
+from posture.errors import CatalogueError, CheckSelectionError
+from posture.model import Principle, Provider, Severity
+from posture.registry import (
+    Framework,
+    check,
+    framework_ids,
+    load_frameworks,
+    parse_prose,
+    select_frameworks,
+    spec_of,
+)
 
 
 def test_parse_prose_splits_title_rationale_and_remediation() -> None:
@@ -82,3 +91,64 @@ def test_catalogue_prose_is_the_same_under_python_OO() -> None:
     specs = json.loads(normal.stdout)
     assert len(specs) > 100 and all(title and remediation for _, title, _, remediation in specs)
     assert json.loads(optimised.stdout) == specs
+
+
+# ------------------------------------------------------------------------------- frameworks
+
+
+def _ids(frameworks: tuple[Framework, ...]) -> list[str]:
+    return [f.id for f in frameworks]
+
+
+def test_a_report_shows_the_neutral_frameworks_and_the_benchmarks_of_its_cloud() -> None:
+    frameworks = load_frameworks()
+    neutral = ["ISO27001-2022", "NIST-800-53-R5", "PCI-DSS-4.0", "SOC2"]
+    aws = _ids(select_frameworks(frameworks, (Provider.AWS,)))
+    assert aws == ["CIS-AWS-3.0", "CIS-AWS-7.0", *neutral]
+    assert _ids(select_frameworks(frameworks, (Provider.GCP,))) == [
+        "CIS-GCP-3.0", "CIS-GCP-5.0", *neutral]
+    assert _ids(select_frameworks(frameworks, (Provider.GITHUB,))) == neutral
+    both = _ids(select_frameworks(frameworks, (Provider.AZURE, Provider.GCP)))
+    assert [i for i in both if i.startswith("CIS-")] == [
+        "CIS-AZURE-3.0", "CIS-AZURE-6.0", "CIS-GCP-3.0", "CIS-GCP-5.0"]
+
+
+def test_chosen_frameworks_win_in_catalogue_order_whatever_the_cloud() -> None:
+    frameworks = load_frameworks()
+    chosen = framework_ids(["soc2, cis-gcp-5.0", "Iso27001-2022", "SOC2", " "])
+    assert chosen == ("soc2", "cis-gcp-5.0", "Iso27001-2022", "SOC2")
+    assert _ids(select_frameworks(frameworks, (Provider.AWS,), chosen)) == [
+        "CIS-GCP-5.0", "ISO27001-2022", "SOC2"]
+    with pytest.raises(CheckSelectionError, match=r"unknown framework 'iso'.*ISO27001-2022"):
+        select_frameworks(frameworks, (Provider.AWS,), ["iso"])
+    assert framework_ids(None) == ()
+
+
+def test_a_framework_applies_to_its_cloud_only() -> None:
+    cis = Framework("CIS-X", "x", {}, {}, provider=Provider.AZURE)
+    neutral = Framework("N", "n", {}, {})
+    assert cis.applies_to([Provider.AZURE]) and not cis.applies_to([Provider.AWS])
+    assert neutral.applies_to([]) and neutral.applies_to([Provider.GITHUB])
+
+
+def _framework_package(root: Path, name: str, *files: str) -> str:
+    """A package ``name`` under ``root`` whose frameworks/ holds the given TOML texts."""
+    folder = root / name / "frameworks"
+    folder.mkdir(parents=True)
+    (root / name / "__init__.py").write_text("")
+    for i, text in enumerate(files):
+        (folder / f"f{i}.toml").write_text(text)
+    return name
+
+
+def test_framework_files_are_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    good = '[framework]\nid = "X-1"\nname = "X"\nprovider = "gcp"\nversion = "1.0"\nsource = "s"\n'
+    loaded = load_frameworks(_framework_package(tmp_path, "fw_good", good))
+    assert loaded[0].provider is Provider.GCP and (loaded[0].version, loaded[0].source) == (
+        "1.0", "s")
+    bad_cloud = good.replace('"gcp"', '"oracle"')
+    with pytest.raises(CatalogueError, match=r"f0\.toml"):
+        load_frameworks(_framework_package(tmp_path, "fw_cloud", bad_cloud))
+    with pytest.raises(CatalogueError, match="share an id"):
+        load_frameworks(_framework_package(tmp_path, "fw_twice", good, good.replace("X-1", "x-1")))

@@ -13,11 +13,14 @@ from typing import Annotated
 import typer
 
 from posture.cli.options import (
+    CheckIds,
     Formats,
+    FrameworkIds,
     OutputDir,
     Quiet,
     ReportOptions,
     out,
+    parse_frameworks,
     prepare_and_save,
     progress,
 )
@@ -43,9 +46,16 @@ def demo(
     output_dir: OutputDir = Path("posture-demo"),
     formats: Formats = "csv,json,html",
     snapshot_out: DemoSnapshotOut = None,
+    check: CheckIds = None,
     quiet: Quiet = False,
+    framework: FrameworkIds = None,
 ) -> None:
     """Build a demo estate on an embedded emulator or fake (AWS by default), scan it and report."""
+    frameworks = parse_frameworks(framework)  # a bad --framework fails before the emulator
+    if check:  # so does an unknown check id
+        from posture.registry import load_catalogue
+
+        load_catalogue().select(ids=check)
     demos: dict[str, Callable[[str, bool], Inventory]] = {
         "aws": demo_aws,
         "azure": demo_azure,
@@ -62,7 +72,9 @@ def demo(
         out.print("joining the GCP demo's projects (CI-to-cloud trust) ...", markup=False)
         gcp = prepare(demo_gcp(formats, quiet))
         prepared = joined(prepared, [("the GCP demo", gcp)])
-    audit_and_report(prepared, ReportOptions(output_dir, formats, quiet=quiet))
+    options = ReportOptions(output_dir, formats, check_ids=tuple(check or ()), quiet=quiet,
+                            frameworks=frameworks)
+    audit_and_report(prepared, options)
     from posture.reporters import OutputFormat, parse_formats
 
     if OutputFormat.HTML in parse_formats(formats):
@@ -71,7 +83,7 @@ def demo(
 
 def demo_aws(formats: str, quiet: bool) -> Inventory:
     """The demo account built on an embedded moto server, scanned by the AWS collector."""
-    _require("demo", "the demo needs the emulator", "posture.demo")
+    _require("demo", "the demo needs the emulator", "posture.demo", "moto.server")
     from posture import demo as aws_demo
 
     _check_formats(formats)

@@ -1,4 +1,4 @@
-"""``posture evidence``: write an auditor's evidence folder for one framework."""
+"""``posture evidence``: write an auditor's evidence folder for one or more frameworks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from posture.cli.options import HistoryStore, SnapshotArg, out
+from posture.cli.options import HistoryStore, SnapshotArg, say, warn_exceptions
 from posture.cli.report import print_tracked
 
 
@@ -16,9 +16,14 @@ def evidence(
     output_dir: Annotated[
         Path, typer.Option("--output-dir", "-o", help="The evidence folder (new or empty).")
     ],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the evidence folder already in --output-dir.")
+    ] = False,
     framework: Annotated[
-        str, typer.Option("--framework", help="The framework whose checks to report (soc2).")
-    ] = "soc2",
+        list[str] | None,
+        typer.Option("--framework", help="The frameworks whose checks to report (repeatable or "
+                     "comma-separated ids; default soc2)."),
+    ] = None,
     exceptions: Annotated[
         Path | None,
         typer.Option("--exceptions", help="TOML file of accepted risks (copied into the folder)."),
@@ -29,21 +34,23 @@ def evidence(
     ] = None,
 ) -> None:
     """Audit a snapshot and write a folder an auditor takes as is: reports, controls.csv, the
-    snapshot and manifest.json with the SHA-256 of every file."""
+    snapshot, manifest.json and SHA256SUMS with the SHA-256 of every file."""
     from posture.history.tracking import Tracking
     from posture.pipeline import load_prepared
-    from posture.registry import load_catalogue
+    from posture.registry import framework_ids, load_catalogue
     from posture.reporters.evidence import write_evidence
 
     catalogue = load_catalogue()
-    chosen = catalogue.framework(framework)
+    chosen = tuple(catalogue.framework(i) for i in framework_ids(framework) or ("soc2",))
     tracking = Tracking.parse(store, exceptions, None)
+    warn_exceptions(tracking)
     prepared = load_prepared(snapshot_file)
     data = snapshot_file.read_bytes()
     result = write_evidence(
-        prepared, data, catalogue, chosen, output_dir, tracking, tuple(check or ())
+        prepared, data, catalogue, chosen, output_dir, tracking, tuple(check or ()), force
     )
     for entry in result.manifest["files"]:
-        out.print(f"{entry['sha256']}  {output_dir / entry['path']}", markup=False)
-    out.print(f"manifest: {output_dir / 'manifest.json'}", markup=False)
+        say(f"{entry['sha256']}  {output_dir / entry['path']}")
+    say(f"manifest: {output_dir / 'manifest.json'}")
+    say(f"checksums: {output_dir / result.manifest['checksums']}")
     print_tracked(result.tracked, tracking)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from posture.cli.options import SnapshotArg, out
-from posture.errors import SnapshotError
+from posture.errors import ReportError, SnapshotError
 
 
 def graph(
@@ -33,9 +33,7 @@ def graph(
     try:
         paths = write(g, output_dir)
     except OSError as exc:
-        raise SnapshotError(
-            f"{output_dir}: cannot write the graph: {exc.strerror or exc}"
-        ) from None
+        raise ReportError(f"{output_dir}: cannot write the graph: {exc.strerror or exc}") from None
     reaches = sum(1 for *_, d in g.edges(data=True) if d.get("relation") == "reaches")
     out.print(
         f"graph: {g.number_of_nodes()} nodes, {g.number_of_edges()} edges, "

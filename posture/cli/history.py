@@ -35,7 +35,7 @@ def history(
     """List the recorded scans, newest first."""
     from posture.history.store import open_store
 
-    with open_store(_need(store)) as db:
+    with open_store(_need(store), create=False) as db:
         records = db.scans(limit=limit)
     if as_json:
         sys.stdout.write(json.dumps([r.document() for r in records], indent=2) + "\n")
@@ -128,7 +128,7 @@ def diff_cmd(
     from posture.history.store import open_store
 
     threshold = Severity.parse(fail_on_new) if fail_on_new else None
-    with open_store(_need(store)) as db:
+    with open_store(_need(store), create=False) as db:
         before, after = _pair(db, scan_a, scan_b)
         changes = diff(db.findings(before), db.findings(after))
     if as_json:

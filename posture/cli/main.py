@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from posture import __version__
 from posture.cli import (
@@ -41,7 +43,8 @@ from posture.pipeline import ExitCode
 
 HELP = """posture audits cloud infrastructure against security principles (defense in depth,
 encryption at rest and in transit, least privilege, MFA, just-in-time access, auditability,
-secrets handling, segregation) and writes SOC 2 evidence (CSV, JSON, HTML).
+secrets handling, segregation, patching, secure code, change control) and writes SOC 2 evidence
+(CSV, JSON, HTML, OCSF, JUnit).
 
 Exit codes: 0 clean · 1 a FAIL at or above --fail-on · 2 usage error · 3 cannot scan or read
 the input (credentials, endpoint, region, snapshot) · 4 an organisation scan with an
@@ -107,8 +110,56 @@ def handled(func: F) -> F:
 
 def die(message: str, code: ExitCode) -> NoReturn:
     """``posture: error: MESSAGE`` on stderr, exit ``code``."""
-    err.print(f"posture: error: {message}", markup=False, soft_wrap=True)
+    _error_line(message)
     raise typer.Exit(int(code))
+
+
+def _error_line(message: str) -> None:
+    err.print(f"posture: error: {message}", markup=False, soft_wrap=True)
+
+
+class _Posture(TyperGroup):
+    """The root command. A usage error click finds (unknown option or command, missing
+    argument, bad value) is one line on stderr like every other error, naming the help to
+    read, instead of typer's usage box; its exit code stays 2."""
+
+    def main(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, prog_name: str | None = None, *,
+        standalone_mode: bool = True, **kwargs: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(args, prog_name, standalone_mode=False, **kwargs)
+        except typer.Abort:
+            _error_line("aborted")
+            sys.exit(1)
+        except Exception as exc:
+            if not _is_usage_error(exc):
+                raise
+            if type(exc).__name__ != "NoArgsIsHelpError":  # else typer has printed the help
+                _error_line(_usage_message(exc))
+            sys.exit(getattr(exc, "exit_code", ExitCode.USAGE))
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """click's ``ClickException`` (recent typer vendors its own click: matched by shape,
+    an int ``exit_code`` and ``format_message()``)."""
+    return isinstance(getattr(exc, "exit_code", None), int) and hasattr(exc, "format_message")
+
+
+def _usage_message(exc: Any) -> str:
+    """click's message on one line, and the ``--help`` of the command it concerns."""
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return message
+    names: list[str] = []
+    while ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return f"{message} (see `{' '.join(['posture', *reversed(names)])} --help`)"
 
 
 def _version(value: bool) -> None:
@@ -128,6 +179,7 @@ def _root(
 def build() -> typer.Typer:
     """The app with every command of :data:`COMMANDS`."""
     root = typer.Typer(
+        cls=_Posture,
         help=HELP,
         no_args_is_help=True,
         add_completion=False,

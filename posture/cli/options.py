@@ -18,15 +18,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from posture.errors import SnapshotError
 from posture.history.tracking import Tracking
-from posture.model import Inventory, Severity
+from posture.model import Inventory, Provider, Severity
 from posture.pipeline import Prepared, prepare
+from posture.registry import (
+    Catalogue,
+    Framework,
+    find_framework,
+    framework_ids,
+    load_frameworks,
+    select_frameworks,
+)
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 OutputDir = Annotated[Path, typer.Option("--output-dir", "-o", help="Directory for the reports.")]
 Formats = Annotated[
-    str, typer.Option("--format", "-f", help="Comma-separated report formats: csv,json,html.")
+    str, typer.Option("--format", "-f",
+                      help="Comma-separated report formats: csv,json,html,controls,ocsf,junit.")
 ]
 FailOn = Annotated[
     str | None,
@@ -38,6 +47,15 @@ FailOn = Annotated[
 ]
 CheckIds = Annotated[
     list[str] | None, typer.Option("--check", "-c", help="Run only this check id (repeatable).")
+]
+FrameworkIds = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--framework",
+        help="Show only these frameworks in report.html and controls.csv (repeatable or "
+        "comma-separated ids, e.g. soc2,iso27001-2022,nist-800-53-r5,pci-dss-4.0,cis-aws-7.0); "
+        "default: the provider-neutral frameworks and the CIS benchmarks of the scanned cloud.",
+    ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary table.")]
 Store = Annotated[
@@ -96,6 +114,7 @@ class ReportOptions:
     check_ids: tuple[str, ...] = ()
     quiet: bool = False
     tracking: Tracking | None = None
+    frameworks: tuple[str, ...] = ()  # --framework: the ids shown; () = by provider
 
     @classmethod
     def parse(
@@ -108,6 +127,7 @@ class ReportOptions:
         store: str | None = None,
         exceptions: Path | None = None,
         fail_on_new: str | None = None,
+        framework: list[str] | None = None,
     ) -> ReportOptions:
         """Validate before a long scan: the formats, ``--fail-on`` and the tracking options;
         an error here is a usage error (exit 2)."""
@@ -116,7 +136,48 @@ class ReportOptions:
         parse_formats(formats)  # fail on a bad --format before a long scan
         threshold = parse_fail_on(fail_on)
         tracking = Tracking.parse(store, exceptions, fail_on_new)
-        return cls(output_dir, formats, threshold, tuple(check or ()), quiet, tracking)
+        warn_exceptions(tracking)
+        return cls(output_dir, formats, threshold, tuple(check or ()), quiet, tracking,
+                   parse_frameworks(framework))
+
+    def frameworks_of(self, catalogue: Catalogue, provider: Provider) -> tuple[Framework, ...]:
+        """The frameworks of a report on ``provider``: the provider-neutral ones, the CIS
+        benchmarks of ``provider`` and any chosen with ``--framework`` (report.html and
+        controls.csv then show only the chosen ones: ``Report.shown_frameworks``)."""
+        ids = {f.id for f in select_frameworks(catalogue.frameworks, (provider,))}
+        ids.update(self.frameworks)
+        return tuple(f for f in catalogue.frameworks if f.id in ids)
+
+
+def parse_frameworks(values: list[str] | None) -> tuple[str, ...]:
+    """``--framework``: framework ids (repeatable, comma-separated), each checked (an unknown
+    one is a usage error) and spelled as its framework file does."""
+    ids = framework_ids(values)
+    known = load_frameworks() if ids else ()
+    return tuple(find_framework(known, i).id for i in ids)
+
+
+def warn(text: str) -> None:
+    """``warning: TEXT`` on stderr (stdout is for the report lines)."""
+    err.print(f"warning: {text}", markup=False, soft_wrap=True)
+
+
+def warn_exceptions(tracking: Tracking) -> None:
+    """Before the run, warn of the entries of ``--exceptions`` that name no known check (they
+    cover nothing: the findings stay FAIL) and of an allowed exception of everything."""
+    source = tracking.exceptions
+    if source is None:
+        return
+    from posture.history.exceptions import unknown_checks
+    from posture.registry import load_catalogue
+
+    for risk in unknown_checks(source.entries, load_catalogue().ids()):
+        warn(f"{source.path}:{risk.line}: check {risk.check!r} names no check of this posture "
+             "(see `posture checks list`): the exception covers nothing")
+    for risk in source.entries:
+        if risk.covers_everything:
+            warn(f"{source.path}:{risk.line}: check {risk.check!r} on resource "
+                 f"{risk.resource!r} excepts every finding (allow_all = true)")
 
 
 def parse_fail_on(value: str | None) -> Severity | None:
@@ -176,13 +237,14 @@ _REPORT_PARAMS: tuple[tuple[str, Any, Any], ...] = (
     ("store", Store, None),
     ("exceptions", ExceptionsOpt, None),
     ("fail_on_new", FailOnNew, None),
+    ("framework", FrameworkIds, None),
 )
 
 
 def report_command(func: Callable[..., None]) -> Callable[..., None]:
     """A command that audits and writes reports (``scan <cloud>``, ``audit``).
 
-    The shared report options (``--output-dir`` to ``--fail-on-new``, :data:`_REPORT_PARAMS`)
+    The shared report options (``--output-dir`` to ``--framework``, :data:`_REPORT_PARAMS`)
     are appended to the command's own parameters, so every such command offers the same options
     in the same order, and the command receives them validated as ``options: ReportOptions``.
     """

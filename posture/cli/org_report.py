@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -139,8 +140,9 @@ def report_organization(
     from posture.reporters import parse_formats
 
     run = audit_run(result, catalogue, tracking=options.tracking, fail_on=options.fail_on)
-    written = write_all(report_of(run, result, catalogue.frameworks), options.output_dir,
-                        parse_formats(options.formats))
+    frameworks = options.frameworks_of(catalogue, run.prepared.inventory.meta.provider)
+    report = replace(report_of(run, result, frameworks), shown_frameworks=options.frameworks)
+    written = write_all(report, options.output_dir, parse_formats(options.formats))
     if not options.quiet:
         print_summary(run.findings, run.prepared)
     print_accounts(result)

@@ -6,6 +6,7 @@ prints the latter too)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -13,14 +14,14 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from posture.cli.options import ReportOptions, out, prepare_and_save, progress, say
+from posture.cli.options import ReportOptions, out, prepare_and_save, progress, say, warn
 from posture.history.tracking import Tracked, Tracking
 from posture.model import Finding, Inventory, Status
 from posture.pipeline import ExitCode, Prepared, failures_by_severity, joined, run_audit
 from posture.registry import load_catalogue
 
 if TYPE_CHECKING:
-    from posture.reporters import OutputFormat, Report
+    from posture.reporters import OutputFormat, Report, Swept
 
 TABLE_ROWS = 25  # failed findings printed; the rest are in the reports
 
@@ -50,10 +51,12 @@ def audit_and_report(prepared: Prepared, options: ReportOptions) -> ExitCode:
 
     chosen = parse_formats(options.formats)
     catalogue = load_catalogue()
+    frameworks = options.frameworks_of(catalogue, prepared.inventory.meta.provider)
     run, written = run_audit(
         prepared,
         catalogue,
-        lambda r: write_all(Report.of(r, catalogue.frameworks), options.output_dir, chosen),
+        lambda r: write_all(replace(Report.of(r, frameworks), shown_frameworks=options.frameworks),
+                            options.output_dir, chosen),
         check_ids=options.check_ids,
         tracking=options.tracking,
         fail_on=options.fail_on,
@@ -66,20 +69,34 @@ def audit_and_report(prepared: Prepared, options: ReportOptions) -> ExitCode:
     return run.exit_code
 
 
-def write_all(report: Report, out_dir: Path, formats: Sequence[OutputFormat]) -> dict[str, Path]:
-    """Write the chosen formats and their companions (``identity.csv``); label -> path."""
-    from posture.reporters import companions, write_reports
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The reports a run wrote (label -> path) and the folder's sweep (:func:`sweep_outputs`)."""
+
+    files: dict[str, Path]
+    swept: Swept
+
+
+def write_all(report: Report, out_dir: Path, formats: Sequence[OutputFormat]) -> Written:
+    """Write the chosen formats and their companions (``identity.csv``), then remove the
+    previous run's reports this run did not write again."""
+    from posture.reporters import companions, sweep_outputs, write_reports
 
     reports = write_reports(report, out_dir, formats)
     written: dict[str, Path] = {f.value: p for f, p in reports.items()}
     for name in companions(report, formats):
         written[name.rsplit(".", 1)[0]] = out_dir / name
-    return written
+    return Written(written, sweep_outputs(out_dir, written.values()))
 
 
-def print_written(written: dict[str, Path]) -> None:
-    for label, path in sorted(written.items()):
-        out.print(f"{label:>5}: {path}", markup=False)
+def print_written(written: Written) -> None:
+    for label, path in sorted(written.files.items()):
+        say(f"{label:>5}: {path}")  # never folded: logs and scripts read the paths
+    for path in written.swept.removed:
+        say(f"removed: {path} (written by the previous run, not by this one)")
+    for path in written.swept.kept:
+        warn(f"{path} is not from this run: kept (posture removes only the files it wrote, "
+             "unchanged)")
 
 
 def print_summary(findings: tuple[Finding, ...], prepared: Prepared) -> None:
@@ -108,10 +125,9 @@ def print_summary(findings: tuple[Finding, ...], prepared: Prepared) -> None:
     )
     errors = prepared.inventory.errors
     if errors:
-        out.print(
-            f"warning: {len(errors)} API call(s) failed during collection; the checks that "
-            "needed their data are INCONCLUSIVE (see the report).",
-            markup=False,
+        warn(
+            f"{len(errors)} API call(s) failed during collection; the checks that "
+            "needed their data are INCONCLUSIVE (see the report)."
         )
 
 
@@ -160,8 +176,8 @@ def print_tracked(tracked: Tracked, tracking: Tracking | None) -> None:
         )
         for e in tracked.exceptions.expired:
             r = e.risk
-            say(
-                f"warning: exception {tracked.exceptions.source}:{r.line} ({r.check} on "
+            warn(
+                f"exception {tracked.exceptions.source}:{r.line} ({r.check} on "
                 f"{r.resource}, owner {r.owner}) expired on {r.expires.isoformat()}; "
                 f"{e.matched} finding(s) it covered count as FAIL again"
             )

@@ -56,8 +56,9 @@ def emulate_missing_apis(session: boto3.session.Session) -> None:
     answers them for this account: GetPermissionsBoundaryForPermissionSet (no boundary: moto
     cannot set one either); Systems Manager's DescribeInstanceInformation and
     DescribeInstancePatchStates (no instance runs the SSM agent: none is managed, none reports
-    patches) and Inspector's ListCoverage (so Inspector, enabled, covers no instance: it scans
-    EC2 through the SSM agent). Register before the clients are created."""
+    patches), GetServiceSetting (Default Host Management never turned on: AWS's own answer)
+    and Inspector's ListCoverage (so Inspector, enabled, covers no instance: it scans EC2
+    through the SSM agent). Register before the clients are created."""
     from botocore.awsrequest import AWSResponse
 
     def answer(status: int, parsed: dict[str, Any]) -> tuple[AWSResponse, dict[str, Any]]:
@@ -76,3 +77,7 @@ def emulate_missing_apis(session: boto3.session.Session) -> None:
     for operation, key in empty.items():
         session.events.register(f"before-call.{operation}",
                                 lambda key=key, **_: answer(200, {key: []}))
+    session.events.register("before-call.ssm.GetServiceSetting", lambda **_: answer(200, {
+        "ServiceSetting": {
+            "SettingId": "/ssm/managed-instance/default-ec2-instance-management-role",
+            "SettingValue": "$None", "Status": "Default", "LastModifiedUser": "System"}}))

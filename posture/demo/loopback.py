@@ -105,14 +105,22 @@ def _handler(fake: Fake) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running(fake: Fake) -> Iterator[str]:
     """Serve ``fake`` on 127.0.0.1 (a random port; ``fake.base`` is set) for the block."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    with serving_handler(_handler(fake)) as base:
+        fake.base = base
+        yield base
+
+
+@contextmanager
+def serving_handler(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A threaded HTTP server of ``handler`` on 127.0.0.1 (a random port) for the block; yields
+    its base URL (``http://127.0.0.1:PORT``)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    fake.base = f"http://127.0.0.1:{server.server_port}"
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                               daemon=True)
     thread.start()
     try:
-        yield fake.base
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()

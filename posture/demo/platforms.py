@@ -6,16 +6,20 @@ Planted:
   access), secrets not envelope-encrypted, only the api log type on, Kubernetes 1.32 (past
   standard support), and a node group ``shop-eks/workers`` with an SSH key and no source security
   groups (EKS opens tcp/22 to the world on the nodes' security group).
+* ``shop-api`` (ECR): a repository policy letting every AWS principal pull its images, scan on
+  push off, no lifecycle policy.
 * ``webhook-receiver``: a Lambda function URL with AuthType NONE whose policy grants everyone
   lambda:InvokeFunctionUrl: anyone on the internet can call it.
 
 Inspector is enabled for EC2 and ECR in both demo regions; no instance runs the SSM agent (the
 emulated Systems Manager answers say so), so Inspector covers none of them.
 
-Trap: ``dev-eks``, a private-only cluster in the development VPC, which is peered with
-production, its security group admitting tcp/443 from 10.0.0.0/8: not reachable from the
-internet; reached from the development VPC, while production, routed to it by the peering, is
-kept out at the return route (the development VPC has no route back).
+Traps: ``base-images`` (ECR), whose wildcard pull grant is limited to the organisation by
+``aws:PrincipalOrgID`` - not public (and scanned on push, immutable tags, pruned); ``dev-eks``,
+a private-only cluster in the development VPC, which is peered with production, its security
+group admitting tcp/443 from 10.0.0.0/8: not reachable from the internet; reached from the
+development VPC, while production, routed to it by the peering, is kept out at the return
+route (the development VPC has no route back).
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ def platforms(client: Callable[..., Any], net: dict[str, Any]) -> None:
                                      "enabled": True}]},
         tags={"Environment": "dev"},
     )
+    _registries(client("ecr"))
     fn_role = iam.get_role(RoleName="billing-export-fn")["Role"]["Arn"]
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
@@ -80,3 +85,24 @@ def platforms(client: Callable[..., Any], net: dict[str, Any]) -> None:
     lam.add_permission(FunctionName="webhook-receiver", StatementId="FunctionURLAllowPublicAccess",
                        Action="lambda:InvokeFunctionUrl", Principal="*",
                        FunctionUrlAuthType="NONE")
+
+
+def _registries(ecr: Any) -> None:
+    pull = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    org_only = {"StringEquals": {"aws:PrincipalOrgID": "o-demo1234"}}
+    for name, condition in (("shop-api", None), ("base-images", org_only)):
+        kept = condition is not None  # the well-kept one: scanned, immutable, pruned
+        ecr.create_repository(repositoryName=name,
+                              imageScanningConfiguration={"scanOnPush": kept},
+                              imageTagMutability="IMMUTABLE" if kept else "MUTABLE")
+        if kept:
+            ecr.put_lifecycle_policy(repositoryName=name, lifecyclePolicyText=json.dumps(
+                {"rules": [{"rulePriority": 1, "description": "keep 30 images",
+                            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                                          "countNumber": 30}, "action": {"type": "expire"}}]}))
+        statement: dict[str, Any] = {"Sid": "pull", "Effect": "Allow", "Principal": "*",
+                                     "Action": pull}
+        if condition:
+            statement["Condition"] = condition
+        ecr.set_repository_policy(repositoryName=name, policyText=json.dumps(
+            {"Version": "2012-10-17", "Statement": [statement]}))

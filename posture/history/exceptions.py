@@ -15,6 +15,11 @@ kept, its message names the reason, its evidence records the exception. An excep
 expired exception) and is reported itself. Dates are compared with an injected ``today``
 (:func:`today`: the UTC date, or ``POSTURE_TODAY=YYYY-MM-DD`` for reproducible runs).
 
+An entry with ``check = "*"`` and ``resource = "*"`` would except every finding and let any
+``--fail-on`` pass: it is refused unless the entry also says ``allow_all = true``. An entry whose
+check pattern names no check of the catalogue covers nothing; :func:`unknown_checks` finds them
+(the command line warns: such a typo fails closed, the finding stays FAIL).
+
 A malformed file raises :class:`ExceptionsError` with a one-line message naming the file and
 the line.
 """
@@ -36,6 +41,7 @@ from posture.errors import PostureError
 from posture.model import Finding, Status
 
 REQUIRED = ("check", "resource", "reason", "owner", "expires")
+OPTIONAL = ("allow_all",)
 _HEADER = re.compile(r"^\s*\[\[\s*exception\s*\]\]\s*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
 
@@ -60,6 +66,12 @@ class AcceptedRisk:
     owner: str
     expires: dt.date
     line: int  # where its ``[[exception]]`` header is, for messages
+    allow_all: bool = False  # the file means an exception of every check on every resource
+
+    @property
+    def covers_everything(self) -> bool:
+        """Every check on every resource (both patterns only ``*``)."""
+        return _match_all(self.check) and _match_all(self.resource)
 
     def matches(self, finding: Finding) -> bool:
         return fnmatchcase(finding.check_id, self.check) and fnmatchcase(
@@ -77,6 +89,7 @@ class AcceptedRisk:
             "owner": self.owner,
             "expires": self.expires.isoformat(),
             "line": self.line,
+            **({"allow_all": True} if self.allow_all else {}),
         }
 
 
@@ -152,11 +165,12 @@ def _key_line(text: str, start: int, key: str) -> int:
 def _entry(raw: Any, line: int, text: str, where: str) -> AcceptedRisk:
     if not isinstance(raw, Mapping):
         raise ExceptionsError(f"{where}:{line}: an [[exception]] must be a table")
-    unknown = sorted(set(raw) - set(REQUIRED))
+    unknown = sorted(set(raw) - set(REQUIRED) - set(OPTIONAL))
     if unknown:
         at = _key_line(text, line, unknown[0])
         raise ExceptionsError(
-            f"{where}:{at}: unknown key {unknown[0]!r} (expected: {', '.join(REQUIRED)})"
+            f"{where}:{at}: unknown key {unknown[0]!r} (expected: {', '.join(REQUIRED)}; "
+            f"optional: {', '.join(OPTIONAL)})"
         )
     missing = [k for k in REQUIRED if k not in raw]
     if missing:
@@ -177,7 +191,31 @@ def _entry(raw: Any, line: int, text: str, where: str) -> AcceptedRisk:
     if isinstance(expires, dt.datetime) or not isinstance(expires, dt.date):
         at = _key_line(text, line, "expires")
         raise ExceptionsError(f"{where}:{at}: expires must be a date (YYYY-MM-DD)")
-    return AcceptedRisk(expires=expires, line=line, **values)
+    allow_all = raw.get("allow_all", False)
+    if not isinstance(allow_all, bool):
+        at = _key_line(text, line, "allow_all")
+        raise ExceptionsError(f"{where}:{at}: allow_all must be true or false")
+    risk = AcceptedRisk(expires=expires, line=line, allow_all=allow_all, **values)
+    if risk.covers_everything and not allow_all:
+        at = _key_line(text, line, "check")
+        raise ExceptionsError(
+            f"{where}:{at}: check = {risk.check!r} with resource = {risk.resource!r} excepts "
+            "every finding: name the checks or resources it covers (or add allow_all = true "
+            "to mean it)"
+        )
+    return risk
+
+
+def _match_all(pattern: str) -> bool:
+    return set(pattern) == {"*"}
+
+
+def unknown_checks(
+    risks: Iterable[AcceptedRisk], known: Iterable[str]
+) -> tuple[AcceptedRisk, ...]:
+    """The entries whose ``check`` pattern matches none of the ``known`` check ids."""
+    ids = tuple(known)
+    return tuple(r for r in risks if not any(fnmatchcase(i, r.check) for i in ids))
 
 
 def parse(text: str, where: str = "<exceptions>") -> tuple[AcceptedRisk, ...]:

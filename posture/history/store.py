@@ -2,7 +2,9 @@
 
 One code path (SQLAlchemy Core) for both: a plain path (``posture.db``) is an SQLite file, a
 URL (``postgresql+psycopg://user@host/db``, or any ``sqlite:///`` URL) is used as given. The
-schema is created on first use.
+schema is created on first use by a command that records (``create=True``); a command that only
+reads (``history``, ``diff``) never creates a file or a table: a store that is not there is an
+error naming it. An SQLite file in a folder that does not exist is an error naming both.
 
 * ``scans``: one row per recorded scan — its scope (provider + accounts + regions), the scan
   manifest, the snapshot hash, the catalogue version and the status counts.
@@ -17,6 +19,7 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -103,9 +106,31 @@ def url_for(target: str) -> str:
     """A store option → an SQLAlchemy URL (a plain path is an SQLite file)."""
     if "://" in target:
         return target
-    from pathlib import Path
-
     return "sqlite:///" + str(Path(target).expanduser().resolve())
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL (None: another database, in memory, or not a URL)."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
+def _check_file(file: Path, name: str, create: bool) -> None:
+    """Refuse an SQLite file that cannot be a store before SQLite creates or misreads it."""
+    if file.is_dir():
+        raise StoreError(f"{name}: is a folder, not a history store file")
+    if not file.parent.is_dir():
+        raise StoreError(f"{name}: the folder {file.parent} does not exist")
+    if not create and not file.exists():
+        raise StoreError(
+            f"{name}: no history store there (a typo? a store is created by the first "
+            "`scan` or `audit --store` recorded into it)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +188,9 @@ def _record(row: Any) -> ScanRecord:
 class Store:
     """An open history store. Use :func:`open_store` (a context manager)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, name: str = "") -> None:
         self.engine = engine
+        self.name = name  # the store as given (a URL without its password), for messages
 
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
@@ -172,10 +198,14 @@ class Store:
             with self.engine.begin() as conn:
                 yield conn
         except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"history store: {_brief(exc)}") from None
+            where = f"history store {self.name}" if self.name else "history store"
+            raise StoreError(f"{where}: {_brief(exc)}") from None
 
-    def migrate(self) -> None:
+    def migrate(self, create: bool = True) -> None:
+        """Create the schema if missing (``create``), or refuse a database without it."""
         with self._tx() as conn:
+            if not create and not sa.inspect(conn).has_table(info.name):
+                raise StoreError(f"{self.name}: not a posture history store (nothing recorded)")
             metadata.create_all(conn)
             have = conn.execute(sa.select(info.c.value).where(info.c.key == "schema")).scalar()
             if have is None:
@@ -306,9 +336,14 @@ def _brief(exc: BaseException) -> str:
 
 
 @contextmanager
-def open_store(target: str) -> Iterator[Store]:
-    """Open (and create, on first use) the store at a path or URL."""
+def open_store(target: str, create: bool = True) -> Iterator[Store]:
+    """Open the store at a path or URL; create it on first use only when ``create`` (the
+    commands that record), else a store that is not there is a :class:`StoreError`."""
     url = url_for(target)
+    name = target if "://" not in target else _safe(url)
+    file = _sqlite_file(url)
+    if file is not None:
+        _check_file(file, name, create)
     try:
         engine = sa.create_engine(url)
     except ModuleNotFoundError as exc:
@@ -319,8 +354,8 @@ def open_store(target: str) -> Iterator[Store]:
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
         raise StoreError(f"history store {_safe(url)}: {_brief(exc)}") from None
     try:
-        store = Store(engine)
-        store.migrate()
+        store = Store(engine, name)
+        store.migrate(create)
         yield store
     finally:
         engine.dispose()

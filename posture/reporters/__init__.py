@@ -8,12 +8,16 @@ The CLI calls::
 
 Each format writes one file with a fixed name (:data:`FILENAMES`) into the output directory.
 Beside ``controls.csv``, a report whose snapshot holds identities also gets ``identity.csv``
-(:data:`IDENTITY_FILENAME`, :func:`companions`).
+(:data:`IDENTITY_FILENAME`, :func:`companions`). A run of the command line then sweeps the
+folder (:func:`sweep_outputs`): the files its previous run wrote and this one did not are
+removed, nothing else.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from posture import files
@@ -25,12 +29,16 @@ from posture.reporters.html_reporter import HtmlReporter
 from posture.reporters.identity_reporter import FILENAME as IDENTITY_FILENAME
 from posture.reporters.identity_reporter import render_identity_csv
 from posture.reporters.json_reporter import JsonReporter
+from posture.reporters.junit_reporter import JunitReporter
+from posture.reporters.ocsf_reporter import OcsfReporter
 
 _REPORTERS: dict[OutputFormat, type[Reporter]] = {
     OutputFormat.CSV: CsvReporter,
     OutputFormat.JSON: JsonReporter,
     OutputFormat.HTML: HtmlReporter,
     OutputFormat.CONTROLS: ControlsReporter,
+    OutputFormat.OCSF: OcsfReporter,
+    OutputFormat.JUNIT: JunitReporter,
 }
 
 FILENAMES: dict[OutputFormat, str] = {fmt: cls().filename for fmt, cls in _REPORTERS.items()}
@@ -109,9 +117,70 @@ def write_reports(
     return written
 
 
+OUTPUTS_MARKER = ".posture-outputs"
+"""The bookkeeping of a reports folder: ``sha256  name`` (``sha256sum``'s format) of each file
+the last run wrote there, so that the next run can remove what it does not write again."""
+
+
+@dataclass(frozen=True, slots=True)
+class Swept:
+    removed: tuple[Path, ...] = ()  # the previous run's files this run did not write again
+    kept: tuple[Path, ...] = ()  # report files not from this run, left as they are
+
+
+def sweep_outputs(out_dir: Path, written: Iterable[Path]) -> Swept:
+    """After a run wrote ``written`` into ``out_dir``: remove the report files the previous
+    run wrote there (named in its :data:`OUTPUTS_MARKER`, and unchanged since: same SHA-256)
+    that this run did not write, and record this run's files in the marker. A report file
+    that posture did not write, or that changed since, is kept, and named in ``kept``."""
+    names = {p.name for p in written}
+    before = _marker(out_dir / OUTPUTS_MARKER)
+    removed: list[Path] = []
+    kept: list[Path] = []
+    for name in sorted(_OUTPUT_NAMES - names):
+        path = out_dir / name
+        if not path.is_file():
+            continue
+        if path.is_symlink() or before.get(name) != _sha256(path):
+            kept.append(path)
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            kept.append(path)
+        else:
+            removed.append(path)
+    lines = ["# written by posture: the files of the last run into this folder (sha256sum -c)"]
+    lines += [f"{_sha256(out_dir / n)}  {n}" for n in sorted(names)]
+    _write_atomic(out_dir / OUTPUTS_MARKER, ("\n".join(lines) + "\n").encode("utf-8"))
+    return Swept(tuple(removed), tuple(kept))
+
+
+_OUTPUT_NAMES = frozenset(FILENAMES.values()) | {IDENTITY_FILENAME}
+
+
+def _marker(path: Path) -> dict[str, str]:
+    """name -> sha256 of a marker's lines (nothing, if there is none or it is unreadable)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    found = {}
+    for line in text.splitlines():
+        digest, _, name = line.partition("  ")
+        if len(digest) == 64 and name in _OUTPUT_NAMES:
+            found[name] = digest
+    return found
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 __all__ = [
     "FILENAMES",
     "IDENTITY_FILENAME",
+    "OUTPUTS_MARKER",
     "OutputFormat",
     "Report",
     "ReportError",
@@ -119,5 +188,6 @@ __all__ = [
     "companions",
     "parse_formats",
     "reporter_for",
+    "sweep_outputs",
     "write_reports",
 ]

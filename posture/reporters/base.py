@@ -7,6 +7,7 @@ file-system failures into :class:`~posture.errors.ReportError`) is done once, in
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
@@ -19,6 +20,7 @@ from posture.identity.model import IdentityView
 from posture.model import CollectionError, Finding, ScanMeta
 from posture.registry import Framework
 from posture.reporters.code_reporter import Repo, repositories
+from posture.values import parse_time
 
 if TYPE_CHECKING:
     from posture.pipeline import AuditRun
@@ -29,6 +31,8 @@ class OutputFormat(StrEnum):
     JSON = "json"
     HTML = "html"
     CONTROLS = "controls"  # controls.csv
+    OCSF = "ocsf"  # findings.ocsf.json
+    JUNIT = "junit"  # findings.junit.xml
 
     @classmethod
     def parse(cls, name: str) -> OutputFormat:
@@ -93,6 +97,9 @@ class Report:
     organization: OrgView | None = None  # an organisation run: account names and OUs
     identity: IdentityView | None = None  # who reaches what (None: the snapshot holds none)
     repositories: tuple[Repo, ...] = ()  # GitHub repositories (the HTML's secure-code section)
+    # --framework: the ids of the frameworks report.html and controls.csv show (all of
+    # ``frameworks`` when empty); the other formats keep every framework's control titles
+    shown_frameworks: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, run: AuditRun, frameworks: tuple[Framework, ...]) -> Report:
@@ -138,6 +145,14 @@ def scan_document(report: Report) -> dict[str, Any]:
     """The scan manifest as plain JSON values (the ``scan`` block of ``findings.json``)."""
     meta = report.inventory_meta
     return {**meta.to_dict(), "snapshot_sha256": report.snapshot_sha256}
+
+
+def collected_at(report: Report) -> dt.datetime | None:
+    """When the report's snapshot was collected (its ``finished_at``, else ``started_at``), the
+    time stamped on OCSF events and JUnit suites instead of the wall clock; None if neither
+    is a valid timestamp."""
+    meta = report.inventory_meta
+    return parse_time(meta.finished_at) or parse_time(meta.started_at)
 
 
 def error_document(error: CollectionError) -> dict[str, Any]:

@@ -6,13 +6,20 @@ and the ids of the checks that produce its evidence (``;``-joined; the framework
 the scanned provider plus any check whose findings name the control). Every control of the
 report's frameworks is listed, passing and unevidenced ones too. Same CSV dialect as
 ``findings.csv`` (RFC 4180, UTF-8 BOM, formula injection defused).
+
+The frameworks listed are the report's (by default the provider-neutral ones and the CIS
+benchmarks of the scanned cloud, :func:`posture.registry.select_frameworks`), or those chosen
+with ``--framework`` (:func:`shown_frameworks`); a finding's mappings to other frameworks are
+left out here and in ``report.html`` (:func:`shown_findings`).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from posture.model import Status
+from posture.model import Finding, Status
+from posture.registry import Framework
 from posture.reporters.base import OutputFormat, Report
 from posture.reporters.csv_reporter import defuse, write_csv
 from posture.results import control_verdict, summarize
@@ -35,7 +42,7 @@ def checks_by_control(report: Report) -> dict[tuple[str, str], tuple[str, ...]]:
     """(framework, control) → the check ids behind it, sorted."""
     found: dict[tuple[str, str], set[str]] = {}
     provider = report.inventory_meta.provider.value + "."
-    for fw in report.frameworks:
+    for fw in shown_frameworks(report):
         for control, ids in fw.checks_by_control.items():
             mine = {i for i in ids if i.startswith(provider)}
             found.setdefault((fw.id, control), set()).update(mine)
@@ -46,14 +53,31 @@ def checks_by_control(report: Report) -> dict[tuple[str, str], tuple[str, ...]]:
     return {k: tuple(sorted(v)) for k, v in found.items()}
 
 
+def shown_frameworks(report: Report) -> tuple[Framework, ...]:
+    """The frameworks report.html and controls.csv show: the report's, cut to those chosen
+    with ``--framework`` (``Report.shown_frameworks``) when any were."""
+    chosen = set(report.shown_frameworks)
+    return tuple(f for f in report.frameworks if not chosen or f.id in chosen)
+
+
+def shown_findings(report: Report) -> tuple[Finding, ...]:
+    """The findings with their control mappings cut to the shown frameworks (every mapping is
+    kept when the report names no framework)."""
+    shown = {fw.id for fw in shown_frameworks(report)}
+    if not shown:
+        return report.findings
+    return tuple(
+        f if shown.issuperset(f.controls)
+        else replace(f, controls={k: v for k, v in f.controls.items() if k in shown})
+        for f in report.findings
+    )
+
+
 def control_rows(report: Report) -> list[dict[str, Any]]:
-    summary = summarize(report.findings, report.frameworks)
-    wanted = {fw.id for fw in report.frameworks}
+    summary = summarize(shown_findings(report), shown_frameworks(report))
     behind = checks_by_control(report)
     rows = []
     for fw_id, controls in summary["by_control"].items():
-        if wanted and fw_id not in wanted:
-            continue
         for control, entry in controls.items():
             counts = entry["counts"]
             rows.append(

@@ -31,7 +31,11 @@ from posture.history.diff import fingerprint
 from posture.model import CollectionError, Finding, Status
 from posture.reporters.base import OutputFormat, Report, error_document, scan_document, utf8
 from posture.reporters.code_reporter import code_section
-from posture.reporters.controls_reporter import checks_by_control
+from posture.reporters.controls_reporter import (
+    checks_by_control,
+    shown_findings,
+    shown_frameworks,
+)
 from posture.reporters.html_depth import depth_table
 from posture.reporters.html_paths import diagrams
 from posture.reporters.identity_reporter import identity_section
@@ -190,8 +194,8 @@ def _accounts(report: Report) -> list[dict[str, Any]] | None:
 
 
 def context(report: Report) -> dict[str, Any]:
-    findings = report.findings
-    summary = summarize(findings, report.frameworks)
+    findings = shown_findings(report)  # controls of the shown frameworks only
+    summary = summarize(findings, shown_frameworks(report))
     order = _display_order(findings)
     css = _asset("report.css")
     js = _asset("report.js")

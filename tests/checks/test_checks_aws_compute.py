@@ -1,8 +1,9 @@
 """Checks on data collected before: IMDSv2 (graded on the reachability graph and the instance
 profile), Lambda runtimes and RDS/Aurora engines against the dated end-of-support table
-(unknown versions are never called supported), S3 versioning where it matters; pass, fail, not
-collected and the traps (an IMDSv1 host with no role, a runtime newer than the table, a bucket
-whose versioning was suspended)."""
+(unknown versions are never called supported), S3 versioning where it matters, the account's own
+machine images not public; pass, fail, not collected and the traps (an IMDSv1 host with no role,
+a runtime newer than the table, a bucket whose versioning was suspended, a public Amazon image an
+instance runs, a deregistered image)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from support.aws import asset, aws_arn, collection_error, inventory
 from support.aws_net import INSTANCE_UID, estate, replaced
-from support.aws_patching import INSTANCE, instance
+from support.aws_patching import IMAGE, INSTANCE, image, instance
 from support.checks import by_uid, only, run_one
 
 from posture.model import Asset, Severity, Status
@@ -19,6 +20,7 @@ IMDS = "aws.compute.imdsv2_required"
 RUNTIME = "aws.compute.lambda_runtime_supported"
 ENGINE = "aws.data.rds_engine_supported"
 VERSIONING = "aws.data.s3_bucket_versioning_enabled"
+AMI_PUBLIC = "aws.compute.ami_not_public"
 PROFILE = "arn:aws:iam::123456789012:instance-profile/web"
 FUNCTION = "AWS::Lambda::Function"
 
@@ -154,3 +156,32 @@ def test_trap_suspended_versioning_fails_and_unknown_is_inconclusive() -> None:
     assert found["was-on"].status == Status.FAIL
     assert "suspended" in found["was-on"].message
     assert found["unread"].status == Status.INCONCLUSIVE
+
+
+def test_own_images_public_fail_private_pass_in_use_or_not() -> None:
+    inv = inventory(image("ami-shared", "2025-06-01T00:00:00+00:00", public=True),
+                    image("ami-spare", "2025-06-01T00:00:00+00:00", instance_ids=(),
+                          public=True),
+                    image("ami-private", "2025-06-01T00:00:00+00:00"))
+    found = {f.resource_name: f for f in run_one(AMI_PUBLIC, inv)}
+    assert (found["ami-shared"].status, found["ami-shared"].severity) == (Status.FAIL,
+                                                                          Severity.HIGH)
+    assert found["ami-shared"].message == ("the image is public: every AWS account can launch it "
+                                           "and read its disks")
+    assert found["ami-spare"].status == Status.FAIL
+    assert found["ami-private"].status == Status.PASS
+
+
+def test_trap_public_images_of_other_owners_and_vanished_images_are_not_ours() -> None:
+    amazon = image("ami-amzn", "2025-06-01T00:00:00+00:00", public=True, owner_id="137112412989",
+                   owner_alias="amazon")
+    gone = image("ami-gone", None, found=False, public=None, owner_id=None)
+    assert run_one(AMI_PUBLIC, inventory(amazon, gone)) == []
+
+
+def test_own_images_not_listed_are_inconclusive() -> None:
+    error = collection_error("ec2", "DescribeImages", (f"{IMAGE}#owned",))
+    inv = inventory(image("ami-private", "2025-06-01T00:00:00+00:00"), errors=(error,))
+    assert {f.status for f in run_one(AMI_PUBLIC, inv)} == {Status.INCONCLUSIVE}
+    unreported = image("ami-odd", "2025-06-01T00:00:00+00:00", public=None)
+    assert only(run_one(AMI_PUBLIC, inventory(unreported))).status == Status.INCONCLUSIVE

@@ -1,17 +1,24 @@
-"""aws.patching.*: Systems Manager coverage and patch compliance, Inspector enabled and its
-findings within SLA, image age, ECR scanning; pass, fail, not collected, and the traps (a
-compliant but stale patch report, Inspector on but not covering, an old image built by a
-"patched" pipeline, an unscanned image)."""
+"""aws.patching.*: Systems Manager coverage (with Default Host Management) and patch compliance,
+Inspector enabled and its findings within SLA, image age, ECR scanning, repository policies and
+lifecycle policies; pass, fail, not collected, and the traps (a compliant but stale patch
+report, Inspector on but not covering, an old image built by a "patched" pipeline, an unscanned
+image, an unmanaged instance in a region with DHMC on, a wildcard repository policy pinned to the
+organization or the source account, an image nobody runs)."""
 
 from __future__ import annotations
 
-from support.aws import collection_error, inventory
+from support.aws import asset, collection_error, inventory
 from support.aws_patching import (
+    DHMC_ROLE,
     IMAGE,
     INSPECTOR,
     MANAGED,
+    PULL,
+    PUSH,
     REPOSITORY,
     arn,
+    dhmc,
+    grant,
     image,
     inspector,
     instance,
@@ -19,6 +26,7 @@ from support.aws_patching import (
     managed,
     patched,
     repository,
+    repository_policy,
     scanned,
 )
 from support.checks import by_uid, only, run_one
@@ -33,6 +41,8 @@ AMI = "aws.patching.ami_age_within_limit"
 SCANNING = "aws.patching.ecr_image_scanning_enabled"
 CRITICAL = "aws.patching.ecr_images_without_critical_findings"
 TAGS = "aws.patching.ecr_image_tags_immutable"
+PUBLIC_REPO = "aws.patching.ecr_repository_not_public"
+LIFECYCLE = "aws.patching.ecr_lifecycle_policy_configured"
 I1, I2, I3 = (arn("ec2", f"instance/i-{n}") for n in (1, 2, 3))
 STATUS = arn("inspector2", "account-status")
 
@@ -62,6 +72,44 @@ def test_unlisted_managed_nodes_are_inconclusive_not_unmanaged() -> None:
         assert finding.status == Status.INCONCLUSIVE
         assert finding.message == ("Systems Manager's managed nodes were not collected in this "
                                    "region")
+
+
+def test_unmanaged_instances_say_which_way_to_register_is_missing() -> None:
+    profile = "arn:aws:iam::123456789012:instance-profile/web"
+    base = "running instance is not managed by Systems Manager: no agent reports from it, so no " \
+        "patch cycle or patch report covers it"
+    inv = inventory(instance("i-1"), instance("i-2", iam_instance_profile_arn=profile),
+                    instance("i-3", region="eu-west-1"),
+                    instance("i-4", region="eu-west-1", http_tokens="optional"),
+                    listed(), listed("eu-west-1"), dhmc(None), dhmc(region="eu-west-1"),
+                    regions=("us-east-1", "eu-west-1"))
+    found = {uid.rsplit("/", 1)[-1]: f for uid, f in by_uid(run_one(SSM, inv)).items()}
+    assert {f.status for f in found.values()} == {Status.FAIL}
+    assert found["i-1"].message == base + (
+        "; it has no instance profile and Default Host Management is off in this region: nothing "
+        "gives its agent credentials")
+    assert found["i-2"].message.startswith(base + "; Default Host Management is off in this "
+                                           "region, so only its instance profile could register")
+    assert found["i-2"].evidence["instance_profile"] == profile
+    # the trap: DHMC on does not make an instance managed when SSM does not list it
+    assert found["i-3"].message == base + (
+        f"; Default Host Management is on in this region (role {DHMC_ROLE}), so its agent is "
+        "missing, older than 3.2.582.0, stopped, or cannot reach the Systems Manager endpoints")
+    assert found["i-3"].evidence["default_host_management"] == {
+        "enabled": True, "role": DHMC_ROLE, "status": "Customized"}
+    assert found["i-4"].message.endswith("but works only with IMDSv2, and this instance allows "
+                                         "IMDSv1")
+
+
+def test_unread_default_host_management_leaves_the_verdict_and_says_so() -> None:
+    error = collection_error("ssm", "GetServiceSetting", ("AWS::SSM::ServiceSetting",))
+    inv = inventory(instance("i-1"), instance("i-2"), managed("i-2"), listed(), errors=(error,))
+    found = by_uid(run_one(SSM, inv))
+    assert found[I1].status == Status.FAIL  # unmanaged whatever DHMC says
+    assert found[I1].message.endswith("; it has no instance profile (whether Default Host "
+                                      "Management is on in this region is unknown)")
+    assert found[I1].evidence["default_host_management"] is None
+    assert found[I2].status == Status.PASS  # not downgraded: DHMC is not what it is judged on
 
 
 def test_patch_compliance_graded() -> None:
@@ -226,6 +274,15 @@ def test_a_vanished_image_is_bounded_by_its_instances_launch() -> None:
     assert found["ami-b"].status == Status.INCONCLUSIVE
 
 
+def test_an_owned_image_nobody_runs_is_not_judged_for_age() -> None:
+    inv = inventory(image("ami-spare", "2024-01-01T00:00:00+00:00", instance_ids=()))
+    assert run_one(AMI, inv) == []
+    # the account's own listing failing does not make the age of images in use unknown
+    error = collection_error("ec2", "DescribeImages", (f"{IMAGE}#owned",))
+    inv = inventory(image("ami-new", "2025-11-01T00:00:00+00:00"), errors=(error,))
+    assert only(run_one(AMI, inv)).status == Status.PASS
+
+
 def test_images_not_collected_are_inconclusive() -> None:
     error = collection_error("ec2", "DescribeImages", (IMAGE,))
     inv = inventory(image("ami-new", "2025-11-01T00:00:00+00:00"), errors=(error,))
@@ -271,3 +328,83 @@ def test_tag_mutability() -> None:
     error = collection_error("ecr", "DescribeRepositories", (REPOSITORY,))
     assert {f.status for f in run_one(TAGS, inventory(repository("a"), errors=(error,)))} == {
         Status.INCONCLUSIVE}
+
+
+def _repo_policy(*statements: dict[str, object]) -> dict[str, object]:
+    return {"policy_present": True, "policy": repository_policy(*statements)}
+
+
+def test_public_repository_policies_graded_by_what_anyone_can_do() -> None:
+    inv = inventory(
+        repository("none"),
+        repository("named", **_repo_policy(grant(PULL, {"AWS": "arn:aws:iam::210987654321:root"}))),
+        repository("pull", **_repo_policy(grant(PULL, {"AWS": "*"}))),
+        repository("push", **_repo_policy(grant(PULL + PUSH))),
+        repository("admin", **_repo_policy(grant("ecr:*"))),
+    )
+    found = {f.resource_name: f for f in run_one(PUBLIC_REPO, inv)}
+    assert (found["none"].status, found["named"].status) == (Status.PASS, Status.PASS)
+    assert (found["pull"].status, found["pull"].severity) == (Status.FAIL, Severity.HIGH)
+    assert found["pull"].message == ("the repository policy grants every AWS account read "
+                                     "access: anyone can pull its images")
+    assert (found["push"].status, found["push"].severity) == (Status.FAIL, Severity.CRITICAL)
+    assert found["push"].message == ("the repository policy grants every AWS account read, write "
+                                     "access: anyone can push images to it")
+    assert found["admin"].severity == Severity.CRITICAL
+    assert "permissions-management" in found["admin"].message
+
+
+def test_trap_a_wildcard_pinned_to_the_organization_or_source_account_is_not_public() -> None:
+    org = grant(PULL, condition={"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}})
+    lambda_pull = grant(PULL, {"Service": "lambda.amazonaws.com"},
+                        condition={"StringLike": {"aws:sourceArn":
+                                                  "arn:aws:lambda:us-east-1:123456789012:*"}})
+    source = grant(PULL, condition={"StringEquals": {"aws:SourceAccount": "123456789012"}})
+    fenced = {"Sid": "OutsideOrg", "Effect": "Deny", "Principal": "*", "Action": "ecr:*",
+              "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}
+    inv = inventory(repository("org", **_repo_policy(org)),
+                    repository("fenced", **_repo_policy(grant(PULL), fenced)),
+                    repository("lambda", **_repo_policy(lambda_pull)),
+                    repository("source", **_repo_policy(source)),
+                    repository("later", **_repo_policy(grant(PULL, condition={
+                        "DateGreaterThan": {"aws:CurrentTime": "2026-06-01T00:00:00Z"}}))))
+    found = {f.resource_name: f for f in run_one(PUBLIC_REPO, inv)}
+    assert {n: f.status for n, f in found.items()} == {
+        "org": Status.PASS, "fenced": Status.PASS, "lambda": Status.PASS, "source": Status.PASS,
+        "later": Status.INCONCLUSIVE}
+    assert found["org"].message == "the repository policy grants no outside account access"
+    assert found["later"].evidence["conditional_grants"][0]["actions"] == sorted(PULL)
+
+
+def test_repository_policy_not_collected_is_inconclusive() -> None:
+    uid = arn("ecr", "repository/app")
+    error = collection_error("ecr", "GetRepositoryPolicy", (f"{REPOSITORY}#policy",),
+                             resource_uid=uid)
+    inv = inventory(repository("app", policy_present=None), errors=(error,))
+    finding = only(run_one(PUBLIC_REPO, inv))
+    assert (finding.status, finding.message) == (Status.INCONCLUSIVE, "resource policy unknown")
+    # a snapshot taken before repository policies were collected: unknown, never "no policy"
+    old = asset(REPOSITORY, uid, repository_name="app", image_tag_mutability="IMMUTABLE")
+    assert only(run_one(PUBLIC_REPO, inventory(old))).status == Status.INCONCLUSIVE
+    unparsed = repository("app", policy_present=True, policy={"Unparsed": "not json"})
+    assert only(run_one(PUBLIC_REPO, inventory(unparsed))).status == Status.INCONCLUSIVE
+
+
+def test_lifecycle_policy() -> None:
+    inv = inventory(repository("kept", lifecycle_rule_count=2),
+                    repository("hoard", lifecycle_policy_present=False,
+                               lifecycle_rule_count=None),
+                    repository("hollow", lifecycle_rule_count=0),
+                    repository("unread", lifecycle_policy_present=None,
+                               lifecycle_rule_count=None))
+    found = {f.resource_name: f for f in run_one(LIFECYCLE, inv)}
+    assert found["kept"].status == Status.PASS
+    assert found["kept"].message == "a lifecycle policy with 2 rule(s) expires old images"
+    assert (found["hoard"].status, found["hoard"].severity) == (Status.FAIL, Severity.LOW)
+    assert found["hoard"].message == ("no lifecycle policy: every image ever pushed stays "
+                                      "pullable")
+    assert found["hollow"].status == Status.FAIL  # the trap: a policy, but no rule in it
+    assert found["unread"].status == Status.INCONCLUSIVE
+    error = collection_error("ecr", "GetLifecyclePolicy", (f"{REPOSITORY}#lifecycle",))
+    inv = inventory(repository("kept"), errors=(error,))
+    assert {f.status for f in run_one(LIFECYCLE, inv)} == {Status.INCONCLUSIVE}

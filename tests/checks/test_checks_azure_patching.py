@@ -1,6 +1,7 @@
 """Patch and vulnerability management on Azure from Defender for Cloud: plans per subscription
-(graded by what they would cover), coverage and SLA compliance of machines and registry images.
-Ages are measured from the test scans' finish time, 2026-01-01."""
+(graded by what they would cover), coverage and SLA compliance of machines, registry images and
+SQL databases, with their findings (sub-assessments) counted per severity. Ages are measured
+from the test scans' finish time, 2026-01-01."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from support.azure import DEV, error, inventory
+from support.azure import DEV, az, error, inventory
 from support.azure_platforms import (
     ASSESSMENTS,
     PRICINGS,
@@ -19,6 +20,7 @@ from support.azure_platforms import (
     pricing,
     registry,
     topic,
+    uid_of,
     vm,
 )
 from support.checks import by_uid, only, run_one
@@ -32,6 +34,9 @@ ASSESSED = "azure.patching.machines_assessed_for_updates"
 UPDATES = "azure.patching.machines_system_updates_installed"
 VULNS = "azure.patching.machines_vulnerabilities_resolved"
 IMAGES = "azure.patching.registry_images_vulnerabilities_resolved"
+SQL = "azure.patching.sql_vulnerabilities_resolved"
+SQL_SERVER = "Microsoft.Sql/servers"
+SUB_ASSESSMENTS = "Microsoft.Security/assessments/subAssessments"
 OTHERS = ("SqlServers", "SqlServerVirtualMachines", "OpenSourceRelationalDatabases",
           "CosmosDbs", "StorageAccounts", "AppServices", "KeyVaults", "Arm")
 OLD, RECENT = "2025-11-01T00:00:00+00:00", "2025-12-20T00:00:00+00:00"  # 61 and 12 days
@@ -179,3 +184,114 @@ def test_registry_images() -> None:
     assert _one(IMAGES, off, registry("unscanned"))[::2] == (
         Status.FAIL, "its images are not scanned: Defender for Containers image scanning is off "
         "in the subscription")
+
+
+def findings(severities: dict[str, int], oldest: dict[str, str] | None = None,
+             images: int | None = None, not_open: dict[str, int] | None = None
+             ) -> dict[str, Any]:
+    """A topic's findings summary (docs/azure-assets.md): open findings per severity."""
+    return {"open": sum(severities.values()), "severities": severities,
+            "not_open": not_open or {}, "fixable": None, "oldest_published": oldest,
+            "ids": [], "images": images, "last_scanned": None}
+
+
+def with_findings(found: dict[str, Any], summary: dict[str, Any] | None) -> dict[str, Any]:
+    return {**found, "findings": summary}
+
+
+LOG4SHELL = {"id": "CVE-2021-44228", "severity": "critical",
+             "published": "2021-12-10T10:15:00+00:00"}
+
+
+def test_registry_findings_are_counted_per_severity_and_image() -> None:
+    stale = registry("stale")
+    found = with_findings(topic("Unhealthy", OLD, unhealthy=1, name="images"),
+                          findings({"critical": 3, "high": 12}, LOG4SHELL, images=4))
+    assert _one(IMAGES, stale, assessed(stale, image_vulnerabilities=found)) == (
+        Status.FAIL, Severity.HIGH, "images with unresolved vulnerabilities (3 critical, 12 high "
+        "in 4 images) for 61 days (since 2025-11-01), past the 30-day SLA: Defender for "
+        "Cloud's 'images' is unhealthy; oldest open: CVE-2021-44228 (critical, published "
+        "2021-12-10)")
+    recent = with_findings(topic("Unhealthy", RECENT, name="images"),
+                           findings({"high": 2}, images=1))
+    assert _one(IMAGES, stale, assessed(stale, image_vulnerabilities=recent))[::2] == (
+        Status.PASS, "images with unresolved vulnerabilities (2 high in 1 image) for 12 days "
+        "(since 2025-12-20), within the 30-day SLA")
+
+
+@pytest.mark.parametrize(("severities", "graded"), [
+    ({"critical": 1, "low": 4}, Severity.HIGH),
+    ({"medium": 2, "low": 1}, Severity.MEDIUM),
+    ({"low": 3}, Severity.LOW),
+])
+def test_a_topic_past_its_sla_is_graded_by_its_worst_open_finding(
+        severities: dict[str, int], graded: Severity) -> None:
+    web = vm("web")
+    found = with_findings(topic("Unhealthy", OLD, name="vulns"), findings(severities))
+    status, severity, _ = _one(VULNS, web, assessed(web, machine_vulnerabilities=found))
+    assert (status, severity) == (Status.FAIL, graded)
+
+
+def test_exempted_and_resolved_findings_are_not_open_findings() -> None:
+    # trap: the assessment says unhealthy, but every finding under it is healthy or exempted
+    # (NotApplicable): nothing open to count, and not a clean bill either
+    web = vm("web")
+    found = with_findings(topic("Unhealthy", OLD, name="vulns"),
+                          findings({}, not_open={"healthy": 2, "not_applicable": 3}))
+    assert _one(VULNS, web, assessed(web, machine_vulnerabilities=found))[::2] == (
+        Status.INCONCLUSIVE, "Defender for Cloud's 'vulns' is unhealthy but lists no open "
+        "finding (2 healthy, 3 not applicable): not evidence either way")
+
+
+def test_findings_not_read_never_pass() -> None:
+    fresh, stale = registry("fresh"), registry("stale")
+    gap = error("security", "SubAssessments_List", (f"{SUB_ASSESSMENTS}#image_vulnerabilities",))
+    found = by_uid(run_one(IMAGES, inventory(
+        fresh, assessed(fresh, image_vulnerabilities=topic("Unhealthy", RECENT, name="images")),
+        stale, assessed(stale, image_vulnerabilities=topic("Unhealthy", OLD, name="images")),
+        errors=(gap,))))
+    # within the SLA, but its findings could not be read: not verified
+    assert found[fresh.uid].status == Status.INCONCLUSIVE
+    # past the SLA by the assessment alone: still a failure, without counts
+    assert (found[stale.uid].status, found[stale.uid].message) == (
+        Status.FAIL, "images with unresolved vulnerabilities for 61 days (since 2025-11-01), "
+        "past the 30-day SLA: Defender for Cloud's 'images' is unhealthy")
+    # the failed listing is reported for the subscription; other topics are not affected
+    assert any(f.resource_type == "posture::CollectionScope" for f in found.values())
+    web = vm("web")
+    vulns = run_one(VULNS, inventory(web, assessed(web, machine_vulnerabilities=topic()),
+                                     errors=(gap,)))
+    assert {f.status for f in vulns} == {Status.PASS}
+
+
+def sql_server(name: str = "sql") -> Any:
+    return az(SQL_SERVER, uid_of(SQL_SERVER, name), server_name=name)
+
+
+def test_sql_vulnerability_findings() -> None:
+    clean, stale, new, off = sql_server("clean"), sql_server("stale"), sql_server("new"), \
+        sql_server("off")
+    name = "SQL databases should have vulnerability findings resolved"
+    inv = inventory(
+        pricing(SqlServers=plan()),
+        clean, assessed(clean, sql_vulnerabilities=topic(name=name)),
+        stale, assessed(stale, sql_vulnerabilities=with_findings(
+            topic("Unhealthy", OLD, name=name), findings({"high": 2, "medium": 5}))),
+        new)
+    found = by_uid(run_one(SQL, inv))
+    assert [found[s.uid].status for s in (clean, stale, new)] == [
+        Status.PASS, Status.FAIL, Status.INCONCLUSIVE]
+    assert (found[stale.uid].severity, found[stale.uid].message) == (
+        Severity.MEDIUM, "unresolved SQL vulnerability findings (2 high, 5 medium) for 61 days "
+        "(since 2025-11-01), past the 30-day SLA: Defender for Cloud's 'SQL databases should "
+        "have vulnerability findings resolved' is unhealthy")
+    # the plan that would assess it is off: a known gap, not an unknown
+    assert _one(SQL, pricing(SqlServers=plan("Free")), off)[::2] == (
+        Status.FAIL, "its databases are not assessed: Defender for Azure SQL databases is off "
+        "in the subscription")
+    listing = error("sql", "Servers_List", (SQL_SERVER,))
+    assert {f.status for f in run_one(SQL, inventory(errors=(listing,)))} == {
+        Status.INCONCLUSIVE}
+    gap = error("security", "SubAssessments_List", (f"{SUB_ASSESSMENTS}#sql_vulnerabilities",))
+    assert by_uid(run_one(SQL, replace(inv, errors=(gap,))))[clean.uid].status == \
+        Status.INCONCLUSIVE

@@ -11,7 +11,7 @@ from typing import Any
 from support.gcp import firewall, gasset, gcp_error, results, statuses
 from support.gcp_platforms import DEFAULT_SA, FULL_SCOPE, vm
 
-from posture.gcp import COMPUTE_PROJECT, INSTANCE
+from posture.gcp import COMPUTE_PROJECT, IMAGE, INSTANCE
 from posture.model import Asset, Severity, Status
 
 SA = "gcp.compute.instance_default_sa_full_access"
@@ -105,3 +105,62 @@ def test_shielded_vm() -> None:
     fresh = vm("old")  # a snapshot taken before the Shielded VM flags were collected
     old = replace(fresh, attrs={k: v for k, v in fresh.attrs.items() if k != "shielded_vtpm"})
     assert statuses(SHIELDED, old) == {"old": Status.INCONCLUSIVE}
+
+
+IMAGE_PUBLIC = "gcp.compute.image_not_public"
+
+
+def custom_image(name: str, *members: str, role: str = "roles/compute.imageUser",
+                 condition: dict[str, str] | None = None, **attrs: Any) -> Asset:
+    """A custom image of acme-test whose policy grants ``role`` to ``members`` (none: an empty
+    policy); ``iam_bindings=None``: the policy was not read."""
+    policy = [{"role": role, "members": sorted(members), "condition": condition}] \
+        if members else []
+    base = {"image_name": name, "family": name.rsplit("-", 1)[0], "status": "READY",
+            "deprecation_state": None, "iam_bindings": policy, **attrs}
+    return gasset(IMAGE, f"//compute.googleapis.com/projects/acme-test/global/images/{name}",
+                  **base)
+
+
+def test_images_shared_publicly_fail() -> None:
+    found = results(
+        IMAGE_PUBLIC, custom_image("private", "group:platform@acme.example"),
+        custom_image("empty"), custom_image("world", "allUsers"),
+        custom_image("any-google", "allAuthenticatedUsers", "domain:partner.example"),
+        custom_image("legacy", "allUsers", deprecation_state="DEPRECATED"))
+    assert {n: (f.status, f.severity) for n, f in found.items()} == {
+        "private": (Status.PASS, Severity.HIGH), "empty": (Status.PASS, Severity.HIGH),
+        "world": (Status.FAIL, Severity.HIGH), "any-google": (Status.FAIL, Severity.HIGH),
+        "legacy": (Status.FAIL, Severity.HIGH)}
+    assert found["any-google"].message == ("shared publicly: allAuthenticatedUsers "
+                                           "(roles/compute.imageUser)")
+    assert found["private"].message == "not shared publicly (shared with 1 named principal(s))"
+    assert found["empty"].message == "not shared publicly"
+    assert found["legacy"].evidence["deprecation_state"] == "DEPRECATED"
+
+
+def test_trap_look_alike_members_are_not_public_and_a_condition_keeps_it_public() -> None:
+    found = results(
+        IMAGE_PUBLIC, custom_image("lookalike", "group:allusers@acme.example",
+                                   "user:allAuthenticatedUsers@acme.example"),
+        custom_image("conditional", "allAuthenticatedUsers",
+                     condition={"title": "until launch",
+                                "expression": 'request.time < timestamp("2030-01-01T00:00:00Z")'}))
+    assert found["lookalike"].status == Status.PASS
+    assert found["conditional"].status == Status.FAIL
+    assert found["conditional"].evidence["public_bindings"][0]["condition"]["title"] == (
+        "until launch")
+
+
+def test_image_policy_or_listing_not_read_is_inconclusive() -> None:
+    unread = custom_image("unread", iam_bindings=None)
+    found = results(IMAGE_PUBLIC, unread, custom_image("private", "group:g@acme.example"))
+    assert found["unread"].message == "the image's IAM policy could not be read"
+    assert (found["unread"].status, found["private"].status) == (Status.INCONCLUSIVE,
+                                                                 Status.PASS)
+    gap = gcp_error("compute", "images.getIamPolicy", (f"{IMAGE}#iam_policy",),
+                    resource_uid=unread.uid)
+    assert statuses(IMAGE_PUBLIC, unread, errors=(gap,)) == {"unread": Status.INCONCLUSIVE}
+    listing = gcp_error("compute", "images.list", (IMAGE,))
+    found = results(IMAGE_PUBLIC, errors=(listing,))
+    assert [f.status for f in found.values()] == [Status.INCONCLUSIVE]

@@ -6,9 +6,10 @@ collected."""
 
 from __future__ import annotations
 
-from support.gcp import firewall, gcp_error, results, statuses
+from support.gcp import firewall, gasset, gcp_error, project, results, statuses
 from support.gcp_platforms import (
     api,
+    days_ago,
     deployment,
     image,
     inventory,
@@ -17,8 +18,14 @@ from support.gcp_platforms import (
     vm,
 )
 
-from posture.gcp import AR_REPOSITORY, OS_INVENTORY, PATCH_DEPLOYMENT, VULNERABILITY_REPORT
-from posture.model import Severity, Status
+from posture.gcp import (
+    AR_REPOSITORY,
+    OS_INVENTORY,
+    PATCH_DEPLOYMENT,
+    PATCH_JOB,
+    VULNERABILITY_REPORT,
+)
+from posture.model import Asset, Severity, Status
 
 OSCONFIG = "osconfig.googleapis.com"
 REPORTING = "gcp.patching.vm_manager_reporting"
@@ -173,3 +180,135 @@ def test_images_not_scanned_or_not_listed_are_inconclusive() -> None:
                     (f"{AR_REPOSITORY}#vulnerabilities",))
     found = results(IMAGES, repository("clean"), errors=(gap,))
     assert found["clean"].status == Status.INCONCLUSIVE
+
+
+SCHEDULED = "gcp.patching.patch_deployment_scheduled"
+MONTHLY_31 = {"frequency": "MONTHLY", "weekly_day": None, "month_day": 31,
+              "max_interval_days": 61}
+SECOND_TUESDAY = {"frequency": "MONTHLY", "weekly_day": None, "max_interval_days": 35,
+                  "week_day_of_month": {"week_ordinal": 2, "day_of_week": "TUESDAY",
+                                        "day_offset": 0}}
+
+
+def test_project_with_a_recurring_deployment_passes_and_names_the_idle_one() -> None:
+    web, db = vm("web-1", labels={"tier": "web"}), vm("db-1", labels={"tier": "db"})
+    found = results(SCHEDULED, project(), web, db, vm("node", labels={"goog-gke-node": ""}),
+                    deployment("weekly-web", group_labels=[{"tier": "web"}]),
+                    deployment("monthly-db", group_labels=[{"tier": "database"}],
+                               schedule=SECOND_TUESDAY))
+    f = found["acme-test"]
+    assert f.status == Status.PASS
+    assert f.message == (
+        "patched on schedule by weekly-web (WEEKLY on SUNDAY: 1 of 2 running instance(s)); "
+        "monthly-db patches nothing: its instance filter (labels tier=database) matches none "
+        "of the running instances")
+    assert f.evidence["deployments"] == [
+        {"name": "monthly-db", "targets": 0, "verdict": "idle"},
+        {"name": "weekly-web", "targets": 1, "verdict": "ok"}]
+
+
+def test_trap_a_label_no_instance_carries_and_a_one_time_deployment_patch_nothing() -> None:
+    found = results(SCHEDULED, project(), vm("db-1", labels={"tier": "db"}), vm("app-1"),
+                    deployment("monthly-db", group_labels=[{"tier": "database"}],
+                               schedule=SECOND_TUESDAY),
+                    deployment("one-off", recurring=False),
+                    deployment("paused", state="PAUSED"), deployment("ended", end_days_ago=3))
+    f = found["acme-test"]
+    assert (f.status, f.severity) == (Status.FAIL, Severity.MEDIUM)
+    assert f.message == (
+        "2 running instance(s) and no active recurring patch deployment patches them often "
+        f"enough: ended ended on {days_ago(3)}; monthly-db "
+        "patches nothing: its instance filter (labels tier=database) matches none of the "
+        "running instances; one-off is a one-time deployment (not recurring); paused is paused")
+
+
+def test_a_schedule_longer_than_the_limit_fails() -> None:
+    found = results(SCHEDULED, project(), vm("app-1"),
+                    deployment("monthly-31", schedule=MONTHLY_31))
+    assert found["acme-test"].message == (
+        "1 running instance(s) and no active recurring patch deployment patches them often "
+        "enough: monthly-31 runs MONTHLY on day 31: up to 61 days between runs (> 35)")
+    # the 2nd Tuesday passes the default limit, not a weekly policy
+    tuesday = deployment("patch-tuesday", schedule=SECOND_TUESDAY)
+    assert statuses(SCHEDULED, project(), vm("app-1"), tuesday)["acme-test"] == Status.PASS
+    found = results(SCHEDULED, project(), vm("app-1"), tuesday, max_interval_days=7)
+    assert found["acme-test"].message.endswith(
+        "patch-tuesday runs MONTHLY on the 2nd TUESDAY: up to 35 days between runs (> 7)")
+
+
+def test_project_without_deployment_api_off_or_not_listed() -> None:
+    found = results(SCHEDULED, project(), vm("app-1"), vm("stopped", status="TERMINATED"),
+                    project("acme-empty"))
+    assert set(found) == {"acme-test"}  # a project without running instances is not judged
+    assert found["acme-test"].message == (
+        "1 running instance(s) and no active recurring patch deployment patches them often "
+        "enough: no patch deployment")
+    found = results(SCHEDULED, project(), vm("app-1"), api(OSCONFIG, "DISABLED"))
+    assert found["acme-test"].message == ("1 running instance(s) and no patch deployment can "
+                                          "run: VM Manager is not enabled on project acme-test")
+    gap = gcp_error("osconfig", "patchDeployments.list", (PATCH_DEPLOYMENT,))
+    found = results(SCHEDULED, project(), vm("app-1"), errors=(gap,))
+    assert found["acme-test"].status == Status.INCONCLUSIVE
+    assert found["acme-test"].message == ("the patch deployments of project acme-test could "
+                                          "not be listed")
+    # a schedule the collector could not read is not judged either way
+    odd = deployment("odd", schedule={"frequency": "MONTHLY", "max_interval_days": None})
+    found = results(SCHEDULED, project(), vm("app-1"), odd)
+    assert found["acme-test"].status == Status.INCONCLUSIVE
+
+
+JOBS = "gcp.patching.patch_jobs_succeed"
+
+
+def job(deployment_id: str | None, days: int, state: str = "SUCCEEDED", *,
+        job_id: str | None = None, **counts: int) -> Asset:
+    """A patch job ``days`` old; ``counts``: instance counts (``succeeded_count=3``)."""
+    job_id = job_id or f"{deployment_id}-{days}"
+    every = {"succeeded_count": 0, "reboot_required_count": 0, "failed_count": 0,
+             "timed_out_count": 0, "no_agent_count": 0, "inactive_count": 0,
+             "skipped_count": 0, **counts}
+    return gasset(PATCH_JOB, f"//osconfig.googleapis.com/projects/123456789/patchJobs/{job_id}",
+                  job_id=job_id, deployment=deployment_id, state=state,
+                  create_time=days_ago(days), percent_complete=100, dry_run=False,
+                  instance_count=sum(every.values()), **every)
+
+
+def test_latest_job_of_each_recurring_deployment() -> None:
+    found = results(
+        JOBS, deployment("good"), deployment("bad"), deployment("once", recurring=False),
+        job("good", 3, succeeded_count=4, inactive_count=1),
+        job("good", 10, "COMPLETED_WITH_ERRORS", failed_count=2),  # older: fixed since
+        job("bad", 3, "COMPLETED_WITH_ERRORS", succeeded_count=5, failed_count=1,
+            no_agent_count=1),
+        job("bad", 10, succeeded_count=7), job("once", 700, "TIMED_OUT", timed_out_count=3),
+        job(None, 1, "TIMED_OUT", timed_out_count=3))  # run by hand: not a deployment's
+    assert {n: f.status for n, f in found.items()} == {"good": Status.PASS, "bad": Status.FAIL}
+    assert found["good"].message == ("its latest patch job (3 days ago) ended SUCCEEDED: 4 of 5 "
+                                     "instance(s) patched, 1 stopped instance(s) skipped")
+    assert found["bad"].message == ("its latest patch job (3 days ago) ended "
+                                    "COMPLETED_WITH_ERRORS: 1 failed, 1 without an agent of 7 "
+                                    "instance(s)")
+    assert (found["bad"].evidence["failed_count"], found["bad"].evidence["job"]) == (1, "bad-3")
+
+
+def test_trap_a_running_job_does_not_hide_the_failure_before_it() -> None:
+    found = results(JOBS, deployment("web"), job("web", 0, "PATCHING", succeeded_count=1),
+                    job("web", 7, "TIMED_OUT", timed_out_count=2, succeeded_count=1))
+    assert found["web"].status == Status.FAIL
+    assert found["web"].message == ("its latest patch job (7 days ago) ended TIMED_OUT: 2 timed "
+                                     "out of 3 instance(s) (a newer job is still running)")
+    canceled = results(JOBS, deployment("web"), job("web", 2, "CANCELED"))
+    assert canceled["web"].message == "its latest patch job (2 days ago) ended CANCELED"
+    nothing = results(JOBS, deployment("web"), job("web", 2))
+    assert nothing["web"].status == Status.PASS
+    assert nothing["web"].message.endswith("on no instance: its filter matched none")
+
+
+def test_jobs_not_listed_not_run_or_still_running_are_inconclusive() -> None:
+    gap = gcp_error("osconfig", "patchJobs.list", (PATCH_JOB,))
+    found = results(JOBS, deployment("web"), errors=(gap,))
+    assert found["web"].message == "the patch jobs of its project could not be listed"
+    found = results(JOBS, deployment("new"), deployment("first"), job("first", 0, "STARTED"))
+    assert {n: (f.status, f.message) for n, f in found.items()} == {
+        "new": (Status.INCONCLUSIVE, "no patch job of it was found: it has not run yet"),
+        "first": (Status.INCONCLUSIVE, "its first patch job is still running")}

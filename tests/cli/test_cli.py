@@ -7,37 +7,18 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
-from support import DEMO
+from support import DEMO, REPO
 from support.aws import client
 from typer.testing import CliRunner
 
 from posture.cli.main import app
 
 runner = CliRunner()
-
-
-def _posture(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real console entry point in a subprocess (to see tracebacks if any leak)."""
-    return subprocess.run(
-        [sys.executable, "-c", "from posture.cli.main import main; main()", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def _assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, text: str) -> None:
-    assert proc.returncode == code, proc.stderr
-    assert "Traceback" not in proc.stderr + proc.stdout
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("posture: error: ")
-    assert text in lines[0]
+Run = Callable[..., subprocess.CompletedProcess[str]]
+OneLine = Callable[[subprocess.CompletedProcess[str], int, str], None]
 
 
 def _seed(endpoint: str) -> None:
@@ -82,47 +63,47 @@ def test_fail_on_sets_the_exit_code(moto_endpoint: str, tmp_path: Path) -> None:
     assert only_info.exit_code == 0  # the volume finding is below critical
 
 
-def test_missing_snapshot(tmp_path: Path) -> None:
-    _assert_one_line_error(_posture("audit", str(tmp_path / "nope.json")), 3, "not found")
+def test_missing_snapshot(tmp_path: Path, posture: Run, one_line_error: OneLine) -> None:
+    one_line_error(posture("audit", str(tmp_path / "nope.json")), 3, "not found")
 
 
-def test_malformed_snapshot(tmp_path: Path) -> None:
+def test_malformed_snapshot(tmp_path: Path, posture: Run, one_line_error: OneLine) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema": "posture.inventory", "schema_version": 1, "meta": [')
-    _assert_one_line_error(_posture("audit", str(bad)), 3, "malformed JSON")
+    one_line_error(posture("audit", str(bad)), 3, "malformed JSON")
 
 
-def test_unknown_format(tmp_path: Path) -> None:
-    _assert_one_line_error(
-        _posture("audit", str(tmp_path / "x.json"), "--format", "csv,pdf"), 2, "pdf"
+def test_unknown_format(tmp_path: Path, posture: Run, one_line_error: OneLine) -> None:
+    one_line_error(
+        posture("audit", str(tmp_path / "x.json"), "--format", "csv,pdf"), 2, "pdf"
     )
 
 
-def test_unknown_check_id(tmp_path: Path) -> None:
+def test_unknown_check_id(tmp_path: Path, posture: Run, one_line_error: OneLine) -> None:
     snap = DEMO / "snapshot.json"
-    _assert_one_line_error(
-        _posture("audit", str(snap), "-c", "aws.nope.nothing", "-o", str(tmp_path)),
+    one_line_error(
+        posture("audit", str(snap), "-c", "aws.nope.nothing", "-o", str(tmp_path)),
         2, "unknown check id",
     )
 
 
-def test_unknown_region(moto_server: str) -> None:
-    _assert_one_line_error(
-        _posture("scan", "aws", "--endpoint-url", moto_server, "--region", "mars-north-1"),
+def test_unknown_region(moto_server: str, posture: Run, one_line_error: OneLine) -> None:
+    one_line_error(
+        posture("scan", "aws", "--endpoint-url", moto_server, "--region", "mars-north-1"),
         3, "unknown AWS region",
     )
 
 
-def test_unreachable_endpoint() -> None:
+def test_unreachable_endpoint(posture: Run, one_line_error: OneLine) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = _posture("scan", "aws", "--endpoint-url", f"http://127.0.0.1:{port}", "-r", "us-east-1",
+    proc = posture("scan", "aws", "--endpoint-url", f"http://127.0.0.1:{port}", "-r", "us-east-1",
                     env={"AWS_MAX_ATTEMPTS": "1"})
-    _assert_one_line_error(proc, 3, "cannot reach")
+    one_line_error(proc, 3, "cannot reach")
 
 
-def test_no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_credentials(tmp_path: Path, one_line_error: OneLine) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(
         tmp_path / "none"), AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1")
@@ -131,7 +112,7 @@ def test_no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
          "--endpoint-url", "http://127.0.0.1:9", "-r", "us-east-1"],
         capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL,
     )
-    _assert_one_line_error(proc, 3, "no AWS credentials")
+    one_line_error(proc, 3, "no AWS credentials")
 
 
 def test_checks_list_and_permissions() -> None:
@@ -248,3 +229,28 @@ def test_graph_command_exports_graphml_and_json(tmp_path: Path) -> None:
     reaches = [e for e in data["links"] if e["relation"] == "reaches"]
     assert any(e.get("via") == "ops-ssh" for e in reaches)
     assert g.number_of_nodes() == len(data["nodes"])
+
+
+def _commands(command: object, path: tuple[str, ...] = ()) -> Iterator[tuple[str, object]]:
+    subs = getattr(command, "commands", None)
+    if subs is None:
+        yield " ".join(path), command
+        return
+    for name, sub in subs.items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_readme_names_every_option_of_every_command() -> None:
+    """The README's command-line section is the manual: no option is left out of it (``scan
+    gcp --anonymous`` was)."""
+    import typer
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    missing = [
+        f"{path} {opt}"
+        for path, command in _commands(typer.main.get_command(app))
+        for param in command.params  # type: ignore[attr-defined]
+        for opt in param.opts
+        if opt.startswith("--") and opt not in readme
+    ]
+    assert not missing, missing

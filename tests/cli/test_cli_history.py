@@ -7,16 +7,19 @@ import hashlib
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from support.aws import asset, inventory
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from posture import snapshot
 from posture.cli.main import app
 
 runner = CliRunner()
+Run = Callable[..., subprocess.CompletedProcess[str]]
+OneLine = Callable[[subprocess.CompletedProcess[str], int, str], None]
 VOLUME = "AWS::EC2::Volume"
 CHECK = "aws.encryption.ebs_volume_encrypted"
 
@@ -102,20 +105,12 @@ def test_store_from_the_environment_and_errors(
     assert one.exit_code == 3  # only one scan: nothing to compare with
 
 
-EXCEPTIONS = """\
-[[exception]]
-check = "aws.encryption.ebs_volume_encrypted"
-resource = "*/vol_a"
-reason = "scratch volume, no data"
-owner = "platform"
-expires = 2026-06-30
-"""
 
 
-def test_exceptions_on_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exceptions_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, risks: Path
+) -> None:
     snap = _snap(tmp_path, "s", vol_a=False)
-    risks = tmp_path / "risks.toml"
-    risks.write_text(EXCEPTIONS)
     monkeypatch.setenv("POSTURE_TODAY", "2026-06-30")
     code, text = _audit(snap, tmp_path / "a", "--exceptions", str(risks), "--fail-on", "high")
     assert code == 0, text
@@ -123,16 +118,16 @@ def test_exceptions_on_the_command_line(tmp_path: Path, monkeypatch: pytest.Monk
     doc = json.loads((tmp_path / "a" / "findings.json").read_text())
     assert [f["status"] for f in doc["findings"]] == ["EXCEPTED"]
     monkeypatch.setenv("POSTURE_TODAY", "2026-07-01")
-    code, text = _audit(snap, tmp_path / "b", "--exceptions", str(risks), "--fail-on", "high")
-    assert code == 1  # the exception expired: the finding counts again
-    assert "expired on 2026-06-30" in text
+    expired = _audit_result(snap, tmp_path / "b", "--exceptions", str(risks), "--fail-on", "high")
+    assert expired.exit_code == 1  # the exception expired: the finding counts again
+    assert "expired on 2026-06-30" in expired.stderr  # a warning: on stderr
     doc = json.loads((tmp_path / "b" / "findings.json").read_text())
     assert doc["exceptions"]["entries"][0]["state"] == "expired"
 
 
-def test_malformed_exceptions_file_is_a_one_line_error(tmp_path: Path) -> None:
-    bad = tmp_path / "risks.toml"
-    bad.write_text(EXCEPTIONS.replace('owner = "platform"\n', ""))
+def test_malformed_exceptions_file_is_a_one_line_error(tmp_path: Path, risks: Path) -> None:
+    bad = risks
+    bad.write_text(risks.read_text().replace('owner = "platform"\n', ""))
     snap = _snap(tmp_path, "s", vol_a=False)
     proc = subprocess.run(
         [
@@ -157,10 +152,8 @@ def test_malformed_exceptions_file_is_a_one_line_error(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()  # checked before anything ran
 
 
-def test_evidence_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evidence_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, risks: Path) -> None:
     snap = _snap(tmp_path, "s", vol_a=False, vol_b=True)
-    risks = tmp_path / "risks.toml"
-    risks.write_text(EXCEPTIONS)
     monkeypatch.setenv("POSTURE_TODAY", "2026-01-15")
     out = tmp_path / "evidence"
     result = runner.invoke(
@@ -182,6 +175,7 @@ def test_evidence_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     names = sorted(p.name for p in out.iterdir())
     assert names == [
         "README.txt",
+        "SHA256SUMS",
         "controls.csv",
         "exceptions.toml",
         "findings.csv",
@@ -197,7 +191,7 @@ def test_evidence_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert (out / "snapshot.json").read_bytes() == snap.read_bytes()
     assert manifest["snapshot_sha256"] == hashlib.sha256(snap.read_bytes()).hexdigest()
     listed = {f["path"]: f["sha256"] for f in manifest["files"]}
-    assert set(listed) == set(names) - {"manifest.json"}
+    assert set(listed) == set(names) - {"manifest.json", "SHA256SUMS"}
     for name, digest in listed.items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest, name
     controls = (out / "controls.csv").read_text(encoding="utf-8-sig").splitlines()
@@ -218,3 +212,65 @@ def test_evidence_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
         runner.invoke(app, ["evidence", str(snap), "-o", str(out), "--framework", "iso"]).exit_code
         == 2
     )
+
+
+def _audit_result(snap: Path, out: Path, *extra: str) -> Result:
+    return runner.invoke(app, ["audit", str(snap), "-o", str(out), "-q", "-c", CHECK, *extra])
+
+
+def test_exception_warnings_go_to_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, risks: Path
+) -> None:
+    """An expired exception and one naming no known check are warnings on stderr (a typo fails
+    closed: its finding stays FAIL); stdout keeps the report lines."""
+    snap = _snap(tmp_path, "s", vol_a=False)
+    one = risks.read_text()
+    typo = (one.replace(CHECK, "aws.encryption.ebs_volume_encrypt")
+            .replace("vol_a", "x").replace("2026-06-30", "2027-06-30"))
+    risks.write_text(one + "\n" + typo)
+    monkeypatch.setenv("POSTURE_TODAY", "2026-07-01")
+    result = _audit_result(snap, tmp_path / "a", "--exceptions", str(risks), "--fail-on", "high")
+    assert result.exit_code == 1, result.output
+    assert not [line for line in result.stdout.splitlines() if line.startswith("warning")]
+    assert "exceptions: 2 in" in result.stdout
+    warnings = result.stderr.strip().splitlines()
+    assert len(warnings) == 2, warnings
+    assert warnings[0] == (
+        f"warning: {risks}:8: check 'aws.encryption.ebs_volume_encrypt' names no check of this "
+        "posture (see `posture checks list`): the exception covers nothing")
+    assert warnings[1].startswith(f"warning: exception {risks}:1 (") and "expired" in warnings[1]
+
+
+def test_blanket_exception_is_refused_and_never_passes_fail_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, posture: Run, one_line_error: OneLine,
+    risks: Path,
+) -> None:
+    snap = _snap(tmp_path, "s", vol_a=False)
+    risks.write_text(risks.read_text().replace(f'"{CHECK}"', '"*"').replace('"*/vol_a"', '"*"'))
+    monkeypatch.setenv("POSTURE_TODAY", "2026-01-01")
+    proc = posture("audit", str(snap), "-o", str(tmp_path / "a"), "--exceptions", str(risks),
+                   "--fail-on", "low")
+    one_line_error(proc, 2, f"{risks}:2: check = '*' with resource = '*' excepts every finding")
+    assert not (tmp_path / "a").exists()
+    # meant: allowed, and said on every run
+    risks.write_text(risks.read_text() + "allow_all = true\n")
+    result = _audit_result(snap, tmp_path / "b", "--exceptions", str(risks))
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == (
+        f"warning: {risks}:1: check '*' on resource '*' excepts every finding (allow_all = true)")
+
+
+def test_history_and_diff_on_a_mistyped_store_create_nothing(
+    tmp_path: Path, posture: Run, one_line_error: OneLine
+) -> None:
+    typo = tmp_path / "histroy.db"
+    for command in ("history", "diff"):
+        one_line_error(posture(command, "--store", str(typo)), 3, f"{typo}: no history store")
+    assert not typo.exists()
+    # a store in a folder that does not exist: named, for the commands that record too
+    snap = _snap(tmp_path, "s", vol_a=False)
+    missing = tmp_path / "nowhere" / "history.db"
+    proc = posture("audit", str(snap), "-o", str(tmp_path / "r"), "-q", "-c", CHECK,
+                   "--store", str(missing))
+    one_line_error(proc, 3, f"{missing}: the folder {missing.parent} does not exist")
+    one_line_error(posture("history", "--store", str(missing)), 3, str(missing))

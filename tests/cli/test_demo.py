@@ -4,6 +4,7 @@ live demo run (moto on loopback, the real collector over HTTP) reaches the same 
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -20,14 +21,16 @@ from posture.reporters import OutputFormat, Report, write_reports
 def test_golden_snapshot_audits_to_golden_findings(tmp_path: Path) -> None:
     prepared = load_prepared(DEMO / "snapshot.json")
     findings = audit(prepared)
-    from posture.registry import load_catalogue
+    from posture.registry import load_catalogue, select_frameworks
 
     report = Report(
         findings=findings,
         inventory_meta=prepared.inventory.meta,
         collection_errors=prepared.inventory.errors,
         snapshot_sha256=prepared.snapshot_sha256,
-        frameworks=load_catalogue().frameworks,
+        # as `posture audit` writes it: the frameworks of the snapshot's cloud
+        frameworks=select_frameworks(load_catalogue().frameworks,
+                                     (prepared.inventory.meta.provider,)),
     )
     written = write_reports(report, tmp_path, [OutputFormat.JSON])
     assert written[OutputFormat.JSON].read_bytes() == (DEMO / "findings.json").read_bytes()
@@ -71,3 +74,41 @@ def test_demo_without_the_sdk_says_what_to_install(
     assert f"pip install 'posture[{cloud}]'" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "findings.json").exists()
+
+
+def test_demo_without_the_demo_extra_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto is not installed (``None`` in ``sys.modules``: Python's own way to make an import
+    fail): one line naming the extra, exit 3, before anything is written."""
+    for name in [m for m in sys.modules if m == "moto" or m.startswith("moto.")] + ["moto"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    result = CliRunner().invoke(app, ["demo", "-o", str(tmp_path), "-q"])
+    assert result.exit_code == 3, result.output
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("posture: error: the demo needs the emulator: ")
+    assert "pip install 'posture[demo]'" in line
+    assert not any(tmp_path.iterdir())
+
+
+def test_demo_takes_check_ids_and_names_only_the_reports_it_wrote(tmp_path: Path) -> None:
+    """``demo -c`` (as the README says) and ``-f controls``: no pointer to an HTML report that
+    was not written."""
+    check = "aws.encryption.ebs_volume_encrypted"
+    result = CliRunner().invoke(app, ["demo", "-o", str(tmp_path), "-q", "-f", "controls,json",
+                                      "-c", check])
+    assert result.exit_code == 0, result.output
+    assert "report.html" not in result.stdout and "Open the HTML report" not in result.stdout
+    assert not (tmp_path / "report.html").exists()
+    doc = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
+    assert {f["check_id"] for f in doc["findings"]} == {check}
+
+
+def test_demo_with_an_unknown_check_id_fails_before_the_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "moto", None)  # the emulator would fail: never reached
+    result = CliRunner().invoke(app, ["demo", "-o", str(tmp_path), "-c", "aws.nope.nothing"])
+    assert result.exit_code == 2, result.output
+    assert "unknown check id 'aws.nope.nothing'" in result.stderr

@@ -16,6 +16,7 @@ from posture.history.exceptions import (
     ExceptionState,
     apply,
     parse,
+    unknown_checks,
 )
 from posture.model import Status
 from posture.pipeline import ExitCode, exit_code
@@ -201,3 +202,41 @@ def test_examples_in_readme_and_deploy_parse() -> None:
     assert tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"][
         "postgres"
     ]
+
+
+def entry(check: str, resource: str, reason: str = "r") -> str:
+    """One ``[[exception]]`` table (owner ``o``, until 2027-01-01)."""
+    return (f'[[exception]]\ncheck = "{check}"\nresource = "{resource}"\nreason = "{reason}"\n'
+            'owner = "o"\nexpires = 2027-01-01\n')
+
+
+BLANKET = entry("aws.iam.root_mfa_enabled", "*") + "\n" + entry("*", "**", "everything, for now")
+
+
+def test_an_exception_of_every_check_on_every_resource_is_refused() -> None:
+    """``check = "*"`` with ``resource = "*"`` would turn every FAIL into EXCEPTED (and let
+    ``--fail-on`` pass): refused, naming the line, unless the entry says ``allow_all = true``."""
+    with pytest.raises(ExceptionsError) as caught:
+        parse(BLANKET, "risks.toml")
+    assert str(caught.value).startswith("risks.toml:9: check = '*' with resource = '**' "
+                                         "excepts every finding")
+    assert "allow_all = true" in str(caught.value)
+    # one wildcard is a scope, not a blanket
+    assert parse(BLANKET.replace('check = "*"', 'check = "aws.iam.*"'), "risks.toml")
+    assert parse(BLANKET.replace('resource = "**"', 'resource = "*/vol-1"'), "risks.toml")
+    allowed = parse(BLANKET.replace('resource = "**"\n', 'resource = "**"\nallow_all = true\n'))
+    assert [r.allow_all for r in allowed] == [False, True]
+    assert [r.covers_everything for r in allowed] == [False, True]
+    assert "allow_all" not in allowed[0].document() and allowed[1].document()["allow_all"]
+    with pytest.raises(ExceptionsError, match="allow_all must be true or false"):
+        parse(BLANKET.replace('resource = "**"\n', 'resource = "**"\nallow_all = "yes"\n'))
+
+
+def test_exceptions_naming_no_known_check_are_found() -> None:
+    risks = parse(TEXT.replace("aws.iam.root_mfa_enabled", "aws.iam.root_mfa_enabeld"))
+    known = (CHECK, "aws.network.other", "aws.iam.root_mfa_enabled")
+    assert [r.line for r in unknown_checks(risks, known)] == [16]
+    assert unknown_checks(source().entries, known) == ()
+    # a glob that matches nothing is as unknown as a typo
+    (glob,) = parse(TEXT.split("\n\n")[0].replace(CHECK, "aws.netwrk.*"))
+    assert unknown_checks((glob,), known) == (glob,)

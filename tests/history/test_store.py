@@ -134,3 +134,53 @@ def test_organization_runs_compare_account_by_account(store_url: str) -> None:
     assert _uids(compared.still_open) == ["vol-1"]
     # without the account filter, B's unreachable and C's excluded failures read as resolved
     assert sorted(_uids(everything.resolved)) == ["vol-2", "vol-3", "vol-4"]
+
+
+def test_reading_never_creates_a_store(tmp_path: Path) -> None:
+    """``history`` and ``diff`` read (``create=False``): a mistyped path is an error naming it,
+    and nothing is created; a file or database that is not a store is named, and left as is."""
+    typo = tmp_path / "histroy.db"
+    for target in (str(typo), f"sqlite:///{typo}"):
+        with pytest.raises(StoreError) as caught, open_store(target, create=False):
+            pass
+        assert str(caught.value).startswith(f"{target}: no history store there")
+        assert not typo.exists()
+    other = tmp_path / "other.db"
+    other.write_bytes(b"")
+    with pytest.raises(StoreError, match="not a posture history store"), open_store(
+        str(other), create=False
+    ):
+        pass
+    assert other.read_bytes() == b""
+    with pytest.raises(StoreError, match="is a folder"), open_store(str(tmp_path), create=False):
+        pass
+    with open_store(str(typo)) as store:  # recording creates it
+        store.record(META, SCAN1, None, "cat")
+    with open_store(str(typo), create=False) as store:
+        assert len(store.scans()) == 1
+
+
+def test_reading_an_empty_postgresql_database_creates_nothing(pg_url: str) -> None:
+    from support import pg
+
+    url = pg.fresh_database(pg_url, "t_empty_read")
+    with pytest.raises(StoreError, match="not a posture history store"), open_store(
+        url, create=False
+    ):
+        pass
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        assert sa.inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+def test_a_store_in_a_missing_folder_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "h.db"
+    for create in (True, False):
+        with pytest.raises(StoreError) as caught, open_store(str(path), create=create):
+            pass
+        assert str(caught.value) == f"{path}: the folder {path.parent} does not exist"
+    assert not path.parent.exists()

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from posture.cli.main import app
 from posture.pipeline import audit, load_prepared
-from posture.registry import load_catalogue
+from posture.registry import load_catalogue, select_frameworks
 from posture.reporters import OutputFormat, Report, write_reports
 
 runner = CliRunner()
@@ -91,7 +91,8 @@ def test_aws_golden_findings_unchanged(tmp_path: Path) -> None:
     report = Report(findings=audit(prepared), inventory_meta=prepared.inventory.meta,
                     collection_errors=prepared.inventory.errors,
                     snapshot_sha256=prepared.snapshot_sha256,
-                    frameworks=load_catalogue().frameworks)
+                    frameworks=select_frameworks(load_catalogue().frameworks,
+                                                 (prepared.inventory.meta.provider,)))
     import dataclasses
 
     from posture.identity import identity_view

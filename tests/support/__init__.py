@@ -16,6 +16,8 @@ cloud APIs, PostgreSQL, temporary folders) is a pytest fixture in a ``conftest.p
 - ``support.checks``: run one catalogue check through the engine and pick out its findings
 - ``support.collect``: collector scopes on the moto server, and a session denied some actions
 - ``support.faults``: botocore-level fault injection (denied, refused and answered calls)
+- ``support.fault_proxy``: a socket-level fault-injecting loopback front (5xx, Retry-After,
+  throttling in each provider's error shape, dropped connections) by a seeded schedule
 - ``support.flips``: the brute force of the defense-depth property tests (edit, count flips)
 - ``support.org``: the organisation context of a member's snapshot; re-auditing an org scan
 - ``support.properties``: the hypothesis settings of the property tests

@@ -1,8 +1,9 @@
 """Patch and vulnerability management on AWS: a loopback stub for the read calls moto 5.2.6 does
 not implement, responses recorded in AWS's wire shape, and asset builders for the check tests.
 
-moto answers SSM ``DescribeInstanceInformation`` and ``DescribeInstancePatchStates`` with HTTP 500
-(``NotImplementedError``) and Inspector ``ListCoverage`` with 404. :class:`AwsStub` is an HTTP
+moto answers SSM ``DescribeInstanceInformation``, ``DescribeInstancePatchStates`` and
+``GetServiceSetting`` with HTTP 500 (``NotImplementedError``) and Inspector ``ListCoverage`` with
+404. :class:`AwsStub` is an HTTP
 server on 127.0.0.1 that answers those operations with recorded bodies (JSON 1.1 for SSM, keyed by
 ``X-Amz-Target``; REST-JSON for Inspector, keyed by method and path) and forwards every other
 request to the moto server unchanged, so one endpoint serves the collector and botocore parses
@@ -31,6 +32,9 @@ JSON_11 = "application/x-amz-json-1.1"
 
 MANAGED = "AWS::SSM::ManagedInstance"
 SUMMARY = "AWS::SSM::ManagedNodeSummary"
+SETTING = "AWS::SSM::ServiceSetting"
+DHMC = "/ssm/managed-instance/default-ec2-instance-management-role"
+DHMC_ROLE = "service-role/AWSSystemsManagerDefaultEC2InstanceManagementRole"
 INSPECTOR = "AWS::Inspector2::AccountStatus"
 REPOSITORY = "AWS::ECR::Repository"
 IMAGE = "AWS::EC2::Image"
@@ -159,6 +163,21 @@ def patch_state(instance_id: str, end: float, critical: int = 0, security: int =
     }
 
 
+def service_setting(value: str = "$None", status: str = "Default",
+                    region: str = "us-east-1") -> dict[str, Any]:
+    """GetServiceSetting's answer for Default Host Management Configuration (AWS answers
+    ``$None`` / ``Default`` while it was never turned on, the role name / ``Customized`` after)."""
+    return {"ServiceSetting": {
+        "SettingId": DHMC, "SettingValue": value, "LastModifiedDate": 1.7e9,
+        "LastModifiedUser": "System" if status == "Default" else
+        f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/ops", "ARN": setting_arn(region),
+        "Status": status}}
+
+
+def setting_arn(region: str = "us-east-1") -> str:
+    return f"arn:aws:ssm:{region}:{ACCOUNT}:servicesetting{DHMC}"
+
+
 def covered(resource_id: str, resource_type: str, code: str = "ACTIVE",
             reason: str = "SUCCESSFUL") -> dict[str, Any]:
     """One ``coveredResources`` entry of Inspector ListCoverage."""
@@ -216,6 +235,14 @@ def listed(region: str = "us-east-1", nodes: int = 1) -> Asset:
                  name=f"managed nodes {region}", nodes=nodes, ping_status={"Online": nodes})
 
 
+def dhmc(role: str | None = DHMC_ROLE, region: str = "us-east-1") -> Asset:
+    """The region's Default Host Management Configuration: on with ``role``, off with None."""
+    return asset(SETTING, setting_arn(region), region=region, setting_id=DHMC,
+                 value=role or "$None", status="Customized" if role else "Default",
+                 enabled=role is not None, role=role, last_modified="2023-11-14T22:13:20+00:00",
+                 last_modified_user="System")
+
+
 def patched(end: str = "2025-12-30T00:00:00+00:00", **counts: int) -> dict[str, Any]:
     """A ``patch_state`` attr: every count 0 unless given."""
     names = ("critical_missing", "security_missing", "other_missing", "missing", "failed",
@@ -237,7 +264,9 @@ def inspector(region: str = "us-east-1", status: str = "ENABLED",
 def repository(name: str, region: str = "us-east-1", **attrs: Any) -> Asset:
     base = {"repository_name": name, "arn": arn("ecr", f"repository/{name}", region),
             "image_tag_mutability": "IMMUTABLE", "scan_on_push": False,
-            "scan_frequency": "SCAN_ON_PUSH", "image_count": 1, "latest_image": None}
+            "scan_frequency": "SCAN_ON_PUSH", "image_count": 1, "latest_image": None,
+            "policy_present": False, "policy": None, "lifecycle_policy_present": True,
+            "lifecycle_rule_count": 1}
     return asset(REPOSITORY, arn("ecr", f"repository/{name}", region), region=region,
                  **{**base, **attrs})
 
@@ -260,3 +289,22 @@ def image(image_id: str, created: str | None, region: str = "us-east-1",
             "source_image_region": None, "instance_ids": list(instance_ids)}
     return asset_of(Provider.AWS, IMAGE, arn("ec2", f"image/{image_id}", region), account=ACCOUNT,
                     region=region, name=image_id, tags=tags, attrs={**base, **attrs})
+
+
+def repository_policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    """An ECR repository policy: statements name no Resource (the repository it is set on)."""
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def grant(actions: list[str] | str, principal: Any = "*",
+          condition: dict[str, Any] | None = None, sid: str = "s") -> dict[str, Any]:
+    stmt: dict[str, Any] = {"Sid": sid, "Effect": "Allow", "Principal": principal,
+                            "Action": actions}
+    if condition:
+        stmt["Condition"] = condition
+    return stmt
+
+
+PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]
+PUSH = ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload"]

@@ -89,15 +89,21 @@ def report(host: Asset, *, critical: int = 0, critical_days: int = 0, high: int 
 
 
 def deployment(name: str = "weekly", *, recurring: bool = True, state: str = "ACTIVE",
-               end_days_ago: int | None = None, **flt: Any) -> Asset:
-    """A patch deployment; ``flt``: instance filter fields (``all=True`` by default)."""
+               end_days_ago: int | None = None, schedule: dict[str, Any] | None = None,
+               **flt: Any) -> Asset:
+    """A patch deployment; ``flt``: instance filter fields (``all=True`` by default);
+    ``schedule``: schedule attrs replacing the weekly default (``frequency``,
+    ``max_interval_days``, ``month_day``, ...)."""
     instance_filter = {"all": not flt, "group_labels": [], "zones": [], "instances": [],
                        "name_prefixes": [], **flt}
+    weekly = {"frequency": "WEEKLY", "weekly_day": "SUNDAY", "month_day": None,
+              "week_day_of_month": None, "max_interval_days": 7}
+    when = {**weekly, **(schedule or {})} if recurring else dict.fromkeys(weekly)
     return gasset(PATCH_DEPLOYMENT, f"//osconfig.googleapis.com/projects/{PROJECT_ID}/"
                   f"patchDeployments/{name}", deployment_id=name, state=state,
-                  recurring=recurring, frequency="WEEKLY" if recurring else None,
+                  recurring=recurring,
                   end_time=None if end_days_ago is None else days_ago(end_days_ago),
-                  instance_filter=instance_filter)
+                  instance_filter=instance_filter, **when)
 
 
 def image(name: str, *, critical: int | None = 0, high: int | None = 0, age: int = 10

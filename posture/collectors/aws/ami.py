@@ -1,10 +1,12 @@
-"""The machine images (AMIs) that the instances of one region run: creation date, owner,
-deprecation and lineage (DescribeImages for the instances' ``ImageId``s); attrs as in
-``docs/aws-assets.md``.
+"""The machine images (AMIs) of one region: those its instances run (DescribeImages for the
+instances' ``ImageId``s: creation date, owner, deprecation and lineage) and those the account owns
+(DescribeImages ``Owners=self``, in use or not, so that public sharing is judged on every one);
+attrs as in ``docs/aws-assets.md``.
 
-Only images in use are read (an account may own thousands of unused ones). An image that
-DescribeImages no longer returns (deregistered, or no longer shared with the account) is kept
-with ``found`` false: the instances' launch times still bound its age.
+An image in use that DescribeImages no longer returns (deregistered, or no longer shared with the
+account) is kept with ``found`` false: the instances' launch times still bound its age. A failed
+listing of the account's own images is recorded against ``AWS::EC2::Image#owned``; the images in
+use are still collected.
 """
 
 from __future__ import annotations
@@ -25,21 +27,29 @@ PERMISSIONS: tuple[str, ...] = ("ec2:DescribeInstances", "ec2:DescribeImages")
 
 
 def collect(scope: RegionScope) -> list[Asset]:
-    reservations = scope.paginate("ec2", "DescribeInstances", "Reservations", (IMAGE,),
-                                  Filters=[{"Name": "instance-state-name", "Values": _LIVE}])
-    if reservations is None:
-        return []
-    users: dict[str, list[str]] = {}
-    for reservation in reservations:
-        for instance in reservation.get("Instances", []):
-            if instance.get("ImageId"):
-                users.setdefault(str(instance["ImageId"]), []).append(str(instance["InstanceId"]))
+    users = fetch_users(scope)
     images = fetch_images(scope, sorted(users))
-    return [normalize_image(scope, image_id, images.get(image_id), sorted(users[image_id]))
-            for image_id in sorted(users) if image_id in images]
+    owned = scope.paginate("ec2", "DescribeImages", "Images", (f"{IMAGE}#owned",),
+                           Owners=["self"], IncludeDeprecated=True, IncludeDisabled=True)
+    images.update({str(i["ImageId"]): i for i in owned or []})
+    return [normalize_image(scope, image_id, images[image_id], sorted(users.get(image_id, [])))
+            for image_id in sorted(images)]
 
 
 # --- fetch -------------------------------------------------------------------------------------
+
+
+def fetch_users(scope: RegionScope) -> dict[str, list[str]]:
+    """The ids of the instances (not terminated) running each image (empty: not listed,
+    recorded)."""
+    reservations = scope.paginate("ec2", "DescribeInstances", "Reservations", (IMAGE,),
+                                  Filters=[{"Name": "instance-state-name", "Values": _LIVE}])
+    users: dict[str, list[str]] = {}
+    for reservation in reservations or []:
+        for instance in reservation.get("Instances", []):
+            if instance.get("ImageId"):
+                users.setdefault(str(instance["ImageId"]), []).append(str(instance["InstanceId"]))
+    return users
 
 
 def fetch_images(scope: RegionScope, ids: list[str]) -> dict[str, Payload | None]:

@@ -25,6 +25,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from posture.collectors.aws.retries import install as install_retries
+from posture.collectors.retry import DEFAULT_BACKOFF, Backoff
 from posture.collectors.runner import DETAIL_WORKERS as DETAIL_WORKERS
 from posture.collectors.runner import ClientCache, Scope
 from posture.collectors.runner import Payload as Payload
@@ -34,7 +36,7 @@ from posture.collectors.secrets import quiet_logger
 from posture.model import GLOBAL, Asset, Provider
 
 RETRY_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 8},
+    retries={"mode": "standard"},  # its handler is replaced: per-call retries (aws/retries.py)
     connect_timeout=10,
     read_timeout=60,
     max_pool_connections=32,
@@ -51,11 +53,13 @@ def protect_logs() -> None:
 
 @dataclass
 class ClientFactory:
-    """Creates boto3 clients from one session; session.client() is not thread-safe, so lock it."""
+    """Creates boto3 clients from one session; session.client() is not thread-safe, so lock it.
+    Every client retries each call on its own under ``backoff`` (:mod:`.retries`)."""
 
     session: boto3.session.Session
     endpoint_url: str | None = None
     config: Config = RETRY_CONFIG
+    backoff: Backoff = DEFAULT_BACKOFF
     _clients: ClientCache[tuple[str, str], Any] = field(default_factory=ClientCache, repr=False)
 
     def client(self, service: str, region: str) -> Any:
@@ -67,7 +71,7 @@ class ClientFactory:
         )
         if self.endpoint_url and service == "s3control":
             client.meta.events.register("before-sign.s3-control", self._drop_host_prefix)
-        return client
+        return install_retries(client, self.backoff)
 
     def _drop_host_prefix(self, request: Any, **_: Any) -> None:
         """S3 Control prefixes the host with the account id (``<acct>.<endpoint>``); a custom

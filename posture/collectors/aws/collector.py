@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -22,9 +21,12 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ProfileNotFound,
 )
+from botocore.parsers import ResponseParserError
 
 from posture.collectors import runner
 from posture.collectors.aws.base import ClientFactory, RegionScope
+from posture.collectors.aws.retries import CREDENTIAL_CODES, attempts_made
+from posture.collectors.retry import DEFAULT_BACKOFF, Backoff
 from posture.errors import CollectorError
 from posture.model import ALL, GLOBAL, Inventory, Provider
 
@@ -50,6 +52,7 @@ class AwsTarget:
     endpoint_url: str | None = None
     default_region: str = "us-east-1"
     max_workers: int = 16
+    backoff: Backoff = DEFAULT_BACKOFF  # per-call retries of every API call (collectors/retry.py)
 
 
 def all_permissions() -> tuple[str, ...]:
@@ -66,13 +69,11 @@ def make_session(target: AwsTarget) -> boto3.session.Session:
 
 
 def _identity(clients: ClientFactory, region: str) -> str:
-    """The account id; fails fast (few retries) on missing credentials or a dead endpoint."""
-    quick = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5,
-                   read_timeout=30)
+    """The account id (``sts:GetCallerIdentity``, retried like every other call). Only AWS's
+    refusal of the credentials themselves is blamed on them (:data:`CREDENTIAL_CODES`); a
+    throttle, a 5xx or dropped connections that outlast the retries say what they are."""
     try:
-        sts = clients.session.client("sts", region_name=region, endpoint_url=clients.endpoint_url,
-                                     config=quick)
-        ident = sts.get_caller_identity()
+        ident = clients.client("sts", region).get_caller_identity()
     except (NoCredentialsError, PartialCredentialsError):
         raise CollectorError(
             "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/"
@@ -82,13 +83,38 @@ def _identity(clients: ClientFactory, region: str) -> str:
         raise CollectorError(f"cannot reach the AWS endpoint: {exc.kwargs.get('endpoint_url')}") \
             from None
     except ClientError as exc:
-        err = exc.response.get("Error", {})
-        raise CollectorError(
-            f"AWS rejected the credentials ({err.get('Code')}: {err.get('Message')})"
-        ) from None
+        raise _probe_failed(exc, clients.endpoint_url) from None
+    except (ResponseParserError, KeyError):  # botocore could not read the answer (a web page)
+        raise _not_aws(clients.endpoint_url, "its answer is not an AWS response") from None
     except (BotoCoreError, ValueError) as exc:
         raise CollectorError(f"cannot connect to AWS: {exc}") from None
+    if not ident.get("Account"):
+        raise _not_aws(clients.endpoint_url, "sts:GetCallerIdentity named no account")
     return str(ident["Account"])
+
+
+def _probe_failed(exc: ClientError, endpoint_url: str | None) -> CollectorError:
+    """The one-line reason a failed ``sts:GetCallerIdentity`` stops the scan."""
+    err = exc.response.get("Error", {})
+    code, message = str(err.get("Code") or ""), str(err.get("Message") or "")
+    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+    if not code or code == str(status):  # an HTTP error without an AWS error document
+        return _not_aws(endpoint_url, f"HTTP {status}, no AWS error")
+    if code in CREDENTIAL_CODES:
+        return CollectorError(f"AWS rejected the credentials ({code}: {message})")
+    tries = attempts_made(exc.response)
+    if status >= 500 or status == 429 or tries > 1:
+        return CollectorError(
+            f"AWS STS did not answer sts:GetCallerIdentity ({code}: {message}, HTTP {status}, "
+            f"{tries} attempt(s)): a fault or throttling on AWS's side, not a credential "
+            "problem; try again later"
+        )
+    return CollectorError(f"AWS refused sts:GetCallerIdentity ({code}: {message})")
+
+
+def _not_aws(endpoint_url: str | None, detail: str) -> CollectorError:
+    where = endpoint_url or "the AWS endpoint"
+    return CollectorError(f"{where} does not answer like AWS ({detail}): check --endpoint-url")
 
 
 def _regions(clients: ClientFactory, target: AwsTarget, scope: RegionScope) -> list[str]:
@@ -134,7 +160,8 @@ def collect(
     started = runner.now()
     try:
         session = session or make_session(target)
-        clients = ClientFactory(session=session, endpoint_url=target.endpoint_url)
+        clients = ClientFactory(session=session, endpoint_url=target.endpoint_url,
+                                backoff=target.backoff)
         account = _identity(clients, target.default_region)
     except NoRegionError:
         raise CollectorError("no AWS region configured; pass --region") from None

@@ -5,7 +5,9 @@ Per repository: tag mutability, the effective scan frequency
 (BatchGetRepositoryScanningConfiguration, which applies the registry's rules, basic or enhanced)
 and the latest pushed image with its scan summary (DescribeImageScanFindings: severity counts
 only, never the findings). An image that was never scanned is a known answer (``scan_status``
-``NOT_SCANNED``), not a gap.
+``NOT_SCANNED``), not a gap. The repository policy (GetRepositoryPolicy) and the lifecycle policy
+(GetLifecyclePolicy) are read per repository: ``RepositoryPolicyNotFoundException`` /
+``LifecyclePolicyNotFoundException`` mean "none", a known answer.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from posture.collectors.aws.base import Payload, RegionScope, chunks, parallel_map, pick
+from posture.collectors.aws.base import (
+    Payload,
+    RegionScope,
+    chunks,
+    parallel_map,
+    parse_policy,
+    pick,
+)
 from posture.model import Asset
 from posture.values import parse_time
 
@@ -25,8 +34,10 @@ SCANNING_BATCH = 25  # BatchGetRepositoryScanningConfiguration takes at most 25 
 PERMISSIONS: tuple[str, ...] = (
     "ecr:DescribeRepositories", "ecr:GetRegistryScanningConfiguration",
     "ecr:BatchGetRepositoryScanningConfiguration", "ecr:DescribeImages",
-    "ecr:DescribeImageScanFindings",
+    "ecr:DescribeImageScanFindings", "ecr:GetRepositoryPolicy", "ecr:GetLifecyclePolicy",
 )
+NO_POLICY = "RepositoryPolicyNotFoundException"
+NO_LIFECYCLE = "LifecyclePolicyNotFoundException"
 
 
 def collect(scope: RegionScope) -> list[Asset]:
@@ -40,8 +51,10 @@ def collect(scope: RegionScope) -> list[Asset]:
     ordered = sorted(repos, key=lambda r: str(r["repositoryArn"]))
     scanning = fetch_scanning(scope, [str(r["repositoryName"]) for r in ordered])
     latest = parallel_map(lambda r: fetch_latest_image(scope, r), ordered)
-    assets += [normalize_repository(scope, r, scanning.get(str(r["repositoryName"])), image)
-               for r, image in zip(ordered, latest, strict=True)]
+    policies = parallel_map(lambda r: fetch_policies(scope, r), ordered)
+    assets += [normalize_repository(scope, r, scanning.get(str(r["repositoryName"])), image,
+                                    policy)
+               for r, image, policy in zip(ordered, latest, policies, strict=True)]
     return assets
 
 
@@ -83,6 +96,18 @@ def fetch_latest_image(scope: RegionScope, repo: Payload) -> Payload | None:
     return {"count": len(images), "image": newest, "scan": scan}
 
 
+def fetch_policies(scope: RegionScope, repo: Payload) -> Payload:
+    """``{"policy", "lifecycle"}``: each answer, ``{"__error_code__": …NotFound…}`` when the
+    repository has none, or None when the call failed (recorded)."""
+    uid, name = str(repo["repositoryArn"]), str(repo["repositoryName"])
+    return {
+        "policy": scope.call("ecr", "GetRepositoryPolicy", (f"{REPOSITORY}#policy",), uid,
+                             ok_codes=(NO_POLICY,), repositoryName=name),
+        "lifecycle": scope.call("ecr", "GetLifecyclePolicy", (f"{REPOSITORY}#lifecycle",), uid,
+                                ok_codes=(NO_LIFECYCLE,), repositoryName=name),
+    }
+
+
 # --- normalize ---------------------------------------------------------------------------------
 
 
@@ -103,7 +128,8 @@ def normalize_registry(scope: RegionScope, answer: Payload) -> Asset:
 
 
 def normalize_repository(
-    scope: RegionScope, repo: Payload, scanning: Payload | None, latest: Payload | None
+    scope: RegionScope, repo: Payload, scanning: Payload | None, latest: Payload | None,
+    policies: Payload,
 ) -> Asset:
     encryption = repo.get("encryptionConfiguration") or {}
     attrs: dict[str, Any] = {
@@ -116,6 +142,7 @@ def normalize_repository(
         "kms_key": encryption.get("kmsKey"),
         "image_count": None if latest is None else latest["count"],
         "latest_image": None if latest is None else latest_image(latest),
+        **repository_policies(policies),
     }
     raw = {"repository": repo, "scanning": scanning}
     return scope.asset(str(repo["repositoryArn"]), REPOSITORY, str(repo["repositoryName"]),
@@ -142,3 +169,23 @@ def latest_image(latest: Payload) -> dict[str, Any] | None:
             "scan_status_description": status.get("description"),
             "scan_completed_at": findings.get("imageScanCompletedAt"),
             "finding_counts": {str(k): int(v) for k, v in sorted(counts.items())}}
+
+
+def repository_policies(policies: Payload) -> dict[str, Any]:
+    """The repository policy and the lifecycle policy's rule count (``…_present`` null: the call
+    failed; false: there is none)."""
+    policy, lifecycle = policies["policy"], policies["lifecycle"]
+    has_policy, has_lifecycle = _present(policy), _present(lifecycle)
+    rules = None
+    if lifecycle is not None and has_lifecycle:
+        rules = len((parse_policy(lifecycle.get("lifecyclePolicyText")) or {}).get("rules") or [])
+    return {
+        "policy_present": has_policy,
+        "policy": parse_policy(policy.get("policyText")) if policy and has_policy else None,
+        "lifecycle_policy_present": has_lifecycle,
+        "lifecycle_rule_count": rules,
+    }
+
+
+def _present(answer: Payload | None) -> bool | None:
+    return None if answer is None else "__error_code__" not in answer

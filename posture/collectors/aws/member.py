@@ -36,12 +36,14 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
+from posture.collectors.aws.retries import CREDENTIAL_CODES, install
+from posture.collectors.retry import DEFAULT_BACKOFF, Backoff
 from posture.errors import CollectorError
 
 STS_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=10,
                     read_timeout=30, user_agent_extra="posture")
-QUICK = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=5,
-               read_timeout=30, user_agent_extra="posture")
+QUICK = Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=30,
+               user_agent_extra="posture")  # retried per call (aws/retries.py)
 METHOD = "posture-assume-role"
 """The ``method`` of the member credentials (botocore's label for where credentials came from)."""
 
@@ -142,20 +144,25 @@ def assumed_role(session: boto3.session.Session) -> tuple[str, str] | None:
 
 
 def check_access(session: boto3.session.Session, region: str = "us-east-1",
-                 endpoint_url: str | None = None) -> str:
-    """The account id the session acts in (``sts:GetCallerIdentity``); a failure, the role
-    assumption's included, raises :class:`CollectorError` with a one-line reason."""
+                 endpoint_url: str | None = None, backoff: Backoff = DEFAULT_BACKOFF) -> str:
+    """The account id the session acts in (``sts:GetCallerIdentity``, retried under
+    ``backoff``); a failure, the role assumption's included, raises :class:`CollectorError` with
+    a one-line reason that blames the credentials only when AWS refused them."""
     role = assumed_role(session)
     who = f"{role[0].split(':role/', 1)[1]} in {role[1]}" if role else "the AWS credentials"
     try:
         sts = session.client("sts", region_name=region, endpoint_url=endpoint_url, config=QUICK)
-        return str(sts.get_caller_identity()["Account"])
+        return str(install(sts, backoff).get_caller_identity()["Account"])
     except ClientError as exc:
         error = exc.response.get("Error", {})
         lines = str(error.get("Message", "")).strip().splitlines()
         detail = f"{error.get('Code', 'ClientError')}: {lines[0] if lines else ''}".rstrip(": ")
         if role and exc.operation_name == "AssumeRole":
             raise CollectorError(f"cannot assume {who} ({detail})") from None
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if str(error.get("Code")) not in CREDENTIAL_CODES and (status >= 500 or status == 429):
+            raise CollectorError(f"AWS STS did not answer for {who} ({detail}, HTTP {status}): "
+                                 "not a credential problem; try again later") from None
         raise CollectorError(f"AWS rejected {who} ({detail})") from None
     except (NoCredentialsError, PartialCredentialsError):
         raise CollectorError(f"no AWS credentials to reach {who}") from None

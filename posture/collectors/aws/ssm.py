@@ -7,6 +7,12 @@ node): it is what tells "listed, and this instance is not a managed node" from "
 (a snapshot taken before this module existed). A node that has never reported a patch scan has
 ``patch_state_present`` false (a known answer); ``patch_state`` is null with a ``#patch_state``
 error when the states could not be read. Counts only: no patch list is kept.
+
+The region's Default Host Management Configuration (GetServiceSetting
+``/ssm/managed-instance/default-ec2-instance-management-role``) becomes an
+``AWS::SSM::ServiceSetting``: on, Systems Manager hands every instance of the region the named role,
+so an instance needs no instance profile to become a managed node. AWS answers ``Status``
+``Default`` and ``SettingValue`` ``$None`` while it was never turned on.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ from posture.model import Asset
 
 MANAGED = "AWS::SSM::ManagedInstance"
 SUMMARY = "AWS::SSM::ManagedNodeSummary"
+SETTING = "AWS::SSM::ServiceSetting"
+DHMC = "/ssm/managed-instance/default-ec2-instance-management-role"
+_UNSET = ("", "$None")
 PATCH_BATCH = 50  # DescribeInstancePatchStates takes at most 50 instance ids
 
 PERMISSIONS: tuple[str, ...] = (
-    "ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates",
+    "ssm:DescribeInstanceInformation", "ssm:DescribeInstancePatchStates", "ssm:GetServiceSetting",
 )
 
 _COUNTS = {
@@ -34,13 +43,15 @@ _COUNTS = {
 
 
 def collect(scope: RegionScope) -> list[Asset]:
+    setting = scope.call("ssm", "GetServiceSetting", (SETTING,), SettingId=DHMC)
+    assets = [] if setting is None else [normalize_setting(scope, setting)]
     nodes = scope.paginate("ssm", "DescribeInstanceInformation", "InstanceInformationList",
                            (MANAGED,))
     if nodes is None:
-        return []
+        return assets
     ordered = sorted(nodes, key=lambda n: str(n["InstanceId"]))
     states, unknown = fetch_patch_states(scope, [str(n["InstanceId"]) for n in ordered])
-    return [normalize_summary(scope, ordered),
+    return [*assets, normalize_summary(scope, ordered),
             *(normalize_node(scope, n, states, unknown) for n in ordered)]
 
 
@@ -62,6 +73,20 @@ def fetch_patch_states(scope: RegionScope, ids: list[str]) -> tuple[dict[str, Pa
 
 
 # --- normalize ---------------------------------------------------------------------------------
+
+
+def normalize_setting(scope: RegionScope, answer: Payload) -> Asset:
+    """Default Host Management Configuration in this region: on when a role is named."""
+    setting = answer.get("ServiceSetting") or {}
+    value, status = setting.get("SettingValue"), setting.get("Status")
+    enabled = status != "Default" and str(value or "") not in _UNSET
+    attrs = {"setting_id": setting.get("SettingId") or DHMC, "value": value, "status": status,
+             "enabled": enabled, "role": value if enabled else None,
+             "last_modified": setting.get("LastModifiedDate"),
+             "last_modified_user": setting.get("LastModifiedUser")}
+    uid = setting.get("ARN") or scope.arn("ssm", f"servicesetting{DHMC}")
+    return scope.asset(str(uid), SETTING, f"default host management {scope.region}", attrs,
+                       raw=answer)
 
 
 def normalize_summary(scope: RegionScope, nodes: list[Payload]) -> Asset:

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 from azure.core.exceptions import AzureError, HttpResponseError
 
+from posture.collectors.azure.retries import JitteredRetryPolicy, retry_policy
 from posture.collectors.runner import DETAIL_WORKERS as DETAIL_WORKERS
 from posture.collectors.runner import ClientCache, Scope
 from posture.collectors.runner import parallel_flat_map as parallel_flat_map
@@ -50,7 +51,9 @@ class AzureTarget:
     can see; otherwise the union of the subscriptions named and those below the groups.
     ``arm_endpoint`` and ``authority_host`` serve sovereign clouds and private endpoints;
     ``ca_bundle`` is a PEM file of CAs to trust (a TLS-inspecting proxy, a private endpoint, a
-    test server).
+    test server). ``retry_*`` tune each request's retries (:mod:`.retries`): ``retry_total``
+    retries of a 5xx, throttling or dropped answer, jittered waits from ``retry_backoff_factor``
+    up to ``retry_backoff_max`` seconds, at most ``retry_budget`` seconds in all.
     """
 
     subscriptions: tuple[str, ...] = ()
@@ -58,9 +61,10 @@ class AzureTarget:
     arm_endpoint: str = PUBLIC_ARM
     authority_host: str | None = None
     ca_bundle: str | None = None
-    retry_total: int = 6
+    retry_total: int = 10
     retry_backoff_factor: float = 0.8
     retry_backoff_max: int = 60
+    retry_budget: float = 120.0
     max_workers: int = 8
     graph_endpoint: str | None = None  # Microsoft Graph; None: the one of a known ARM cloud
 
@@ -77,13 +81,16 @@ class AzureTarget:
         """The OAuth scope of the ARM endpoint (``https://management.azure.com/.default``)."""
         return self.arm_endpoint.rstrip("/") + "/.default"
 
+    def retry_policy(self) -> JitteredRetryPolicy:
+        """A new retry policy of this target (per request: nothing shared between calls)."""
+        return retry_policy(self.retry_total, self.retry_backoff_factor, self.retry_backoff_max,
+                            self.retry_budget)
+
     def client_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "base_url": self.arm_endpoint.rstrip("/"),
             "credential_scopes": [self.scope],
-            "retry_total": self.retry_total,
-            "retry_backoff_factor": self.retry_backoff_factor,
-            "retry_backoff_max": self.retry_backoff_max,
+            "retry_policy": self.retry_policy(),
             "user_agent": "posture",
         }
         if self.ca_bundle:

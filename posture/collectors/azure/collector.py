@@ -128,6 +128,14 @@ def _subscription_client(credential: Any, target: AzureTarget) -> Any:
 
 
 def _fatal(exc: Exception, what: str) -> CollectorError:
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, HttpResponseError) and status is not None and (
+        status >= 500 or status in (408, 429)
+    ):  # still failing after the retries: the service's fault, never the credentials'
+        return CollectorError(
+            f"cannot {what}: Azure answered HTTP {status} after retries ({error_code(exc)}: "
+            f"{error_message(exc)}), not a credential problem; try again later"
+        )
     if isinstance(exc, ClientAuthenticationError):
         return CollectorError(
             f"Azure rejected the credentials or no credential is available "

@@ -17,8 +17,9 @@ What :class:`RestClient` guarantees:
 
 - paging: ``@odata.nextLink`` (Graph) or ``nextLink`` (ARM) followed to the end; a link to
   another origin than the endpoint is refused (the bearer token never leaves the endpoint);
-- throttling: 429 and 5xx are retried by azure-core's ``RetryPolicy``, which sleeps for the
-  ``Retry-After`` the service sent (not capped by the backoff maximum);
+- throttling: 429 and 5xx are retried by azure-core's ``RetryPolicy`` (the target's, see
+  :mod:`.retries`), which sleeps for the ``Retry-After`` the service sent (not capped by the
+  backoff maximum, only by the request's budget);
 - errors: a failed call raises :class:`azure.core.exceptions.HttpResponseError` with Graph's
   OData error code (``Authorization_RequestDenied``) as ``exc.error.code``.
 
@@ -35,6 +36,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from azure.core.exceptions import AzureError, HttpResponseError, ODataV4Format
+from azure.core.pipeline.policies import HTTPPolicy
 
 from posture.collectors.azure.base import NOT_FOUND, AzureTarget, error_code, error_message
 from posture.collectors.runner import Scope
@@ -57,9 +59,7 @@ class RestClient:
         base_url: str,
         scope: str,
         *,
-        retry_total: int = 6,
-        retry_backoff_factor: float = 0.8,
-        retry_backoff_max: int = 60,
+        retry: HTTPPolicy[Any, Any] | None = None,
         connection_verify: str | None = None,
         user_agent: str = "posture",
     ) -> None:
@@ -70,11 +70,7 @@ class RestClient:
         chain = [
             policies.HeadersPolicy({"Accept": "application/json"}),
             policies.UserAgentPolicy(user_agent),
-            policies.RetryPolicy(
-                retry_total=retry_total,
-                retry_backoff_factor=retry_backoff_factor,
-                retry_backoff_max=retry_backoff_max,
-            ),
+            retry or AzureTarget().retry_policy(),
             policies.BearerTokenCredentialPolicy(credential, scope),
             policies.ContentDecodePolicy(),
         ]
@@ -120,9 +116,7 @@ def graph_client(credential: Any, target: AzureTarget, endpoint: str) -> RestCli
         credential,
         f"{base}/{GRAPH_VERSION}",
         f"{base}/.default",
-        retry_total=target.retry_total,
-        retry_backoff_factor=target.retry_backoff_factor,
-        retry_backoff_max=target.retry_backoff_max,
+        retry=target.retry_policy(),
         connection_verify=target.ca_bundle,
     )
 
@@ -138,9 +132,7 @@ class ArmRest(RestClient):
             credential,
             kwargs["base_url"],
             kwargs["credential_scopes"][0],
-            retry_total=kwargs.get("retry_total", 6),
-            retry_backoff_factor=kwargs.get("retry_backoff_factor", 0.8),
-            retry_backoff_max=kwargs.get("retry_backoff_max", 60),
+            retry=kwargs.get("retry_policy"),
             connection_verify=kwargs.get("connection_verify"),
             user_agent=kwargs.get("user_agent", "posture"),
         )

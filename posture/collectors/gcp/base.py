@@ -7,9 +7,11 @@ returns ``None`` instead of raising, and pure ``normalize_*`` functions turn the
 (GAPIC messages are converted back to their REST JSON shape first) into assets. Each service
 module declares the read-only IAM permissions it uses in a module constant ``PERMISSIONS``.
 
-Every client uses its REST transport, so one ``api_endpoint`` (a Private Service Connect or
-restricted endpoint, or a local fake in tests) serves all of them. An endpoint containing
-``{service}`` is expanded per API (``https://{service}-psc.p.googleapis.com``).
+Every call is retried on its own (:mod:`.retries`: backoff with jitter, ``Retry-After``,
+dropped connections and timeouts included). Every client uses its REST transport, so one
+``api_endpoint`` (a Private Service Connect or restricted endpoint, or a local fake in tests)
+serves all of them. An endpoint containing ``{service}`` is expanded per API
+(``https://{service}-psc.p.googleapis.com``).
 
 :class:`ProjectScope` is a :class:`posture.collectors.runner.Scope`: recording errors and building
 assets (labels become the asset's tags) are the runner's.
@@ -24,11 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from google.api_core import exceptions as gexc
-from google.api_core import retry as gretry
 from google.api_core.client_options import ClientOptions
 from google.auth import exceptions as auth_exc
 from google.protobuf import json_format
 
+from posture.collectors.gcp.retries import GoogleRetry, request_builder
+from posture.collectors.retry import Backoff
 from posture.collectors.runner import DETAIL_WORKERS as DETAIL_WORKERS
 from posture.collectors.runner import ClientCache, Scope
 from posture.collectors.runner import parallel_flat_map as parallel_flat_map
@@ -46,10 +49,6 @@ HOSTS = {
     "iam": "iam.googleapis.com",
     "iamcredentials": "iamcredentials.googleapis.com",
 }
-RETRYABLE = (
-    gexc.TooManyRequests, gexc.ServiceUnavailable, gexc.InternalServerError, gexc.BadGateway,
-    gexc.GatewayTimeout,
-)
 
 T = TypeVar("T")
 
@@ -66,9 +65,18 @@ class GcpTarget:
     impersonate: str | None = None  # a service-account email to impersonate
     anonymous: bool = False  # no credentials at all (emulators, fakes)
     max_workers: int = 16
-    retry_initial: float = 0.5  # seconds; exponential backoff on 429 / 5xx
-    retry_deadline: float = 60.0
-    discovery_retries: int = 5
+    retry_initial: float = 0.5  # seconds: the backoff's base (:attr:`backoff`)
+    retry_deadline: float = 60.0  # seconds: a call's retry budget
+    discovery_retries: int = 5  # googleapiclient's own num_retries: ignored, see `backoff`
+
+    @property
+    def backoff(self) -> Backoff:
+        """Every call's retries (:mod:`posture.collectors.retry`): full jitter from
+        ``retry_initial`` (twice that for throttling), waits capped at 20 times it, within
+        ``retry_deadline``."""
+        base = self.retry_initial
+        return Backoff(base=base, throttle_base=2 * base, cap=20 * base,
+                       budget=self.retry_deadline)
 
 
 def endpoint_for(base: str | None, service: str) -> str | None:
@@ -88,14 +96,10 @@ class Clients:
     _local: threading.local = field(default_factory=threading.local)
 
     @property
-    def retry(self) -> gretry.Retry:
-        return gretry.Retry(
-            predicate=gretry.if_exception_type(*RETRYABLE),
-            initial=self.target.retry_initial,
-            maximum=max(self.target.retry_initial, 10.0),
-            multiplier=2.0,
-            timeout=self.target.retry_deadline,
-        )
+    def retry(self) -> GoogleRetry:
+        """The ``retry=`` of every GAPIC and storage call: per call, transport errors included
+        (:mod:`.retries`)."""
+        return GoogleRetry(self.target.backoff)
 
     def options(self, service: str) -> ClientOptions | None:
         ep = endpoint_for(self.target.api_endpoint, service)
@@ -177,6 +181,7 @@ class Clients:
                 static_discovery=True,
                 cache_discovery=False,
                 client_options={"api_endpoint": ep} if ep else None,
+                requestBuilder=request_builder(self.target.backoff),
             )
         return cache[key]
 

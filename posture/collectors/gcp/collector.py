@@ -21,7 +21,7 @@ from posture.model import ALL, CollectionError, Inventory, Provider
 MODULES = (
     "resourcemanager", "compute_network", "compute", "compute_lb", "kms", "storage", "orgpolicy",
     "sql", "iam", "oslogin", "orgpolicy_identity", "pam", "wif", "serviceusage", "osconfig",
-    "artifacts", "gke", "run", "functions", "bigquery", "secretmanager",
+    "artifacts", "gke", "run", "functions", "bigquery", "secretmanager", "compute_images",
 )
 PACKAGE = "posture.collectors.gcp"
 
@@ -134,6 +134,8 @@ def _fatal(exc: BaseException) -> str | None:
     from google.auth import exceptions as auth_exc
 
     if isinstance(exc, auth_exc.RefreshError):
+        if getattr(exc, "retryable", False):  # the token endpoint's 5xx / 429, not a refusal
+            return f"the GCP token endpoint failed (not a credential problem): {_one_line(exc)}"
         return f"GCP rejected the credentials: {_one_line(exc)}"
     if isinstance(exc, auth_exc.TransportError | ConnectionError):
         return f"cannot reach the GCP API endpoint: {_one_line(exc)}"
@@ -206,14 +208,10 @@ def discover_below(
 
 
 def _preflight(clients: Clients, project: str) -> None:
-    """One cheap call that fails fast on bad credentials or an unreachable endpoint."""
-    from google.api_core import retry as gretry
-
-    from posture.collectors.gcp.base import RETRYABLE
-
-    quick = gretry.Retry(predicate=gretry.if_exception_type(*RETRYABLE), initial=0.1, timeout=5)
+    """One cheap call, retried like every other (an endpoint that cannot be reached fails in a
+    few attempts), that stops the scan on bad credentials or an unreachable endpoint."""
     try:
-        clients.projects().get_project(name=f"projects/{project}", retry=quick)
+        clients.projects().get_project(name=f"projects/{project}", retry=clients.retry)
     except Exception as exc:
         reason = _fatal(exc) or (_fatal(exc.__cause__) if exc.__cause__ else None)
         if reason:

@@ -76,8 +76,7 @@ def listing(
     **params: Any,
 ) -> Listed:
     """Every item under ``key`` of a discovery listing (``collection().<method>(**params)``,
-    following ``nextPageToken``)."""
-    retries = scope.clients.target.discovery_retries
+    following ``nextPageToken``; each page retried on its own, :mod:`.retries`)."""
     extra: dict[str, Any] = {}
 
     def run() -> list[dict[str, Any]]:
@@ -86,7 +85,7 @@ def listing(
         out: list[dict[str, Any]] = []
         try:
             while request is not None:
-                response = request.execute(num_retries=retries)
+                response = request.execute()
                 out.extend(response.get(key) or ())
                 extra.update({k: v for k, v in response.items() if k not in (key, "nextPageToken")})
                 following = getattr(coll, f"{method}_next", None)
@@ -118,11 +117,10 @@ def get(
 ) -> dict[str, Any] | None:
     """One discovery call's JSON answer (None: failed and recorded); ``when_disabled``, if
     given, is the answer of an API that is not enabled on the project (nothing recorded)."""
-    retries = scope.clients.target.discovery_retries
 
     def run() -> dict[str, Any]:
         try:
-            answer: dict[str, Any] = request().execute(num_retries=retries)
+            answer: dict[str, Any] = request().execute()
         except Exception as exc:
             if when_disabled is not None and service_disabled(exc):
                 return dict(when_disabled)

@@ -15,6 +15,11 @@ score (>= 9 critical, >= 7 high, >= 4 medium), else its CVSS v2 score.
 
 A project where the OS Config API is not enabled (403 ``SERVICE_DISABLED``) has no inventory,
 report or deployment: an answer, not an error (``serviceusage.py`` records the API's state).
+
+Patch jobs are listed for the whole project (the API documents no order): the ``RECENT_JOBS``
+latest of each patch deployment, and of the jobs run by hand, are kept, with their state and
+instance counts; the jobs' instance details are not read. A deployment's schedule is reduced to
+the longest gap its runs can leave (:func:`max_interval_days`).
 """
 
 from __future__ import annotations
@@ -25,18 +30,33 @@ from typing import Any
 from posture.collectors.gcp.base import ProjectScope, compute_uid, last, parallel_flat_map
 from posture.collectors.gcp.listing import Listed, listing, segment_after
 from posture.collectors.secrets import quiet_logger
-from posture.gcp import OS_INVENTORY, PATCH_DEPLOYMENT, VULNERABILITY_REPORT
+from posture.gcp import OS_INVENTORY, PATCH_DEPLOYMENT, PATCH_JOB, VULNERABILITY_REPORT
 from posture.model import Asset
 
 SERVICE = "osconfig"
 PERMISSIONS = (
     "compute.instances.list", "osconfig.inventories.list", "osconfig.patchDeployments.list",
-    "osconfig.vulnerabilityReports.list",
+    "osconfig.patchJobs.list", "osconfig.vulnerabilityReports.list",
 )
 LEVELS = ("CRITICAL", "HIGH", "MEDIUM", "LOW")
 _DISTRO = {"CRITICAL": "CRITICAL", "HIGH": "HIGH", "IMPORTANT": "HIGH", "MEDIUM": "MEDIUM",
            "MODERATE": "MEDIUM", "LOW": "LOW"}
 TOP_CVES = 10
+RECENT_JOBS = 5
+_JOB_COUNTS = {
+    "succeeded_count": "succeededInstanceCount",
+    "reboot_required_count": "succeededRebootRequiredInstanceCount",
+    "failed_count": "failedInstanceCount",
+    "timed_out_count": "timedOutInstanceCount",
+    "no_agent_count": "noAgentDetectedInstanceCount",
+    "inactive_count": "inactiveInstanceCount",
+    "skipped_count": "skippedInstanceCount",
+}
+"""The instance counts kept (int64 in the API: JSON strings); ``instance_count`` sums them all,
+the pending and in-progress ones too."""
+_MONTH_DAY_GAP = {29: 59, 30: 60, 31: 61}
+"""A monthly run on day 29-31 skips the months without that day (API: "Months without the
+target day will be skipped"): the longest gap, over leap and common years."""
 _INSTANCES_LOGGER = "google.cloud.compute_v1.services.instances.transports.rest"
 
 
@@ -89,7 +109,12 @@ def collect(scope: ProjectScope) -> list[Asset]:
         scope, lambda: _api(scope).projects().patchDeployments(), "patchDeployments",
         service=SERVICE, operation="patchDeployments.list", asset_types=(PATCH_DEPLOYMENT,),
         parent=f"projects/{scope.project}")
-    return found + [normalize_deployment(scope, d) for d in deployments.found]
+    jobs: Listed = listing(
+        scope, lambda: _api(scope).projects().patchJobs(), "patchJobs", service=SERVICE,
+        operation="patchJobs.list", asset_types=(PATCH_JOB,), parent=f"projects/{scope.project}",
+        pageSize=100)
+    return found + [normalize_deployment(scope, d) for d in deployments.found] + [
+        normalize_job(scope, j) for j in recent_jobs(jobs.found)]
 
 
 def _instance(name: str, known: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
@@ -194,6 +219,36 @@ def _instance_ref(ref: str) -> str:
     return ref
 
 
+def max_interval_days(recurring: Mapping[str, Any]) -> int | None:
+    """The longest gap, in days, between two runs of a recurring schedule: DAILY 1, WEEKLY 7,
+    MONTHLY on a week day of the month (2nd Tuesday, last Friday; any offset) 35, on day 1-28 or
+    the last day 31, on day 29, 30, 31: 59, 60, 61 (months skipped); None when the schedule is not
+    readable."""
+    frequency = recurring.get("frequency")
+    if frequency in ("DAILY", "WEEKLY"):
+        return 1 if frequency == "DAILY" else 7
+    monthly = recurring.get("monthly") or {}
+    if frequency != "MONTHLY" or not monthly:
+        return None
+    if monthly.get("weekDayOfMonth"):
+        return 35
+    day = monthly.get("monthDay")
+    return None if day is None else _MONTH_DAY_GAP.get(int(day), 31)
+
+
+def _schedule(recurring: Mapping[str, Any]) -> dict[str, Any]:
+    monthly = recurring.get("monthly") or {}
+    week_day = monthly.get("weekDayOfMonth") or {}
+    return {
+        "weekly_day": (recurring.get("weekly") or {}).get("dayOfWeek"),
+        "month_day": monthly.get("monthDay"),
+        "week_day_of_month": {
+            "week_ordinal": week_day.get("weekOrdinal"), "day_of_week": week_day.get("dayOfWeek"),
+            "day_offset": int(week_day.get("dayOffset") or 0)} if week_day else None,
+        "max_interval_days": max_interval_days(recurring) if recurring else None,
+    }
+
+
 def normalize_deployment(scope: ProjectScope, d: Mapping[str, Any]) -> Asset:
     flt = d.get("instanceFilter") or {}
     recurring = d.get("recurringSchedule") or {}
@@ -207,6 +262,7 @@ def normalize_deployment(scope: ProjectScope, d: Mapping[str, Any]) -> Asset:
         "next_execute_time": recurring.get("nextExecuteTime"),
         "last_execute_time": recurring.get("lastExecuteTime") or d.get("lastExecuteTime"),
         "end_time": recurring.get("endTime"),
+        **_schedule(recurring),
         "one_time_execute_time": (d.get("oneTimeSchedule") or {}).get("executeTime"),
         "instance_filter": {
             "all": bool(flt.get("all")),
@@ -220,3 +276,40 @@ def normalize_deployment(scope: ProjectScope, d: Mapping[str, Any]) -> Asset:
     }
     return scope.asset(uid(str(d["name"])), PATCH_DEPLOYMENT, str(attrs["deployment_id"]),
                        attrs, d)
+
+
+def _job_deployment(job: Mapping[str, Any]) -> str | None:
+    """The id of the patch deployment that started the job (None: run by hand)."""
+    return last(job.get("patchDeployment")) or None
+
+
+def recent_jobs(jobs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The ``RECENT_JOBS`` latest jobs (by ``createTime``) of each deployment and of the jobs
+    run by hand."""
+    groups: dict[str | None, list[Mapping[str, Any]]] = {}
+    for job in jobs:
+        groups.setdefault(_job_deployment(job), []).append(job)
+    out: list[Mapping[str, Any]] = []
+    for group in groups.values():
+        group.sort(key=lambda j: (str(j.get("createTime") or ""), str(j.get("name"))),
+                   reverse=True)
+        out += group[:RECENT_JOBS]
+    return out
+
+
+def normalize_job(scope: ProjectScope, job: Mapping[str, Any]) -> Asset:
+    summary = job.get("instanceDetailsSummary") or {}
+    attrs: dict[str, Any] = {
+        "job_id": last(job.get("name")),
+        "display_name": job.get("displayName"),
+        "deployment": _job_deployment(job),
+        "state": job.get("state"),
+        "create_time": job.get("createTime"),
+        "update_time": job.get("updateTime"),
+        "percent_complete": job.get("percentComplete"),
+        "dry_run": bool(job.get("dryRun")),
+        "error_message": job.get("errorMessage"),
+        **{key: int(summary.get(field) or 0) for key, field in _JOB_COUNTS.items()},
+        "instance_count": sum(int(v or 0) for v in summary.values()),
+    }
+    return scope.asset(uid(str(job["name"])), PATCH_JOB, str(attrs["job_id"]), attrs, job)

@@ -2,11 +2,12 @@
 clients (imported only inside functions) that every call borrows.
 
 PyGithub's ``Requester`` carries the authentication, the base URL (GitHub Enterprise Server's
-``/api/v3`` prefix included) and ``GithubRetry`` (secondary rate limits: 403/429 with
-``retry-after`` or GitHub's message, and 5xx, backed off). A ``Requester`` is not thread-safe
-(one connection object holds the request being sent), so :class:`Clients` lends one client per
-concurrent call from a pool; a GitHub App installation token is fetched and refreshed once,
-under a lock, for all of them.
+``/api/v3`` prefix included) and ``GithubRetry`` (a urllib3 ``Retry``, new for every request:
+secondary rate limits - 403/429 with ``retry-after`` or GitHub's message -, 5xx, connection
+and read errors; ``Retry-After`` honoured; jittered here, :func:`retry_class`). A
+``Requester`` is not thread-safe (one connection object holds the request being sent), so
+:class:`Clients` lends one client per concurrent call from a pool; a GitHub App installation
+token is fetched and refreshed once, under a lock, for all of them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import queue
+import random
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from posture.collectors.retry import DEFAULT_BACKOFF
 from posture.collectors.secrets import quiet_logger
 from posture.errors import CollectorError
 
@@ -37,8 +40,9 @@ class GithubTarget:
     scanned alone. Credentials: ``token`` (a fine-grained or classic personal access token), or
     a GitHub App (``app_id``, ``app_private_key`` PEM text, ``installation_id``). ``api_url``
     is GitHub Enterprise Server's ``https://HOST/api/v3`` (``web_host`` then defaults to HOST).
-    The retry fields tune PyGithub's ``GithubRetry``; ``seconds_between_requests`` is PyGithub's
-    pause between two requests of one client.
+    The retry fields tune PyGithub's ``GithubRetry`` (``retry_budget``: the longest wait for a
+    rate limit to reset; a longer one ends the call, recorded); ``seconds_between_requests`` is
+    PyGithub's pause between two requests of one client.
     """
 
     orgs: tuple[str, ...] = ()
@@ -54,8 +58,10 @@ class GithubTarget:
     detail_workers: int = 4
     per_page: int = 100
     timeout: int = 30
-    retry_total: int = 5
+    retry_total: int = 10
     retry_backoff_factor: float = 1.0
+    retry_backoff_max: float = 30.0
+    retry_budget: float = 600.0
     secondary_rate_wait: float = 60.0
     seconds_between_requests: float = 0.25
 
@@ -76,12 +82,15 @@ def web_host_of(api_url: str) -> str:
 
 def new_client(target: GithubTarget, auth: Any) -> Any:
     """A PyGithub client for ``target`` (retry, paging, TLS and throttling from the target)."""
-    from github import Github, GithubRetry
+    from github import Github
 
-    retry = GithubRetry(
+    retry = retry_class()(
         total=target.retry_total,
+        connect=min(target.retry_total, DEFAULT_BACKOFF.short_attempts - 1),  # a dead endpoint
         backoff_factor=target.retry_backoff_factor,
+        backoff_max=target.retry_backoff_max,
         secondary_rate_wait=target.secondary_rate_wait,
+        max_rate_limit_wait=target.retry_budget,
     )
     return Github(
         auth=auth,
@@ -93,6 +102,27 @@ def new_client(target: GithubTarget, auth: Any) -> Any:
         seconds_between_requests=target.seconds_between_requests or None,
         user_agent="posture",
     )
+
+
+@functools.cache
+def retry_class() -> type[Any]:
+    """``GithubRetry`` with full jitter: before retry ``n`` it waits a random time below
+    ``min(backoff_max, backoff_factor * 2**(n - 1))`` (urllib3 waits exactly that, and not at all
+    before the first retry, so calls that failed together retry together). A rate limit's own
+    wait (``Retry-After``, the reset time, ``secondary_rate_wait``) is GithubRetry's, unchanged."""
+    from github import GithubRetry
+
+    class JitteredGithubRetry(GithubRetry):
+        def get_backoff_time(self) -> float:
+            errors = 0
+            for attempt in reversed(self.history):
+                if attempt.redirect_location is not None:
+                    break
+                errors += 1
+            ceiling = min(self.backoff_max, self.backoff_factor * 2 ** (max(errors, 1) - 1))
+            return float(random.random() * ceiling)
+
+    return JitteredGithubRetry
 
 
 def make_auth(target: GithubTarget) -> tuple[Any, Any]:

@@ -1,7 +1,8 @@
-"""AMI collector against the moto server: only the images instances run, with their instances;
-an image built from an instance and tagged as patched, a deregistered image (kept, ``found``
-false, also when it is the only one asked and DescribeImages fails the whole call), terminated
-instances ignored, and a refused DescribeImages."""
+"""AMI collector against the moto server: the images instances run, with their instances, and
+the account's own images in use or not (public or private); an image built from an instance and
+tagged as patched, a deregistered image (kept, ``found`` false, also when it is the only one
+asked and DescribeImages fails the whole call), terminated instances ignored, a refused
+DescribeImages, and a refused listing of the own images that leaves the images in use."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ def test_a_call_failed_by_one_unknown_id_is_asked_one_by_one(moto_endpoint: str,
     images = by_uid(ami.collect(sc))
     assert sc.errors == []
     first, second = sorted([WINDOWS, gone])
-    assert asked == [[first, second], [first], [second]]
+    assert asked == [[first, second], [first], [second], []]  # []: the own images' listing
     found = {a.attrs["image_id"]: (a.attrs["found"], a.attrs["instance_ids"])
              for a in images.values()}
     assert found == {WINDOWS: (True, [builder]), gone: (False, [orphan])}
@@ -87,5 +88,41 @@ def test_refused_describe_images_is_recorded(moto_endpoint: str, factory: Any) -
     deny(factory, "ec2", "DescribeImages", code="UnauthorizedOperation")
     sc = RegionScope(account=ACCOUNT, region="us-east-1", clients=factory)
     assert ami.collect(sc) == []
+    assert error_keys(sc.errors) == {
+        ("us-east-1", "ec2", "DescribeImages", "UnauthorizedOperation", types, None)
+        for types in ((ami.IMAGE,), (f"{ami.IMAGE}#owned",))}
+
+
+def _own_images(ec2: Any) -> dict[str, str]:
+    """An instance from Amazon's (public) image, an own image it runs, and two own images nobody
+    runs: one shared publicly, one private."""
+    builder = _run(ec2, LINUX)
+    ids = {name: ec2.create_image(InstanceId=builder, Name=name)["ImageId"]
+           for name in ("golden", "shared", "spare")}
+    ec2.modify_image_attribute(ImageId=ids["shared"], LaunchPermission={"Add": [{"Group": "all"}]})
+    ids["user"] = _run(ec2, ids["golden"])
+    return {**ids, "builder": builder}
+
+
+def test_own_images_in_use_or_not_with_their_sharing(moto_endpoint: str) -> None:
+    ids = _own_images(client("ec2", moto_endpoint))
+    sc = scope(moto_endpoint, region="us-east-1")
+    images = {a.attrs["image_id"]: a.attrs for a in ami.collect(sc)}
+    assert sc.errors == []
+    assert {i: (a["owner_id"], a["public"], a["instance_ids"]) for i, a in images.items()} == {
+        LINUX: (images[LINUX]["owner_id"], True, [ids["builder"]]),  # Amazon's, public
+        ids["golden"]: (ACCOUNT, False, [ids["user"]]),
+        ids["shared"]: (ACCOUNT, True, []),
+        ids["spare"]: (ACCOUNT, False, []),
+    }
+    assert images[LINUX]["owner_id"] != ACCOUNT
+
+
+def test_refused_own_listing_leaves_the_images_in_use(moto_endpoint: str, factory: Any) -> None:
+    ids = _own_images(client("ec2", moto_endpoint))
+    deny(factory, "ec2", "DescribeImages", code="UnauthorizedOperation", when={"Owner.1": "self"})
+    sc = RegionScope(account=ACCOUNT, region="us-east-1", clients=factory)
+    images = {a.attrs["image_id"] for a in ami.collect(sc)}
+    assert images == {LINUX, ids["golden"]}
     assert error_keys(sc.errors) == {("us-east-1", "ec2", "DescribeImages",
-                                      "UnauthorizedOperation", (ami.IMAGE,), None)}
+                                      "UnauthorizedOperation", (f"{ami.IMAGE}#owned",), None)}

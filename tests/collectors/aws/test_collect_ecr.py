@@ -1,6 +1,8 @@
 """ECR collector against the moto server: tag mutability, the registry's scanning rules applied
 per repository, the latest image's scan summary (a recorded result served through moto's own
-hook), an image never scanned, an empty repository, and refusals."""
+hook), an image never scanned, an empty repository, repository and lifecycle policies (none is a
+known answer: moto answers RepositoryPolicyNotFoundException / LifecyclePolicyNotFoundException
+as AWS does), and refusals."""
 
 from __future__ import annotations
 
@@ -14,8 +16,19 @@ from support.collect import by_uid, error_keys, scope
 from support.faults import refusals, refused_scope
 
 from posture.collectors.aws import ecr
+from posture.collectors.aws.collector import all_permissions
 
 REPO = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{{}}"
+POLICY = {"Version": "2012-10-17", "Statement": [{
+    "Sid": "OrgPull", "Effect": "Allow", "Principal": "*",
+    "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+    "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}}]}
+LIFECYCLE = {"rules": [
+    {"rulePriority": 1, "description": "untagged",
+     "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                   "countNumber": 14}, "action": {"type": "expire"}},
+    {"rulePriority": 2, "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
+                                      "countNumber": 50}, "action": {"type": "expire"}}]}
 
 
 def _manifest(layer: str) -> str:
@@ -63,6 +76,8 @@ def _seed(endpoint: str, distinct: bool = False) -> dict[str, Any]:
     api.put_image(repositoryName="legacy", imageManifest=_manifest("d"), imageTag="latest")
     api.start_image_scan(repositoryName="app", imageId={"imageDigest": newest})
     _scan_result(endpoint, "app", newest, {"CRITICAL": 2, "HIGH": 5})
+    api.set_repository_policy(repositoryName="app", policyText=json.dumps(POLICY))
+    api.put_lifecycle_policy(repositoryName="app", lifecyclePolicyText=json.dumps(LIFECYCLE))
     return {"newest": newest}
 
 
@@ -93,6 +108,27 @@ def test_repositories_scanning_and_latest_image(moto_endpoint: str) -> None:
     assert legacy["latest_image"]["finding_counts"] is None
     empty = assets[REPO.format("empty")].attrs
     assert (empty["image_count"], empty["latest_image"]) == (0, None)
+    policies = ("policy_present", "policy", "lifecycle_policy_present", "lifecycle_rule_count")
+    assert {k: app.attrs[k] for k in policies} == {
+        "policy_present": True, "policy": POLICY, "lifecycle_policy_present": True,
+        "lifecycle_rule_count": 2}
+    assert {k: legacy[k] for k in policies} == {
+        "policy_present": False, "policy": None, "lifecycle_policy_present": False,
+        "lifecycle_rule_count": None}
+
+
+def test_refused_policies_are_unknown_not_absent(moto_endpoint: str) -> None:
+    _seed(moto_endpoint)
+    sc = refused_scope(moto_endpoint, "ecr", "GetRepositoryPolicy", "GetLifecyclePolicy")
+    assets = by_uid(ecr.collect(sc))
+    repos = [REPO.format(n) for n in ("app", "empty", "legacy")]
+    assert {(assets[u].attrs["policy_present"], assets[u].attrs["policy"],
+             assets[u].attrs["lifecycle_policy_present"]) for u in repos} == {(None, None, None)}
+    assert assets[REPO.format("app")].attrs["scan_frequency"] == "CONTINUOUS_SCAN"
+    assert error_keys(sc.errors) == (
+        refusals("ecr", "GetRepositoryPolicy", (f"{ecr.REPOSITORY}#policy",), repos)
+        | refusals("ecr", "GetLifecyclePolicy", (f"{ecr.REPOSITORY}#lifecycle",), repos))
+    assert {"ecr:GetRepositoryPolicy", "ecr:GetLifecyclePolicy"} <= set(all_permissions())
 
 
 def test_refused_images_leave_the_repositories(moto_endpoint: str) -> None:

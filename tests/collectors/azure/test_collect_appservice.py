@@ -1,7 +1,9 @@
 """App Service sites through ARM REST against the loopback fake, with each site's configuration
-and authentication settings: the demo's web app (HTTP, TLS 1.0, FTP, no authentication) and its
-function app (Entra ID sign-in, access restrictions); no secret reaches the snapshot; a failed
-configuration read is recorded on the site and keeps the checks that need it from passing."""
+and authentication settings: the demo's web app (HTTP, TLS 1.0, FTP, no authentication, Python
+3.8) and its function app (Entra ID sign-in, access restrictions, Python 3.12); the language
+runtime read from the configuration alone (never from app settings); no secret reaches the
+snapshot; a failed configuration read is recorded on the site and keeps the checks that need it
+from passing."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from support.azure import SUB
 from support.azure_collect import collect_fake
 from support.checks import run_one
 
-from posture.collectors.azure.appservice import normalize_auth
+from posture.collectors.azure.appservice import normalize_auth, normalize_config, runtime_of
 from posture.collectors.azure.base import NOT_FOUND
 from posture.collectors.azure.collector import all_permissions
 from posture.demo.azure_fake import FakeArm
@@ -44,6 +46,56 @@ def test_sites_with_configuration_and_authentication(estate: Inventory) -> None:
     text = json.dumps([a.attrs for a in (shop, func)] + [a.raw for a in (shop, func)])
     assert "MICROSOFT_PROVIDER_AUTHENTICATION_SECRET" not in text
     assert "azureStorageAccounts" not in text
+
+
+def test_runtime_from_the_site_configuration(estate: Inventory) -> None:
+    found = {a.name: a.attr("runtime") for a in estate.of(SITE)}
+    # trap: the listing's siteConfig says linuxFxVersion "" and the Linux configuration carries
+    # the Windows default netFrameworkVersion v4.0; the runtime is config/web's linuxFxVersion
+    assert found == {
+        "app-shop": {"os": "linux", "container": False, "stacks": [
+            {"stack": "python", "version": "3.8", "setting": "linuxFxVersion",
+             "value": "PYTHON|3.8"}]},
+        "func-orders": {"os": "linux", "container": False, "stacks": [
+            {"stack": "python", "version": "3.12", "setting": "linuxFxVersion",
+             "value": "PYTHON|3.12"}]}}
+    verdicts = {f.resource_name: f.status for f in
+                run_one("azure.appservice.runtime_supported", estate)}
+    assert verdicts == {"app-shop": Status.FAIL, "func-orders": Status.PASS}
+
+
+def test_windows_runtime_from_the_rest_example() -> None:
+    # config/web of a Windows app as in the REST API's GetSiteConfig example (2024-04-01)
+    example = {"properties": {
+        "netFrameworkVersion": "v4.0", "phpVersion": "5.6", "pythonVersion": "",
+        "nodeVersion": "", "powerShellVersion": "", "linuxFxVersion": "", "minTlsVersion": "1.2",
+        "scmMinTlsVersion": "1.2", "ftpsState": "AllAllowed", "azureStorageAccounts": {}}}
+    settings = normalize_config(example)
+    assert settings is not None
+    assert (settings["linux_fx_version"], settings["windows_stacks"]) == (
+        None, {"netFrameworkVersion": "v4.0", "phpVersion": "5.6"})
+    assert runtime_of(False, settings) == {"os": "windows", "container": False, "stacks": [
+        {"stack": "php", "version": "5.6", "setting": "phpVersion", "value": "5.6"}]}
+    assert runtime_of(False, None) is None
+
+
+def test_flex_consumption_runtime_from_the_site() -> None:
+    # a Flex Consumption function app (the REST example of 2024-04-01): linuxFxVersion is empty,
+    # the runtime is the site's functionAppConfig.runtime
+    settings = normalize_config({"properties": {"linuxFxVersion": "", "netFrameworkVersion": ""}})
+    assert runtime_of(True, settings, {"name": "python", "version": "3.11"}) == {
+        "os": "linux", "container": False, "stacks": [
+            {"stack": "python", "version": "3.11", "setting": "functionAppConfig.runtime",
+             "value": "python|3.11"}]}
+    isolated = runtime_of(True, settings, {"name": "dotnet-isolated", "version": "8.0"})
+    assert isolated is not None and isolated["stacks"][0]["stack"] == "dotnet"
+    assert runtime_of(True, settings) == {"os": "linux", "container": False, "stacks": []}
+
+
+def test_app_settings_are_never_read(fake: FakeArm) -> None:
+    collect_fake(fake)
+    paths = [p.lower() for p in fake.paths() if "/microsoft.web/" in p.lower()]
+    assert paths and not [p for p in paths if "appsettings" in p or "/config/list" in p]
 
 
 def test_authentication_never_configured() -> None:

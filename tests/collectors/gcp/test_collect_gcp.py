@@ -71,7 +71,9 @@ def test_every_asset_type_is_collected_across_pages(inv: Inventory) -> None:
         "serviceusage.googleapis.com/Service": 2,  # OS Config, Container Scanning
         "osconfig.googleapis.com/Inventory": 4,
         "osconfig.googleapis.com/VulnerabilityReport": 4,
-        "osconfig.googleapis.com/PatchDeployment": 2,
+        "osconfig.googleapis.com/PatchDeployment": 3,  # weekly, one-time, a label nobody has
+        "osconfig.googleapis.com/PatchJob": 6,  # two pages
+        "compute.googleapis.com/Image": 3,  # two pages
         "artifactregistry.googleapis.com/Repository": 3,
         "container.googleapis.com/Cluster": 2,
         "run.googleapis.com/Service": 4,
