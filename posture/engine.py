@@ -6,7 +6,11 @@ It does the shared work so that checks don't:
   affects those types turns the check's PASS verdicts in that scope into INCONCLUSIVE, and adds
   one INCONCLUSIVE finding per affected scope (so a region whose volumes could not be listed is
   reported, not silently clean). A resource with a failed detail call that the check did not
-  judge gets an INCONCLUSIVE finding of its own. Never PASS on data that was not seen.
+  judge gets an INCONCLUSIVE finding of its own. A failed detail call on one resource reaches
+  further: the graphs name the assets whose verdicts depend on it (a host behind a load balancer
+  whose listeners could not be read, a principal holding an unreadable policy;
+  :mod:`posture.graph.neighbours`), and their PASS turns INCONCLUSIVE too, naming the call.
+  Never PASS on data that was not seen.
 * **crash isolation**: a check that raises becomes one ERROR finding per account (re-raised when
   ``raise_errors`` is set, as the tests do).
 * **stable order**: findings are sorted by check id, resource uid, status and message.
@@ -19,6 +23,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from posture.errors import CheckSelectionError
+from posture.graph import neighbours
+from posture.iam import neighbours as iam_neighbours
 from posture.model import GLOBAL, Asset, CollectionError, Finding, Inventory, Severity, Status
 from posture.registry import Catalogue, Check, CheckSpec
 from posture.snapshot import jsonable
@@ -160,17 +166,44 @@ class _Stamper:
         )
 
 
+def _neighbour_text(e: CollectionError, inventory: Inventory) -> str:
+    asset = inventory.get(str(e.resource_uid))
+    what = f"{asset.name} ({asset.type})" if asset else e.resource_uid
+    return f"{e.describe()} on {what}, which this verdict depends on"
+
+
+def _naming(r: Result, via: list[CollectionError], inventory: Inventory) -> Result:
+    """An INCONCLUSIVE result that rests on failed calls: the calls it does not name yet."""
+    missing = [g for g in via if g.operation not in r.message]
+    if not missing:
+        return r
+    reason = "; ".join(_neighbour_text(g, inventory) for g in missing)
+    evidence = {
+        **r.evidence,
+        "collection_errors": _error_evidence(missing),
+        "depends_on": sorted({str(g.resource_uid) for g in missing}),
+    }
+    return replace(r, message=f"{r.message} ({reason})", evidence=evidence)
+
+
 def _apply_gaps(
-    results: list[Result], gaps: tuple[CollectionError, ...], inventory: Inventory
+    results: list[Result],
+    gaps: tuple[CollectionError, ...],
+    inventory: Inventory,
+    dependents: neighbours.Dependents | None = None,
 ) -> list[Result]:
-    """Downgrade PASS on unverified scopes; add INCONCLUSIVE for every unverified scope."""
+    """Downgrade PASS on unverified scopes (and on assets whose verdict rests on a resource with
+    a failed detail call); add INCONCLUSIVE for every unverified scope."""
     if not gaps:
         return results
     scoped = [g for g in gaps if g.resource_uid is None]
     per_resource: dict[str, list[CollectionError]] = {}
+    leaning: dict[str, list[CollectionError]] = {}
     for g in gaps:
         if g.resource_uid is not None:
             per_resource.setdefault(g.resource_uid, []).append(g)
+            for uid in sorted((dependents or {}).get(g, ())):
+                leaning.setdefault(uid, []).append(g)
     out: list[Result] = []
     judged: set[str] = set()
     for r in results:
@@ -178,16 +211,24 @@ def _apply_gaps(
         hits = per_resource.get(r.subject.uid, []) + [
             g for g in scoped if g.covers(r.subject.account, r.subject.region)
         ]
-        if r.status == Status.PASS and hits:
-            reason = "; ".join(h.describe() for h in hits)
+        via = [g for g in leaning.get(r.subject.uid, []) if g not in hits]
+        if r.status == Status.PASS and (hits or via):
+            reason = "; ".join(
+                [h.describe() for h in hits] + [_neighbour_text(g, inventory) for g in via]
+            )
+            evidence = {**r.evidence, "collection_errors": _error_evidence([*hits, *via])}
+            if via:
+                evidence["depends_on"] = sorted({str(g.resource_uid) for g in via})
             out.append(
                 Result(
                     r.subject,
                     Status.INCONCLUSIVE,
                     f"not verified: {reason} (would otherwise pass: {r.message})",
-                    {**r.evidence, "collection_errors": _error_evidence(hits)},
+                    evidence,
                 )
             )
+        elif r.status == Status.INCONCLUSIVE and via:
+            out.append(_naming(r, via, inventory))
         else:
             out.append(r)
     for uid, errs in sorted(per_resource.items()):
@@ -263,7 +304,17 @@ def run_check(
             )
             for acct in accounts
         ]
-    return [stamp(r) for r in _apply_gaps(results, gaps, inventory)]
+    return [stamp(r) for r in _apply_gaps(results, gaps, inventory, _dependents(ctx, gaps))]
+
+
+def _dependents(ctx: CheckContext, gaps: tuple[CollectionError, ...]) -> neighbours.Dependents:
+    """Per failed detail call, the assets whose verdicts rest on it (once per run)."""
+    if not any(g.resource_uid for g in gaps):
+        return {}
+    return ctx.derived(
+        "engine.failed_neighbours",
+        lambda inv: neighbours.merge(neighbours.dependents(inv), iam_neighbours.dependents(inv)),
+    )
 
 
 def run(

@@ -42,6 +42,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # bad option, unknown format / check id / severity
     INPUT = 3  # cannot scan or read the input: credentials, endpoint, region, snapshot
     PARTIAL = 4  # an organisation scan with accounts not (fully) scanned; outranks FINDINGS
+    HISTORY = 5  # the reports were written, the history store failed to record; outranks 1, 4
     INTERNAL = 70  # a bug in posture
 
 
@@ -163,7 +164,8 @@ def run_audit(
 ) -> tuple[AuditRun, W]:
     """Audit → track → report: run the selected checks (:func:`select_checks`), apply the
     exceptions and record the scan (``tracking``), then hand the run to ``report`` (which
-    writes the reports) and return the run with what ``report`` returned."""
+    writes the reports) and return the run with what ``report`` returned. A store that fails
+    to record does not stop the reports (``tracked.store_error``, exit ``HISTORY``)."""
     checks = select_checks(prepared, catalogue, check_ids, within)
     with (progress or _quiet)(len(checks)) as step:
         findings = audit(prepared, catalogue, checks, progress=step) if checks else ()
@@ -171,10 +173,18 @@ def run_audit(
     tracked = track(
         tracking or Tracking(), prepared.inventory, findings, prepared.snapshot_sha256, version
     )
-    gate = ExitCode.FINDINGS if tracked.new_failures else ExitCode.OK
-    code = max(exit_code(tracked.findings, fail_on), gate)
+    code = max(exit_code(tracked.findings, fail_on), tracking_gate(tracked))
     run = AuditRun(prepared, checks, tracked, version, code)
     return run, report(run)
+
+
+def tracking_gate(tracked: Tracked) -> ExitCode:
+    """What exceptions and the store make of the exit code: ``HISTORY`` when the store failed
+    (the reports are written all the same: :mod:`posture.history.tracking`), ``FINDINGS`` for
+    failures new at ``--fail-on-new``."""
+    if tracked.store_error is not None:
+        return ExitCode.HISTORY
+    return ExitCode.FINDINGS if tracked.new_failures else ExitCode.OK
 
 
 def _quiet(_total: int) -> AbstractContextManager[Step | None]:

@@ -10,18 +10,30 @@ import typer
 from rich.table import Table
 
 from posture.cli.options import out
+from posture.cli.selection import Selection, ServiceOpt, SeverityOpt
 from posture.registry import load_catalogue
 
 
 def checks_list(
     provider: Annotated[str | None, typer.Option(help="aws, azure, gcp or github.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    plain: Annotated[
+        bool, typer.Option("--plain", help="Print the check ids only, one per line (scripts).")
+    ] = False,
+    severity: SeverityOpt = None,
+    service: ServiceOpt = None,
 ) -> None:
     """List every check with its severity, principles and control mappings."""
     from posture.model import Provider
 
+    if as_json and plain:
+        raise ValueError("--json and --plain are two outputs: give one")
     catalogue = load_catalogue()
-    chosen = catalogue.select(provider=Provider(provider) if provider else None)
+    ids = Selection.parse(service=service, severity=severity).resolve(catalogue)
+    chosen = catalogue.select(ids=ids, provider=Provider(provider) if provider else None)
+    if plain:
+        sys.stdout.write("".join(f"{c.spec.id}\n" for c in chosen))
+        return
     if as_json:
         rows = [
             {

@@ -13,18 +13,18 @@ from typing import Annotated
 import typer
 
 from posture.cli.options import (
-    CheckIds,
     Formats,
     FrameworkIds,
     OutputDir,
-    Quiet,
     ReportOptions,
+    err,
     out,
     parse_frameworks,
     prepare_and_save,
     progress,
 )
 from posture.cli.report import audit_and_report
+from posture.cli.selection import Chosen, selecting
 from posture.errors import CollectorError
 from posture.model import Inventory
 
@@ -41,21 +41,20 @@ DemoSnapshotOut = Annotated[
 ]
 
 
+@selecting(err)
 def demo(
     cloud: CloudArg = "aws",
     output_dir: OutputDir = Path("posture-demo"),
     formats: Formats = "csv,json,html",
     snapshot_out: DemoSnapshotOut = None,
-    check: CheckIds = None,
-    quiet: Quiet = False,
     framework: FrameworkIds = None,
+    *,
+    chosen: Chosen,
 ) -> None:
     """Build a demo estate on an embedded emulator or fake (AWS by default), scan it and report."""
-    frameworks = parse_frameworks(framework)  # a bad --framework fails before the emulator
-    if check:  # so does an unknown check id
-        from posture.registry import load_catalogue
-
-        load_catalogue().select(ids=check)
+    # the check selection is checked before this; a bad --framework fails before the emulator
+    frameworks = parse_frameworks(framework)
+    quiet = chosen.quiet
     demos: dict[str, Callable[[str, bool], Inventory]] = {
         "aws": demo_aws,
         "azure": demo_azure,
@@ -72,8 +71,8 @@ def demo(
         out.print("joining the GCP demo's projects (CI-to-cloud trust) ...", markup=False)
         gcp = prepare(demo_gcp(formats, quiet))
         prepared = joined(prepared, [("the GCP demo", gcp)])
-    options = ReportOptions(output_dir, formats, check_ids=tuple(check or ()), quiet=quiet,
-                            frameworks=frameworks)
+    options = ReportOptions(output_dir, formats, check_ids=chosen.check_ids, quiet=quiet,
+                            frameworks=frameworks, selection=chosen.selection)
     audit_and_report(prepared, options)
     from posture.reporters import OutputFormat, parse_formats
 

@@ -7,10 +7,13 @@ from typing import Annotated
 
 import typer
 
-from posture.cli.options import HistoryStore, SnapshotArg, say, warn_exceptions
+from posture.cli.logs import LOG
+from posture.cli.options import HistoryStore, SnapshotArg, err, say, warn_exceptions
 from posture.cli.report import print_tracked
+from posture.cli.selection import Chosen, require_provider, selecting
 
 
+@selecting(err)
 def evidence(
     snapshot_file: SnapshotArg,
     output_dir: Annotated[
@@ -29,9 +32,8 @@ def evidence(
         typer.Option("--exceptions", help="TOML file of accepted risks (copied into the folder)."),
     ] = None,
     store: HistoryStore = None,
-    check: Annotated[
-        list[str] | None, typer.Option("--check", "-c", help="Only this check id (repeatable).")
-    ] = None,
+    *,
+    chosen: Chosen,
 ) -> None:
     """Audit a snapshot and write a folder an auditor takes as is: reports, controls.csv, the
     snapshot, manifest.json and SHA256SUMS with the SHA-256 of every file."""
@@ -41,16 +43,21 @@ def evidence(
     from posture.reporters.evidence import write_evidence
 
     catalogue = load_catalogue()
-    chosen = tuple(catalogue.framework(i) for i in framework_ids(framework) or ("soc2",))
+    frameworks = tuple(catalogue.framework(i) for i in framework_ids(framework) or ("soc2",))
     tracking = Tracking.parse(store, exceptions, None)
     warn_exceptions(tracking)
     prepared = load_prepared(snapshot_file)
+    require_provider(chosen.selection, chosen.check_ids, prepared.inventory.meta.provider)
     data = snapshot_file.read_bytes()
     result = write_evidence(
-        prepared, data, catalogue, chosen, output_dir, tracking, tuple(check or ()), force
+        prepared, data, catalogue, frameworks, output_dir, tracking, chosen.check_ids, force
     )
+    LOG.info("evidence: %d finding(s), %d file(s) written", len(result.tracked.findings),
+             len(result.manifest["files"]))
     for entry in result.manifest["files"]:
         say(f"{entry['sha256']}  {output_dir / entry['path']}")
     say(f"manifest: {output_dir / 'manifest.json'}")
     say(f"checksums: {output_dir / result.manifest['checksums']}")
     print_tracked(result.tracked, tracking)
+    if result.tracked.store_error is not None:  # the folder is written; the store failed
+        raise typer.Exit(5)  # ExitCode.HISTORY

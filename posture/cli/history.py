@@ -119,6 +119,11 @@ def diff_cmd(
         str | None,
         typer.Option("--fail-on-new", help="Exit 1 if a new FAIL at or above this severity."),
     ] = None,
+    summary: Annotated[
+        bool,
+        typer.Option("--summary", help="Counts of new, resolved, still-open and "
+                     "severity-changed failures per severity and per check, not the list."),
+    ] = False,
 ) -> None:
     """New, resolved and still-open failures between two scans.
 
@@ -132,8 +137,11 @@ def diff_cmd(
         before, after = _pair(db, scan_a, scan_b)
         changes = diff(db.findings(before), db.findings(after))
     if as_json:
-        doc = {"before": before.document(), "after": after.document(), **changes.document()}
+        body = {"summary": summarize(changes)} if summary else changes.document()
+        doc = {"before": before.document(), "after": after.document(), **body}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    elif summary:
+        _print_summary(before, after, changes)
     else:
         _print_diff(before, after, changes)
     if threshold is not None and changes.new_at_or_above(threshold):
@@ -154,3 +162,46 @@ def _print_diff(before: ScanRecord, after: ScanRecord, changes: ScanDiff) -> Non
             out.print(_table(title, changes_, show_before), width=200)
         else:
             say(f"{title}: none")
+
+
+KINDS = ("new", "resolved", "still_open", "severity_changed")
+Counts = dict[str, dict[str, int]]
+
+
+def _severity(change: Change, kind: str) -> Severity:
+    """The severity a change is counted at: a resolved failure's as it failed, the others'
+    as they are now."""
+    found = change.before if kind == "resolved" and change.before else change.current
+    return found.severity
+
+
+def summarize(changes: ScanDiff) -> dict[str, Counts]:
+    """``diff --summary``: per severity (every one, most severe first) and per check (those
+    with a count, by id) the number of changes of each kind (:data:`KINDS`)."""
+    by_severity: Counts = {s.label: dict.fromkeys(KINDS, 0) for s in sorted(Severity,
+                                                                            reverse=True)}
+    by_check: Counts = {}
+    for kind in KINDS:
+        for c in getattr(changes, kind):
+            by_severity[_severity(c, kind).label][kind] += 1
+            by_check.setdefault(c.current.check_id, dict.fromkeys(KINDS, 0))[kind] += 1
+    return {"by_severity": by_severity, "by_check": dict(sorted(by_check.items()))}
+
+
+def _print_summary(before: ScanRecord, after: ScanRecord, changes: ScanDiff) -> None:
+    """The counts of :func:`summarize` as two plain fixed-width tables (logs and scripts)."""
+    say(f"scan #{before.id} ({before.scan_id}) → scan #{after.id} ({after.scan_id})")
+    if before.scope != after.scope:
+        say("note: the two scans have different scopes (accounts or regions)")
+    counts = summarize(changes)
+    heads = ("new", "resolved", "still open", "sev. changed")
+    for title, rows in (("severity", counts["by_severity"]), ("check", counts["by_check"])):
+        width = max([len(title), *(len(k) for k in rows)])
+        say(f"{title:<{width}}  " + "  ".join(f"{h:>{len(h)}}" for h in heads))
+        for key, row in rows.items():
+            say(f"{key:<{width}}  " + "  ".join(f"{row[k]:>{len(h)}}"
+                                                 for k, h in zip(KINDS, heads, strict=True)))
+        if not rows:
+            say("(no failure new, resolved or open)")
+    total = {k: len(getattr(changes, k)) for k in KINDS}
+    say("total: " + ", ".join(f"{n} {h}" for n, h in zip(total.values(), heads, strict=True)))

@@ -48,7 +48,8 @@ secrets handling, segregation, patching, secure code, change control) and writes
 
 Exit codes: 0 clean · 1 a FAIL at or above --fail-on · 2 usage error · 3 cannot scan or read
 the input (credentials, endpoint, region, snapshot) · 4 an organisation scan with an
-account not (fully) scanned · 70 internal error.
+account not (fully) scanned · 5 reports written, the history store could not record the
+scan · 70 internal error.
 """
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,6 +17,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 
+from posture.cli.logs import configure, parse_level, plain_progress, shows
+from posture.cli.selection import SELECTION_PARAMS, Selection, select_ids
 from posture.errors import SnapshotError
 from posture.history.tracking import Tracking
 from posture.model import Inventory, Provider, Severity
@@ -34,8 +37,8 @@ err = Console(stderr=True, highlight=False)
 
 OutputDir = Annotated[Path, typer.Option("--output-dir", "-o", help="Directory for the reports.")]
 Formats = Annotated[
-    str, typer.Option("--format", "-f",
-                      help="Comma-separated report formats: csv,json,html,controls,ocsf,junit.")
+    str, typer.Option("--format", "-f", help="Comma-separated report formats: "
+                      "csv, json, html, controls, ocsf, junit, asff, pdf (needs Chromium).")
 ]
 FailOn = Annotated[
     str | None,
@@ -44,9 +47,6 @@ FailOn = Annotated[
         help="Exit 1 when a FAIL at or above this severity exists "
         "(info, low, medium, high, critical).",
     ),
-]
-CheckIds = Annotated[
-    list[str] | None, typer.Option("--check", "-c", help="Run only this check id (repeatable).")
 ]
 FrameworkIds = Annotated[
     list[str] | None,
@@ -57,7 +57,6 @@ FrameworkIds = Annotated[
         "default: the provider-neutral frameworks and the CIS benchmarks of the scanned cloud.",
     ),
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary table.")]
 Store = Annotated[
     str | None,
     typer.Option(
@@ -80,6 +79,25 @@ FailOnNew = Annotated[
         "--fail-on-new",
         help="Exit 1 when a FAIL at or above this severity is new since the previous "
         "recorded scan of the same scope (needs --store).",
+    ),
+]
+SecurityHubOpt = Annotated[
+    bool,
+    typer.Option(
+        "--security-hub",
+        help="Import the AWS findings into AWS Security Hub (BatchImportFindings, the "
+        "account's default product, the run's home region) and archive the ones this run no "
+        "longer produces; credentials from the AWS environment (AWS_PROFILE, ...).",
+    ),
+]
+NotifyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--notify",
+        metavar="URL",
+        envvar="POSTURE_NOTIFY_URL",
+        help="POST the FAILs new since the previous recorded scan as a Slack-compatible JSON "
+        "message (text + blocks) to this webhook URL; nothing when none (needs --store).",
     ),
 ]
 SnapshotOut = Annotated[
@@ -115,6 +133,10 @@ class ReportOptions:
     quiet: bool = False
     tracking: Tracking | None = None
     frameworks: tuple[str, ...] = ()  # --framework: the ids shown; () = by provider
+    security_hub: bool = False  # --security-hub: import into AWS Security Hub
+    notify: str | None = None  # --notify URL: post the new failures (a credential: never shown)
+    # -c, --service, --severity, --exclude-check as given (check_ids: what they chose)
+    selection: Selection = field(default_factory=Selection)
 
     @classmethod
     def parse(
@@ -128,17 +150,29 @@ class ReportOptions:
         exceptions: Path | None = None,
         fail_on_new: str | None = None,
         framework: list[str] | None = None,
+        security_hub: bool = False,
+        notify: str | None = None,
+        severity: list[str] | None = None,
+        service: list[str] | None = None,
+        exclude_check: list[str] | None = None,
+        verbose: bool = False,
+        log_level: str | None = None,
     ) -> ReportOptions:
         """Validate before a long scan: the formats, ``--fail-on`` and the tracking options;
         an error here is a usage error (exit 2)."""
         from posture.reporters import parse_formats
 
         parse_formats(formats)  # fail on a bad --format before a long scan
+        level = parse_level(quiet, verbose, log_level)
+        configure(level, err)
         threshold = parse_fail_on(fail_on)
+        selection = Selection.parse(check, service, severity, exclude_check)
+        check_ids = select_ids(selection)
         tracking = Tracking.parse(store, exceptions, fail_on_new)
         warn_exceptions(tracking)
-        return cls(output_dir, formats, threshold, tuple(check or ()), quiet, tracking,
-                   parse_frameworks(framework))
+        return cls(output_dir, formats, threshold, check_ids, quiet, tracking,
+                   parse_frameworks(framework), security_hub,
+                   parse_notify(notify, tracking), selection)
 
     def frameworks_of(self, catalogue: Catalogue, provider: Provider) -> tuple[Framework, ...]:
         """The frameworks of a report on ``provider``: the provider-neutral ones, the CIS
@@ -147,6 +181,19 @@ class ReportOptions:
         ids = {f.id for f in select_frameworks(catalogue.frameworks, (provider,))}
         ids.update(self.frameworks)
         return tuple(f for f in catalogue.frameworks if f.id in ids)
+
+
+def parse_notify(url: str | None, tracking: Tracking) -> str | None:
+    """``--notify URL``: an http(s) URL, and a history store to find the new failures in."""
+    if url is None or not url.strip():
+        return None
+    from posture.destinations.notify import check_url
+
+    checked = check_url(url)
+    if not tracking.store:
+        raise ValueError("--notify needs a history store (--store or POSTURE_STORE) to tell "
+                         "the new failures")
+    return checked
 
 
 def parse_frameworks(values: list[str] | None) -> tuple[str, ...]:
@@ -158,7 +205,10 @@ def parse_frameworks(values: list[str] | None) -> tuple[str, ...]:
 
 
 def warn(text: str) -> None:
-    """``warning: TEXT`` on stderr (stdout is for the report lines)."""
+    """``warning: TEXT`` on stderr (stdout is for the report lines); none at ``--log-level
+    error``."""
+    if not shows(logging.WARNING):
+        return
     err.print(f"warning: {text}", markup=False, soft_wrap=True)
 
 
@@ -189,10 +239,15 @@ def parse_fail_on(value: str | None) -> Severity | None:
 
 @contextmanager
 def progress(label: str, total: int | None, quiet: bool) -> Iterator[Callable[[str], None]]:
-    """A transient progress bar on stderr (none when quiet or not a terminal); yields the
+    """A transient progress bar on stderr on a terminal at ``--log-level info``; plain lines
+    (:func:`posture.cli.logs.plain_progress`) elsewhere, nothing when quiet. Yields the
     callback that advances it by one step."""
-    if quiet or not err.is_terminal:
+    if quiet or not shows(logging.INFO):
         yield lambda _step: None
+        return
+    if not err.is_terminal or shows(logging.DEBUG):
+        with plain_progress(label, total) as step:
+            yield step
         return
     columns = [
         SpinnerColumn(),
@@ -232,12 +287,13 @@ _REPORT_PARAMS: tuple[tuple[str, Any, Any], ...] = (
     ("output_dir", OutputDir, Path("posture-report")),
     ("formats", Formats, "csv,json,html"),
     ("fail_on", FailOn, None),
-    ("check", CheckIds, None),
-    ("quiet", Quiet, False),
+    *SELECTION_PARAMS,  # -c, --severity, --service, --exclude-check, -q, -v, --log-level
     ("store", Store, None),
     ("exceptions", ExceptionsOpt, None),
     ("fail_on_new", FailOnNew, None),
     ("framework", FrameworkIds, None),
+    ("security_hub", SecurityHubOpt, False),
+    ("notify", NotifyOpt, None),
 )
 
 
@@ -259,8 +315,8 @@ def report_command(func: Callable[..., None]) -> Callable[..., None]:
 
     @functools.wraps(func)
     def command(**kwargs: Any) -> None:
-        values = [kwargs.pop(name) for name, _, _ in _REPORT_PARAMS]
-        func(options=ReportOptions.parse(*values), **kwargs)
+        values = {name: kwargs.pop(name) for name, _, _ in _REPORT_PARAMS}
+        func(options=ReportOptions.parse(**values), **kwargs)
 
     signature = inspect.Signature([*own, *shared], return_annotation=None)
     command.__signature__ = signature  # type: ignore[attr-defined]

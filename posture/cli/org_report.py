@@ -18,7 +18,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.text import Text
 
 from posture.cli.options import ReportOptions, out, say
-from posture.cli.report import print_summary, print_tracked
+from posture.cli.report import (
+    print_summary,
+    print_tracked,
+    refuse_security_hub,
+    send_destinations,
+)
+from posture.cli.selection import require_provider
 from posture.model import Finding, Provider, Severity, Status
 from posture.org.manifest import AccountEntry
 from posture.org.plan import ou_text
@@ -41,6 +47,8 @@ def prepare_organization(provider: Provider, options: ReportOptions,
 
     catalogue = load_catalogue()
     catalogue.select(ids=options.check_ids, provider=provider)
+    require_provider(options.selection, options.check_ids, provider)
+    refuse_security_hub(provider, options)
     if snapshot_out is not None:
         open_dir(snapshot_out, replace=replace)
     return catalogue
@@ -148,6 +156,7 @@ def report_organization(
     print_accounts(result)
     print_written(written)
     print_tracked(run.tracked, options.tracking)
+    send_destinations(run, lambda: report, options)  # --notify, --security-hub
     raise typer.Exit(int(run.exit_code))
 
 

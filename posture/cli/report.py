@@ -14,10 +14,18 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from posture.cli.options import ReportOptions, out, prepare_and_save, progress, say, warn
+from posture.cli.options import ReportOptions, err, out, prepare_and_save, progress, say, warn
+from posture.cli.selection import require_provider
 from posture.history.tracking import Tracked, Tracking
-from posture.model import Finding, Inventory, Status
-from posture.pipeline import ExitCode, Prepared, failures_by_severity, joined, run_audit
+from posture.model import Finding, Inventory, Provider, Status
+from posture.pipeline import (
+    AuditRun,
+    ExitCode,
+    Prepared,
+    failures_by_severity,
+    joined,
+    run_audit,
+)
 from posture.registry import load_catalogue
 
 if TYPE_CHECKING:
@@ -48,14 +56,18 @@ def audit_and_report(prepared: Prepared, options: ReportOptions) -> ExitCode:
     """Audit the prepared inventory, write the reports and print what happened; returns the
     exit code the findings call for (``--fail-on``, ``--fail-on-new``)."""
     from posture.reporters import Report, parse_formats
+    from posture.reporters.html_trend import trend_of
 
     chosen = parse_formats(options.formats)
+    refuse_security_hub(prepared.inventory.meta.provider, options)
+    require_provider(options.selection, options.check_ids, prepared.inventory.meta.provider)
     catalogue = load_catalogue()
     frameworks = options.frameworks_of(catalogue, prepared.inventory.meta.provider)
     run, written = run_audit(
         prepared,
         catalogue,
-        lambda r: write_all(replace(Report.of(r, frameworks), shown_frameworks=options.frameworks),
+        lambda r: write_all(replace(Report.of(r, frameworks), shown_frameworks=options.frameworks,
+                                    trend=trend_of(r, options.tracking, chosen)),
                             options.output_dir, chosen),
         check_ids=options.check_ids,
         tracking=options.tracking,
@@ -66,7 +78,69 @@ def audit_and_report(prepared: Prepared, options: ReportOptions) -> ExitCode:
         print_summary(run.findings, prepared)
     print_written(written)
     print_tracked(run.tracked, options.tracking)
+    send_destinations(run, lambda: Report.of(run, frameworks), options)
     return run.exit_code
+
+
+def refuse_security_hub(provider: Provider, options: ReportOptions) -> None:
+    """``--security-hub`` imports AWS findings: a usage error on another provider's snapshot."""
+    if options.security_hub and provider is not Provider.AWS:
+        raise ValueError(f"--security-hub imports AWS findings; this is a {provider.value} "
+                         "snapshot (-f asff and the other formats still carry its findings)")
+
+
+def send_destinations(run: AuditRun, report: Callable[[], Report],
+                      options: ReportOptions) -> None:
+    """After the reports and the history record: ``--notify`` (a failure is a warning), then
+    ``--security-hub`` (refused findings are warned one by one, then a DestinationError)."""
+    refuse_security_hub(run.prepared.inventory.meta.provider, options)
+    if options.notify:
+        _notify(run, options.notify)
+    if options.security_hub:
+        _security_hub(run, report())
+
+
+def _notify(run: AuditRun, url: str) -> None:
+    from posture.destinations import DestinationError
+    from posture.destinations.notify import message, post, redacted
+
+    history = run.tracked.history
+    if history is None:  # the store failed (said above): nothing to tell what is new
+        warn("notify: the scan is not recorded in the history store, nothing posted")
+        return
+    payload = message(run.tracked.changes, run.prepared.inventory.meta, history.record_id,
+                      history.previous_id)
+    if payload is None:
+        why = ("first recorded scan of its scope" if history.previous_id is None
+               else f"no new failure since scan #{history.previous_id}")
+        say(f"notify: {why}, nothing posted")
+        return
+    try:
+        post(url, payload)
+    except DestinationError as exc:
+        warn(f"{exc} (the reports and the history record are written)")
+        return
+    say(f"notify: {len(run.tracked.changes.new) if run.tracked.changes else 0} new "
+        f"failure(s) posted to {redacted(url)}")
+
+
+def _security_hub(run: AuditRun, report: Report) -> None:
+    from posture.destinations import DestinationError
+    from posture.destinations.security_hub import export
+
+    done = export(report, run.checks)
+    say(f"security hub: {done.imported} imported, {done.archived} archived in {done.region} "
+        f"(account {done.account})"
+        + (f"; {done.skipped} skipped (other accounts or providers)" if done.skipped else ""))
+    if done.archive_error:
+        warn(f"security hub: earlier findings not archived: {done.archive_error}")
+    for failed in done.failed[:TABLE_ROWS]:
+        warn(f"security hub refused {failed.id}: {failed.code}: {failed.message}")
+    if len(done.failed) > TABLE_ROWS:
+        warn(f"security hub refused {len(done.failed) - TABLE_ROWS} more finding(s)")
+    if done.failed:
+        raise DestinationError(f"Security Hub refused {len(done.failed)} finding(s) (named "
+                               "above); findings.asff.json (-f asff) holds every finding")
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +255,9 @@ def print_tracked(tracked: Tracked, tracking: Tracking | None) -> None:
                 f"{r.resource}, owner {r.owner}) expired on {r.expires.isoformat()}; "
                 f"{e.matched} finding(s) it covered count as FAIL again"
             )
+    if tracked.store_error is not None:  # exit 5: the reports are written, the store failed
+        err.print(f"posture: error: {tracked.store_error} (the reports were written, without "
+                  "the history)", markup=False, soft_wrap=True)
     history = tracked.history
     if history is None or tracking is None:
         return

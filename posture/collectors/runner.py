@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, ClassVar, Generic, TypeVar
 
-from posture import __version__
+from posture import __version__, contracts
 from posture.model import ALL, GLOBAL, Asset, CollectionError, Inventory, Provider, ScanMeta
 from posture.snapshot import jsonable
 
@@ -251,7 +251,8 @@ def build_inventory(
     assets: Sequence[Asset],
     errors: Sequence[CollectionError],
 ) -> Inventory:
-    """The snapshot of one scan (a fresh scan id; finished now)."""
+    """The snapshot of one scan (a fresh scan id; finished now), its assets held to their
+    contracts (:func:`posture.contracts.conform`)."""
     meta = ScanMeta(
         scan_id=str(uuid.uuid4()),
         provider=provider,
@@ -262,7 +263,8 @@ def build_inventory(
         regions=tuple(regions),
         endpoint_url=endpoint_url,
     )
-    return Inventory(meta=meta, assets=tuple(assets), errors=tuple(errors))
+    inventory = Inventory(meta=meta, assets=tuple(assets), errors=tuple(errors))
+    return contracts.conform(inventory, jsonable)
 
 
 def regions_of(assets: Iterable[Asset]) -> tuple[str, ...]:

@@ -6,6 +6,12 @@ schema is created on first use by a command that records (``create=True``); a co
 reads (``history``, ``diff``) never creates a file or a table: a store that is not there is an
 error naming it. An SQLite file in a folder that does not exist is an error naming both.
 
+Many posture processes may share one store, and open a new one at the same moment: the schema
+is created once, under a lock (:mod:`.schema`); a writer takes the write lock when its
+transaction begins, so writers queue. Every wait is bounded (:func:`open_store`): a store locked
+longer than that is a :class:`StoreBusyError`, one that cannot be reached a :class:`StoreError`
+(:func:`preflight` finds the latter before a scan).
+
 * ``scans``: one row per recorded scan — its scope (provider + accounts + regions), the scan
   manifest, the snapshot hash, the catalogue version and the status counts.
 * ``findings``: one row per finding of a scan, keyed for diffs by its fingerprint
@@ -26,66 +32,28 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from posture.errors import PostureError
+from posture.history import schema
+from posture.history.connection import WRITE, is_busy, make_engine
 from posture.history.diff import StoredFinding, fingerprint
+from posture.history.schema import SCHEMA_VERSION, findings, info, metadata, scans
 from posture.model import Finding, ScanMeta, Severity, Status
 
-__all__ = ["Store", "StoreError", "StoredFinding", "fingerprint", "open_store"]
+__all__ = [
+    "SCHEMA_VERSION", "Store", "StoreBusyError", "StoreError", "StoredFinding", "findings",
+    "fingerprint", "info", "metadata", "open_store", "preflight", "scans",
+]
 
-SCHEMA_VERSION = 1
-
-metadata = sa.MetaData()
-
-scans = sa.Table(
-    "posture_scans",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("scan_id", sa.String(200), nullable=False, index=True),
-    sa.Column("scope", sa.String(2000), nullable=False, index=True),
-    sa.Column("provider", sa.String(20), nullable=False),
-    sa.Column("accounts", sa.Text, nullable=False),  # JSON list
-    sa.Column("regions", sa.Text, nullable=False),  # JSON list
-    sa.Column("started_at", sa.String(40), nullable=False),
-    sa.Column("finished_at", sa.String(40), nullable=False),
-    sa.Column("recorded_at", sa.String(40), nullable=False),
-    sa.Column("tool_version", sa.String(40), nullable=False),
-    sa.Column("catalogue_version", sa.String(80), nullable=False),
-    sa.Column("snapshot_sha256", sa.String(64)),
-    *(sa.Column(f"n_{s.value.lower()}", sa.Integer, nullable=False) for s in Status),
-)
-
-findings = sa.Table(
-    "posture_findings",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column(
-        "scan",
-        sa.Integer,
-        sa.ForeignKey(scans.c.id, ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
-    sa.Column("fingerprint", sa.Text, nullable=False),
-    sa.Column("check_id", sa.String(200), nullable=False),
-    sa.Column("resource_uid", sa.Text, nullable=False),
-    sa.Column("resource_name", sa.Text, nullable=False),
-    sa.Column("resource_type", sa.String(200), nullable=False),
-    sa.Column("account", sa.String(200), nullable=False),
-    sa.Column("region", sa.String(100), nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("severity", sa.Integer, nullable=False),
-    sa.Column("message", sa.Text, nullable=False),
-)
-
-info = sa.Table(
-    "posture_store",
-    metadata,
-    sa.Column("key", sa.String(50), primary_key=True),
-    sa.Column("value", sa.String(200), nullable=False),
-)
+WAIT = 30.0  # seconds a store operation waits for another writer's lock (SQLite, PostgreSQL)
+PREFLIGHT_WAIT = 5.0  # ... and the check before a scan, which lets a busy store pass
 
 
 class StoreError(PostureError):
     """The history store cannot be opened, read or written, or a scan is not in it."""
+
+
+class StoreBusyError(StoreError):
+    """Another connection held the store's lock longer than posture waits (``database is
+    locked``, PostgreSQL ``lock_timeout``): the store is there, but could not be used now."""
 
 
 def scope_of(meta: ScanMeta) -> str:
@@ -115,9 +83,12 @@ def _sqlite_file(url: str) -> Path | None:
         parsed = sa.engine.make_url(url)
     except sa.exc.ArgumentError:
         return None
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
         return None
-    return Path(parsed.database).expanduser()
+    if database.startswith("file:"):  # an SQLite URI (``?uri=true``): its path
+        database = database.removeprefix("file:").split("?", 1)[0]
+    return Path(database).expanduser()
 
 
 def _check_file(file: Path, name: str, create: bool) -> None:
@@ -193,27 +164,35 @@ class Store:
         self.name = name  # the store as given (a URL without its password), for messages
 
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def _tx(self, write: bool = False) -> Iterator[Connection]:
+        """One transaction; ``write``: one that writes, which on SQLite takes the write lock
+        when it begins (``BEGIN IMMEDIATE``), so that two writers queue instead of failing."""
         try:
-            with self.engine.begin() as conn:
-                yield conn
+            with self.engine.connect() as conn:
+                if write:
+                    conn.execution_options(**{WRITE: True})
+                with conn.begin():
+                    yield conn
         except sa.exc.SQLAlchemyError as exc:
-            where = f"history store {self.name}" if self.name else "history store"
-            raise StoreError(f"{where}: {_brief(exc)}") from None
+            raise _failure(self.name, exc) from None
 
     def migrate(self, create: bool = True) -> None:
-        """Create the schema if missing (``create``), or refuse a database without it."""
-        with self._tx() as conn:
-            if not create and not sa.inspect(conn).has_table(info.name):
+        """Create or upgrade the schema under the store's lock (``create``: :mod:`.schema`
+        says why many processes may do this at once), or refuse a database without it."""
+        with self._tx(write=create) as conn:
+            if create:
+                schema.lock(conn)
+            have = schema.stored_version(conn)
+            if have is None and not create:
                 raise StoreError(f"{self.name}: not a posture history store (nothing recorded)")
-            metadata.create_all(conn)
-            have = conn.execute(sa.select(info.c.value).where(info.c.key == "schema")).scalar()
-            if have is None:
-                conn.execute(sa.insert(info).values(key="schema", value=str(SCHEMA_VERSION)))
-            elif have != str(SCHEMA_VERSION):
-                raise StoreError(
-                    f"history store has schema version {have}; this posture writes {SCHEMA_VERSION}"
-                )
+            if have is not None and have > SCHEMA_VERSION:
+                raise StoreError(f"history store {self.name} has schema version {have}; this "
+                                 f"posture writes {SCHEMA_VERSION} (upgrade posture)")
+            if create:
+                schema.upgrade(conn, have or 0)
+            elif have != SCHEMA_VERSION:
+                raise StoreError(f"history store {self.name} has schema version {have}; this "
+                                 f"posture reads {SCHEMA_VERSION} (record a scan to upgrade it)")
 
     def record(
         self,
@@ -245,7 +224,7 @@ class Store:
             "snapshot_sha256": snapshot_sha256,
             **{f"n_{k.lower()}": v for k, v in counts.items()},
         }
-        with self._tx() as conn:
+        with self._tx(write=True) as conn:
             new_id = conn.execute(sa.insert(scans).values(**values).returning(scans.c.id))
             scan_pk = int(new_id.scalar_one())
             if rows:
@@ -335,17 +314,25 @@ def _brief(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def _failure(name: str, exc: sa.exc.SQLAlchemyError) -> StoreError:
+    where = f"history store {name}" if name else "history store"
+    kind = StoreBusyError if is_busy(exc) else StoreError
+    return kind(f"{where}: {_brief(exc)}")
+
+
 @contextmanager
-def open_store(target: str, create: bool = True) -> Iterator[Store]:
-    """Open the store at a path or URL; create it on first use only when ``create`` (the
-    commands that record), else a store that is not there is a :class:`StoreError`."""
+def open_store(target: str, create: bool = True, *, wait: float = WAIT) -> Iterator[Store]:
+    """Open the store at a path or URL; create (or upgrade) its schema only when ``create``
+    (the commands that record), else a store that is not there is a :class:`StoreError`. A
+    lock held by another connection is waited for ``wait`` seconds, then a
+    :class:`StoreBusyError`."""
     url = url_for(target)
     name = target if "://" not in target else _safe(url)
     file = _sqlite_file(url)
     if file is not None:
         _check_file(file, name, create)
     try:
-        engine = sa.create_engine(url)
+        engine = make_engine(url, wait)
     except ModuleNotFoundError as exc:
         raise StoreError(
             f"history store {_safe(url)}: driver {exc.name!r} missing "
@@ -359,6 +346,19 @@ def open_store(target: str, create: bool = True) -> Iterator[Store]:
         yield store
     finally:
         engine.dispose()
+
+
+def preflight(target: str) -> None:
+    """Before a scan collects anything: the store at ``target`` can be reached, is (or now
+    becomes, schema and version) a posture store this posture writes, and takes a write, or a
+    :class:`StoreError` says why not. A store another writer holds locked longer than
+    :data:`PREFLIGHT_WAIT` passes: it is there and in use, and the scan is recorded after the
+    audit (or its reports are kept and the run says it was not recorded)."""
+    try:
+        with open_store(target, create=True, wait=PREFLIGHT_WAIT):
+            pass
+    except StoreBusyError:
+        return
 
 
 def _safe(url: str) -> str:

@@ -54,6 +54,7 @@ from posture.pipeline import (
     exit_code,
     load_prepared,
     select_checks,
+    tracking_gate,
 )
 from posture.registry import Catalogue, load_catalogue
 
@@ -320,8 +321,7 @@ def audit_run(
                     prepared.snapshot_sha256, version,
                     scope=organization_scope(m.provider, m.organization_id),
                     compared=compared_accounts(result))
-    gate = ExitCode.FINDINGS if tracked.new_failures else ExitCode.OK
-    code = max(exit_code(tracked.findings, fail_on), gate)
+    code = max(exit_code(tracked.findings, fail_on), tracking_gate(tracked))
     if result.incomplete or result.manifest.unlisted:
         code = max(code, ExitCode.PARTIAL)
     return AuditRun(prepared, result.checks, tracked, version, ExitCode(code))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from posture import files
 from posture.errors import ReportError
+from posture.reporters.asff_reporter import AsffReporter
 from posture.reporters.base import OutputFormat, Report, Reporter
 from posture.reporters.controls_reporter import ControlsReporter
 from posture.reporters.csv_reporter import CsvReporter
@@ -31,6 +32,7 @@ from posture.reporters.identity_reporter import render_identity_csv
 from posture.reporters.json_reporter import JsonReporter
 from posture.reporters.junit_reporter import JunitReporter
 from posture.reporters.ocsf_reporter import OcsfReporter
+from posture.reporters.pdf_reporter import PdfReporter
 
 _REPORTERS: dict[OutputFormat, type[Reporter]] = {
     OutputFormat.CSV: CsvReporter,
@@ -39,6 +41,8 @@ _REPORTERS: dict[OutputFormat, type[Reporter]] = {
     OutputFormat.CONTROLS: ControlsReporter,
     OutputFormat.OCSF: OcsfReporter,
     OutputFormat.JUNIT: JunitReporter,
+    OutputFormat.ASFF: AsffReporter,
+    OutputFormat.PDF: PdfReporter,
 }
 
 FILENAMES: dict[OutputFormat, str] = {fmt: cls().filename for fmt, cls in _REPORTERS.items()}

@@ -20,6 +20,8 @@ from posture.identity.model import IdentityView
 from posture.model import CollectionError, Finding, ScanMeta
 from posture.registry import Framework
 from posture.reporters.code_reporter import Repo, repositories
+from posture.reporters.html_trend import TrendPoint
+from posture.reporters.network_view import Topology, topology_of
 from posture.values import parse_time
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ class OutputFormat(StrEnum):
     CONTROLS = "controls"  # controls.csv
     OCSF = "ocsf"  # findings.ocsf.json
     JUNIT = "junit"  # findings.junit.xml
+    ASFF = "asff"  # findings.asff.json (AWS Security Finding Format)
+    PDF = "pdf"  # report.pdf (report.html printed by headless Chromium)
 
     @classmethod
     def parse(cls, name: str) -> OutputFormat:
@@ -100,6 +104,10 @@ class Report:
     # --framework: the ids of the frameworks report.html and controls.csv show (all of
     # ``frameworks`` when empty); the other formats keep every framework's control titles
     shown_frameworks: tuple[str, ...] = ()
+    # report.html's pictures: the networks (topology_of the snapshot) and, given --store, the
+    # FAILs by severity of the recorded scans (posture.reporters.html_trend.read_trend)
+    topology: Topology | None = None
+    trend: tuple[TrendPoint, ...] = ()
 
     @classmethod
     def of(cls, run: AuditRun, frameworks: tuple[Framework, ...]) -> Report:
@@ -117,6 +125,7 @@ class Report:
             history=run.tracked.history,
             identity=identity_view(inventory),
             repositories=repositories(inventory),
+            topology=topology_of(inventory, run.tracked.findings),
         )
 
 

@@ -2,7 +2,9 @@
 
 The file is RFC 4180: comma separated, CRLF line ends, a field quoted (``"``, doubled inside)
 when it holds a comma, a quote or a line break. It is UTF-8 with a byte order mark so that
-Excel detects the encoding. Columns are :data:`HEADER`; ``principles`` are joined with ``;``;
+Excel detects the encoding. Columns are :data:`HEADER` (``provider`` is ``aws``, ``azure``,
+``gcp`` or ``github``: a sheet of several clouds' findings filters on it); ``principles`` are
+joined with ``;``;
 ``controls`` are ``FRAMEWORK:ID;ID`` per framework, frameworks joined with ``|``
 (``SOC2:CC6.1;CC6.6|CIS-AWS-3.0:5.2``); ``evidence`` is compact JSON with sorted keys;
 ``depth`` is the defense depth a finding gives its asset (0 = exposed; ``>=N`` a lower bound,
@@ -24,8 +26,9 @@ from posture.reporters.base import OutputFormat, Report, account_columns, utf8
 from posture.reporters.html_depth import depth_cell
 from posture.results import COLUMNS, to_frame
 
-# the result columns but the provider (each row's check id names it), then the defense depth
-HEADER: tuple[str, ...] = (*(c for c in COLUMNS if c != "provider"), "depth")
+# the result columns (the provider after the severity, as in findings.json), then the defense
+# depth
+HEADER: tuple[str, ...] = (*COLUMNS, "depth")
 # an organisation run adds the account's name and OU path right after the account id
 ORG_COLUMNS: tuple[str, ...] = ("account_name", "ou")
 

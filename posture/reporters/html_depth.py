@@ -17,6 +17,27 @@ from posture.model import Finding, Status
 
 UNDECIDED = "undecided"
 
+# the layers of each cloud in its own terms: the table's introduction, and the words for the
+# layer ids the depth checks name in ``changes``
+LAYERS = {
+    "aws": "public address, internet-gateway route, network ACL, security group, "
+           "load-balancer forwarding",
+    "azure": "public IP, load-balancer rule or inbound NAT rule, firewall DNAT, subnet NSG, "
+             "NIC NSG",
+    "gcp": "external IP address, route to the default internet gateway, hierarchical "
+           "firewall policy, VPC firewall rule, load-balancer forwarding",
+}
+LAYER_WORDS = {
+    # the depth checks' layer ids are read as they are (``subnet-nsg``, ``vpc-firewall``,
+    # ``network-acl inbound``), but for a word that is another cloud's
+    "azure": {"public-address": "public IP", "internet-gateway": "internet route"},
+}
+
+
+def provider_of(f: Finding) -> str:
+    """The cloud of a finding, from its check id (``aws.network...``)."""
+    return f.check_id.split(".", 1)[0]
+
 
 def depth_of(evidence: Any, status: str = "") -> tuple[bool, int | None, int | None]:
     """(carries a depth, exact depth, lower bound) of a finding's evidence; a finding whose
@@ -43,10 +64,12 @@ def depth_cell(evidence: Any, status: str = "") -> str:
     return f">={low}" if low is not None else UNDECIDED
 
 
-def _layer_text(layer: Any) -> str:
+def _layer_text(layer: Any, provider: str) -> str:
     if not isinstance(layer, Mapping):
         return str(layer)
-    head = f"{layer.get('layer', '?')} {layer.get('resource') or ''}".strip()
+    name = str(layer.get("layer", "?"))
+    name = LAYER_WORDS.get(provider, {}).get(name, name)
+    head = f"{name} {layer.get('resource') or ''}".strip()
     rule = layer.get("rule") or layer.get("detail") or ""
     return f"{head}: {rule}" if rule else head
 
@@ -85,19 +108,22 @@ def _row(f: Finding) -> dict[str, Any] | None:
         # why the asset's ports are judged: "tagged Sensitivity=high", "private tier", ...
         "sensitive": ", ".join(map(str, why)) if isinstance(why, list) else "",
         "via": str(ev.get("via") or ""),
-        "layers": [_layer_text(x) for x in changes],
+        "layers": [_layer_text(x, provider_of(f)) for x in changes],
         "change": str(single.get("change") or "") if single else "",
         "exposed": exact == 0,
     }
 
 
 def depth_table(findings: Iterable[Finding]) -> dict[str, Any]:
-    """Rows (one per asset, lowest depth first) and per-type counts of depth 0, 1, 2+."""
+    """Rows (one per asset, lowest depth first), per-type counts of depth 0, 1, 2+, and the
+    layers counted, in the terms of the clouds the rows are on."""
     best: dict[str, dict[str, Any]] = {}
+    clouds: set[str] = set()
     for f in findings:
         row = _row(f)
         if row is None:
             continue
+        clouds.add(provider_of(f))
         have = best.get(row["uid"])
         if have is None:
             best[row["uid"]] = row
@@ -120,7 +146,12 @@ def depth_table(findings: Iterable[Finding]) -> dict[str, Any]:
     for r in rows:
         counts = types.setdefault(r["type"], {"0": 0, "1": 0, "2+": 0, "undecided": 0})
         counts[r["bucket"]] += 1
-    return {"rows": rows, "types": dict(sorted(types.items()))}
+    known = [c for c in LAYERS if c in clouds] or ["aws"]
+    layers = "; ".join(
+        (f"{c.upper() if c != 'azure' else 'Azure'}: " if len(known) > 1 else "") + LAYERS[c]
+        for c in known
+    )
+    return {"rows": rows, "types": dict(sorted(types.items())), "layers": layers}
 
 
 __all__ = ["depth_cell", "depth_of", "depth_table"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -37,7 +38,10 @@ from posture.reporters.controls_reporter import (
     shown_frameworks,
 )
 from posture.reporters.html_depth import depth_table
-from posture.reporters.html_paths import diagrams
+from posture.reporters.html_evidence import evidence_view
+from posture.reporters.html_paths import PRINT_PER_ROW, diagrams, one_sentence
+from posture.reporters.html_topology import topology_section
+from posture.reporters.html_trend import trend_chart
 from posture.reporters.identity_reporter import identity_section
 from posture.results import (
     PRINCIPLES,
@@ -94,27 +98,74 @@ def _display_order(findings: tuple[Finding, ...]) -> list[int]:
     )
 
 
-def _row(i: int, f: Finding, new: frozenset[str]) -> dict[str, Any]:
+def _row(i: int, f: Finding, new: frozenset[str], names: dict[str, str]) -> dict[str, Any]:
+    def rename(text: str) -> str:
+        return named(text, names)
+
+    paths = diagrams(f.evidence, rename)
+    opened = bool(paths) and f.status in (Status.FAIL, Status.EXCEPTED)
+    message = one_sentence(f.message) if paths else f.message
+    shown_name = named(f.resource_name, names)
+    region, zone = region_of(f.region)
     return {
         "new": fingerprint(f.check_id, f.resource_uid) in new,
-        "paths": diagrams(f.evidence),
+        "paths": paths,
+        # the path drawn open, full width, under the row: a failing exposure or attack path
+        "open_paths": opened,
+        # the same paths laid out narrower, for a portrait page (shown only when printed)
+        "print_paths": diagrams(f.evidence, rename, PRINT_PER_ROW) if opened else [],
         "i": i,
         "check_id": f.check_id,
+        # the id's words, each with the ``.`` or ``_`` after it: the line breaks only there
+        "check_parts": re.findall(r"[^._]+[._]?|[._]", f.check_id),
         "title": f.title,
         "status": f.status.value,
         "severity": f.severity.label,
         "resource_uid": f.resource_uid,
         "resource_type": f.resource_type,
-        "resource_name": f.resource_name,
+        "resource_name": shown_name,
+        "resource_name_id": f.resource_name if shown_name != f.resource_name else "",
         "account": f.account,
-        "region": f.region,
-        "message": f.message,
+        "region": region,
+        "zone": zone,
+        "message": message,
+        "full_message": f.message if message != f.message else "",
         "remediation": f.remediation,
         "principles": [p.value for p in f.principles],
         "controls": qualified_controls(f.controls),
-        "evidence": json.dumps(f.evidence, sort_keys=True, indent=2, ensure_ascii=False,
-                               default=str),
+        "evidence": evidence_view(f.evidence),
     }
+
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_GCP_ZONE = re.compile(r"^([a-z]+-[a-z]+[0-9]+)-[a-z]$")
+
+
+def display_names(report: Report) -> dict[str, str]:
+    """Entra object id -> display name, from the snapshot's identities (Azure): the names the
+    findings table shows for the object ids a finding names."""
+    if report.identity is None or report.inventory_meta.provider != "azure":
+        return {}
+    names = {}
+    for ident in report.identity.identities:
+        object_id = _GUID.findall(ident.id)
+        if object_id and ident.name and object_id[-1] not in ident.name:
+            names[object_id[-1].lower()] = ident.name
+    return names
+
+
+def named(text: str, names: dict[str, str]) -> str:
+    """``text`` with each object id whose display name is known replaced by that name."""
+    if not names:
+        return text
+    return _GUID.sub(lambda m: names.get(m.group(0).lower(), m.group(0)), text)
+
+
+def region_of(where: str) -> tuple[str, str]:
+    """(region, zone) of a finding's location: a GCP zone (``us-central1-a``) is in its region
+    (``us-central1``), so the region column and filter list regions only."""
+    zone = _GCP_ZONE.match(where)
+    return (zone.group(1), where) if zone else (where, "")
 
 
 def _record(i: int, pos: int, f: Finding, new: frozenset[str]) -> dict[str, Any]:
@@ -139,7 +190,7 @@ def _record(i: int, pos: int, f: Finding, new: frozenset[str]) -> dict[str, Any]
         "resource_uid": f.resource_uid,
         "resource_type": f.resource_type,
         "account": f.account,
-        "region": f.region,
+        "region": region_of(f.region)[0],
         "message": f.message,
     }
 
@@ -170,6 +221,12 @@ def _frameworks(report: Report, summary: dict[str, Any]) -> list[dict[str, Any]]
             }
         )
     return sections
+
+
+def _places(regions: tuple[str, ...]) -> dict[str, list[str]]:
+    """The scan's regions and, apart, its zones (GCP): the manifest does not mix them."""
+    split = [region_of(r) for r in regions]
+    return {"regions": sorted({r for r, _ in split}), "zones": sorted({z for _, z in split if z})}
 
 
 def _errors(errors: tuple[CollectionError, ...], findings: tuple[Finding, ...]) -> list[Any]:
@@ -205,6 +262,7 @@ def context(report: Report) -> dict[str, Any]:
         "base-uri 'none'; form-action 'none'"
     )
     new = report.history.new if report.history else frozenset()
+    names = display_names(report)
     data = {"findings": [_record(i, pos, findings[i], new) for pos, i in enumerate(order)]}
     present = {p.value for f in findings for p in f.principles}
     controls = sorted({c for f in findings for c in qualified_controls(f.controls)},
@@ -216,7 +274,7 @@ def context(report: Report) -> dict[str, Any]:
         "filter_options": {
             "control": controls,
             "account": sorted({f.account for f in findings}),
-            "region": sorted({f.region for f in findings}),
+            "region": sorted({region_of(f.region)[0] for f in findings}),
             "type": sorted({f.resource_type for f in findings}),
         },
         "csp": Markup(csp),  # ours: fixed text and base64 hashes
@@ -229,9 +287,13 @@ def context(report: Report) -> dict[str, Any]:
         "frameworks": _frameworks(report, summary),
         "errors": _errors(report.collection_errors, findings),
         "depth": depth_table(findings),
+        "places": _places(report.inventory_meta.regions),
+        "topology": topology_section(report.topology, findings),
+        "trend": trend_chart(report.trend),
         "identity": identity_section(report.identity),
         "code": code_section(report.repositories, findings),
-        "rows": [_row(i, findings[i], new) for i in order],
+        "rows": [_row(i, findings[i], new, names) for i in order],
+        "passing": sum(f.status == Status.PASS for f in findings),
         "statuses": STATUSES,
         "severities": SEVERITIES,
         "principles": [p for p in PRINCIPLES if p in present] or list(PRINCIPLES),
@@ -242,8 +304,6 @@ def context(report: Report) -> dict[str, Any]:
 
 
 def _natural_control(qualified: str) -> tuple[Any, ...]:
-    import re
-
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", qualified))
 
 

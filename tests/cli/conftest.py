@@ -56,10 +56,12 @@ def posture() -> Posture:
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, text: str) -> None:
-    """``proc`` failed with ``code`` and one ``posture: error: ...`` line holding ``text``."""
+    """``proc`` failed with ``code`` and one ``posture: error: ...`` line holding ``text``
+    (beside the progress lines a run writes before it fails, ``info: ...``)."""
     assert proc.returncode == code, proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
-    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    lines = [line for line in proc.stderr.splitlines()
+             if line.strip() and not line.startswith("info: ")]
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("posture: error: "), lines[0]
     assert text in lines[0], lines[0]

@@ -75,7 +75,7 @@ def test_malformed_snapshot(tmp_path: Path, posture: Run, one_line_error: OneLin
 
 def test_unknown_format(tmp_path: Path, posture: Run, one_line_error: OneLine) -> None:
     one_line_error(
-        posture("audit", str(tmp_path / "x.json"), "--format", "csv,pdf"), 2, "pdf"
+        posture("audit", str(tmp_path / "x.json"), "--format", "csv,xlsx"), 2, "xlsx"
     )
 
 

@@ -110,5 +110,5 @@ def test_scan_gcp_errors_are_one_line(tmp_path: Path) -> None:
         ["scan", "gcp", "--project", "p", "--anonymous", "--key-file", str(tmp_path / "nope.json")],
     )
     assert both.exit_code == 2
-    bad_format = runner.invoke(app, ["scan", "gcp", "--project", "p", "--anonymous", "-f", "pdf"])
+    bad_format = runner.invoke(app, ["scan", "gcp", "--project", "p", "--anonymous", "-f", "xlsx"])
     assert bad_format.exit_code == 2

@@ -61,7 +61,7 @@ def test_live_demo_writes_reports_and_matches_golden_verdicts(tmp_path: Path) ->
     assert attack["message"].startswith(
         "attack path: internet -> tcp/22 -> legacy-jumphost -> role ops-admin -> administrator")
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert '<g class="hop identity">' in html  # drawn: network hops, then identity hops
+    assert '<g class="hop identity"' in html  # drawn: network hops, then identity hops
 
 
 @pytest.mark.parametrize(("cloud", "sdk"), [("azure", "azure"), ("gcp", "google")])

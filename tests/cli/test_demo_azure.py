@@ -183,7 +183,7 @@ def test_demo_azure_attack_path(demo: tuple[Path, Any, dict[str, Any]]) -> None:
     assert found["vm-private"]["message"].startswith(
         "not reachable from the internet on any tcp port")
     html = (folder / "report.html").read_text(encoding="utf-8")
-    assert '<g class="hop identity">' in html  # drawn: network hops, then identity hops
+    assert '<g class="hop identity"' in html  # drawn: network hops, then identity hops
 
 
 def test_demo_azure_lateral_admin_access_per_nsg(demo: tuple[Path, Any, dict[str, Any]]) -> None:

@@ -98,7 +98,7 @@ def test_demo_gcp_writes_reports_with_gcp_findings(tmp_path: Path) -> None:
     # an internet path, passes; the report draws the joined path
     attack = "gcp.network.no_exposed_host_with_admin_identity"
     assert by[(attack, "web-1")] == "FAIL" and by[(attack, "app-1")] == "PASS"
-    assert '<g class="hop identity">' in html
+    assert '<g class="hop identity"' in html
     # identity: web-1 opts out of its project's OS Login, acme-prod asks no second factor,
     # keeps a 400-day-old key without the key-creation policy, and alice holds Owner standing
     # although a PAM entitlement offers it; gina's "expires" condition is no time bound

@@ -14,10 +14,7 @@ from support import pg
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL server for the session (skips where none can be started here)."""
-    missing = pg.missing_reason()
-    if missing:
-        pytest.skip(missing)
-    with pg.running_server() as url:
+    with pg.server_or_skip() as url:
         yield url
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import replace
 
 from support.reports import SOC2, finding, report
@@ -12,7 +13,7 @@ from posture.model import Severity, Status
 from posture.registry import load_catalogue
 from posture.reporters import OutputFormat, reporter_for
 from posture.reporters.controls_reporter import HEADER
-from posture.reporters.html_paths import PER_ROW, diagrams
+from posture.reporters.html_paths import LABEL_CHARS, PER_ROW, diagrams
 
 
 def _rows(data: bytes) -> list[list[str]]:
@@ -93,7 +94,9 @@ def test_path_diagrams_are_generic() -> None:
     assert len(many) == 2
     wrapped = many[0]
     assert wrapped["boxes"][PER_ROW]["continued"] and wrapped["height"] > d["height"]
-    assert all(len(b["label"]) <= 27 for b in wrapped["boxes"])
+    # wrapped over lines, not cut: "hop" on one line, the 40-character id over two
+    assert all(len(line) <= LABEL_CHARS for b in wrapped["boxes"] for line in b["lines"])
+    assert wrapped["boxes"][0]["lines"] == ["hop", "0" * LABEL_CHARS, "0" * (40 - LABEL_CHARS)]
     assert wrapped["boxes"][0]["title"] == "hop " + "0" * 40
 
 
@@ -137,10 +140,12 @@ def test_attack_path_is_drawn_alone_with_identity_hops_apart() -> None:
                 "identity": {"steps": [{"from": "web", "to": "ADMIN"}]}}
     (d,) = diagrams(evidence)  # the network path and the steps it joins are not drawn again
     assert [(b["label"], b["identity"]) for b in d["boxes"]] == [
-        ("internet 11.0.0.0", False), ("port tcp/443", False), ("asset i-1", False),
+        ("internet", False), ("port tcp/443", False), ("asset i-1", False),
         ("role web", True), ("administrator", True),
     ]
-    assert d["label"] == "path: internet 11.0.0.0 → port tcp/443 → asset i-1 → role web → " \
-        "administrator"
+    # no rule along this path names the range admitting 11.0.0.0: the example client is said
+    assert d["boxes"][0]["rule"] == "e.g. client 11.0.0.0"
+    assert d["label"] == "path: internet → port tcp/443 → asset i-1 → role web → administrator"
     html = reporter_for(OutputFormat.HTML).render(report(finding(1, evidence=evidence))).decode()
-    assert html.count('<g class="hop identity">') == 2 and html.count('<g class="hop">') == 3
+    classes = re.findall(r'<g class="(hop[^"]*)"', html)  # on screen, then as printed
+    assert [c.endswith(" identity") for c in classes] == 2 * ([False] * 3 + [True] * 2)

@@ -137,8 +137,9 @@ def test_sort_by_region_and_path_diagram(history_html: Path, profile: Path) -> N
     dom = dump(profile, history_html.as_uri() + "#sort=region")
     assert [r["data-i"] for r in rows(dom)] == ["1", "2", "0"]  # eu-west-1 first
     assert [r.get("data-new") for r in rows(dom)] == [None, "1", None]
-    assert len(dom.of("svg")) == 1
-    assert len(dom.of("rect")) == 4  # one box per hop
+    # the failing finding's path, open under its row: laid out for the screen and for print
+    assert len(dom.of("svg")) == 2
+    assert len(dom.of("rect")) == 2 * 4  # one box per hop
     assert not dom.of("img")
 
 
@@ -161,3 +162,111 @@ def test_depth_table_renders_and_links_to_the_asset_findings(depth_html: Path,
     # the second row's link (the depth-1 asset) shows that asset's two findings only
     dom = dump(profile, depth_html.as_uri() + str(links[1]))
     assert dom.text == "Showing 2 of 7 findings"
+
+
+# measures, in the page, each path box's text against its box: a label or rule line running
+# past the box's edge, or label lines that do not join to the hop's full label, is reported
+MEASURE = """(function () {
+  var bad = [], seen = 0;
+  /* the print layout's diagrams too: shown here so that they are laid out and measured */
+  Array.prototype.forEach.call(document.querySelectorAll(".print-only"), function (d) {
+    d.style.display = "block";
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("svg.path g.hop"), function (g) {
+    var box = g.querySelector("rect").getBBox();
+    var label = "";
+    Array.prototype.forEach.call(g.querySelectorAll("text"), function (t) {
+      var b = t.getBBox();
+      seen += 1;
+      if (b.width <= 0 || b.x < box.x || b.x + b.width > box.x + box.width - 2 ||
+          b.y < box.y || b.y + b.height > box.y + box.height) {
+        bad.push(t.textContent + " " + JSON.stringify([b.x, b.width, box.x, box.width]));
+      }
+      if (t.getAttribute("class") === "hop-label") { label += t.textContent; }
+    });
+    if (label.replace(/ /g, "") !== g.getAttribute("data-label").replace(/ /g, "")) {
+      bad.push("cut: " + label);
+    }
+  });
+  document.body.setAttribute("data-measured", JSON.stringify({seen: seen, bad: bad}));
+}());"""
+
+LONG_PATH = [
+    {"kind": "internet", "id": "11.0.0.0"},
+    {"kind": "internet-gateway", "id": "igw-204a2b88ed467e611"},
+    {"kind": "security-group", "id": "sg-37aae067f52ac1449",
+     "detail": "inbound: sg-37aae067f52ac1449 allow tcp/22 from 0.0.0.0/0",
+     "rule": {"peer": "0.0.0.0/0", "peer_word": "from"}},
+    {"kind": "interface", "id": "eni-5ae4af896721d8b11", "detail": "54.214.226.72"},
+    {"kind": "asset", "id": "support-console-with-a-long-name", "detail": "AWS::EC2::Instance"},
+    {"kind": "role", "id": "arn:aws:iam::123456789012:role/service-role/deploy-pipeline",
+     "rule": "instance profile deploy-pipeline", "layer": "identity"},
+    {"kind": "user", "id": "arn:aws:iam::123456789012:user/department/alice.wonderland",
+     "rule": "sts:AssumeRole", "layer": "identity"},
+    {"kind": "", "id": "administrator", "rule": "admin-policy", "layer": "identity"},
+]
+
+
+def _measured(page: Path, profile: Path) -> dict[str, object]:
+    """The page with :data:`MEASURE` added (and allowed by its CSP hash), measured in Chromium."""
+    import base64
+    import hashlib
+    import json
+
+    html = page.read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(MEASURE.encode()).digest()).decode()
+    html = html.replace("script-src ", f"script-src 'sha256-{digest}' ", 1)
+    measured = page.with_name("measured.html")
+    measured.write_text(html.replace("</body>", f"<script>{MEASURE}</script></body>"),
+                        encoding="utf-8")
+    dom = dumped(profile, measured.as_uri())
+    result = json.loads(str(dom.first("body").get("data-measured")))
+    assert isinstance(result, dict)
+    return result
+
+
+def test_path_labels_are_not_cut(tmp_path: Path, profile: Path) -> None:
+    from support.reports import XSS_SCRIPT, finding, report
+
+    hostile = [*LONG_PATH[:4], {"kind": "asset", "id": XSS_SCRIPT}, *LONG_PATH[5:]]
+    rep = report(finding(1, evidence={"attack_path": LONG_PATH}),
+                 finding(2, evidence={"paths": [{"hops": hostile}]}))
+    page = write_reports(rep, tmp_path / "r", [OutputFormat.HTML])[OutputFormat.HTML]
+    result = _measured(page, profile)
+    assert result["bad"] == []
+    assert result["seen"] >= 2 * len(LONG_PATH) * 2  # label and rule lines were measured
+    html = page.read_text(encoding="utf-8")
+    # the ARN keeps its user name; the internet end names its range
+    assert "alice.wonderland" in html and 'data-label="internet 0.0.0.0/0"' in html
+    png = tmp_path / "paths.png"
+    chromium(profile, f"--screenshot={png}", "--window-size=1280,2400", page.as_uri())
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_demo_path_labels_are_not_cut(tmp_path: Path, profile: Path) -> None:
+    from support import DEMO
+    from typer.testing import CliRunner
+
+    from posture.cli.main import app
+
+    out = tmp_path / "demo"  # the demo audited through the command line, as a user would
+    result = CliRunner().invoke(app, ["audit", str(DEMO / "snapshot.json"), "-o", str(out),
+                                      "-q", "-f", "html"])
+    assert result.exit_code in (0, 1), result.output
+    measured = _measured(out / "report.html", profile)
+    assert measured["bad"] == [] and int(str(measured["seen"])) > 100
+
+
+def test_evidence_tables_and_open_path_rows(report_html: Path, profile: Path) -> None:
+    text = chromium(profile, "--dump-dom", report_html.as_uri()).stdout
+    dom = Dom(text)
+    assert [a for a in dom.of("table") if a.get("class") == "ev ev-map"]
+    assert [a.get("type") for a in dom.of("script")] == ["application/json", None]
+    escaped = XSS_CLOSE.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert f'<span class="ev-text">{escaped}</span>' in text  # a table cell, text only
+    path_rows = [a for a in dom.of("tr") if "data-path-for" in a]
+    assert [a["data-path-for"] for a in path_rows] == ["0"] and path_rows[0].get("hidden") is None
+    dom = dump(profile, report_html.as_uri() + "#status=PASS")
+    hidden = [a.get("hidden") for a in dom.of("tr") if "data-path-for" in a]
+    assert hidden == [""]  # the path row hides with its finding

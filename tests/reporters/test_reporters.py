@@ -89,7 +89,8 @@ def test_csv_round_trips_to_the_same_rows() -> None:
     expected = []
     for f in rep.findings:
         expected.append([
-            f.check_id, f.title, f.status.value, f.severity.label, f.resource_uid,
+            f.check_id, f.title, f.status.value, f.severity.label, f.provider.value,
+            f.resource_uid,
             f.resource_type, f.resource_name, f.account, f.region,
             ";".join(p.value for p in f.principles),
             "|".join(f"{fw}:{';'.join(ids)}" for fw, ids in sorted(f.controls.items())),
@@ -98,9 +99,12 @@ def test_csv_round_trips_to_the_same_rows() -> None:
             "",  # depth: these findings carry none
         ])
     assert rows[1:] == expected
-    assert rows[3][10] == "CIS-AWS-3.0:2.2.1|SOC2:CC6.1"
-    assert rows[3][9] == "encryption-at-rest;secrets"
-    assert rows[3][11] == "'-not seen"
+    cells = dict(zip(HEADER, rows[3], strict=True))
+    assert cells["controls"] == "CIS-AWS-3.0:2.2.1|SOC2:CC6.1"
+    assert cells["principles"] == "encryption-at-rest;secrets"
+    assert cells["message"] == "'-not seen"
+    # the provider column, after the severity as in findings.json
+    assert HEADER[3:5] == ("severity", "provider") and {r[4] for r in rows[1:]} == {"aws"}
 
 
 def test_csv_is_rfc4180_with_crlf_line_ends() -> None:
@@ -140,7 +144,7 @@ def test_csv_defuses_formula_injection(name: str) -> None:
 def test_csv_defuses_message_and_tag_starting_with_a_trigger(text: str) -> None:
     rep = report(finding(1, message=text, check_id=text, title=text))
     row = parse_csv(render(OutputFormat.CSV, rep))[1]
-    assert row[0] == row[1] == row[11] == "'" + text
+    assert row[0] == row[1] == row[HEADER.index("message")] == "'" + text
 
 
 @pytest.mark.parametrize("text", ["web-1", "a=b", "x@y", "sg 1 - prod", "", "'quoted"])
@@ -159,15 +163,16 @@ def test_csv_commas_quotes_and_newlines_survive() -> None:
     name = 'db, "prod"\nprimary\r\nline3 \u00e9\u6f22'
     rep = report(finding(1, name=name, message="a,b;c\"d"))
     row = parse_csv(render(OutputFormat.CSV, rep))[1]
-    assert row[6] == name
-    assert row[11] == 'a,b;c"d'
+    assert row[HEADER.index("resource_name")] == name
+    assert row[HEADER.index("message")] == 'a,b;c"d'
 
 
 def test_csv_cuts_cells_longer_than_excel_allows() -> None:
     rep = report(finding(1, evidence={"blob": "x" * (CELL_LIMIT + 10)}))
     row = parse_csv(render(OutputFormat.CSV, rep))[1]
-    assert len(row[13]) <= CELL_LIMIT
-    assert row[13].endswith("see findings.json]")
+    evidence = row[HEADER.index("evidence")]
+    assert len(evidence) <= CELL_LIMIT
+    assert evidence.endswith("see findings.json]")
 
 
 def test_csv_is_deterministic_and_golden() -> None:
@@ -414,7 +419,7 @@ def test_html_findings_table_has_evidence_and_remediation() -> None:
     assert html.count("<tr data-i=") == 5
     assert html.count("<details>") == 5
     assert "Remove internet ingress on admin ports; use a bastion." in html
-    assert "&#34;cidr&#34;: &#34;0.0.0.0/0&#34;" in html  # pretty JSON, escaped
+    assert "<tr><th>cidr</th><td><span class=\"ev-text\">0.0.0.0/0</span></td></tr>" in html
     # FAIL rows come first, most severe first
     order = re.findall(r'<tr data-i="(\d+)" data-status="(\w+)" data-severity="(\w+)"', html)
     assert [s for _, s, _ in order] == ["FAIL", "FAIL", "ERROR", "INCONCLUSIVE", "PASS"]
@@ -485,17 +490,17 @@ def test_parse_formats() -> None:
     assert parse_formats(" HTML , csv,html,") == (OutputFormat.HTML, OutputFormat.CSV)
 
 
-@pytest.mark.parametrize("text", ["csv,pdf", "xml", "", " , "])
+@pytest.mark.parametrize("text", ["csv,xlsx", "xml", "", " , "])
 def test_parse_formats_rejects_unknown_or_empty(text: str) -> None:
     with pytest.raises(ReportError, match="csv, json, html"):
         parse_formats(text)
 
 
 def test_unknown_format_is_a_report_error(tmp_path: Path) -> None:
-    with pytest.raises(ReportError, match="'pdf'"):
-        reporter_for("pdf")
+    with pytest.raises(ReportError, match="'xlsx'"):
+        reporter_for("xlsx")
     with pytest.raises(ReportError):
-        write_reports(report(finding(1)), tmp_path, ["csv", "pdf"])
+        write_reports(report(finding(1)), tmp_path, ["csv", "xlsx"])
     assert list(tmp_path.iterdir()) == []
 
 

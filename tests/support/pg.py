@@ -140,3 +140,15 @@ def fresh_database(server_url: str, name: str) -> str:
     finally:
         engine.dispose()
     return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+@contextmanager
+def server_or_skip() -> Iterator[str]:
+    """:func:`running_server` for a test fixture: the test is skipped where none can start."""
+    import pytest
+
+    missing = missing_reason()
+    if missing:
+        pytest.skip(missing)
+    with running_server() as url:
+        yield url

@@ -57,6 +57,8 @@ PATH_READS = frozenset(
         GLOBAL_FORWARDING_RULE,
         *LB_PARTS,
         f"{INSTANCE_GROUP}#listing",
+        # the members an external load balancer reaches (their failure: posture.graph.neighbours)
+        f"{INSTANCE_GROUP}#instances",
     }
 )
 

@@ -13,8 +13,13 @@
   var records = JSON.parse(dataEl.textContent).findings;
   var tbody = table.tBodies[0];
   var rowOf = {};
+  var pathOf = {}; /* the full-width path diagram row drawn under a finding's row */
   Array.prototype.forEach.call(tbody.rows, function (tr) {
-    rowOf[tr.getAttribute("data-i")] = tr;
+    if (tr.hasAttribute("data-path-for")) {
+      pathOf[tr.getAttribute("data-path-for")] = tr;
+    } else {
+      rowOf[tr.getAttribute("data-i")] = tr;
+    }
   });
   records.forEach(function (r) {
     r.hay = [r.check_id, r.title, r.resource_name, r.resource_uid, r.resource_type, r.account,
@@ -69,7 +74,10 @@
   }
 
   function order() {
-    records.slice().sort(compare).forEach(function (r) { tbody.appendChild(rowOf[r.i]); });
+    records.slice().sort(compare).forEach(function (r) {
+      tbody.appendChild(rowOf[r.i]);
+      if (pathOf[r.i]) { tbody.appendChild(pathOf[r.i]); }
+    });
     Array.prototype.forEach.call(headers, function (button) {
       var th = button.parentNode;
       var state = "none";
@@ -108,6 +116,7 @@
         (!onlyNew || r["new"]) &&
         (!q || r.hay.indexOf(q) >= 0);
       rowOf[r.i].hidden = !ok;
+      if (pathOf[r.i]) { pathOf[r.i].hidden = !ok; }
       if (ok) { shown += 1; }
     });
     countEl.textContent = "Showing " + shown + " of " + records.length + " findings";
@@ -202,16 +211,8 @@
     byId("findings-section").scrollIntoView();
   });
 
-  var opened = [];
-  window.addEventListener("beforeprint", function () {
-    Array.prototype.forEach.call(tbody.querySelectorAll("tr:not([hidden]) details"), function (d) {
-      if (!d.open) { d.open = true; opened.push(d); }
-    });
-  });
-  window.addEventListener("afterprint", function () {
-    opened.forEach(function (d) { d.open = false; });
-    opened = [];
-  });
+  /* printed, the details stay collapsed (the evidence is in findings.json): the print is the
+     summaries, the failing rows and their path diagrams */
 
   if (readHash()) { order(); } /* the server already rendered the default order */
   filter();
