@@ -6,21 +6,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from posture.contracts.fields import (
-    BOOL,
-    INT,
+    ID,
+    NET_LIST,
     OBJ,
-    STR,
     STRS,
+    B,
+    D,
     Field,
+    N,
+    S,
     list_of,
     map_of,
     record,
     required,
 )
 
-B, N, S, D = BOOL, INT, STR, OBJ
-ID = STR.structure()  # an id other assets are joined on
-NET_LIST = STRS.strict()  # a list the collector always writes
 POLICY = OBJ.structure()  # an identity document: other principals' verdicts rest on it
 POLICIES = map_of(required(OBJ)).structure()
 ARNS = STRS.structure()

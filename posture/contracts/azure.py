@@ -5,20 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from posture.contracts.fields import (
-    ANY_LIST,
-    BOOL,
-    INT,
-    STR,
-    STRS,
-    Field,
-    list_of,
-    record,
-    required,
-)
-
-B, N, S = BOOL, INT, STR
-ID = STR.structure()
+from posture.contracts.fields import ANY_LIST, ID, STRS, B, Field, N, S, list_of, record, required
 
 NSG_RULE = record(
     name=S, priority=required(N), direction=required(S), access=required(S),

@@ -120,7 +120,29 @@ def _name(value: Any) -> str:
     return _LABELS.get(type(value), type(value).__name__)
 
 
+# The shorthand of the per-cloud tables.
+B, N, S, D = BOOL, INT, STR, OBJ
+ID = STR.structure()  # an id other assets are joined on
+NET_LIST = STRS.strict()  # a list the collector always writes
+
 __all__ = [
-    "ANY_LIST", "BOOL", "INT", "NUM", "OBJ", "STR", "STRS", "Field", "list_of", "map_of",
-    "misfit", "record", "required",
+    "ANY_LIST",
+    "BOOL",
+    "ID",
+    "INT",
+    "NET_LIST",
+    "NUM",
+    "OBJ",
+    "STR",
+    "STRS",
+    "B",
+    "D",
+    "Field",
+    "N",
+    "S",
+    "list_of",
+    "map_of",
+    "misfit",
+    "record",
+    "required",
 ]

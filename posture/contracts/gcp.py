@@ -6,21 +6,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from posture.contracts.fields import (
-    BOOL,
-    INT,
-    OBJ,
-    STR,
+    ID,
+    NET_LIST,
     STRS,
+    B,
+    D,
     Field,
+    N,
+    S,
     list_of,
     map_of,
     record,
     required,
 )
-
-B, N, S, D = BOOL, INT, STR, OBJ
-ID = STR.structure()
-NET_LIST = STRS.strict()
 
 INTERFACE = record(
     name=S, network=S, subnetwork=S, internal_ip=S, has_external_ipv4=B, external_ipv4=STRS,
